@@ -1,0 +1,10 @@
+//! machi-core: the pure domain of machi — procedures and forms, 和暦, 全角/半角 and kana
+//! normalisation, receipt numbers. No I/O here: storage and HTTP live in other crates.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod applications;
+pub mod procedures;
+pub mod receipt;
+pub mod text;
+pub mod wareki;

@@ -1,0 +1,115 @@
+//! 全角/半角 and kana normalisation at the edges.
+//!
+//! Residents type on phones, kiosks and old PCs with every input method there is, so the same
+//! word arrives as 'ｼﾞﾄﾞｳ', 'ジドウ' or 'じどう', and a phone number as '０６－１２３４'. Everything
+//! that is compared or stored goes through one of these functions first.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Folds width and compatibility forms (NFKC): 全角 ASCII → 半角, 半角カナ → 全角カナ.
+pub fn fold_width(input: &str) -> String {
+    input.nfkc().collect()
+}
+
+/// Maps hiragana to katakana; other characters pass through.
+///
+/// Written by hand because it is a fixed offset between two Unicode blocks (U+3041..U+3096 and
+/// U+30A1..U+30F6) and no crate is needed for that.
+pub fn hiragana_to_katakana(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '\u{3041}'..='\u{3096}' | '\u{309D}'..='\u{309E}' => {
+                char::from_u32(c as u32 + 0x60).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect()
+}
+
+/// The key used for catalog search: width-folded, katakana, lower-case, without spaces.
+///
+/// 'じどうてあて', 'ｼﾞﾄﾞｳﾃｱﾃ' and 'ジドウ テアテ' all give 'ジドウテアテ'.
+pub fn search_key(input: &str) -> String {
+    hiragana_to_katakana(&fold_width(input))
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '・' | '･'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Normalises a kana (フリガナ) answer: any mix of hiragana, katakana and half-width kana becomes
+/// full-width katakana; spaces become one full-width space.
+pub fn to_katakana_field(input: &str) -> String {
+    let folded = hiragana_to_katakana(&fold_width(input));
+    folded
+        .split(|c: char| c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("\u{3000}")
+}
+
+/// Folds a string of digits typed in any width, with any dash-like character, into ASCII digits
+/// and '-' (phone numbers and postcodes arrive as '０６ー１２３４－５６７８').
+pub fn fold_digits_and_dashes(input: &str) -> String {
+    fold_width(input)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '‐' | '‑' | '‒' | '–' | '—' | '―' | 'ー' | '−' | '－' | 'ｰ' | '─' => '-',
+            other => other,
+        })
+        .collect()
+}
+
+/// Trims and folds the width of free text, keeping Japanese characters (and IVS) as given.
+pub fn clean_text(input: &str) -> String {
+    // NFKC would also fold some kanji variants, so only ASCII-range full-width forms and
+    // half-width kana are folded here; names keep their exact characters.
+    input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect::<String>()
+        .replace('\u{3000}', " ")
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hiragana_and_half_width_kana_give_the_same_search_key() {
+        assert_eq!(search_key("じどうてあて"), search_key("ｼﾞﾄﾞｳﾃｱﾃ"));
+        assert_eq!(search_key("じどうてあて"), "ジドウテアテ");
+        assert_eq!(search_key("ジドウ テアテ"), "ジドウテアテ");
+    }
+
+    #[test]
+    fn search_key_folds_full_width_latin_to_lower_ascii() {
+        assert_eq!(search_key("ＰＤＦ"), "pdf");
+    }
+
+    #[test]
+    fn kana_field_accepts_every_kana_form() {
+        assert_eq!(to_katakana_field("やまだ たろう"), "ヤマダ\u{3000}タロウ");
+        assert_eq!(to_katakana_field("ﾔﾏﾀﾞ  ﾀﾛｳ"), "ヤマダ\u{3000}タロウ");
+        assert_eq!(to_katakana_field("ヤマダ　タロウ"), "ヤマダ\u{3000}タロウ");
+    }
+
+    #[test]
+    fn full_width_digits_and_dashes_become_ascii() {
+        assert_eq!(fold_digits_and_dashes("０６ー１２３４－５６７８"), "06-1234-5678");
+        assert_eq!(fold_digits_and_dashes("５６７−０００１"), "567-0001");
+    }
+
+    #[test]
+    fn clean_text_keeps_kanji_and_folds_full_width_ascii() {
+        assert_eq!(clean_text("　髙橋　ＡＢＣ１ "), "髙橋 ABC1");
+    }
+}
