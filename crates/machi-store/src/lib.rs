@@ -1,1 +1,97 @@
-//! machi-store
+//! machi-store: everything machi keeps, on SQLite (the embedded default) or PostgreSQL.
+//!
+//! One `sqlx::AnyPool` serves both databases with the same SQL (`$1` placeholders work on
+//! both); the few places where dialects differ say so. The database is the only source of
+//! truth; attachments are content-addressed files in the data directory, written and fsynced
+//! before the row that points at them commits.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod applications;
+mod connect;
+mod files;
+pub mod procedures;
+mod sql;
+pub mod tenants;
+pub mod users;
+
+use std::path::PathBuf;
+
+pub use applications::{
+    ApplicationView, IntakeError, NewApplication, NewAttachment, Receipt, StatusEvent, StoredAttachment,
+};
+pub use connect::Backend;
+pub use files::StoredFile;
+pub use procedures::{ImportSummary, ProcedureQuery, ProcedureRecord};
+pub use tenants::Tenant;
+
+/// What can go wrong in storage; web handlers map these to problem+json in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("file storage error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("the intake writer has stopped")]
+    IntakeClosed,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The handle every part of machi uses to read and write.
+#[derive(Clone)]
+pub struct Store {
+    pool: sqlx::AnyPool,
+    backend: Backend,
+    intake: applications::IntakeHandle,
+    files: files::FileStore,
+}
+
+impl Store {
+    /// Connects to `database_url` (or `sqlite://<data_dir>/machi.db` when `None`), runs the
+    /// migrations and starts the intake writer.
+    pub async fn open(database_url: Option<&str>, data_dir: PathBuf) -> Result<Self> {
+        std::fs::create_dir_all(&data_dir)?;
+        let url = match database_url {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}/machi.db", data_dir.display()),
+        };
+        let (pool, backend) = connect::connect(&url).await?;
+        connect::migrate(&pool, backend).await?;
+        let files = files::FileStore::new(data_dir.join("attachments"))?;
+        let intake = applications::IntakeHandle::start(pool.clone(), backend);
+        Ok(Self { pool, backend, intake, files })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool (after the server has answered its last request).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Current time as stored: UTC, fixed width, so text order is time order on both databases.
+pub(crate) fn now_text() -> String {
+    format_time(chrono::Utc::now())
+}
+
+pub(crate) fn format_time(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

@@ -1,1 +1,46 @@
-//! machi-web
+//! machi-web: the HTTP face of machi — resident pages (server-rendered, no JavaScript needed),
+//! the JSON API v1 with its OpenAPI document, and health and metrics endpoints.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod api;
+mod forms;
+mod i18n;
+mod ops;
+mod pages;
+mod problem;
+mod submit;
+mod tenant;
+
+use std::sync::Arc;
+
+use axum::Router;
+use machi_store::{Store, Tenant};
+
+pub use api::openapi_document;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    tenants: Arc<Vec<Tenant>>,
+    forms: forms::FormCache,
+}
+
+impl AppState {
+    /// Builds the state; `tenants` are the cities served (the first answers unknown hosts).
+    pub fn new(store: Store, tenants: Vec<Tenant>) -> Self {
+        Self { store, tenants: Arc::new(tenants), forms: forms::FormCache::default() }
+    }
+}
+
+/// The whole application: pages, API, health and metrics, with the security and tracing layers.
+pub fn router(state: AppState) -> Router {
+    let app = Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(ops::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(ops::track_requests));
+    ops::with_request_ids(ops::with_security_headers(app))
+}

@@ -1,1 +1,214 @@
-fn main() {}
+//! `machi`: a self-hostable digital city hall in one binary.
+//!
+//! Every setting has a flag, a `MACHI_*` environment variable and a default, so `machi serve`
+//! starts with nothing configured: SQLite in `./machi-data`, listening on 127.0.0.1:8080.
+
+mod demo;
+mod settings;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use machi_core::procedures::{parse_catalog, CatalogFormat};
+use machi_store::users::NewUser;
+use machi_store::{Store, Tenant};
+use settings::Settings;
+
+#[derive(Parser)]
+#[command(name = "machi", version, about = "machi: a digital city hall in one binary")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web server (resident pages, API, health and metrics).
+    Serve {
+        /// Loads the fictional demo city (デモ市) and its catalog if the city has no procedures yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Runs the database migrations and exits.
+    Migrate,
+    /// Imports data from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manages staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Prints the effective settings (secrets masked).
+    Config,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports a procedure catalog (CSV in UTF-8 or Shift_JIS, JSON or YAML); all or nothing.
+    Procedures {
+        /// The catalog file (.csv, .json, .yaml or .yml).
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a staff account; the password is read from MACHI_USER_PASSWORD or standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, manager, staff, counter, auditor or cio.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Department code the user belongs to.
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    settings::init_tracing(&cli.settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("machi: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("machi: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command {
+        Command::Config => {
+            println!("{}", settings.describe());
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&settings).await?;
+            println!("migrations are up to date ({})", store.backend().as_str());
+            store.close().await;
+            Ok(())
+        }
+        Command::Serve { demo } => {
+            let store = open_store(&settings).await?;
+            if demo {
+                demo::load(&store, &settings.city).await?;
+            }
+            serve(&settings, store).await
+        }
+        Command::Import(ImportCommand::Procedures { file }) => {
+            let store = open_store(&settings).await?;
+            let result = import_procedures(&store, &settings.city, &file).await;
+            store.close().await;
+            result
+        }
+        Command::User(UserCommand::Create { email, role, name, department }) => {
+            let store = open_store(&settings).await?;
+            let password = read_password()?;
+            let user = NewUser {
+                tenant_id: &settings.city,
+                email: &email,
+                display_name: name.as_deref().unwrap_or(&email),
+                role: &role,
+                department_code: department.as_deref(),
+            };
+            store.create_user(&user, &password).await?;
+            println!("created {role} account {email}");
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Opens the store and makes sure the configured city exists.
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::open(settings.database_url.as_deref(), settings.data_dir.clone())
+        .await
+        .context("cannot open the database")?;
+    store
+        .ensure_tenant(&Tenant {
+            id: settings.city.clone(),
+            name_ja: settings.city_name.clone(),
+            name_en: settings.city_name_en.clone(),
+            host: None,
+        })
+        .await?;
+    Ok(store)
+}
+
+async fn import_procedures(store: &Store, city: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let format = CatalogFormat::from_path(&name)
+        .with_context(|| format!("{name}: use a .csv, .json, .yaml or .yml file"))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let started = std::time::Instant::now();
+    let procedures = parse_catalog(&bytes, format).with_context(|| format!("{name} was not imported"))?;
+    let summary = store.import_catalog(city, &procedures).await.with_context(|| format!("{name} was not imported"))?;
+    println!(
+        "imported {} procedures ({} new form versions) from {name} in {:.2} s",
+        summary.procedures,
+        summary.forms_added,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("MACHI_USER_PASSWORD") {
+        return Ok(password);
+    }
+    eprintln!("password (min 12 characters), then Enter:");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(password.chars().count() >= 12, "the password must have at least 12 characters");
+    Ok(password)
+}
+
+async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
+    let tenants = store.tenants().await?;
+    let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
+    let listener = tokio::net::TcpListener::bind(&settings.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.addr))?;
+    let local = listener.local_addr()?;
+    println!("machi is serving {} on http://{local}/ ({})", settings.city_name, store.backend().as_str());
+    tracing::info!(addr = %local, backend = store.backend().as_str(), "serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

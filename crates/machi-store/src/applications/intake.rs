@@ -1,0 +1,345 @@
+//! Group commit: one writer task per node takes every application that has queued, writes
+//! them in one transaction, waits for the commit (fsync) and only then answers each waiting
+//! request. A commit costs one fsync whether it holds one application or hundreds, so intake
+//! keeps up with rush hours (給付金-style peaks) without giving up "acknowledged means on disk".
+
+use std::collections::HashMap;
+
+use chrono::{FixedOffset, Utc};
+use machi_core::applications::Status;
+use machi_core::receipt::ReceiptNumber;
+use serde_json::{Map, Value};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::connect::Backend;
+use crate::files::StoredFile;
+use crate::sql::{Param, Sql};
+use crate::{format_time, Result, Store, StoreError};
+
+/// Most applications written in one transaction.
+const MAX_BATCH: usize = 512;
+/// Rows per multi-row INSERT, below both databases' parameter limits.
+const ROWS_PER_INSERT: usize = 100;
+/// Requests that may wait for the writer before senders are slowed down.
+const QUEUE_DEPTH: usize = 16_384;
+
+/// A validated application, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub tenant_id: String,
+    pub procedure_id: String,
+    pub form_version: i64,
+    /// Canonical answers (already normalised and validated).
+    pub answers: Map<String, Value>,
+    /// SHA-256 of the resident's access code.
+    pub access_digest: String,
+    /// "online" or "counter".
+    pub made_via: &'static str,
+    pub idempotency_key: Option<String>,
+    /// Digest of the request, to tell a retry from a different request under the same key.
+    pub request_sha256: String,
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A file already saved durably, to be linked to the application.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub field: String,
+    pub filename: String,
+    pub media_type: String,
+    pub file: StoredFile,
+}
+
+/// What the resident is told once the application is on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub receipt_number: String,
+    pub status: Status,
+    pub submitted_at: String,
+    /// True when this answers a retry of an earlier request with the same Idempotency-Key.
+    pub replayed: bool,
+}
+
+/// Why an application was not taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Reply = oneshot::Sender<Result<Receipt, IntakeError>>;
+
+struct Job {
+    application: NewApplication,
+    reply: Reply,
+}
+
+/// The sending side of the writer; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct IntakeHandle {
+    sender: mpsc::Sender<Job>,
+}
+
+impl IntakeHandle {
+    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(writer_loop(pool, backend, receiver));
+        Self { sender }
+    }
+}
+
+impl Store {
+    /// Stores an application and returns its receipt once it is committed to disk.
+    pub async fn submit_application(&self, application: NewApplication) -> Result<Receipt, IntakeError> {
+        let (reply, answer) = oneshot::channel();
+        self.intake
+            .sender
+            .send(Job { application, reply })
+            .await
+            .map_err(|_| StoreError::IntakeClosed)?;
+        answer.await.map_err(|_| StoreError::IntakeClosed)?
+    }
+}
+
+async fn writer_loop(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs = std::mem::take(&mut batch);
+        tracing::debug!(size = jobs.len(), backend = backend.as_str(), "intake batch");
+        write_batch(&pool, jobs).await;
+    }
+}
+
+/// Writes a batch in one transaction; if that fails, writes each job on its own so that one
+/// bad application cannot fail the others.
+async fn write_batch(pool: &AnyPool, jobs: Vec<Job>) {
+    let applications: Vec<&NewApplication> = jobs.iter().map(|j| &j.application).collect();
+    match commit(pool, &applications).await {
+        Ok(outcomes) => reply_all(jobs, outcomes),
+        Err(error) if jobs.len() == 1 => reply_all(jobs, vec![Err(error.into())]),
+        Err(error) => {
+            tracing::warn!(%error, size = jobs.len(), "batch failed; writing one by one");
+            for job in jobs {
+                let outcome = commit(pool, &[&job.application]).await;
+                let result = outcome.map_err(IntakeError::from).and_then(|mut o| o.remove(0));
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+}
+
+fn reply_all(jobs: Vec<Job>, outcomes: Vec<Result<Receipt, IntakeError>>) {
+    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        // The requester may have gone away (client disconnected); its application stays stored.
+        let _ = job.reply.send(outcome);
+    }
+}
+
+/// What happens to each job of a batch.
+enum Plan {
+    New(usize),
+    Replay(Receipt),
+    SameAsEarlier(usize),
+    Refuse,
+}
+
+async fn commit(pool: &AnyPool, applications: &[&NewApplication]) -> Result<Vec<Result<Receipt, IntakeError>>> {
+    let mut tx = pool.begin().await?;
+    let now = Utc::now();
+    let submitted_at = format_time(now);
+    let plans = plan_batch(&mut tx, applications).await?;
+    let fresh: Vec<&NewApplication> = plans
+        .iter()
+        .zip(applications)
+        .filter_map(|(plan, app)| matches!(plan, Plan::New(_)).then_some(*app))
+        .collect();
+    let numbers = assign_receipt_numbers(&mut tx, &fresh, now).await?;
+    insert_applications(&mut tx, &fresh, &numbers, &submitted_at).await?;
+    tx.commit().await?;
+    let receipt = |index: usize| Receipt {
+        receipt_number: numbers[index].to_string(),
+        status: Status::Received,
+        submitted_at: submitted_at.clone(),
+        replayed: false,
+    };
+    Ok(plans
+        .into_iter()
+        .map(|plan| match plan {
+            Plan::New(index) => Ok(receipt(index)),
+            Plan::SameAsEarlier(index) => Ok(Receipt { replayed: true, ..receipt(index) }),
+            Plan::Replay(existing) => Ok(existing),
+            Plan::Refuse => Err(IntakeError::KeyReused),
+        })
+        .collect())
+}
+
+/// Decides per job: new, a retry of something stored, a retry of an earlier job in this batch,
+/// or a key reused for a different request.
+async fn plan_batch(tx: &mut Transaction<'_, Any>, applications: &[&NewApplication]) -> Result<Vec<Plan>> {
+    let mut plans = Vec::with_capacity(applications.len());
+    let mut keyed_in_batch: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
+    let mut new_count = 0;
+    for app in applications {
+        let Some(key) = app.idempotency_key.as_deref() else {
+            plans.push(Plan::New(new_count));
+            new_count += 1;
+            continue;
+        };
+        if let Some((index, digest)) = keyed_in_batch.get(&(app.tenant_id.as_str(), key)) {
+            plans.push(if *digest == app.request_sha256 { Plan::SameAsEarlier(*index) } else { Plan::Refuse });
+            continue;
+        }
+        let stored = sqlx::query(
+            "SELECT receipt_number, status, submitted_at, request_sha256 FROM applications \
+             WHERE tenant_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&app.tenant_id)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let plan = match stored {
+            Some(row) if row.try_get::<String, _>("request_sha256")? == app.request_sha256 => Plan::Replay(Receipt {
+                receipt_number: row.try_get("receipt_number")?,
+                status: Status::parse(&row.try_get::<String, _>("status")?).unwrap_or(Status::Received),
+                submitted_at: row.try_get("submitted_at")?,
+                replayed: true,
+            }),
+            Some(_) => Plan::Refuse,
+            None => {
+                keyed_in_batch.insert((app.tenant_id.as_str(), key), (new_count, app.request_sha256.as_str()));
+                new_count += 1;
+                Plan::New(new_count - 1)
+            }
+        };
+        plans.push(plan);
+    }
+    Ok(plans)
+}
+
+/// Takes the next receipt numbers of the day (JST) for each city, in one statement per city.
+async fn assign_receipt_numbers(
+    tx: &mut Transaction<'_, Any>,
+    fresh: &[&NewApplication],
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<ReceiptNumber>> {
+    let jst = FixedOffset::east_opt(9 * 3600).ok_or_else(|| StoreError::Corrupt("JST offset".into()))?;
+    let day = now.with_timezone(&jst).date_naive();
+    let mut per_tenant: HashMap<&str, i64> = HashMap::new();
+    for app in fresh {
+        *per_tenant.entry(app.tenant_id.as_str()).or_default() += 1;
+    }
+    let mut next: HashMap<&str, i64> = HashMap::new();
+    for (tenant, count) in per_tenant {
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO receipt_counters (tenant_id, day, last) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, day) DO UPDATE SET last = receipt_counters.last + excluded.last \
+             RETURNING last",
+        )
+        .bind(tenant)
+        .bind(day.format("%Y-%m-%d").to_string())
+        .bind(count)
+        .fetch_one(&mut **tx)
+        .await?;
+        next.insert(tenant, last - count + 1);
+    }
+    Ok(fresh
+        .iter()
+        .map(|app| {
+            let slot = next.entry(app.tenant_id.as_str()).or_default();
+            let number = ReceiptNumber::new(day, *slot as u64);
+            *slot += 1;
+            number
+        })
+        .collect())
+}
+
+async fn insert_applications(
+    tx: &mut Transaction<'_, Any>,
+    fresh: &[&NewApplication],
+    numbers: &[ReceiptNumber],
+    submitted_at: &str,
+) -> Result<()> {
+    let rows: Vec<(&NewApplication, &ReceiptNumber)> = fresh.iter().copied().zip(numbers).collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut apps = Sql::new(
+            "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
+             access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at) VALUES ",
+        );
+        let mut events =
+            Sql::new("INSERT INTO application_events (tenant_id, receipt_number, status, created_at) VALUES ");
+        for (i, (app, number)) in chunk.iter().enumerate() {
+            if i > 0 {
+                apps.push(", ");
+                events.push(", ");
+            }
+            apps.bind_row(application_row(app, number, submitted_at));
+            events.bind_row(vec![
+                Param::Text(app.tenant_id.clone()),
+                Param::Text(number.to_string()),
+                Param::Text(Status::Received.as_str().into()),
+                Param::Text(submitted_at.into()),
+            ]);
+        }
+        sqlx::query_with(apps.text(), apps.arguments()).execute(&mut **tx).await?;
+        sqlx::query_with(events.text(), events.arguments()).execute(&mut **tx).await?;
+    }
+    insert_attachments(tx, &rows, submitted_at).await
+}
+
+fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &str) -> Vec<Param> {
+    vec![
+        Param::Text(app.tenant_id.clone()),
+        Param::Text(number.to_string()),
+        Param::Text(app.procedure_id.clone()),
+        Param::Int(app.form_version),
+        Param::Text(Status::Received.as_str().into()),
+        Param::Text(Value::Object(app.answers.clone()).to_string()),
+        Param::Text(app.access_digest.clone()),
+        Param::Text(app.made_via.into()),
+        app.idempotency_key.clone().map_or(Param::NullText, Param::Text),
+        Param::Text(app.request_sha256.clone()),
+        Param::Text(submitted_at.into()),
+        Param::Text(submitted_at.into()),
+    ]
+}
+
+async fn insert_attachments(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[(&NewApplication, &ReceiptNumber)],
+    submitted_at: &str,
+) -> Result<()> {
+    let files: Vec<Vec<Param>> = rows
+        .iter()
+        .flat_map(|(app, number)| {
+            app.attachments.iter().map(move |a| {
+                vec![
+                    Param::Text(app.tenant_id.clone()),
+                    Param::Text(number.to_string()),
+                    Param::Text(a.field.clone()),
+                    Param::Text(a.filename.clone()),
+                    Param::Text(a.media_type.clone()),
+                    Param::Int(a.file.size_bytes as i64),
+                    Param::Text(a.file.sha256.clone()),
+                    Param::Text(submitted_at.into()),
+                ]
+            })
+        })
+        .collect();
+    for chunk in files.chunks(ROWS_PER_INSERT) {
+        let mut sql = Sql::new(
+            "INSERT INTO attachments (tenant_id, receipt_number, field, filename, media_type, size_bytes, \
+             sha256, created_at) VALUES ",
+        );
+        for (i, row) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_row(row.clone());
+        }
+        sqlx::query_with(sql.text(), sql.arguments()).execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! 申請の保存と照会: applications are taken in through a group-commit writer ([`intake`]) and
+//! read back by receipt number and access code ([`lookup`]).
+
+mod intake;
+mod lookup;
+
+pub(crate) use intake::IntakeHandle;
+pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt};
+pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
+
+use machi_core::receipt::AccessCode;
+use sha2::{Digest, Sha256};
+
+use crate::{Result, Store};
+
+impl Store {
+    /// The access code an idempotent request gets: derived from a per-deployment secret and the
+    /// key, so that a retry with the same key gets the same code while only its digest is stored.
+    pub async fn idempotent_access_code(&self, tenant: &str, key: &str) -> Result<AccessCode> {
+        let secret = self.instance_secret("idempotency").await?;
+        let mut hasher = Sha256::new();
+        for part in [secret.as_bytes(), tenant.as_bytes(), key.as_bytes()] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+        Ok(AccessCode::from_seed(&hasher.finalize().into()))
+    }
+
+    /// A random secret kept in the database, made on first use (shared by every node).
+    async fn instance_secret(&self, name: &str) -> Result<String> {
+        let fresh: String = (0..4).map(|_| format!("{:016x}", rand::random::<u64>())).collect();
+        sqlx::query("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,50 @@
+//! 自治体 (tenants): one deployment can serve several cities, each with its own catalog,
+//! applications and receipt numbers. A request's city is found from its Host name.
+
+use sqlx::Row;
+
+use crate::{now_text, Result, Store};
+
+/// A city served by this deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub host: Option<String>,
+}
+
+impl Store {
+    /// Creates the city if it does not exist yet; returns whether it was created.
+    pub async fn ensure_tenant(&self, tenant: &Tenant) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO tenants (id, name_ja, name_en, host, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&tenant.id)
+        .bind(&tenant.name_ja)
+        .bind(&tenant.name_en)
+        .bind(&tenant.host)
+        .bind(now_text())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// All cities, oldest first (the first is the default for unknown host names).
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query("SELECT id, name_ja, name_en, host FROM tenants ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Tenant {
+                    id: row.try_get("id")?,
+                    name_ja: row.try_get("name_ja")?,
+                    name_en: row.try_get("name_en")?,
+                    host: row.try_get("host")?,
+                })
+            })
+            .collect()
+    }
+}

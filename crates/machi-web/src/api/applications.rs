@@ -1,0 +1,181 @@
+//! `POST /api/v1/procedures/{id}/applications` and `GET /api/v1/applications/{receipt_number}`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use machi_core::procedures::Localized;
+use machi_core::receipt::{AccessCode, ReceiptNumber};
+use serde_json::{Map, Value};
+
+use super::types::{ApplicationCreated, ApplicationRequest, ApplicationStatus};
+use crate::problem::ApiError;
+use crate::submit::{self, Upload};
+use crate::tenant::City;
+use crate::AppState;
+
+/// The body of a submission, from JSON or multipart.
+struct Submission {
+    answers: Map<String, Value>,
+    uploads: Vec<Upload>,
+}
+
+/// Submit an application. Send JSON `{"answers": {…}}`, or `multipart/form-data` with a part
+/// `answers` (that JSON object) and one part per attachment named as in the form. With the
+/// same `Idempotency-Key` again, the first receipt is returned and nothing new is created.
+#[utoipa::path(post, path = "/api/v1/procedures/{id}/applications", tag = "applications",
+    params(("id" = String, Path, description = "Procedure id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 visible ASCII characters")),
+    request_body(content = ApplicationRequest, description = "Answers (or multipart with files)"),
+    responses(
+        (status = 201, body = ApplicationCreated, description = "Stored and on disk"),
+        (status = 404, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, body = crate::problem::Problem, content_type = "application/problem+json", description = "Not available online"),
+        (status = 413, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, body = crate::problem::Problem, content_type = "application/problem+json", description = "Answers need correcting")))]
+pub(crate) async fn create_application(
+    State(state): State<AppState>,
+    City(city): City,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(request.headers())?;
+    let record = state.store.procedure(&city.id, &id).await?.ok_or_else(|| ApiError::not_found("no such procedure"))?;
+    let version = record.form_version.filter(|_| record.accepts_online()).ok_or_else(|| {
+        ApiError::new(StatusCode::CONFLICT, "not-online", "Not available online", "this procedure is done at the counter, not online")
+    })?;
+    let submission = read_submission(&state, request).await?;
+    let form = state.forms.get(&state.store, &city.id, &id, version).await?;
+    let answers = form.validate(&submission.answers).map_err(|e| ApiError::invalid_fields(e, "/answers"))?;
+    let attachments = submit::check_and_save_files(&state, &form, submission.uploads)
+        .await
+        .map_err(|e| ApiError::invalid_fields(e, "/attachments"))?;
+    let accepted = submit::submit(&state, &city.id, &record, version, answers, attachments, key).await?;
+    let receipt = &accepted.receipt;
+    let body = ApplicationCreated {
+        receipt_number: receipt.receipt_number.clone(),
+        access_code: accepted.access_code.display(),
+        status: receipt.status.as_str().to_string(),
+        submitted_at: receipt.submitted_at.clone(),
+        procedure_id: id,
+        form_version: version,
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let location = format!("/api/v1/applications/{}", receipt.receipt_number);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    if receipt.replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).unwrap_or_default();
+    let valid = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(Some(key.to_string()))
+    } else {
+        Err(ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))
+    }
+}
+
+async fn read_submission(state: &AppState, request: Request) -> Result<Submission, ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let multipart = Multipart::from_request(request, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        read_multipart(multipart).await
+    } else if content_type.starts_with("application/json") || content_type.is_empty() {
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| body_error(e.status(), e.body_text()))?;
+        let body: ApplicationRequest = parse_json(&bytes)?;
+        Ok(Submission { answers: body.answers, uploads: Vec::new() })
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send application/json or multipart/form-data",
+        ))
+    }
+}
+
+fn body_error(status: StatusCode, detail: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(status, "too-large", "Request too large", format!("the body is over {} bytes", super::MAX_BODY_BYTES))
+    } else {
+        ApiError::bad_request(detail)
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("the body is not the expected JSON (line {}, column {}): {e}", e.line(), e.column()))
+    })
+}
+
+async fn read_multipart(mut multipart: Multipart) -> Result<Submission, ApiError> {
+    let mut answers = None;
+    let mut uploads = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| body_error(e.status(), e.body_text()))? {
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field.file_name().map(str::to_string);
+        let bytes = field.bytes().await.map_err(|e| body_error(e.status(), e.body_text()))?;
+        if name == "answers" && filename.is_none() {
+            answers = Some(parse_json::<Map<String, Value>>(&bytes)?);
+        } else {
+            uploads.push(Upload { field: name, filename: filename.unwrap_or_default(), bytes: bytes.to_vec() });
+        }
+    }
+    let answers = answers.ok_or_else(|| {
+        ApiError::invalid_field("/answers", Localized::new("answers パートがありません", "the multipart body needs an `answers` part"))
+    })?;
+    Ok(Submission { answers, uploads })
+}
+
+/// An application's status and history. Authorize with the access code as a bearer token;
+/// a wrong receipt number or code both answer 404.
+#[utoipa::path(get, path = "/api/v1/applications/{receipt_number}", tag = "applications",
+    params(("receipt_number" = String, Path, description = "受付番号, e.g. 261123-000042-7")),
+    security(("access_code" = [])),
+    responses((status = 200, body = ApplicationStatus),
+        (status = 401, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub(crate) async fn show_application(
+    State(state): State<AppState>,
+    City(city): City,
+    Path(receipt_number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ApplicationStatus>, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Access code needed", "send the access code as `Authorization: Bearer CODE`")
+        })?;
+    let view = lookup(&state, &city.id, &receipt_number, token).await?;
+    Ok(Json(view.into()))
+}
+
+/// Finds an application by typed receipt number and access code; any mismatch is one 404.
+pub(crate) async fn lookup(
+    state: &AppState,
+    tenant: &str,
+    receipt_number: &str,
+    access_code: &str,
+) -> Result<machi_store::ApplicationView, ApiError> {
+    let not_found = || ApiError::not_found("no application matches this receipt number and access code");
+    let (Some(receipt), Some(code)) = (ReceiptNumber::parse(receipt_number), AccessCode::parse(access_code)) else {
+        return Err(not_found());
+    };
+    state.store.application(tenant, receipt.as_str(), &code.digest()).await?.ok_or_else(not_found)
+}

@@ -1,0 +1,169 @@
+//! `GET /api/v1/procedures` and `GET /api/v1/procedures/{id}`.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use machi_core::procedures::{LifeEvent, Localized};
+use machi_store::ProcedureQuery;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::types::{FormDocument, ProcedureDetail, ProcedurePage, ProcedureSummary};
+use crate::problem::ApiError;
+use crate::tenant::City;
+use crate::AppState;
+
+/// Catalog search parameters, shared by the API and the catalog page.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub(crate) struct CatalogParams {
+    /// Words to find in name, reading, department or keywords; kana- and width-insensitive.
+    pub q: Option<String>,
+    /// A life event: birth, childcare, moving, marriage, death, nursing_care, disaster, pets,
+    /// certificates, tax, health_insurance, waste.
+    pub life_event: Option<String>,
+    /// A department code.
+    pub department: Option<String>,
+    /// `true` for procedures that can be done online now.
+    pub online: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl CatalogParams {
+    pub(crate) fn to_query(&self) -> Result<ProcedureQuery, ApiError> {
+        let life_event = match self.life_event.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => Some(LifeEvent::parse(text).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "/life_event",
+                    Localized::new(format!("ライフイベント「{text}」はありません"), format!("unknown life event '{text}'")),
+                )
+            })?),
+        };
+        let online_only = match self.online.as_deref().unwrap_or("") {
+            "" | "false" | "0" => false,
+            "true" | "1" | "on" => true,
+            other => {
+                return Err(ApiError::invalid_field(
+                    "/online",
+                    Localized::new(format!("online は true か false です（{other}）"), format!("online must be true or false, not '{other}'")),
+                ))
+            }
+        };
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::invalid_field("/limit", Localized::new("limit は 1〜200 です", "limit must be 1 to 200")));
+        }
+        Ok(ProcedureQuery {
+            q: self.q.clone().unwrap_or_default(),
+            life_event,
+            department: self.department.clone().filter(|d| !d.is_empty()),
+            online_only,
+            limit,
+            after: self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?,
+        })
+    }
+}
+
+fn encode_cursor(kana: &str, id: &str) -> String {
+    hex_encode(format!("{kana}\u{1f}{id}").as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String), ApiError> {
+    let bad = || ApiError::invalid_field("/cursor", Localized::new("cursor が正しくありません", "cursor is not valid"));
+    let bytes = hex_decode(cursor).ok_or_else(bad)?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (kana, id) = text.split_once('\u{1f}').ok_or_else(bad)?;
+    Ok((kana.to_string(), id.to_string()))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || text.len() > 1024 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Searches the catalog and returns one page with a cursor to the next.
+pub(crate) async fn search(state: &AppState, tenant: &str, params: &CatalogParams) -> Result<ProcedurePage, ApiError> {
+    let query = params.to_query()?;
+    let records = state.store.search_procedures(tenant, &query).await?;
+    let next_cursor = (records.len() as i64 == query.limit)
+        .then(|| records.last().map(|r| encode_cursor(&machi_core::text::search_key(&sort_kana(r)), &r.definition.id)))
+        .flatten();
+    Ok(ProcedurePage { items: records.iter().map(ProcedureSummary::from).collect(), next_cursor })
+}
+
+fn sort_kana(record: &machi_store::ProcedureRecord) -> String {
+    let p = &record.definition;
+    if p.kana.is_empty() { p.name.ja.clone() } else { p.kana.clone() }
+}
+
+/// Search the procedure catalog.
+#[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures", params(CatalogParams),
+    responses((status = 200, body = ProcedurePage), (status = 422, body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub(crate) async fn list_procedures(
+    State(state): State<AppState>,
+    City(city): City,
+    params: Result<Query<CatalogParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ProcedurePage>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(search(&state, &city.id, &params).await?))
+}
+
+/// One procedure with its current form (JSON Schema and UI hints).
+#[utoipa::path(get, path = "/api/v1/procedures/{id}", tag = "procedures",
+    params(("id" = String, Path, description = "Procedure id")),
+    responses((status = 200, body = ProcedureDetail), (status = 404, body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub(crate) async fn show_procedure(
+    State(state): State<AppState>,
+    City(city): City,
+    Path(id): Path<String>,
+) -> Result<Json<ProcedureDetail>, ApiError> {
+    let record = state.store.procedure(&city.id, &id).await?.ok_or_else(|| ApiError::not_found("no such procedure"))?;
+    let form = match record.form_version {
+        Some(version) => state.store.form(&city.id, &id, version).await?,
+        None => None,
+    };
+    let p = &record.definition;
+    Ok(Json(ProcedureDetail {
+        summary: ProcedureSummary::from(&record),
+        legal_basis: p.legal_basis.clone(),
+        documents: p.documents.iter().map(Into::into).collect(),
+        keywords: p.keywords.clone(),
+        yearly_volume: p.yearly_volume,
+        online_share: p.online_share,
+        form: form.map(|f| FormDocument {
+            version: f.version,
+            schema: f.schema,
+            ui: serde_json::to_value(&f.ui).unwrap_or_default(),
+            attachments: serde_json::to_value(&f.attachments).unwrap_or_default(),
+        }),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = encode_cursor("ジドウ", "jidou-teate");
+        assert_eq!(decode_cursor(&cursor).unwrap(), ("ジドウ".to_string(), "jidou-teate".to_string()));
+        assert!(decode_cursor("zz").is_err());
+        assert!(decode_cursor("abc").is_err());
+    }
+
+    #[test]
+    fn unknown_life_events_and_limits_are_field_errors() {
+        let params = CatalogParams { life_event: Some("party".into()), ..Default::default() };
+        assert_eq!(params.to_query().unwrap_err().problem.errors[0].pointer, "/life_event");
+        let params = CatalogParams { limit: Some(0), ..Default::default() };
+        assert_eq!(params.to_query().unwrap_err().problem.errors[0].pointer, "/limit");
+    }
+}

@@ -1,0 +1,52 @@
+//! Page language: Japanese by default, English on request. The choice is kept in a cookie
+//! set by `/lang/{ja|en}`, so every link and form works without carrying it along.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::COOKIE;
+use axum::http::request::Parts;
+use machi_core::procedures::Localized;
+
+/// The language a page is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ui {
+    pub en: bool,
+}
+
+impl Ui {
+    /// Picks the Japanese or English text.
+    pub fn t<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
+        if self.en {
+            en
+        } else {
+            ja
+        }
+    }
+
+    /// Picks from localized data, falling back to Japanese.
+    pub fn l<'a>(&self, text: &'a Localized) -> &'a str {
+        text.get(self.code())
+    }
+
+    pub fn code(&self) -> &'static str {
+        if self.en {
+            "en"
+        } else {
+            "ja"
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ui {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let en = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .any(|c| c.trim() == "lang=en");
+        Ok(Ui { en })
+    }
+}

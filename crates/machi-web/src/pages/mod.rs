@@ -1,0 +1,140 @@
+//! Resident pages: server-rendered HTML that works without JavaScript, mobile first, following
+//! the GOV.UK Design System patterns (one thing per page, error summary linked to each field).
+
+mod apply;
+mod catalog;
+mod status;
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use crate::i18n::Ui;
+use crate::problem::ApiError;
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(catalog::home))
+        .route("/procedures", get(catalog::catalog))
+        .route("/procedures/{id}", get(catalog::procedure))
+        .route("/procedures/{id}/apply", get(apply::show_form).post(apply::post_form))
+        .route("/procedures/{id}/submit", axum::routing::post(apply::submit))
+        .route("/status", get(status::show).post(status::lookup))
+        .route("/lang/{code}", get(switch_language))
+        .route("/static/machi.css", get(stylesheet))
+        .fallback(not_found)
+}
+
+/// Renders a template, or the error page if rendering fails.
+pub(crate) fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A page answer that must not be cached (it shows personal data or a secret).
+pub(crate) fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    title: String,
+    detail: String,
+    request_id: String,
+}
+
+/// An error shown to a person as a page, with the request id to quote.
+pub(crate) struct PageError {
+    ui: Ui,
+    error: ApiError,
+}
+
+impl PageError {
+    pub(crate) fn new(ui: Ui, error: impl Into<ApiError>) -> Self {
+        Self { ui, error: error.into() }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (title, detail) = page_error_text(self.ui, &self.error);
+        let page = ErrorPage {
+            ui: self.ui,
+            city: String::new(),
+            back: "/".into(),
+            title,
+            detail,
+            request_id: crate::ops::current_request_id(),
+        };
+        (self.error.status, render(&page)).into_response()
+    }
+}
+
+fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {
+    let (ja, en) = match error.status {
+        StatusCode::NOT_FOUND => ("ページが見つかりません", "Page not found"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("ファイルが大きすぎます", "The upload is too large"),
+        s if s.is_client_error() => ("送信内容を確認してください", "Please check what you sent"),
+        _ => ("ただいま処理できません", "Sorry, there is a problem with the service"),
+    };
+    let detail = if error.status.is_server_error() {
+        ui.t("時間をおいて、もう一度お試しください。", "Please try again later.").to_string()
+    } else {
+        error.problem.detail.clone()
+    };
+    (ui.t(ja, en).to_string(), detail)
+}
+
+async fn not_found(ui: Ui) -> PageError {
+    PageError::new(ui, ApiError::not_found(ui.t("お探しのページは見つかりませんでした。", "The page you asked for does not exist.")))
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// Sets the language cookie and returns to the page the visitor came from (same site only).
+async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> Response {
+    let lang = if code == "en" { "en" } else { "ja" };
+    let target = back.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
+    let cookie = format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly");
+    let mut response = Redirect::to(&target).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn stylesheet() -> Response {
+    let css = include_str!("../../static/machi.css");
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+    ];
+    (headers, css).into_response()
+}
+
+/// The city's display name in the page language.
+pub(crate) fn city_name(ui: Ui, city: &machi_store::Tenant) -> String {
+    if ui.en && !city.name_en.is_empty() {
+        city.name_en.clone()
+    } else {
+        city.name_ja.clone()
+    }
+}
