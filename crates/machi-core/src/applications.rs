@@ -72,7 +72,11 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_their_names() {
-        for status in [Status::Received, Status::CorrectionRequested, Status::Completed] {
+        for status in [
+            Status::Received,
+            Status::CorrectionRequested,
+            Status::Completed,
+        ] {
             assert_eq!(Status::parse(status.as_str()), Some(status));
         }
         assert_eq!(Status::parse("lost"), None);

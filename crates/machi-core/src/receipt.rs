@@ -34,7 +34,9 @@ fn damm_check_digit(digits: &str) -> u8 {
     digits
         .bytes()
         .filter(u8::is_ascii_digit)
-        .fold(0u8, |interim, b| DAMM[interim as usize][(b - b'0') as usize])
+        .fold(0u8, |interim, b| {
+            DAMM[interim as usize][(b - b'0') as usize]
+        })
 }
 
 /// 受付番号: `YYMMDD-NNNNNN-C`.
@@ -98,7 +100,12 @@ impl AccessCode {
     /// A code derived from a 32-byte seed, so that a retried request can be given the same code
     /// again without the code itself ever being stored.
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        Self(seed.iter().take(CODE_LEN).map(|b| CODE_ALPHABET[(b & 31) as usize] as char).collect())
+        Self(
+            seed.iter()
+                .take(CODE_LEN)
+                .map(|b| CODE_ALPHABET[(b & 31) as usize] as char)
+                .collect(),
+        )
     }
 
     /// Parses a typed code: any width and case, hyphens optional, O read as 0 and I/L as 1.
@@ -158,7 +165,13 @@ mod tests {
         let wide: String = receipt
             .as_str()
             .chars()
-            .map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 + 0xFEE0).unwrap() } else { 'ー' })
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    char::from_u32(c as u32 + 0xFEE0).unwrap()
+                } else {
+                    'ー'
+                }
+            })
             .collect();
         assert_eq!(ReceiptNumber::parse(&wide), Some(receipt));
     }
@@ -173,7 +186,10 @@ mod tests {
                     continue;
                 }
                 bytes[i] = d;
-                assert_eq!(ReceiptNumber::parse(std::str::from_utf8(&bytes).unwrap()), None);
+                assert_eq!(
+                    ReceiptNumber::parse(std::str::from_utf8(&bytes).unwrap()),
+                    None
+                );
             }
         }
         for i in 0..receipt.len() - 1 {
@@ -182,7 +198,10 @@ mod tests {
                 continue;
             }
             bytes.swap(i, i + 1);
-            assert_eq!(ReceiptNumber::parse(std::str::from_utf8(&bytes).unwrap()), None);
+            assert_eq!(
+                ReceiptNumber::parse(std::str::from_utf8(&bytes).unwrap()),
+                None
+            );
         }
     }
 
@@ -190,7 +209,10 @@ mod tests {
     fn access_codes_round_trip_and_forgive_look_alike_letters() {
         let code = AccessCode::generate();
         assert_eq!(AccessCode::parse(&code.display()), Some(code.clone()));
-        assert_eq!(AccessCode::parse(&code.display().to_lowercase()), Some(code));
+        assert_eq!(
+            AccessCode::parse(&code.display().to_lowercase()),
+            Some(code)
+        );
         assert_eq!(
             AccessCode::parse("oooo-iiii-llll").map(|c| c.display()),
             Some("0000-1111-1111".to_string())

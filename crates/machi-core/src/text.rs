@@ -56,7 +56,9 @@ pub fn fold_digits_and_dashes(input: &str) -> String {
         .chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {
-            '‐' | '‑' | '‒' | '–' | '—' | '―' | 'ー' | '−' | '－' | 'ｰ' | '─' => '-',
+            '‐' | '‑' | '‒' | '–' | '—' | '―' | 'ー' | '−' | '－' | 'ｰ' | '─' => {
+                '-'
+            }
             other => other,
         })
         .collect()
@@ -104,7 +106,10 @@ mod tests {
 
     #[test]
     fn full_width_digits_and_dashes_become_ascii() {
-        assert_eq!(fold_digits_and_dashes("０６ー１２３４－５６７８"), "06-1234-5678");
+        assert_eq!(
+            fold_digits_and_dashes("０６ー１２３４－５６７８"),
+            "06-1234-5678"
+        );
         assert_eq!(fold_digits_and_dashes("５６７−０００１"), "567-0001");
     }
 

@@ -8,7 +8,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::text::fold_width;
+use crate::text::fold_digits_and_dashes;
 
 /// One era (元号) with the first day it was in use.
 struct Era {
@@ -18,11 +18,31 @@ struct Era {
 }
 
 const ERAS: [Era; 5] = [
-    Era { kanji: "令和", letter: 'R', first_day: (2019, 5, 1) },
-    Era { kanji: "平成", letter: 'H', first_day: (1989, 1, 8) },
-    Era { kanji: "昭和", letter: 'S', first_day: (1926, 12, 25) },
-    Era { kanji: "大正", letter: 'T', first_day: (1912, 7, 30) },
-    Era { kanji: "明治", letter: 'M', first_day: (1868, 10, 23) },
+    Era {
+        kanji: "令和",
+        letter: 'R',
+        first_day: (2019, 5, 1),
+    },
+    Era {
+        kanji: "平成",
+        letter: 'H',
+        first_day: (1989, 1, 8),
+    },
+    Era {
+        kanji: "昭和",
+        letter: 'S',
+        first_day: (1926, 12, 25),
+    },
+    Era {
+        kanji: "大正",
+        letter: 'T',
+        first_day: (1912, 7, 30),
+    },
+    Era {
+        kanji: "明治",
+        letter: 'M',
+        first_day: (1868, 10, 23),
+    },
 ];
 
 /// Why a typed date was not accepted.
@@ -42,7 +62,7 @@ fn era_start(era: &Era) -> Option<NaiveDate> {
 
 /// Parses a date typed in 西暦 or 和暦, in any width.
 pub fn parse_date(input: &str) -> Result<NaiveDate, DateError> {
-    let folded: String = fold_width(input).chars().filter(|c| !c.is_whitespace()).collect();
+    let folded = fold_digits_and_dashes(input);
     if folded.is_empty() {
         return Err(DateError::Unrecognised);
     }
@@ -65,7 +85,7 @@ fn split_era(folded: &str) -> Option<(&'static Era, &str)> {
         }
         let mut chars = folded.chars();
         let first = chars.next()?.to_ascii_uppercase();
-        (first == era.letter).then(|| (era, chars.as_str()))
+        (first == era.letter).then_some((era, chars.as_str()))
     })
 }
 
@@ -76,7 +96,8 @@ fn parse_era_date(era: &Era, rest: &str) -> Result<NaiveDate, DateError> {
         return Err(DateError::OutsideEra);
     }
     let start = era_start(era).ok_or(DateError::Unrecognised)?;
-    let date = NaiveDate::from_ymd_opt(start.year() + era_year - 1, m, d).ok_or(DateError::NoSuchDay)?;
+    let date =
+        NaiveDate::from_ymd_opt(start.year() + era_year - 1, m, d).ok_or(DateError::NoSuchDay)?;
     let next_era_start = ERAS
         .iter()
         .take_while(|e| e.kanji != era.kanji)
@@ -110,12 +131,24 @@ fn split_numbers(s: &str) -> Option<(i32, u32, u32)> {
 
 /// Formats a date as 和暦 the way city documents do: 令和6年4月1日, 令和元年5月1日.
 pub fn format_wareki(date: NaiveDate) -> String {
-    let era = ERAS.iter().find(|era| era_start(era).is_some_and(|start| date >= start));
+    let era = ERAS
+        .iter()
+        .find(|era| era_start(era).is_some_and(|start| date >= start));
     match era.and_then(|era| era_start(era).map(|start| (era, start))) {
         Some((era, start)) => {
             let year = date.year() - start.year() + 1;
-            let year_text = if year == 1 { "元".to_string() } else { year.to_string() };
-            format!("{}{}年{}月{}日", era.kanji, year_text, date.month(), date.day())
+            let year_text = if year == 1 {
+                "元".to_string()
+            } else {
+                year.to_string()
+            };
+            format!(
+                "{}{}年{}月{}日",
+                era.kanji,
+                year_text,
+                date.month(),
+                date.day()
+            )
         }
         None => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
     }
@@ -131,7 +164,15 @@ mod tests {
 
     #[test]
     fn reiwa_in_kanji_letters_and_full_width_all_parse() {
-        for input in ["令和6年4月1日", "R6.4.1", "r6/4/1", "Ｒ６．４．１", "令和６年４月１日", "R06-04-01"] {
+        for input in [
+            "令和6年4月1日",
+            "R6.4.1",
+            "r6/4/1",
+            "Ｒ６．４．１",
+            "令和６年４月１日",
+            "R06-04-01",
+            "R６ー４ー１",
+        ] {
             assert_eq!(parse_date(input), Ok(ymd(2024, 4, 1)), "{input}");
         }
     }
@@ -156,7 +197,13 @@ mod tests {
 
     #[test]
     fn seireki_forms_parse() {
-        for input in ["2024-04-01", "2024/4/1", "2024年4月1日", "20240401", "２０２４－０４－０１"] {
+        for input in [
+            "2024-04-01",
+            "2024/4/1",
+            "2024年4月1日",
+            "20240401",
+            "２０２４－０４－０１",
+        ] {
             assert_eq!(parse_date(input), Ok(ymd(2024, 4, 1)), "{input}");
         }
     }

@@ -52,7 +52,11 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend)> {
     let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
     let pool = match backend {
         Backend::Sqlite => {
-            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
             options
                 .max_connections(8)
                 .after_connect(|conn, _| {
@@ -85,9 +89,17 @@ mod tests {
 
     #[test]
     fn the_backend_follows_the_url_scheme() {
-        assert_eq!(Backend::from_url("sqlite:///tmp/x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        let error = Backend::from_url("mysql://root:secret@h/db").unwrap_err().to_string();
+        assert_eq!(
+            Backend::from_url("sqlite:///tmp/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let error = Backend::from_url("mysql://root:secret@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("use sqlite://"), "{error}");
         assert!(!error.contains("secret"), "{error}");
     }
@@ -95,10 +107,11 @@ mod tests {
     #[test]
     fn both_migration_folders_have_the_same_files() {
         let names = |dir: &str| {
-            let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
+            let mut names: Vec<String> =
+                std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
             names.sort();
             names
         };

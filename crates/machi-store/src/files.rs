@@ -36,11 +36,17 @@ impl FileStore {
     pub(crate) fn save(&self, bytes: &[u8]) -> Result<StoredFile> {
         let sha256 = hex_digest(bytes);
         let path = self.path_of(&sha256);
-        let stored = StoredFile { sha256, size_bytes: bytes.len() as u64 };
+        let stored = StoredFile {
+            sha256,
+            size_bytes: bytes.len() as u64,
+        };
         if path.exists() {
             return Ok(stored);
         }
-        let dir = path.parent().map(PathBuf::from).unwrap_or_else(|| self.root.clone());
+        let dir = path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.clone());
         std::fs::create_dir_all(&dir)?;
         let mut temp = tempfile_in(&dir)?;
         temp.1.write_all(bytes)?;
@@ -58,12 +64,18 @@ impl FileStore {
 fn tempfile_in(dir: &std::path::Path) -> Result<(PathBuf, std::fs::File)> {
     let name = format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>());
     let path = dir.join(name);
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     Ok((path, file))
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl crate::Store {

@@ -18,7 +18,8 @@ pub mod users;
 use std::path::PathBuf;
 
 pub use applications::{
-    ApplicationView, IntakeError, NewApplication, NewAttachment, Receipt, StatusEvent, StoredAttachment,
+    ApplicationView, IntakeError, NewApplication, NewAttachment, Receipt, StatusEvent,
+    StoredAttachment,
 };
 pub use connect::Backend;
 pub use files::StoredFile;
@@ -68,7 +69,12 @@ impl Store {
         connect::migrate(&pool, backend).await?;
         let files = files::FileStore::new(data_dir.join("attachments"))?;
         let intake = applications::IntakeHandle::start(pool.clone(), backend);
-        Ok(Self { pool, backend, intake, files })
+        Ok(Self {
+            pool,
+            backend,
+            intake,
+            files,
+        })
     }
 
     pub fn backend(&self) -> Backend {

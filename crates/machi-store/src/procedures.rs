@@ -48,7 +48,11 @@ pub struct ProcedureQuery {
 
 impl Store {
     /// Imports a checked catalog in one transaction.
-    pub async fn import_catalog(&self, tenant: &str, procedures: &[ProcedureDefinition]) -> Result<ImportSummary> {
+    pub async fn import_catalog(
+        &self,
+        tenant: &str,
+        procedures: &[ProcedureDefinition],
+    ) -> Result<ImportSummary> {
         let mut tx = self.pool.begin().await?;
         let mut summary = ImportSummary::default();
         for procedure in procedures {
@@ -67,16 +71,23 @@ impl Store {
 
     /// One procedure by id, published or not.
     pub async fn procedure(&self, tenant: &str, id: &str) -> Result<Option<ProcedureRecord>> {
-        let row = sqlx::query("SELECT definition, form_version FROM procedures WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT definition, form_version FROM procedures WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record_from_row).transpose()
     }
 
     /// One version of a procedure's form.
-    pub async fn form(&self, tenant: &str, procedure_id: &str, version: i64) -> Result<Option<FormDefinition>> {
+    pub async fn form(
+        &self,
+        tenant: &str,
+        procedure_id: &str,
+        version: i64,
+    ) -> Result<Option<FormDefinition>> {
         let row = sqlx::query(
             "SELECT definition FROM forms WHERE tenant_id = $1 AND procedure_id = $2 AND version = $3",
         )
@@ -85,15 +96,21 @@ impl Store {
         .bind(version)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| parse_json(&row.try_get::<String, _>("definition")?)).transpose()
+        row.map(|row| parse_json(&row.try_get::<String, _>("definition")?))
+            .transpose()
     }
 
     /// The city's departments, by name.
-    pub async fn departments(&self, tenant: &str) -> Result<Vec<machi_core::procedures::DepartmentRef>> {
-        let rows = sqlx::query("SELECT code, name_ja, name_en FROM departments WHERE tenant_id = $1 ORDER BY code")
-            .bind(tenant)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn departments(
+        &self,
+        tenant: &str,
+    ) -> Result<Vec<machi_core::procedures::DepartmentRef>> {
+        let rows = sqlx::query(
+            "SELECT code, name_ja, name_en FROM departments WHERE tenant_id = $1 ORDER BY code",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(machi_core::procedures::DepartmentRef {
@@ -106,19 +123,32 @@ impl Store {
     }
 
     /// Searches the published catalog, ordered by reading (kana).
-    pub async fn search_procedures(&self, tenant: &str, query: &ProcedureQuery) -> Result<Vec<ProcedureRecord>> {
-        let mut sql = Sql::new("SELECT definition, form_version FROM procedures WHERE published = 1 AND tenant_id = ");
+    pub async fn search_procedures(
+        &self,
+        tenant: &str,
+        query: &ProcedureQuery,
+    ) -> Result<Vec<ProcedureRecord>> {
+        let mut sql = Sql::new(
+            "SELECT definition, form_version FROM procedures WHERE published = 1 AND tenant_id = ",
+        );
         sql.bind(Param::Text(tenant.to_string()));
-        for word in query.q.split_whitespace().map(search_key).filter(|w| !w.is_empty()) {
+        for word in query
+            .q
+            .split_whitespace()
+            .map(search_key)
+            .filter(|w| !w.is_empty())
+        {
             sql.push(" AND search_text LIKE ")
                 .bind(Param::Text(format!("%{}%", like_escape(&word))))
                 .push(" ESCAPE '\\'");
         }
         if let Some(event) = query.life_event {
-            sql.push(" AND life_events LIKE ").bind(Param::Text(format!("%|{}|%", event.as_str())));
+            sql.push(" AND life_events LIKE ")
+                .bind(Param::Text(format!("%|{}|%", event.as_str())));
         }
         if let Some(department) = &query.department {
-            sql.push(" AND department_code = ").bind(Param::Text(department.clone()));
+            sql.push(" AND department_code = ")
+                .bind(Param::Text(department.clone()));
         }
         if query.online_only {
             sql.push(" AND form_version IS NOT NULL AND channel <> 'counter'");
@@ -132,8 +162,11 @@ impl Store {
                 .bind(Param::Text(id.clone()))
                 .push("))");
         }
-        sql.push(" ORDER BY kana, id LIMIT ").bind(Param::Int(query.limit.clamp(1, 200)));
-        let rows = sqlx::query_with(sql.text(), sql.arguments()).fetch_all(&self.pool).await?;
+        sql.push(" ORDER BY kana, id LIMIT ")
+            .bind(Param::Int(query.limit.clamp(1, 200)));
+        let rows = sqlx::query_with(sql.text(), sql.arguments())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(record_from_row).collect()
     }
 }
@@ -153,7 +186,11 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-async fn upsert_department(tx: &mut Transaction<'_, Any>, tenant: &str, p: &ProcedureDefinition) -> Result<()> {
+async fn upsert_department(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    p: &ProcedureDefinition,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO departments (tenant_id, code, name_ja, name_en) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (tenant_id, code) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en",
@@ -167,11 +204,27 @@ async fn upsert_department(tx: &mut Transaction<'_, Any>, tenant: &str, p: &Proc
     Ok(())
 }
 
-async fn upsert_procedure(tx: &mut Transaction<'_, Any>, tenant: &str, p: &ProcedureDefinition) -> Result<()> {
-    let without_form = ProcedureDefinition { form: None, ..p.clone() };
-    let life_events: String =
-        format!("|{}", p.life_events.iter().map(|e| format!("{}|", e.as_str())).collect::<String>());
-    let kana_key = search_key(if p.kana.is_empty() { &p.name.ja } else { &p.kana });
+async fn upsert_procedure(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    p: &ProcedureDefinition,
+) -> Result<()> {
+    let without_form = ProcedureDefinition {
+        form: None,
+        ..p.clone()
+    };
+    let life_events: String = format!(
+        "|{}",
+        p.life_events
+            .iter()
+            .map(|e| format!("{}|", e.as_str()))
+            .collect::<String>()
+    );
+    let kana_key = search_key(if p.kana.is_empty() {
+        &p.name.ja
+    } else {
+        &p.kana
+    });
     sqlx::query(
         "INSERT INTO procedures (tenant_id, id, department_code, name_ja, kana, channel, life_events, \
          search_text, definition, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \

@@ -23,7 +23,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
-        Self { text: text.to_string(), params: Vec::new() }
+        Self {
+            text: text.to_string(),
+            params: Vec::new(),
+        }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
@@ -70,7 +73,10 @@ impl Sql {
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub(crate) fn like_escape(input: &str) -> String {
-    input.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    input
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 #[cfg(test)]
@@ -80,7 +86,9 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_in_order() {
         let mut sql = Sql::new("SELECT 1 WHERE a = ");
-        sql.bind(Param::Int(1)).push(" AND b IN ").bind_row(vec![Param::Text("x".into()), Param::NullText]);
+        sql.bind(Param::Int(1))
+            .push(" AND b IN ")
+            .bind_row(vec![Param::Text("x".into()), Param::NullText]);
         assert_eq!(sql.text(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
     }
 

@@ -33,9 +33,10 @@ impl Store {
 
     /// All cities, oldest first (the first is the default for unknown host names).
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
-        let rows = sqlx::query("SELECT id, name_ja, name_en, host FROM tenants ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name_ja, name_en, host FROM tenants ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| {
                 Ok(Tenant {

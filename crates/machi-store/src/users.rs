@@ -48,7 +48,10 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!("a user with e-mail {} already exists", user.email)));
+            return Err(StoreError::Conflict(format!(
+                "a user with e-mail {} already exists",
+                user.email
+            )));
         }
         Ok(())
     }

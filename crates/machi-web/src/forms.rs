@@ -26,14 +26,23 @@ impl FormCache {
         version: i64,
     ) -> Result<Arc<CompiledForm>, ApiError> {
         let key = (tenant.to_string(), procedure_id.to_string(), version);
-        if let Some(found) = self.compiled.read().ok().and_then(|map| map.get(&key).cloned()) {
+        if let Some(found) = self
+            .compiled
+            .read()
+            .ok()
+            .and_then(|map| map.get(&key).cloned())
+        {
             return Ok(found);
         }
         let definition = store
             .form(tenant, procedure_id, version)
             .await?
             .ok_or_else(|| ApiError::not_found("this form version does not exist"))?;
-        let compiled = Arc::new(definition.compile().map_err(|e| ApiError::internal(e.to_string()))?);
+        let compiled = Arc::new(
+            definition
+                .compile()
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+        );
         if let Ok(mut map) = self.compiled.write() {
             map.insert(key, compiled.clone());
         }

@@ -30,7 +30,11 @@ pub struct AppState {
 impl AppState {
     /// Builds the state; `tenants` are the cities served (the first answers unknown hosts).
     pub fn new(store: Store, tenants: Vec<Tenant>) -> Self {
-        Self { store, tenants: Arc::new(tenants), forms: forms::FormCache::default() }
+        Self {
+            store,
+            tenants: Arc::new(tenants),
+            forms: forms::FormCache::default(),
+        }
     }
 }
 

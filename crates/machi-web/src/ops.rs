@@ -23,7 +23,9 @@ tokio::task_local! {
 
 /// The current request's id, or "-" outside a request.
 pub(crate) fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_string())
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_string())
 }
 
 fn prometheus() -> &'static PrometheusHandle {
@@ -56,7 +58,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 fn metrics_text() -> Response {
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
-    ([(header::CONTENT_TYPE, content_type)], prometheus().render()).into_response()
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        prometheus().render(),
+    )
+        .into_response()
 }
 
 /// Counts requests and their latency per route and status, and keeps the request id at hand.
@@ -78,7 +84,8 @@ pub(crate) async fn track_requests(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("machi_http_requests_total", &labels).increment(1);
-    metrics::histogram!("machi_http_request_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("machi_http_request_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -91,18 +98,23 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
     ),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "same-origin"),
-    ("permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    ),
     ("x-frame-options", "DENY"),
 ];
 
 /// Adds the security headers to every response that has not set its own.
 pub(crate) fn with_security_headers(router: Router) -> Router {
-    SECURITY_HEADERS.iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ))
-    })
+    SECURITY_HEADERS
+        .iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ))
+        })
 }
 
 /// Gives every request an `x-request-id` (kept if the proxy sent one) and echoes it back.

@@ -65,11 +65,21 @@ impl ApiError {
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        )
     }
 
     /// Logs the cause and answers with a generic message.
@@ -93,7 +103,10 @@ impl ApiError {
         );
         error.problem.errors = errors
             .into_iter()
-            .map(|e| FieldError { pointer: format!("{prefix}{}", e.pointer), ..e })
+            .map(|e| FieldError {
+                pointer: format!("{prefix}{}", e.pointer),
+                ..e
+            })
             .collect();
         error
     }
@@ -112,8 +125,12 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
-            StoreError::IntakeClosed => Self::unavailable("the server is shutting down; please retry"),
+            StoreError::Conflict(detail) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+            }
+            StoreError::IntakeClosed => {
+                Self::unavailable("the server is shutting down; please retry")
+            }
             other => Self::internal(other),
         }
     }
@@ -137,11 +154,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -162,7 +182,10 @@ mod tests {
 
     #[test]
     fn field_errors_get_the_request_prefix_on_their_pointer() {
-        let error = ApiError::invalid_fields(vec![FieldError::new("phone", Localized::new("a", "b"))], "/answers");
+        let error = ApiError::invalid_fields(
+            vec![FieldError::new("phone", Localized::new("a", "b"))],
+            "/answers",
+        );
         assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(error.problem.errors[0].pointer, "/answers/phone");
     }
@@ -170,6 +193,9 @@ mod tests {
     #[test]
     fn problems_are_served_as_problem_json() {
         let response = ApiError::not_found("x").into_response();
-        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 }

@@ -35,15 +35,25 @@ pub(crate) async fn check_and_save_files(
     let mut errors = Vec::new();
     let mut accepted = Vec::new();
     for upload in &uploads {
-        if !form.definition().attachments.iter().any(|spec| spec.name == upload.field) {
+        if !form
+            .definition()
+            .attachments
+            .iter()
+            .any(|spec| spec.name == upload.field)
+        {
             errors.push(FieldError::new(
                 &upload.field,
-                Localized::new("この手続では受け付けない添付ファイルです", "This form does not take this file"),
+                Localized::new(
+                    "この手続では受け付けない添付ファイルです",
+                    "This form does not take this file",
+                ),
             ));
         }
     }
     for spec in &form.definition().attachments {
-        let upload = uploads.iter().find(|u| u.field == spec.name && !u.bytes.is_empty());
+        let upload = uploads
+            .iter()
+            .find(|u| u.field == spec.name && !u.bytes.is_empty());
         let Some(upload) = upload else {
             if spec.required {
                 errors.push(FieldError::new(
@@ -58,7 +68,12 @@ pub(crate) async fn check_and_save_files(
         };
         match check_file(spec, &upload.bytes) {
             Err(message) => errors.push(FieldError::new(&spec.name, message)),
-            Ok(kind) => accepted.push((spec.name.clone(), clean_filename(&upload.filename), kind, &upload.bytes)),
+            Ok(kind) => accepted.push((
+                spec.name.clone(),
+                clean_filename(&upload.filename),
+                kind,
+                &upload.bytes,
+            )),
         }
     }
     if !errors.is_empty() {
@@ -68,14 +83,28 @@ pub(crate) async fn check_and_save_files(
     for (field, filename, kind, bytes) in accepted {
         let file = state.store.save_file(bytes.clone()).await.map_err(|e| {
             tracing::error!(error = %e, "attachment could not be saved");
-            vec![FieldError::new(&field, Localized::new("ファイルを保存できませんでした。もう一度お試しください", "The file could not be saved; please try again"))]
+            vec![FieldError::new(
+                &field,
+                Localized::new(
+                    "ファイルを保存できませんでした。もう一度お試しください",
+                    "The file could not be saved; please try again",
+                ),
+            )]
         })?;
-        saved.push(NewAttachment { field, filename, media_type: kind.media_type().to_string(), file });
+        saved.push(NewAttachment {
+            field,
+            filename,
+            media_type: kind.media_type().to_string(),
+            file,
+        });
     }
     Ok(saved)
 }
 
-fn check_file(spec: &machi_core::procedures::AttachmentSpec, bytes: &[u8]) -> Result<AttachmentKind, Localized> {
+fn check_file(
+    spec: &machi_core::procedures::AttachmentSpec,
+    bytes: &[u8],
+) -> Result<AttachmentKind, Localized> {
     if bytes.len() as u64 > spec.max_bytes {
         let mb = spec.max_bytes as f64 / 1_048_576.0;
         return Err(Localized::new(
@@ -87,8 +116,16 @@ fn check_file(spec: &machi_core::procedures::AttachmentSpec, bytes: &[u8]) -> Re
     match AttachmentKind::sniff(bytes) {
         Some(kind) if spec.accept.contains(&kind) => Ok(kind),
         _ => Err(Localized::new(
-            format!("{}は {} のファイルにしてください", spec.label.ja, allowed.join("・")),
-            format!("{} must be a {} file", spec.label.get("en"), allowed.join(", ")),
+            format!(
+                "{}は {} のファイルにしてください",
+                spec.label.ja,
+                allowed.join("・")
+            ),
+            format!(
+                "{} must be a {} file",
+                spec.label.get("en"),
+                allowed.join(", ")
+            ),
         )),
     }
 }
@@ -118,7 +155,12 @@ pub(crate) async fn submit(
         Some(key) => state.store.idempotent_access_code(tenant, key).await?,
         None => AccessCode::generate(),
     };
-    let request_sha256 = request_digest(&procedure.definition.id, form_version, &answers, &attachments);
+    let request_sha256 = request_digest(
+        &procedure.definition.id,
+        form_version,
+        &answers,
+        &attachments,
+    );
     let application = NewApplication {
         tenant_id: tenant.to_string(),
         procedure_id: procedure.definition.id.clone(),
@@ -132,11 +174,19 @@ pub(crate) async fn submit(
     };
     let receipt = state.store.submit_application(application).await?;
     metrics::counter!("machi_applications_total").increment(u64::from(!receipt.replayed));
-    Ok(Accepted { receipt, access_code })
+    Ok(Accepted {
+        receipt,
+        access_code,
+    })
 }
 
 /// A digest of what was asked, independent of key order, to recognise a true retry.
-fn request_digest(procedure: &str, version: i64, answers: &Map<String, Value>, files: &[NewAttachment]) -> String {
+fn request_digest(
+    procedure: &str,
+    version: i64,
+    answers: &Map<String, Value>,
+    files: &[NewAttachment],
+) -> String {
     let sorted: BTreeMap<&String, &Value> = answers.iter().collect();
     let mut hasher = Sha256::new();
     hasher.update(procedure.as_bytes());
@@ -146,7 +196,11 @@ fn request_digest(procedure: &str, version: i64, answers: &Map<String, Value>, f
         hasher.update(file.field.as_bytes());
         hasher.update(file.file.sha256.as_bytes());
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -164,7 +218,13 @@ mod tests {
     fn request_digest_ignores_key_order() {
         let a: Map<String, Value> = serde_json::from_str(r#"{"x":1,"y":2}"#).unwrap();
         let b: Map<String, Value> = serde_json::from_str(r#"{"y":2,"x":1}"#).unwrap();
-        assert_eq!(request_digest("p", 1, &a, &[]), request_digest("p", 1, &b, &[]));
-        assert_ne!(request_digest("p", 1, &a, &[]), request_digest("p", 2, &a, &[]));
+        assert_eq!(
+            request_digest("p", 1, &a, &[]),
+            request_digest("p", 1, &b, &[])
+        );
+        assert_ne!(
+            request_digest("p", 1, &a, &[]),
+            request_digest("p", 2, &a, &[])
+        );
     }
 }

@@ -15,17 +15,29 @@ pub struct City(pub Tenant);
 impl FromRequestParts<AppState> for City {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let host = parts
             .headers
             .get(HOST)
             .and_then(|h| h.to_str().ok())
             .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
-        let by_host = host.and_then(|host| state.tenants.iter().find(|t| t.host.as_deref() == Some(host.as_str())));
+        let by_host = host.and_then(|host| {
+            state
+                .tenants
+                .iter()
+                .find(|t| t.host.as_deref() == Some(host.as_str()))
+        });
         by_host
             .or_else(|| state.tenants.first())
             .cloned()
             .map(City)
-            .ok_or_else(|| ApiError::unavailable("no city is configured yet; run `machi serve --demo` or import a catalog"))
+            .ok_or_else(|| {
+                ApiError::unavailable(
+                    "no city is configured yet; run `machi serve --demo` or import a catalog",
+                )
+            })
     }
 }

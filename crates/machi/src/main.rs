@@ -16,7 +16,11 @@ use machi_store::{Store, Tenant};
 use settings::Settings;
 
 #[derive(Parser)]
-#[command(name = "machi", version, about = "machi: a digital city hall in one binary")]
+#[command(
+    name = "machi",
+    version,
+    about = "machi: a digital city hall in one binary"
+)]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -73,7 +77,10 @@ enum UserCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     settings::init_tracing(&cli.settings);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("machi: cannot start the async runtime: {error}");
@@ -115,7 +122,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
-        Command::User(UserCommand::Create { email, role, name, department }) => {
+        Command::User(UserCommand::Create {
+            email,
+            role,
+            name,
+            department,
+        }) => {
             let store = open_store(&settings).await?;
             let password = read_password()?;
             let user = NewUser {
@@ -149,14 +161,22 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn import_procedures(store: &Store, city: &str, file: &std::path::Path) -> anyhow::Result<()> {
+async fn import_procedures(
+    store: &Store,
+    city: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
     let name = file.display().to_string();
     let format = CatalogFormat::from_path(&name)
         .with_context(|| format!("{name}: use a .csv, .json, .yaml or .yml file"))?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
     let started = std::time::Instant::now();
-    let procedures = parse_catalog(&bytes, format).with_context(|| format!("{name} was not imported"))?;
-    let summary = store.import_catalog(city, &procedures).await.with_context(|| format!("{name} was not imported"))?;
+    let procedures =
+        parse_catalog(&bytes, format).with_context(|| format!("{name} was not imported"))?;
+    let summary = store
+        .import_catalog(city, &procedures)
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
     println!(
         "imported {} procedures ({} new form versions) from {name} in {:.2} s",
         summary.procedures,
@@ -174,7 +194,10 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
-    anyhow::ensure!(password.chars().count() >= 12, "the password must have at least 12 characters");
+    anyhow::ensure!(
+        password.chars().count() >= 12,
+        "the password must have at least 12 characters"
+    );
     Ok(password)
 }
 
@@ -185,9 +208,15 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let local = listener.local_addr()?;
-    println!("machi is serving {} on http://{local}/ ({})", settings.city_name, store.backend().as_str());
+    println!(
+        "machi is serving {} on http://{local}/ ({})",
+        settings.city_name,
+        store.backend().as_str()
+    );
     tracing::info!(addr = %local, backend = store.backend().as_str(), "serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.close().await;
     Ok(())
 }

@@ -9,10 +9,20 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address to listen on.
-    #[arg(long, env = "MACHI_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "MACHI_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub addr: String,
     /// Directory for the SQLite database and attachments.
-    #[arg(long, env = "MACHI_DATA_DIR", default_value = "./machi-data", global = true)]
+    #[arg(
+        long,
+        env = "MACHI_DATA_DIR",
+        default_value = "./machi-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data dir).
     #[arg(long, env = "MACHI_DATABASE_URL", global = true)]
@@ -24,7 +34,12 @@ pub struct Settings {
     #[arg(long, env = "MACHI_CITY_NAME", default_value = "デモ市", global = true)]
     pub city_name: String,
     /// The city's name in English.
-    #[arg(long, env = "MACHI_CITY_NAME_EN", default_value = "Demo City", global = true)]
+    #[arg(
+        long,
+        env = "MACHI_CITY_NAME_EN",
+        default_value = "Demo City",
+        global = true
+    )]
     pub city_name_en: String,
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "machi_store=debug".
     #[arg(long, env = "MACHI_LOG", default_value = "info", global = true)]
@@ -45,7 +60,10 @@ impl Settings {
             format!("addr         = {}", self.addr),
             format!("data_dir     = {}", self.data_dir.display()),
             format!("database_url = {database}"),
-            format!("city         = {} ({} / {})", self.city, self.city_name, self.city_name_en),
+            format!(
+                "city         = {} ({} / {})",
+                self.city, self.city_name, self.city_name_en
+            ),
             format!("log          = {} ({})", self.log, self.log_format),
         ]
         .join("\n")
@@ -54,8 +72,12 @@ impl Settings {
 
 /// Replaces the password in `scheme://user:password@host` with `***`.
 fn mask_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
     match credentials.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
@@ -65,7 +87,9 @@ fn mask_url_password(url: &str) -> String {
 pub fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.log_format == "json" {
         builder.json().init();
     } else {
@@ -79,7 +103,13 @@ mod tests {
 
     #[test]
     fn database_passwords_are_masked() {
-        assert_eq!(mask_url_password("postgres://machi:s3cret@db/machi"), "postgres://machi:***@db/machi");
-        assert_eq!(mask_url_password("postgres://machi@db/machi"), "postgres://machi@db/machi");
+        assert_eq!(
+            mask_url_password("postgres://machi:s3cret@db/machi"),
+            "postgres://machi:***@db/machi"
+        );
+        assert_eq!(
+            mask_url_password("postgres://machi@db/machi"),
+            "postgres://machi@db/machi"
+        );
     }
 }

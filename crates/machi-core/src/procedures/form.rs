@@ -138,7 +138,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: Localized) -> Self {
-        Self { pointer: format!("/{field}"), field: field.to_string(), message }
+        Self {
+            pointer: format!("/{field}"),
+            field: field.to_string(),
+            message,
+        }
     }
 }
 
@@ -149,7 +153,10 @@ impl FormDefinition {
 
     /// The first of the schema's `examples`: a complete valid answer set.
     pub fn example(&self) -> Option<&Value> {
-        self.schema.get("examples").and_then(Value::as_array).and_then(|e| e.first())
+        self.schema
+            .get("examples")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
     }
 
     /// Checks that schema, hints and example agree; messages say what to fix.
@@ -187,7 +194,10 @@ impl FormDefinition {
                     let answers = example.as_object().cloned().unwrap_or_default();
                     if let Err(errors) = compiled.validate(&answers) {
                         for error in errors {
-                            problems.push(format!("schema.examples[0]{}: {}", error.pointer, error.message.en));
+                            problems.push(format!(
+                                "schema.examples[0]{}: {}",
+                                error.pointer, error.message.en
+                            ));
                         }
                     }
                 }
@@ -207,14 +217,26 @@ impl FormDefinition {
             if !seen.insert(spec.name.as_str()) {
                 problems.push(format!("attachments: '{}' appears twice", spec.name));
             }
-            if self.properties().is_some_and(|p| p.contains_key(&spec.name)) {
-                problems.push(format!("attachments: '{}' is also a schema property", spec.name));
+            if self
+                .properties()
+                .is_some_and(|p| p.contains_key(&spec.name))
+            {
+                problems.push(format!(
+                    "attachments: '{}' is also a schema property",
+                    spec.name
+                ));
             }
             if spec.accept.is_empty() {
-                problems.push(format!("attachments.{}: accept at least one type", spec.name));
+                problems.push(format!(
+                    "attachments.{}: accept at least one type",
+                    spec.name
+                ));
             }
             if spec.max_bytes == 0 || spec.max_bytes > 50 * 1024 * 1024 {
-                problems.push(format!("attachments.{}: max_bytes must be 1 to 52428800", spec.name));
+                problems.push(format!(
+                    "attachments.{}: max_bytes must be 1 to 52428800",
+                    spec.name
+                ));
             }
         }
         problems
@@ -226,7 +248,10 @@ impl FormDefinition {
             .should_validate_formats(true)
             .build(&self.schema)
             .map_err(|e| FormError(format!("schema: {e}")))?;
-        Ok(CompiledForm { definition: self.clone(), validator })
+        Ok(CompiledForm {
+            definition: self.clone(),
+            validator,
+        })
     }
 }
 
@@ -244,7 +269,9 @@ fn check_options(name: &str, hint: &FieldHint, property: &Value) -> Vec<String> 
     if allowed.is_empty() {
         vec![format!("'{name}': a choice field needs an enum of strings")]
     } else if allowed != labelled {
-        vec![format!("ui.fields.{name}.options: must label exactly the enum values")]
+        vec![format!(
+            "ui.fields.{name}.options: must label exactly the enum values"
+        )]
     } else {
         Vec::new()
     }
@@ -258,7 +285,9 @@ pub struct CompiledForm {
 
 impl std::fmt::Debug for CompiledForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledForm").field("version", &self.definition.version).finish()
+        f.debug_struct("CompiledForm")
+            .field("version", &self.definition.version)
+            .finish()
     }
 }
 
@@ -269,11 +298,23 @@ impl CompiledForm {
 
     /// The fields in display order with their hints.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &FieldHint)> {
-        self.definition
-            .ui
-            .order
-            .iter()
-            .filter_map(|name| self.definition.ui.fields.get(name).map(|hint| (name.as_str(), hint)))
+        self.definition.ui.order.iter().filter_map(|name| {
+            self.definition
+                .ui
+                .fields
+                .get(name)
+                .map(|hint| (name.as_str(), hint))
+        })
+    }
+
+    /// The allowed values of a choice field in the schema's order (the order the author chose).
+    pub fn choices(&self, field: &str) -> Vec<&str> {
+        let property = self.definition.schema.pointer(&format!("/properties/{field}"));
+        property
+            .and_then(|p| p.get("enum").or_else(|| p.pointer("/items/enum")))
+            .and_then(Value::as_array)
+            .map(|values| values.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// Whether the schema lists `field` as required.
@@ -289,8 +330,11 @@ impl CompiledForm {
     pub fn answers_from_pairs(&self, pairs: &[(String, String)]) -> Map<String, Value> {
         let mut answers = Map::new();
         for (name, hint) in self.fields() {
-            let values: Vec<&str> =
-                pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect();
+            let values: Vec<&str> = pairs
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
             let value = match (hint.input, values.as_slice()) {
                 (InputKind::Checkboxes, []) => continue,
                 (InputKind::Checkboxes, many) => {
@@ -305,7 +349,10 @@ impl CompiledForm {
     }
 
     /// Normalises and validates answers; returns the canonical answers or every field error.
-    pub fn validate(&self, raw: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
+    pub fn validate(
+        &self,
+        raw: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, Vec<FieldError>> {
         let (answers, mut errors) = self.normalise(raw);
         let instance = Value::Object(answers);
         let failed: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
@@ -327,7 +374,12 @@ impl CompiledForm {
     }
 
     fn position(&self, field: &str) -> usize {
-        self.definition.ui.order.iter().position(|f| f == field).unwrap_or(usize::MAX)
+        self.definition
+            .ui
+            .order
+            .iter()
+            .position(|f| f == field)
+            .unwrap_or(usize::MAX)
     }
 
     fn normalise(&self, raw: &Map<String, Value>) -> (Map<String, Value>, Vec<FieldError>) {
@@ -357,7 +409,11 @@ impl CompiledForm {
     }
 
     fn describe(&self, kind: &ValidationErrorKind, path: &str) -> FieldError {
-        let path_field = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        let path_field = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
         let (field, message) = match kind {
             ValidationErrorKind::Required { property } => {
                 let field = property.as_str().unwrap_or_default().to_string();
@@ -372,23 +428,32 @@ impl CompiledForm {
                 );
                 (field, message)
             }
-            other => (path_field.to_string(), self.value_message(path_field, other)),
+            other => (
+                path_field.to_string(),
+                self.value_message(path_field, other),
+            ),
         };
         FieldError::new(&field, message)
     }
 
     fn missing_message(&self, field: &str) -> Localized {
         let label = self.label(field);
-        let choose = self
-            .definition
-            .ui
-            .fields
-            .get(field)
-            .is_some_and(|h| matches!(h.input, InputKind::Select | InputKind::Radio | InputKind::Checkboxes));
+        let choose = self.definition.ui.fields.get(field).is_some_and(|h| {
+            matches!(
+                h.input,
+                InputKind::Select | InputKind::Radio | InputKind::Checkboxes
+            )
+        });
         if choose {
-            Localized::new(format!("{}を選んでください", label.ja), format!("Select {}", label.get("en")))
+            Localized::new(
+                format!("{}を選んでください", label.ja),
+                format!("Select {}", label.get("en")),
+            )
         } else {
-            Localized::new(format!("{}を入力してください", label.ja), format!("Enter {}", label.get("en")))
+            Localized::new(
+                format!("{}を入力してください", label.ja),
+                format!("Enter {}", label.get("en")),
+            )
         }
     }
 
@@ -415,16 +480,24 @@ impl CompiledForm {
                 format!("{ja}を確認して、チェックを入れてください"),
                 format!("Read and tick {en}"),
             ),
-            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-                Localized::new(format!("{ja}は{limit}以上にしてください"), format!("{en} must be {limit} or more"))
-            }
-            ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-                Localized::new(format!("{ja}は{limit}以下にしてください"), format!("{en} must be {limit} or less"))
-            }
-            ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => {
-                Localized::new(format!("{ja}は数字で入力してください"), format!("{en} must be a number"))
-            }
-            _ => Localized::new(format!("{ja}の内容を確認してください"), format!("Check {en}")),
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => Localized::new(
+                format!("{ja}は{limit}以上にしてください"),
+                format!("{en} must be {limit} or more"),
+            ),
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => Localized::new(
+                format!("{ja}は{limit}以下にしてください"),
+                format!("{en} must be {limit} or less"),
+            ),
+            ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => Localized::new(
+                format!("{ja}は数字で入力してください"),
+                format!("{en} must be a number"),
+            ),
+            _ => Localized::new(
+                format!("{ja}の内容を確認してください"),
+                format!("Check {en}"),
+            ),
         }
     }
 }
@@ -448,15 +521,19 @@ fn format_message(input: Option<InputKind>, ja: &str, en: &str) -> Localized {
             format!("Enter {en} like name@example.jp"),
         ),
         Some(InputKind::Date) => date_message(ja, en, None),
-        _ => Localized::new(format!("{ja}の形式が正しくありません"), format!("{en} is not in the right format")),
+        _ => Localized::new(
+            format!("{ja}の形式が正しくありません"),
+            format!("{en} is not in the right format"),
+        ),
     }
 }
 
 fn date_message(ja: &str, en: &str, error: Option<DateError>) -> Localized {
     match error {
-        Some(DateError::NoSuchDay) => {
-            Localized::new(format!("{ja}にその日付はありません"), format!("{en} is not a real date"))
-        }
+        Some(DateError::NoSuchDay) => Localized::new(
+            format!("{ja}にその日付はありません"),
+            format!("{en} is not a real date"),
+        ),
         Some(DateError::OutsideEra) => Localized::new(
             format!("{ja}の元号と年が合いません（平成31年5月1日は令和元年5月1日です）"),
             format!("{en}: that year is not in that era (Heisei 31 ended on 30 April 2019)"),
@@ -489,17 +566,25 @@ fn normalise_value(input: InputKind, value: &Value) -> Result<Option<Value>, Loc
             Err(error) => return Err(date_message("日付", "the date", Some(error))),
         },
         InputKind::Number => {
-            let digits: String = text::fold_width(trimmed).chars().filter(|c| *c != ',').collect();
+            let digits: String = text::fold_width(trimmed)
+                .chars()
+                .filter(|c| *c != ',')
+                .collect();
             return match digits.parse::<i64>() {
                 Ok(n) => Ok(Some(Value::from(n))),
                 Err(_) => Ok(Some(Value::String(digits))),
             };
         }
         InputKind::Checkbox => {
-            let yes = matches!(text::search_key(trimmed).as_str(), "on" | "true" | "1" | "yes" | "はい");
+            let yes = matches!(
+                text::search_key(trimmed).as_str(),
+                "on" | "true" | "1" | "yes" | "はい"
+            );
             return Ok(Some(Value::Bool(yes)));
         }
-        InputKind::Checkboxes => return Ok(Some(Value::Array(vec![Value::String(trimmed.into())]))),
+        InputKind::Checkboxes => {
+            return Ok(Some(Value::Array(vec![Value::String(trimmed.into())])))
+        }
     };
     Ok(Some(Value::String(canonical)))
 }
@@ -540,7 +625,10 @@ fn normalise_phone(input: &str) -> String {
         return folded;
     }
     let d = folded.as_str();
-    let mobile = d.len() == 11 && ["070", "080", "090", "050"].iter().any(|p| d.starts_with(p));
+    let mobile = d.len() == 11
+        && ["070", "080", "090", "050"]
+            .iter()
+            .any(|p| d.starts_with(p));
     if mobile {
         format!("{}-{}-{}", &d[..3], &d[3..7], &d[7..])
     } else if d.len() == 10 && (d.starts_with("0120") || d.starts_with("0800")) {
@@ -635,7 +723,10 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["name", "kana", "birth", "postcode", "phone", "copies", "delivery", "agree", "extra"]
+            [
+                "name", "kana", "birth", "postcode", "phone", "copies", "delivery", "agree",
+                "extra"
+            ]
         );
         assert_eq!(errors[0].message.ja, "氏名を入力してください");
         assert_eq!(errors[0].pointer, "/name");
@@ -670,13 +761,22 @@ mod tests {
         broken.ui.fields.remove("phone");
         broken.ui.order.retain(|f| f != "phone");
         let problems = broken.check().unwrap_err();
-        assert!(problems.iter().any(|p| p.contains("'phone'")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("'phone'")),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn file_types_are_recognised_from_content() {
-        assert_eq!(AttachmentKind::sniff(b"%PDF-1.7"), Some(AttachmentKind::Pdf));
-        assert_eq!(AttachmentKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(AttachmentKind::Jpeg));
+        assert_eq!(
+            AttachmentKind::sniff(b"%PDF-1.7"),
+            Some(AttachmentKind::Pdf)
+        );
+        assert_eq!(
+            AttachmentKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(AttachmentKind::Jpeg)
+        );
         assert_eq!(AttachmentKind::sniff(b"MZ\x90\x00"), None);
     }
 }

@@ -66,22 +66,33 @@ struct CatalogFile {
 }
 
 /// Parses and checks a whole catalog.
-pub fn parse_catalog(bytes: &[u8], format: CatalogFormat) -> Result<Vec<ProcedureDefinition>, ImportError> {
+pub fn parse_catalog(
+    bytes: &[u8],
+    format: CatalogFormat,
+) -> Result<Vec<ProcedureDefinition>, ImportError> {
     let procedures = match format {
         CatalogFormat::Csv => parse_csv(&decode_text(bytes)?)?,
-        CatalogFormat::Json => serde_json::from_slice::<CatalogFile>(bytes)
-            .map_err(|e| single(Some(e.line() as u64), e.to_string()))?
-            .procedures,
-        CatalogFormat::Yaml => serde_yaml_ng::from_slice::<CatalogFile>(bytes)
-            .map_err(|e| single(e.location().map(|l| l.line() as u64), e.to_string()))?
-            .procedures,
+        CatalogFormat::Json => {
+            serde_json::from_slice::<CatalogFile>(bytes)
+                .map_err(|e| single(Some(e.line() as u64), e.to_string()))?
+                .procedures
+        }
+        CatalogFormat::Yaml => {
+            serde_yaml_ng::from_slice::<CatalogFile>(bytes)
+                .map_err(|e| single(e.location().map(|l| l.line() as u64), e.to_string()))?
+                .procedures
+        }
     };
     check_all(&procedures, &[])?;
     Ok(procedures)
 }
 
 fn single(line: Option<u64>, message: String) -> ImportError {
-    ImportError(vec![RowError { line, item: None, message }])
+    ImportError(vec![RowError {
+        line,
+        item: None,
+        message,
+    }])
 }
 
 /// Decodes UTF-8 (with or without BOM) or Shift_JIS (CP932), the two encodings Japanese
@@ -93,7 +104,10 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, ImportError> {
     }
     let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
     if had_errors {
-        return Err(single(None, "the file is neither UTF-8 nor Shift_JIS (CP932) text".into()));
+        return Err(single(
+            None,
+            "the file is neither UTF-8 nor Shift_JIS (CP932) text".into(),
+        ));
     }
     Ok(text.into_owned())
 }
@@ -105,11 +119,23 @@ fn check_all(procedures: &[ProcedureDefinition], lines: &[u64]) -> Result<(), Im
         let line = lines.get(index).copied();
         let item = Some(format!("procedure {} ({})", index + 1, procedure.id));
         if let Some(first) = first_seen.insert(procedure.id.as_str(), index) {
-            let message = format!("id '{}' is used twice (first at procedure {})", procedure.id, first + 1);
-            errors.push(RowError { line, item: item.clone(), message });
+            let message = format!(
+                "id '{}' is used twice (first at procedure {})",
+                procedure.id,
+                first + 1
+            );
+            errors.push(RowError {
+                line,
+                item: item.clone(),
+                message,
+            });
         }
         if let Err(problems) = procedure.check() {
-            errors.extend(problems.into_iter().map(|message| RowError { line, item: item.clone(), message }));
+            errors.extend(problems.into_iter().map(|message| RowError {
+                line,
+                item: item.clone(),
+                message,
+            }));
         }
     }
     if errors.is_empty() {
@@ -125,17 +151,32 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("name_ja", &["name_ja", "name", "手続名", "名称"]),
     ("name_en", &["name_en", "手続名(英語)", "英語名"]),
     ("kana", &["kana", "フリガナ", "ふりがな", "よみがな"]),
-    ("department_code", &["department_code", "担当課コード", "所管課コード"]),
-    ("department_ja", &["department_ja", "department", "担当課", "所管課"]),
+    (
+        "department_code",
+        &["department_code", "担当課コード", "所管課コード"],
+    ),
+    (
+        "department_ja",
+        &["department_ja", "department", "担当課", "所管課"],
+    ),
     ("department_en", &["department_en", "担当課(英語)"]),
     ("legal_basis", &["legal_basis", "根拠法令"]),
     ("life_events", &["life_events", "ライフイベント"]),
     ("channel", &["channel", "申請方法", "受付方法"]),
     ("fee_yen", &["fee_yen", "fee", "手数料"]),
     ("documents", &["documents", "必要書類"]),
-    ("processing_days", &["processing_days", "処理日数", "標準処理期間"]),
-    ("yearly_volume", &["yearly_volume", "年間件数", "年間処理件数"]),
-    ("online_share", &["online_share", "オンライン率", "オンライン利用率"]),
+    (
+        "processing_days",
+        &["processing_days", "処理日数", "標準処理期間"],
+    ),
+    (
+        "yearly_volume",
+        &["yearly_volume", "年間件数", "年間処理件数"],
+    ),
+    (
+        "online_share",
+        &["online_share", "オンライン率", "オンライン利用率"],
+    ),
     ("summary_ja", &["summary_ja", "summary", "概要"]),
     ("summary_en", &["summary_en", "概要(英語)"]),
     ("keywords", &["keywords", "キーワード"]),
@@ -158,17 +199,28 @@ fn column_index(headers: &csv::StringRecord) -> Result<HashMap<&'static str, usi
             None => return Err(single(Some(1), format!("unknown column '{header}'"))),
         }
     }
-    let missing: Vec<&str> = REQUIRED_COLUMNS.into_iter().filter(|c| !index.contains_key(c)).collect();
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .into_iter()
+        .filter(|c| !index.contains_key(c))
+        .collect();
     if missing.is_empty() {
         Ok(index)
     } else {
-        Err(single(Some(1), format!("missing column(s): {}", missing.join(", "))))
+        Err(single(
+            Some(1),
+            format!("missing column(s): {}", missing.join(", ")),
+        ))
     }
 }
 
 fn parse_csv(content: &str) -> Result<Vec<ProcedureDefinition>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(content.as_bytes());
-    let headers = reader.headers().map_err(|e| single(Some(1), e.to_string()))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(content.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| single(Some(1), e.to_string()))?
+        .clone();
     let columns = column_index(&headers)?;
     let mut procedures = Vec::new();
     let mut lines = Vec::new();
@@ -178,12 +230,19 @@ fn parse_csv(content: &str) -> Result<Vec<ProcedureDefinition>, ImportError> {
             Ok(record) => record,
             Err(error) => {
                 let line = error.position().map(|p| p.line());
-                errors.push(RowError { line, item: None, message: error.to_string() });
+                errors.push(RowError {
+                    line,
+                    item: None,
+                    message: error.to_string(),
+                });
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        let row = CsvRow { record: &record, columns: &columns };
+        let row = CsvRow {
+            record: &record,
+            columns: &columns,
+        };
         match row.to_procedure() {
             Ok(procedure) => {
                 procedures.push(procedure);
@@ -224,13 +283,21 @@ impl CsvRow<'_> {
 
     fn list(&self, column: &str) -> Vec<String> {
         self.get(column)
-            .map(|v| v.split([';', '、', '|', '\n']).map(text::clean_text).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split([';', '、', '|', '\n'])
+                    .map(text::clean_text)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     fn number(&self, column: &str, errors: &mut Vec<String>) -> Option<i64> {
         let raw = self.get(column)?;
-        let folded: String = text::fold_width(raw).chars().filter(|c| !matches!(c, ',' | '円' | '日' | '件')).collect();
+        let folded: String = text::fold_width(raw)
+            .chars()
+            .filter(|c| !matches!(c, ',' | '円' | '日' | '件'))
+            .collect();
         if matches!(folded.as_str(), "無料" | "なし") {
             return Some(0);
         }
@@ -253,7 +320,9 @@ impl CsvRow<'_> {
         match number.parse::<f64>() {
             Ok(n) => Some(n / scale),
             Err(_) => {
-                errors.push(format!("online_share: '{raw}' is not a share like 0.35 or 35%"));
+                errors.push(format!(
+                    "online_share: '{raw}' is not a share like 0.35 or 35%"
+                ));
                 None
             }
         }
@@ -263,7 +332,9 @@ impl CsvRow<'_> {
         let mut errors = Vec::new();
         let channel_text = self.text("channel");
         let channel = Channel::parse(&channel_text).unwrap_or_else(|| {
-            errors.push(format!("channel: '{channel_text}' is not online, counter or both (オンライン/窓口/両方)"));
+            errors.push(format!(
+                "channel: '{channel_text}' is not online, counter or both (オンライン/窓口/両方)"
+            ));
             Channel::Counter
         });
         let mut life_events = Vec::new();
@@ -279,7 +350,10 @@ impl CsvRow<'_> {
             name: Localized::new(self.text("name_ja"), self.text("name_en")),
             kana: text::to_katakana_field(&self.text("kana")).replace('\u{3000}', ""),
             department: DepartmentRef {
-                code: self.get("department_code").map(text::clean_text).unwrap_or_else(|| department_ja.clone()),
+                code: self
+                    .get("department_code")
+                    .map(text::clean_text)
+                    .unwrap_or_else(|| department_ja.clone()),
                 ja: department_ja,
                 en: self.text("department_en"),
             },
@@ -287,7 +361,11 @@ impl CsvRow<'_> {
             life_events,
             channel,
             fee_yen: self.number("fee_yen", &mut errors),
-            documents: self.list("documents").into_iter().map(|d| Localized::new(d, "")).collect(),
+            documents: self
+                .list("documents")
+                .into_iter()
+                .map(|d| Localized::new(d, ""))
+                .collect(),
             processing_days: self.number("processing_days", &mut errors),
             yearly_volume: self.number("yearly_volume", &mut errors),
             online_share: self.share(&mut errors),
@@ -310,7 +388,8 @@ impl CsvRow<'_> {
 mod tests {
     use super::*;
 
-    const CSV: &str = "手続ID,手続名,フリガナ,担当課,申請方法,手数料,年間件数,オンライン率,ライフイベント\n\
+    const CSV: &str =
+        "手続ID,手続名,フリガナ,担当課,申請方法,手数料,年間件数,オンライン率,ライフイベント\n\
         jumin,住民票の写しの交付請求,じゅうみんひょう,市民課,両方,300円,12000,35%,証明書\n\
         inu,犬の登録申請,ｲﾇﾉﾄｳﾛｸ,生活環境課,窓口,\"3,000\",400,0,pets\n";
 
@@ -353,8 +432,11 @@ mod tests {
 
     #[test]
     fn an_unknown_column_is_an_error_not_ignored() {
-        let error = parse_catalog("id,name_ja,department_ja,channel,colour\n".as_bytes(), CatalogFormat::Csv)
-            .unwrap_err();
+        let error = parse_catalog(
+            "id,name_ja,department_ja,channel,colour\n".as_bytes(),
+            CatalogFormat::Csv,
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("unknown column 'colour'"));
     }
 
@@ -366,7 +448,8 @@ mod tests {
 
     #[test]
     fn yaml_errors_carry_a_line_number() {
-        let error = parse_catalog(b"procedures:\n  - id: x\n    nme: y\n", CatalogFormat::Yaml).unwrap_err();
+        let error = parse_catalog(b"procedures:\n  - id: x\n    nme: y\n", CatalogFormat::Yaml)
+            .unwrap_err();
         assert!(error.0[0].line.is_some(), "{error}");
     }
 }

@@ -26,7 +26,10 @@ pub struct Localized {
 
 impl Localized {
     pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { ja: ja.into(), en: en.into() }
+        Self {
+            ja: ja.into(),
+            en: en.into(),
+        }
     }
 
     /// The text in `lang` ("ja" or "en"), falling back to Japanese.
@@ -65,7 +68,9 @@ impl Channel {
         match crate::text::search_key(input).as_str() {
             "online" | "オンライン" | "電子申請" => Some(Channel::Online),
             "counter" | "窓口" | "紙" | "郵送" => Some(Channel::Counter),
-            "both" | "両方" | "併用" | "オンライン・窓口" | "オンライン/窓口" => Some(Channel::Both),
+            "both" | "両方" | "併用" | "オンライン・窓口" | "オンライン/窓口" => {
+                Some(Channel::Both)
+            }
             _ => None,
         }
     }
@@ -216,9 +221,15 @@ impl ProcedureDefinition {
         let mut problems = Vec::new();
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 80
-            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
-            problems.push(format!("id '{}': use 1-80 lowercase letters, digits and hyphens", self.id));
+            problems.push(format!(
+                "id '{}': use 1-80 lowercase letters, digits and hyphens",
+                self.id
+            ));
         }
         if self.name.ja.trim().is_empty() {
             problems.push("name.ja: the Japanese name is required".into());
@@ -229,10 +240,16 @@ impl ProcedureDefinition {
         if self.fee_yen.is_some_and(|fee| fee < 0) {
             problems.push("fee_yen: must be 0 or more".into());
         }
-        if self.online_share.is_some_and(|share| !(0.0..=1.0).contains(&share)) {
+        if self
+            .online_share
+            .is_some_and(|share| !(0.0..=1.0).contains(&share))
+        {
             problems.push("online_share: must be between 0 and 1".into());
         }
-        for (field, value) in [("processing_days", self.processing_days), ("yearly_volume", self.yearly_volume)] {
+        for (field, value) in [
+            ("processing_days", self.processing_days),
+            ("yearly_volume", self.yearly_volume),
+        ] {
             if value.is_some_and(|v| v < 0) {
                 problems.push(format!("{field}: must be 0 or more"));
             }
@@ -259,7 +276,11 @@ impl ProcedureDefinition {
             self.department.en.as_str(),
         ];
         parts.extend(self.keywords.iter().map(String::as_str));
-        parts.iter().map(|p| crate::text::search_key(p)).collect::<Vec<_>>().join("|")
+        parts
+            .iter()
+            .map(|p| crate::text::search_key(p))
+            .collect::<Vec<_>>()
+            .join("|")
     }
 
     /// Whether a resident can apply online now.

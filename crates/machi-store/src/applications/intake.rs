@@ -93,7 +93,10 @@ impl IntakeHandle {
 
 impl Store {
     /// Stores an application and returns its receipt once it is committed to disk.
-    pub async fn submit_application(&self, application: NewApplication) -> Result<Receipt, IntakeError> {
+    pub async fn submit_application(
+        &self,
+        application: NewApplication,
+    ) -> Result<Receipt, IntakeError> {
         let (reply, answer) = oneshot::channel();
         self.intake
             .sender
@@ -108,7 +111,11 @@ async fn writer_loop(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiv
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
-        tracing::debug!(size = jobs.len(), backend = backend.as_str(), "intake batch");
+        tracing::debug!(
+            size = jobs.len(),
+            backend = backend.as_str(),
+            "intake batch"
+        );
         write_batch(&pool, jobs).await;
     }
 }
@@ -124,7 +131,9 @@ async fn write_batch(pool: &AnyPool, jobs: Vec<Job>) {
             tracing::warn!(%error, size = jobs.len(), "batch failed; writing one by one");
             for job in jobs {
                 let outcome = commit(pool, &[&job.application]).await;
-                let result = outcome.map_err(IntakeError::from).and_then(|mut o| o.remove(0));
+                let result = outcome
+                    .map_err(IntakeError::from)
+                    .and_then(|mut o| o.remove(0));
                 let _ = job.reply.send(result);
             }
         }
@@ -146,7 +155,10 @@ enum Plan {
     Refuse,
 }
 
-async fn commit(pool: &AnyPool, applications: &[&NewApplication]) -> Result<Vec<Result<Receipt, IntakeError>>> {
+async fn commit(
+    pool: &AnyPool,
+    applications: &[&NewApplication],
+) -> Result<Vec<Result<Receipt, IntakeError>>> {
     let mut tx = pool.begin().await?;
     let now = Utc::now();
     let submitted_at = format_time(now);
@@ -169,7 +181,10 @@ async fn commit(pool: &AnyPool, applications: &[&NewApplication]) -> Result<Vec<
         .into_iter()
         .map(|plan| match plan {
             Plan::New(index) => Ok(receipt(index)),
-            Plan::SameAsEarlier(index) => Ok(Receipt { replayed: true, ..receipt(index) }),
+            Plan::SameAsEarlier(index) => Ok(Receipt {
+                replayed: true,
+                ..receipt(index)
+            }),
             Plan::Replay(existing) => Ok(existing),
             Plan::Refuse => Err(IntakeError::KeyReused),
         })
@@ -178,7 +193,10 @@ async fn commit(pool: &AnyPool, applications: &[&NewApplication]) -> Result<Vec<
 
 /// Decides per job: new, a retry of something stored, a retry of an earlier job in this batch,
 /// or a key reused for a different request.
-async fn plan_batch(tx: &mut Transaction<'_, Any>, applications: &[&NewApplication]) -> Result<Vec<Plan>> {
+async fn plan_batch(
+    tx: &mut Transaction<'_, Any>,
+    applications: &[&NewApplication],
+) -> Result<Vec<Plan>> {
     let mut plans = Vec::with_capacity(applications.len());
     let mut keyed_in_batch: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
     let mut new_count = 0;
@@ -189,7 +207,11 @@ async fn plan_batch(tx: &mut Transaction<'_, Any>, applications: &[&NewApplicati
             continue;
         };
         if let Some((index, digest)) = keyed_in_batch.get(&(app.tenant_id.as_str(), key)) {
-            plans.push(if *digest == app.request_sha256 { Plan::SameAsEarlier(*index) } else { Plan::Refuse });
+            plans.push(if *digest == app.request_sha256 {
+                Plan::SameAsEarlier(*index)
+            } else {
+                Plan::Refuse
+            });
             continue;
         }
         let stored = sqlx::query(
@@ -201,15 +223,21 @@ async fn plan_batch(tx: &mut Transaction<'_, Any>, applications: &[&NewApplicati
         .fetch_optional(&mut **tx)
         .await?;
         let plan = match stored {
-            Some(row) if row.try_get::<String, _>("request_sha256")? == app.request_sha256 => Plan::Replay(Receipt {
-                receipt_number: row.try_get("receipt_number")?,
-                status: Status::parse(&row.try_get::<String, _>("status")?).unwrap_or(Status::Received),
-                submitted_at: row.try_get("submitted_at")?,
-                replayed: true,
-            }),
+            Some(row) if row.try_get::<String, _>("request_sha256")? == app.request_sha256 => {
+                Plan::Replay(Receipt {
+                    receipt_number: row.try_get("receipt_number")?,
+                    status: Status::parse(&row.try_get::<String, _>("status")?)
+                        .unwrap_or(Status::Received),
+                    submitted_at: row.try_get("submitted_at")?,
+                    replayed: true,
+                })
+            }
             Some(_) => Plan::Refuse,
             None => {
-                keyed_in_batch.insert((app.tenant_id.as_str(), key), (new_count, app.request_sha256.as_str()));
+                keyed_in_batch.insert(
+                    (app.tenant_id.as_str(), key),
+                    (new_count, app.request_sha256.as_str()),
+                );
                 new_count += 1;
                 Plan::New(new_count - 1)
             }
@@ -225,7 +253,8 @@ async fn assign_receipt_numbers(
     fresh: &[&NewApplication],
     now: chrono::DateTime<Utc>,
 ) -> Result<Vec<ReceiptNumber>> {
-    let jst = FixedOffset::east_opt(9 * 3600).ok_or_else(|| StoreError::Corrupt("JST offset".into()))?;
+    let jst =
+        FixedOffset::east_opt(9 * 3600).ok_or_else(|| StoreError::Corrupt("JST offset".into()))?;
     let day = now.with_timezone(&jst).date_naive();
     let mut per_tenant: HashMap<&str, i64> = HashMap::new();
     for app in fresh {
@@ -283,8 +312,12 @@ async fn insert_applications(
                 Param::Text(submitted_at.into()),
             ]);
         }
-        sqlx::query_with(apps.text(), apps.arguments()).execute(&mut **tx).await?;
-        sqlx::query_with(events.text(), events.arguments()).execute(&mut **tx).await?;
+        sqlx::query_with(apps.text(), apps.arguments())
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query_with(events.text(), events.arguments())
+            .execute(&mut **tx)
+            .await?;
     }
     insert_attachments(tx, &rows, submitted_at).await
 }
@@ -299,7 +332,9 @@ fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &
         Param::Text(Value::Object(app.answers.clone()).to_string()),
         Param::Text(app.access_digest.clone()),
         Param::Text(app.made_via.into()),
-        app.idempotency_key.clone().map_or(Param::NullText, Param::Text),
+        app.idempotency_key
+            .clone()
+            .map_or(Param::NullText, Param::Text),
         Param::Text(app.request_sha256.clone()),
         Param::Text(submitted_at.into()),
         Param::Text(submitted_at.into()),
@@ -339,7 +374,9 @@ async fn insert_attachments(
             }
             sql.bind_row(row.clone());
         }
-        sqlx::query_with(sql.text(), sql.arguments()).execute(&mut **tx).await?;
+        sqlx::query_with(sql.text(), sql.arguments())
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

@@ -94,14 +94,21 @@ impl Store {
             .map(|row| {
                 Ok(StatusEvent {
                     status: status_of(&row.try_get::<String, _>("status")?)?,
-                    note: Localized::new(row.try_get::<String, _>("note_ja")?, row.try_get::<String, _>("note_en")?),
+                    note: Localized::new(
+                        row.try_get::<String, _>("note_ja")?,
+                        row.try_get::<String, _>("note_en")?,
+                    ),
                     at: row.try_get("created_at")?,
                 })
             })
             .collect()
     }
 
-    async fn attachments(&self, tenant: &str, receipt_number: &str) -> Result<Vec<StoredAttachment>> {
+    async fn attachments(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+    ) -> Result<Vec<StoredAttachment>> {
         let rows = sqlx::query(
             "SELECT field, filename, media_type, size_bytes, sha256 FROM attachments \
              WHERE tenant_id = $1 AND receipt_number = $2 ORDER BY field",
@@ -125,9 +132,11 @@ impl Store {
 
     /// How many applications a city has (for metrics and tests).
     pub async fn count_applications(&self, tenant: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

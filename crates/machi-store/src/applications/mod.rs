@@ -28,15 +28,19 @@ impl Store {
 
     /// A random secret kept in the database, made on first use (shared by every node).
     async fn instance_secret(&self, name: &str) -> Result<String> {
-        let fresh: String = (0..4).map(|_| format!("{:016x}", rand::random::<u64>())).collect();
+        let fresh: String = (0..4)
+            .map(|_| format!("{:016x}", rand::random::<u64>()))
+            .collect();
         sqlx::query("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(fresh)
             .execute(&self.pool)
             .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

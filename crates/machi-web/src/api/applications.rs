@@ -42,17 +42,43 @@ pub(crate) async fn create_application(
     request: Request,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(request.headers())?;
-    let record = state.store.procedure(&city.id, &id).await?.ok_or_else(|| ApiError::not_found("no such procedure"))?;
-    let version = record.form_version.filter(|_| record.accepts_online()).ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, "not-online", "Not available online", "this procedure is done at the counter, not online")
-    })?;
+    let record = state
+        .store
+        .procedure(&city.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such procedure"))?;
+    let version = record
+        .form_version
+        .filter(|_| record.accepts_online())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "not-online",
+                "Not available online",
+                "this procedure is done at the counter, not online",
+            )
+        })?;
     let submission = read_submission(&state, request).await?;
-    let form = state.forms.get(&state.store, &city.id, &id, version).await?;
-    let answers = form.validate(&submission.answers).map_err(|e| ApiError::invalid_fields(e, "/answers"))?;
+    let form = state
+        .forms
+        .get(&state.store, &city.id, &id, version)
+        .await?;
+    let answers = form
+        .validate(&submission.answers)
+        .map_err(|e| ApiError::invalid_fields(e, "/answers"))?;
     let attachments = submit::check_and_save_files(&state, &form, submission.uploads)
         .await
         .map_err(|e| ApiError::invalid_fields(e, "/attachments"))?;
-    let accepted = submit::submit(&state, &city.id, &record, version, answers, attachments, key).await?;
+    let accepted = submit::submit(
+        &state,
+        &city.id,
+        &record,
+        version,
+        answers,
+        attachments,
+        key,
+    )
+    .await?;
     let receipt = &accepted.receipt;
     let body = ApplicationCreated {
         receipt_number: receipt.receipt_number.clone(),
@@ -68,19 +94,25 @@ pub(crate) async fn create_application(
         response.headers_mut().insert(header::LOCATION, value);
     }
     if receipt.replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value.to_str().ok().map(str::trim).unwrap_or_default();
     let valid = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
     if valid {
         Ok(Some(key.to_string()))
     } else {
-        Err(ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))
+        Err(ApiError::bad_request(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ))
     }
 }
 
@@ -92,12 +124,19 @@ async fn read_submission(state: &AppState, request: Request) -> Result<Submissio
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let multipart = Multipart::from_request(request, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
         read_multipart(multipart).await
     } else if content_type.starts_with("application/json") || content_type.is_empty() {
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| body_error(e.status(), e.body_text()))?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| body_error(e.status(), e.body_text()))?;
         let body: ApplicationRequest = parse_json(&bytes)?;
-        Ok(Submission { answers: body.answers, uploads: Vec::new() })
+        Ok(Submission {
+            answers: body.answers,
+            uploads: Vec::new(),
+        })
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -110,7 +149,12 @@ async fn read_submission(state: &AppState, request: Request) -> Result<Submissio
 
 fn body_error(status: StatusCode, detail: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "too-large", "Request too large", format!("the body is over {} bytes", super::MAX_BODY_BYTES))
+        ApiError::new(
+            status,
+            "too-large",
+            "Request too large",
+            format!("the body is over {} bytes", super::MAX_BODY_BYTES),
+        )
     } else {
         ApiError::bad_request(detail)
     }
@@ -118,25 +162,46 @@ fn body_error(status: StatusCode, detail: String) -> ApiError {
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!("the body is not the expected JSON (line {}, column {}): {e}", e.line(), e.column()))
+        ApiError::bad_request(format!(
+            "the body is not the expected JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
 async fn read_multipart(mut multipart: Multipart) -> Result<Submission, ApiError> {
     let mut answers = None;
     let mut uploads = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(|e| body_error(e.status(), e.body_text()))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| body_error(e.status(), e.body_text()))?
+    {
         let name = field.name().unwrap_or_default().to_string();
         let filename = field.file_name().map(str::to_string);
-        let bytes = field.bytes().await.map_err(|e| body_error(e.status(), e.body_text()))?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| body_error(e.status(), e.body_text()))?;
         if name == "answers" && filename.is_none() {
             answers = Some(parse_json::<Map<String, Value>>(&bytes)?);
         } else {
-            uploads.push(Upload { field: name, filename: filename.unwrap_or_default(), bytes: bytes.to_vec() });
+            uploads.push(Upload {
+                field: name,
+                filename: filename.unwrap_or_default(),
+                bytes: bytes.to_vec(),
+            });
         }
     }
     let answers = answers.ok_or_else(|| {
-        ApiError::invalid_field("/answers", Localized::new("answers パートがありません", "the multipart body needs an `answers` part"))
+        ApiError::invalid_field(
+            "/answers",
+            Localized::new(
+                "answers パートがありません",
+                "the multipart body needs an `answers` part",
+            ),
+        )
     })?;
     Ok(Submission { answers, uploads })
 }
@@ -158,9 +223,17 @@ pub(crate) async fn show_application(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Access code needed", "send the access code as `Authorization: Bearer CODE`")
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Access code needed",
+                "send the access code as `Authorization: Bearer CODE`",
+            )
         })?;
     let view = lookup(&state, &city.id, &receipt_number, token).await?;
     Ok(Json(view.into()))
@@ -173,9 +246,17 @@ pub(crate) async fn lookup(
     receipt_number: &str,
     access_code: &str,
 ) -> Result<machi_store::ApplicationView, ApiError> {
-    let not_found = || ApiError::not_found("no application matches this receipt number and access code");
-    let (Some(receipt), Some(code)) = (ReceiptNumber::parse(receipt_number), AccessCode::parse(access_code)) else {
+    let not_found =
+        || ApiError::not_found("no application matches this receipt number and access code");
+    let (Some(receipt), Some(code)) = (
+        ReceiptNumber::parse(receipt_number),
+        AccessCode::parse(access_code),
+    ) else {
         return Err(not_found());
     };
-    state.store.application(tenant, receipt.as_str(), &code.digest()).await?.ok_or_else(not_found)
+    state
+        .store
+        .application(tenant, receipt.as_str(), &code.digest())
+        .await?
+        .ok_or_else(not_found)
 }

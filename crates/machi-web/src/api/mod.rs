@@ -53,6 +53,9 @@ pub(crate) fn routes() -> Router<AppState> {
             "/procedures/{id}/applications",
             post(applications::create_application).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .route("/applications/{receipt_number}", get(applications::show_application))
+        .route(
+            "/applications/{receipt_number}",
+            get(applications::show_application),
+        )
         .fallback(|| async { crate::problem::ApiError::not_found("no such API route") })
 }

@@ -37,7 +37,10 @@ impl CatalogParams {
             Some(text) => Some(LifeEvent::parse(text).ok_or_else(|| {
                 ApiError::invalid_field(
                     "/life_event",
-                    Localized::new(format!("ライフイベント「{text}」はありません"), format!("unknown life event '{text}'")),
+                    Localized::new(
+                        format!("ライフイベント「{text}」はありません"),
+                        format!("unknown life event '{text}'"),
+                    ),
                 )
             })?),
         };
@@ -47,13 +50,19 @@ impl CatalogParams {
             other => {
                 return Err(ApiError::invalid_field(
                     "/online",
-                    Localized::new(format!("online は true か false です（{other}）"), format!("online must be true or false, not '{other}'")),
+                    Localized::new(
+                        format!("online は true か false です（{other}）"),
+                        format!("online must be true or false, not '{other}'"),
+                    ),
                 ))
             }
         };
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(ApiError::invalid_field("/limit", Localized::new("limit は 1〜200 です", "limit must be 1 to 200")));
+            return Err(ApiError::invalid_field(
+                "/limit",
+                Localized::new("limit は 1〜200 です", "limit must be 1 to 200"),
+            ));
         }
         Ok(ProcedureQuery {
             q: self.q.clone().unwrap_or_default(),
@@ -61,47 +70,64 @@ impl CatalogParams {
             department: self.department.clone().filter(|d| !d.is_empty()),
             online_only,
             limit,
-            after: self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?,
+            after: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(decode_cursor)
+                .transpose()?,
         })
     }
 }
 
 fn encode_cursor(kana: &str, id: &str) -> String {
-    hex_encode(format!("{kana}\u{1f}{id}").as_bytes())
+    hex::encode(format!("{kana}\u{1f}{id}"))
 }
 
 fn decode_cursor(cursor: &str) -> Result<(String, String), ApiError> {
-    let bad = || ApiError::invalid_field("/cursor", Localized::new("cursor が正しくありません", "cursor is not valid"));
-    let bytes = hex_decode(cursor).ok_or_else(bad)?;
+    let bad = || {
+        ApiError::invalid_field(
+            "/cursor",
+            Localized::new("cursor が正しくありません", "cursor is not valid"),
+        )
+    };
+    let bytes = hex::decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (kana, id) = text.split_once('\u{1f}').ok_or_else(bad)?;
     Ok((kana.to_string(), id.to_string()))
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > 1024 {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
 /// Searches the catalog and returns one page with a cursor to the next.
-pub(crate) async fn search(state: &AppState, tenant: &str, params: &CatalogParams) -> Result<ProcedurePage, ApiError> {
+pub(crate) async fn search(
+    state: &AppState,
+    tenant: &str,
+    params: &CatalogParams,
+) -> Result<ProcedurePage, ApiError> {
     let query = params.to_query()?;
     let records = state.store.search_procedures(tenant, &query).await?;
     let next_cursor = (records.len() as i64 == query.limit)
-        .then(|| records.last().map(|r| encode_cursor(&machi_core::text::search_key(&sort_kana(r)), &r.definition.id)))
+        .then(|| {
+            records.last().map(|r| {
+                encode_cursor(
+                    &machi_core::text::search_key(&sort_kana(r)),
+                    &r.definition.id,
+                )
+            })
+        })
         .flatten();
-    Ok(ProcedurePage { items: records.iter().map(ProcedureSummary::from).collect(), next_cursor })
+    Ok(ProcedurePage {
+        items: records.iter().map(ProcedureSummary::from).collect(),
+        next_cursor,
+    })
 }
 
 fn sort_kana(record: &machi_store::ProcedureRecord) -> String {
     let p = &record.definition;
-    if p.kana.is_empty() { p.name.ja.clone() } else { p.kana.clone() }
+    if p.kana.is_empty() {
+        p.name.ja.clone()
+    } else {
+        p.kana.clone()
+    }
 }
 
 /// Search the procedure catalog.
@@ -125,7 +151,11 @@ pub(crate) async fn show_procedure(
     City(city): City,
     Path(id): Path<String>,
 ) -> Result<Json<ProcedureDetail>, ApiError> {
-    let record = state.store.procedure(&city.id, &id).await?.ok_or_else(|| ApiError::not_found("no such procedure"))?;
+    let record = state
+        .store
+        .procedure(&city.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such procedure"))?;
     let form = match record.form_version {
         Some(version) => state.store.form(&city.id, &id, version).await?,
         None => None,
@@ -154,16 +184,31 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let cursor = encode_cursor("ジドウ", "jidou-teate");
-        assert_eq!(decode_cursor(&cursor).unwrap(), ("ジドウ".to_string(), "jidou-teate".to_string()));
+        assert_eq!(
+            decode_cursor(&cursor).unwrap(),
+            ("ジドウ".to_string(), "jidou-teate".to_string())
+        );
         assert!(decode_cursor("zz").is_err());
         assert!(decode_cursor("abc").is_err());
     }
 
     #[test]
     fn unknown_life_events_and_limits_are_field_errors() {
-        let params = CatalogParams { life_event: Some("party".into()), ..Default::default() };
-        assert_eq!(params.to_query().unwrap_err().problem.errors[0].pointer, "/life_event");
-        let params = CatalogParams { limit: Some(0), ..Default::default() };
-        assert_eq!(params.to_query().unwrap_err().problem.errors[0].pointer, "/limit");
+        let params = CatalogParams {
+            life_event: Some("party".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            params.to_query().unwrap_err().problem.errors[0].pointer,
+            "/life_event"
+        );
+        let params = CatalogParams {
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            params.to_query().unwrap_err().problem.errors[0].pointer,
+            "/limit"
+        );
     }
 }

@@ -16,7 +16,10 @@ pub struct Text {
 
 impl From<&Localized> for Text {
     fn from(l: &Localized) -> Self {
-        Self { ja: l.ja.clone(), en: l.en.clone() }
+        Self {
+            ja: l.ja.clone(),
+            en: l.en.clone(),
+        }
     }
 }
 
@@ -54,13 +57,20 @@ impl From<&ProcedureRecord> for ProcedureSummary {
             kana: p.kana.clone(),
             department: Department {
                 code: p.department.code.clone(),
-                name: Text { ja: p.department.ja.clone(), en: p.department.en.clone() },
+                name: Text {
+                    ja: p.department.ja.clone(),
+                    en: p.department.en.clone(),
+                },
             },
             channel: p.channel.as_str().to_string(),
             online: record.accepts_online(),
             fee_yen: p.fee_yen,
             processing_days: p.processing_days,
-            life_events: p.life_events.iter().map(|e| e.as_str().to_string()).collect(),
+            life_events: p
+                .life_events
+                .iter()
+                .map(|e| e.as_str().to_string())
+                .collect(),
             summary: (&p.summary).into(),
         }
     }

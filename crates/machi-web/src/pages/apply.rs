@@ -108,14 +108,34 @@ async fn online_form(
         .procedure(tenant, id)
         .await
         .map_err(|e| PageError::new(ui, e))?
-        .ok_or_else(|| PageError::new(ui, ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure."))))?;
-    let version = record.form_version.filter(|_| record.accepts_online()).ok_or_else(|| {
-        PageError::new(
-            ui,
-            ApiError::new(StatusCode::CONFLICT, "not-online", "Not online", ui.t("この手続は窓口で受け付けています。", "This procedure is done at the counter.")),
-        )
-    })?;
-    let form = state.forms.get(&state.store, tenant, id, version).await.map_err(|e| PageError::new(ui, e))?;
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure.")),
+            )
+        })?;
+    let version = record
+        .form_version
+        .filter(|_| record.accepts_online())
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "not-online",
+                    "Not online",
+                    ui.t(
+                        "この手続は窓口で受け付けています。",
+                        "This procedure is done at the counter.",
+                    ),
+                ),
+            )
+        })?;
+    let form = state
+        .forms
+        .get(&state.store, tenant, id, version)
+        .await
+        .map_err(|e| PageError::new(ui, e))?;
     Ok((record, version, form))
 }
 
@@ -126,7 +146,14 @@ pub(super) async fn show_form(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (record, _, form) = online_form(&state, &city.id, &id, ui).await?;
-    Ok(form_page(ui, &city, &record, &form, &Values::default(), &[]))
+    Ok(form_page(
+        ui,
+        &city,
+        &record,
+        &form,
+        &Values::default(),
+        &[],
+    ))
 }
 
 /// Field values to show again: raw strings as typed, or canonical JSON when editing.
@@ -157,11 +184,17 @@ impl Values {
     }
 
     fn first(&self, name: &str) -> String {
-        self.0.get(name).and_then(|v| v.last()).cloned().unwrap_or_default()
+        self.0
+            .get(name)
+            .and_then(|v| v.last())
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn contains(&self, name: &str, value: &str) -> bool {
-        self.0.get(name).is_some_and(|v| v.iter().any(|x| x == value))
+        self.0
+            .get(name)
+            .is_some_and(|v| v.iter().any(|x| x == value))
     }
 }
 
@@ -179,7 +212,12 @@ fn field_target(form: &CompiledForm, field: &str) -> String {
         .fields
         .get(field)
         .is_some_and(|h| matches!(h.input, InputKind::Radio | InputKind::Checkboxes));
-    if form.definition().attachments.iter().any(|a| a.name == field) {
+    if form
+        .definition()
+        .attachments
+        .iter()
+        .any(|a| a.name == field)
+    {
         format!("att-{field}")
     } else if grouped {
         format!("f-{field}-1")
@@ -196,8 +234,16 @@ fn form_page(
     values: &Values,
     errors: &[FieldError],
 ) -> Response {
-    let error_of = |name: &str| errors.iter().find(|e| e.field == name).map(|e| ui.l(&e.message).to_string());
-    let fields = form.fields().map(|(name, hint)| field_view(ui, form, name, hint, values, error_of(name))).collect();
+    let error_of = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == name)
+            .map(|e| ui.l(&e.message).to_string())
+    };
+    let fields = form
+        .fields()
+        .map(|(name, hint)| field_view(ui, form, name, hint, values, error_of(name)))
+        .collect();
     let attachments = form
         .definition()
         .attachments
@@ -207,7 +253,12 @@ fn form_page(
             label: ui.l(&a.label).to_string(),
             help: a.help.as_ref().map(|h| ui.l(h).to_string()),
             required: a.required,
-            accept: a.accept.iter().map(|k| k.media_type()).collect::<Vec<_>>().join(","),
+            accept: a
+                .accept
+                .iter()
+                .map(|k| k.media_type())
+                .collect::<Vec<_>>()
+                .join(","),
             limits: limits_text(ui, a),
             error: error_of(&a.name),
         })
@@ -220,9 +271,16 @@ fn form_page(
         name: ui.l(&record.definition.name).to_string(),
         fields,
         attachments,
-        errors: errors.iter().map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string())).collect(),
+        errors: errors
+            .iter()
+            .map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string()))
+            .collect(),
     };
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     (status, render(&page)).into_response()
 }
 
@@ -247,10 +305,39 @@ fn field_view(
     let (kind, html_type, inputmode, default_help) = match hint.input {
         InputKind::Text => ("text", "text", "", None),
         InputKind::Textarea => ("textarea", "text", "", None),
-        InputKind::Kana => ("text", "text", "", Some(ui.t("カタカナまたはひらがなで入力してください。", "In katakana or hiragana."))),
-        InputKind::Date => ("text", "text", "", Some(ui.t("例: 令和6年4月1日、R6.4.1、2024-04-01", "For example 2024-04-01 or R6.4.1"))),
-        InputKind::Postcode => ("text", "text", "numeric", Some(ui.t("例: 567-0001（ハイフンはなくても構いません）", "For example 567-0001"))),
-        InputKind::Phone => ("text", "tel", "tel", Some(ui.t("例: 06-1234-5678", "For example 06-1234-5678"))),
+        InputKind::Kana => (
+            "text",
+            "text",
+            "",
+            Some(ui.t(
+                "カタカナまたはひらがなで入力してください。",
+                "In katakana or hiragana.",
+            )),
+        ),
+        InputKind::Date => (
+            "text",
+            "text",
+            "",
+            Some(ui.t(
+                "例: 令和6年4月1日、R6.4.1、2024-04-01",
+                "For example 2024-04-01 or R6.4.1",
+            )),
+        ),
+        InputKind::Postcode => (
+            "text",
+            "text",
+            "numeric",
+            Some(ui.t(
+                "例: 567-0001（ハイフンはなくても構いません）",
+                "For example 567-0001",
+            )),
+        ),
+        InputKind::Phone => (
+            "text",
+            "tel",
+            "tel",
+            Some(ui.t("例: 06-1234-5678", "For example 06-1234-5678")),
+        ),
         InputKind::Email => ("text", "email", "email", None),
         InputKind::Number => ("text", "text", "numeric", None),
         InputKind::Select => ("select", "text", "", None),
@@ -259,7 +346,11 @@ fn field_view(
         InputKind::Checkboxes => ("checkboxes", "checkbox", "", None),
     };
     let id = format!("f-{name}");
-    let help = hint.help.as_ref().map(|h| ui.l(h).to_string()).or(default_help.map(str::to_string));
+    let help = hint
+        .help
+        .as_ref()
+        .map(|h| ui.l(h).to_string())
+        .or(default_help.map(str::to_string));
     let mut describedby = Vec::new();
     if help.is_some() {
         describedby.push(format!("{id}-help"));
@@ -267,10 +358,15 @@ fn field_view(
     if error.is_some() {
         describedby.push(format!("{id}-error"));
     }
-    let options = hint
-        .options
-        .iter()
-        .map(|(value, label)| OptionView { value: value.clone(), label: ui.l(label).to_string(), checked: values.contains(name, value) })
+    let options = form
+        .choices(name)
+        .into_iter()
+        .filter_map(|value| hint.options.get(value).map(|label| (value, label)))
+        .map(|(value, label)| OptionView {
+            value: value.to_string(),
+            label: ui.l(label).to_string(),
+            checked: values.contains(name, value),
+        })
         .collect();
     FieldView {
         name: name.to_string(),
@@ -290,7 +386,10 @@ fn field_view(
 }
 
 /// Reads a urlencoded or multipart form into text pairs and uploaded files.
-async fn read_form(state: &AppState, request: Request) -> Result<(Vec<(String, String)>, Vec<Upload>), ApiError> {
+async fn read_form(
+    state: &AppState,
+    request: Request,
+) -> Result<(Vec<(String, String)>, Vec<Upload>), ApiError> {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -302,19 +401,37 @@ async fn read_form(state: &AppState, request: Request) -> Result<(Vec<(String, S
             .map_err(|e| ApiError::new(e.status(), "bad-form", "Bad form", e.body_text()))?;
         return Ok((pairs, Vec::new()));
     }
-    let mut form = Multipart::from_request(request, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
     let mut pairs = Vec::new();
     let mut uploads = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(|e| ApiError::new(e.status(), "bad-form", "Bad form", e.body_text()))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::new(e.status(), "bad-form", "Bad form", e.body_text()))?
+    {
         let name = field.name().unwrap_or_default().to_string();
         match field.file_name().map(str::to_string) {
             Some(filename) => {
-                let bytes = field.bytes().await.map_err(|e| ApiError::new(e.status(), "bad-form", "Bad form", e.body_text()))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    ApiError::new(e.status(), "bad-form", "Bad form", e.body_text())
+                })?;
                 if !bytes.is_empty() {
-                    uploads.push(Upload { field: name, filename, bytes: bytes.to_vec() });
+                    uploads.push(Upload {
+                        field: name,
+                        filename,
+                        bytes: bytes.to_vec(),
+                    });
                 }
             }
-            None => pairs.push((name, field.text().await.map_err(|e| ApiError::bad_request(e.body_text()))?)),
+            None => pairs.push((
+                name,
+                field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::bad_request(e.body_text()))?,
+            )),
         }
     }
     Ok((pairs, uploads))
@@ -328,43 +445,71 @@ pub(super) async fn post_form(
     request: Request,
 ) -> Result<Response, PageError> {
     let (record, version, form) = online_form(&state, &city.id, &id, ui).await?;
-    let (pairs, uploads) = read_form(&state, request).await.map_err(|e| PageError::new(ui, e))?;
+    let (pairs, uploads) = read_form(&state, request)
+        .await
+        .map_err(|e| PageError::new(ui, e))?;
     if let Some((_, json)) = pairs.iter().find(|(k, _)| k == "edit_json") {
         let answers: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
-        return Ok(form_page(ui, &city, &record, &form, &Values::from_answers(&answers), &[]));
+        return Ok(form_page(
+            ui,
+            &city,
+            &record,
+            &form,
+            &Values::from_answers(&answers),
+            &[],
+        ));
     }
     let raw = form.answers_from_pairs(&pairs);
     let answers = form.validate(&raw);
-    let files = if answers.is_ok() || !uploads.is_empty() {
-        submit::check_and_save_files(&state, &form, uploads).await
-    } else {
-        Ok(Vec::new())
-    };
+    let files = submit::check_and_save_files(&state, &form, uploads).await;
     match (answers, files) {
-        (Ok(answers), Ok(files)) => Ok(confirm_page(ui, &city, &record, &form, version, &answers, &files)),
+        (Ok(answers), Ok(files)) => Ok(confirm_page(
+            ui, &city, &record, &form, version, &answers, &files,
+        )),
         (answers, files) => {
             let mut errors = answers.err().unwrap_or_default();
             errors.extend(files.err().unwrap_or_default());
-            if errors.is_empty() {
-                // Answers were wrong and no file was sent yet: ask for the required files too.
-                errors.extend(submit::check_and_save_files(&state, &form, Vec::new()).await.err().unwrap_or_default());
-            }
-            Ok(form_page(ui, &city, &record, &form, &Values::from_pairs(&pairs), &errors))
+            Ok(form_page(
+                ui,
+                &city,
+                &record,
+                &form,
+                &Values::from_pairs(&pairs),
+                &errors,
+            ))
         }
     }
 }
 
 fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Value) -> String {
-    let Some(hint) = form.definition().ui.fields.get(name) else { return value_text(value) };
-    let option = |v: &str| hint.options.get(v).map(|l| ui.l(l).to_string()).unwrap_or_else(|| v.to_string());
+    let Some(hint) = form.definition().ui.fields.get(name) else {
+        return value_text(value);
+    };
+    let option = |v: &str| {
+        hint.options
+            .get(v)
+            .map(|l| ui.l(l).to_string())
+            .unwrap_or_else(|| v.to_string())
+    };
     match (hint.input, value) {
-        (InputKind::Checkbox, Value::Bool(yes)) => ui.t(if *yes { "はい" } else { "いいえ" }, if *yes { "Yes" } else { "No" }).to_string(),
-        (InputKind::Checkboxes, Value::Array(items)) => items.iter().map(|v| option(&value_text(v))).collect::<Vec<_>>().join(ui.t("、", ", ")),
+        (InputKind::Checkbox, Value::Bool(yes)) => ui
+            .t(
+                if *yes { "はい" } else { "いいえ" },
+                if *yes { "Yes" } else { "No" },
+            )
+            .to_string(),
+        (InputKind::Checkboxes, Value::Array(items)) => items
+            .iter()
+            .map(|v| option(&value_text(v)))
+            .collect::<Vec<_>>()
+            .join(ui.t("、", ", ")),
         (InputKind::Select | InputKind::Radio, Value::String(v)) => option(v),
-        (InputKind::Date, Value::String(v)) => match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-            Ok(date) => format!("{}（{v}）", machi_core::wareki::format_wareki(date)),
-            Err(_) => v.clone(),
-        },
+        (InputKind::Date, Value::String(v)) => {
+            match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+                Ok(date) => format!("{}（{v}）", machi_core::wareki::format_wareki(date)),
+                Err(_) => v.clone(),
+            }
+        }
         (_, other) => value_text(other),
     }
 }
@@ -380,10 +525,22 @@ fn confirm_page(
 ) -> Response {
     let rows = form
         .fields()
-        .filter_map(|(name, hint)| answers.get(name).map(|v| (ui.l(&hint.label).to_string(), display_value(ui, form, name, v))))
+        .filter_map(|(name, hint)| {
+            answers.get(name).map(|v| {
+                (
+                    ui.l(&hint.label).to_string(),
+                    display_value(ui, form, name, v),
+                )
+            })
+        })
         .collect();
     let label_of = |field: &str| {
-        form.definition().attachments.iter().find(|a| a.name == field).map(|a| ui.l(&a.label).to_string()).unwrap_or_default()
+        form.definition()
+            .attachments
+            .iter()
+            .find(|a| a.name == field)
+            .map(|a| ui.l(&a.label).to_string())
+            .unwrap_or_default()
     };
     let page = ConfirmPage {
         ui,
@@ -393,7 +550,10 @@ fn confirm_page(
         name: ui.l(&record.definition.name).to_string(),
         form_version: version,
         rows,
-        files: files.iter().map(|f| (label_of(&f.field), f.filename.clone())).collect(),
+        files: files
+            .iter()
+            .map(|f| (label_of(&f.field), f.filename.clone()))
+            .collect(),
         answers_json: Value::Object(answers.clone()).to_string(),
         carried: files.iter().map(carry).collect(),
     };
@@ -402,7 +562,10 @@ fn confirm_page(
 
 /// A saved file as a hidden field: field, digest, type, size and name, tab-separated.
 fn carry(file: &NewAttachment) -> String {
-    format!("{}\t{}\t{}\t{}\t{}", file.field, file.file.sha256, file.media_type, file.file.size_bytes, file.filename)
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        file.field, file.file.sha256, file.media_type, file.file.size_bytes, file.filename
+    )
 }
 
 fn uncarry(text: &str) -> Option<NewAttachment> {
@@ -413,7 +576,12 @@ fn uncarry(text: &str) -> Option<NewAttachment> {
     let size_bytes = parts.next()?.parse().ok()?;
     let filename = parts.next()?.to_string();
     let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    valid.then(|| NewAttachment { field, filename, media_type, file: StoredFile { sha256, size_bytes } })
+    valid.then_some(NewAttachment {
+        field,
+        filename,
+        media_type,
+        file: StoredFile { sha256, size_bytes },
+    })
 }
 
 pub(super) async fn submit(
@@ -424,20 +592,64 @@ pub(super) async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let (record, _, _) = online_form(&state, &city.id, &id, ui).await?;
-    let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let bad = || PageError::new(ui, ApiError::bad_request(ui.t("送信内容が正しくありません。最初からやり直してください。", "The form was not sent correctly. Please start again.")));
-    let version: i64 = field("form_version").and_then(|v| v.parse().ok()).ok_or_else(bad)?;
-    let answers: Map<String, Value> = field("answers_json").and_then(|j| serde_json::from_str(j).ok()).ok_or_else(bad)?;
-    let form = state.forms.get(&state.store, &city.id, &id, version).await.map_err(|e| PageError::new(ui, e))?;
-    let carried: Vec<NewAttachment> = pairs.iter().filter(|(k, _)| k == "attachment").filter_map(|(_, v)| uncarry(v)).collect();
-    let answers = match form.validate(&answers) {
-        Ok(answers) => answers,
-        Err(errors) => return Ok(form_page(ui, &city, &record, &form, &Values::from_answers(&answers), &errors)),
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     };
-    let attachments = verify_carried(&state, &form, carried).await.ok_or_else(bad)?;
-    let accepted = submit::submit(&state, &city.id, &record, version, answers, attachments, None)
+    let bad = || {
+        PageError::new(
+            ui,
+            ApiError::bad_request(ui.t(
+                "送信内容が正しくありません。最初からやり直してください。",
+                "The form was not sent correctly. Please start again.",
+            )),
+        )
+    };
+    let version: i64 = field("form_version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    let answers: Map<String, Value> = field("answers_json")
+        .and_then(|j| serde_json::from_str(j).ok())
+        .ok_or_else(bad)?;
+    let form = state
+        .forms
+        .get(&state.store, &city.id, &id, version)
         .await
         .map_err(|e| PageError::new(ui, e))?;
+    let carried: Vec<NewAttachment> = pairs
+        .iter()
+        .filter(|(k, _)| k == "attachment")
+        .filter_map(|(_, v)| uncarry(v))
+        .collect();
+    let answers = match form.validate(&answers) {
+        Ok(answers) => answers,
+        Err(errors) => {
+            return Ok(form_page(
+                ui,
+                &city,
+                &record,
+                &form,
+                &Values::from_answers(&answers),
+                &errors,
+            ))
+        }
+    };
+    let attachments = verify_carried(&state, &form, carried)
+        .await
+        .ok_or_else(bad)?;
+    let accepted = submit::submit(
+        &state,
+        &city.id,
+        &record,
+        version,
+        answers,
+        attachments,
+        None,
+    )
+    .await
+    .map_err(|e| PageError::new(ui, e))?;
     let page = ReceiptPage {
         ui,
         city: city_name(ui, &city),
@@ -451,17 +663,33 @@ pub(super) async fn submit(
 
 /// Keeps only carried files that this form asks for and that are on disk with the stated
 /// size; all required ones must be there.
-async fn verify_carried(state: &AppState, form: &CompiledForm, carried: Vec<NewAttachment>) -> Option<Vec<NewAttachment>> {
+async fn verify_carried(
+    state: &AppState,
+    form: &CompiledForm,
+    carried: Vec<NewAttachment>,
+) -> Option<Vec<NewAttachment>> {
     let mut kept = Vec::new();
     for file in carried {
-        let spec = form.definition().attachments.iter().find(|a| a.name == file.field)?;
+        let spec = form
+            .definition()
+            .attachments
+            .iter()
+            .find(|a| a.name == file.field)?;
         let bytes = state.store.read_file(file.file.sha256.clone()).await.ok()?;
         let kind = machi_core::procedures::AttachmentKind::sniff(&bytes)?;
         if bytes.len() as u64 != file.file.size_bytes || !spec.accept.contains(&kind) {
             return None;
         }
-        kept.push(NewAttachment { media_type: kind.media_type().to_string(), ..file });
+        kept.push(NewAttachment {
+            media_type: kind.media_type().to_string(),
+            ..file
+        });
     }
-    let complete = form.definition().attachments.iter().filter(|a| a.required).all(|a| kept.iter().any(|k| k.field == a.name));
+    let complete = form
+        .definition()
+        .attachments
+        .iter()
+        .filter(|a| a.required)
+        .all(|a| kept.iter().any(|k| k.field == a.name));
     complete.then_some(kept)
 }

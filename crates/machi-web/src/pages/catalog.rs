@@ -21,7 +21,10 @@ pub(crate) struct ListItem {
 }
 
 fn life_events(ui: Ui) -> Vec<(&'static str, String)> {
-    LifeEvent::ALL.iter().map(|e| (e.as_str(), ui.l(&e.label()).to_string())).collect()
+    LifeEvent::ALL
+        .iter()
+        .map(|e| (e.as_str(), ui.l(&e.label()).to_string()))
+        .collect()
 }
 
 fn list_items(ui: Ui, page: &crate::api::ProcedurePage) -> Vec<ListItem> {
@@ -29,8 +32,26 @@ fn list_items(ui: Ui, page: &crate::api::ProcedurePage) -> Vec<ListItem> {
         .iter()
         .map(|p| ListItem {
             id: p.id.clone(),
-            name: ui.t(&p.name.ja, if p.name.en.is_empty() { &p.name.ja } else { &p.name.en }).to_string(),
-            department: ui.t(&p.department.name.ja, if p.department.name.en.is_empty() { &p.department.name.ja } else { &p.department.name.en }).to_string(),
+            name: ui
+                .t(
+                    &p.name.ja,
+                    if p.name.en.is_empty() {
+                        &p.name.ja
+                    } else {
+                        &p.name.en
+                    },
+                )
+                .to_string(),
+            department: ui
+                .t(
+                    &p.department.name.ja,
+                    if p.department.name.en.is_empty() {
+                        &p.department.name.ja
+                    } else {
+                        &p.department.name.en
+                    },
+                )
+                .to_string(),
             online: p.online,
         })
         .collect()
@@ -46,10 +67,26 @@ struct HomePage {
     online: Vec<ListItem>,
 }
 
-pub(super) async fn home(State(state): State<AppState>, City(city): City, ui: Ui) -> Result<Response, PageError> {
-    let params = CatalogParams { online: Some("true".into()), limit: Some(12), ..Default::default() };
-    let page = search(&state, &city.id, &params).await.map_err(|e| PageError::new(ui, e))?;
-    Ok(render(&HomePage { ui, city: city_name(ui, &city), back: "/".into(), events: life_events(ui), online: list_items(ui, &page) }))
+pub(super) async fn home(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+) -> Result<Response, PageError> {
+    let params = CatalogParams {
+        online: Some("true".into()),
+        limit: Some(12),
+        ..Default::default()
+    };
+    let page = search(&state, &city.id, &params)
+        .await
+        .map_err(|e| PageError::new(ui, e))?;
+    Ok(render(&HomePage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/".into(),
+        events: life_events(ui),
+        online: list_items(ui, &page),
+    }))
 }
 
 #[derive(Template)]
@@ -79,14 +116,33 @@ pub(super) async fn catalog(
     let (page, error) = match search(&state, &city.id, &params).await {
         Ok(page) => (page, None),
         Err(e) if e.status.is_client_error() => {
-            let message = e.problem.errors.first().map(|f| ui.l(&f.message).to_string()).unwrap_or(e.problem.detail.clone());
-            (crate::api::ProcedurePage { items: Vec::new(), next_cursor: None }, Some(message))
+            let message = e
+                .problem
+                .errors
+                .first()
+                .map(|f| ui.l(&f.message).to_string())
+                .unwrap_or(e.problem.detail.clone());
+            (
+                crate::api::ProcedurePage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                },
+                Some(message),
+            )
         }
         Err(e) => return Err(PageError::new(ui, e)),
     };
-    let departments = state.store.departments(&city.id).await.map_err(|e| PageError::new(ui, e))?;
+    let departments = state
+        .store
+        .departments(&city.id)
+        .await
+        .map_err(|e| PageError::new(ui, e))?;
     let items = list_items(ui, &page);
-    let count_text = if ui.en { format!("({} shown)", items.len()) } else { format!("（{}件を表示）", items.len()) };
+    let count_text = if ui.en {
+        format!("({} shown)", items.len())
+    } else {
+        format!("（{}件を表示）", items.len())
+    };
     let next_link = page.next_cursor.map(|cursor| {
         let mut query = form_urlencoded(&[
             ("q", params.q.as_deref().unwrap_or("")),
@@ -106,10 +162,17 @@ pub(super) async fn catalog(
         department: params.department.clone().unwrap_or_default(),
         online: matches!(params.online.as_deref(), Some("true" | "1" | "on")),
         events: life_events(ui),
-        departments: departments.into_iter().map(|d| {
-            let name = if ui.en && !d.en.is_empty() { d.en } else { d.ja };
-            (d.code, name)
-        }).collect(),
+        departments: departments
+            .into_iter()
+            .map(|d| {
+                let name = if ui.en && !d.en.is_empty() {
+                    d.en
+                } else {
+                    d.ja
+                };
+                (d.code, name)
+            })
+            .collect(),
         items,
         count_text,
         next_link,
@@ -130,7 +193,9 @@ fn percent_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -165,11 +230,22 @@ pub(super) async fn procedure(
         .procedure(&city.id, &id)
         .await
         .map_err(|e| PageError::new(ui, e))?
-        .ok_or_else(|| PageError::new(ui, ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure."))))?;
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure.")),
+            )
+        })?;
     let p = &record.definition;
     let fee = match p.fee_yen {
         Some(0) => ui.t("無料", "Free").to_string(),
-        Some(yen) => if ui.en { format!("¥{yen}") } else { format!("{yen}円") },
+        Some(yen) => {
+            if ui.en {
+                format!("¥{yen}")
+            } else {
+                format!("{yen}円")
+            }
+        }
         None => ui.t("なし", "None").to_string(),
     };
     Ok(render(&ProcedurePage {
@@ -179,7 +255,11 @@ pub(super) async fn procedure(
         id: p.id.clone(),
         name: ui.l(&p.name).to_string(),
         summary: ui.l(&p.summary).to_string(),
-        department: if ui.en && !p.department.en.is_empty() { p.department.en.clone() } else { p.department.ja.clone() },
+        department: if ui.en && !p.department.en.is_empty() {
+            p.department.en.clone()
+        } else {
+            p.department.ja.clone()
+        },
         channel: ui.l(&p.channel.label()).to_string(),
         fee,
         processing_days: p.processing_days,

@@ -22,8 +22,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(catalog::home))
         .route("/procedures", get(catalog::catalog))
         .route("/procedures/{id}", get(catalog::procedure))
-        .route("/procedures/{id}/apply", get(apply::show_form).post(apply::post_form))
-        .route("/procedures/{id}/submit", axum::routing::post(apply::submit))
+        .route(
+            "/procedures/{id}/apply",
+            get(apply::show_form).post(apply::post_form),
+        )
+        .route(
+            "/procedures/{id}/submit",
+            axum::routing::post(apply::submit),
+        )
         .route("/status", get(status::show).post(status::lookup))
         .route("/lang/{code}", get(switch_language))
         .route("/static/machi.css", get(stylesheet))
@@ -43,7 +49,9 @@ pub(crate) fn render(template: &impl Template) -> Response {
 
 /// A page answer that must not be cached (it shows personal data or a secret).
 pub(crate) fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -66,7 +74,10 @@ pub(crate) struct PageError {
 
 impl PageError {
     pub(crate) fn new(ui: Ui, error: impl Into<ApiError>) -> Self {
-        Self { ui, error: error.into() }
+        Self {
+            ui,
+            error: error.into(),
+        }
     }
 }
 
@@ -90,10 +101,17 @@ fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {
         StatusCode::NOT_FOUND => ("ページが見つかりません", "Page not found"),
         StatusCode::PAYLOAD_TOO_LARGE => ("ファイルが大きすぎます", "The upload is too large"),
         s if s.is_client_error() => ("送信内容を確認してください", "Please check what you sent"),
-        _ => ("ただいま処理できません", "Sorry, there is a problem with the service"),
+        _ => (
+            "ただいま処理できません",
+            "Sorry, there is a problem with the service",
+        ),
     };
     let detail = if error.status.is_server_error() {
-        ui.t("時間をおいて、もう一度お試しください。", "Please try again later.").to_string()
+        ui.t(
+            "時間をおいて、もう一度お試しください。",
+            "Please try again later.",
+        )
+        .to_string()
     } else {
         error.problem.detail.clone()
     };
@@ -101,7 +119,13 @@ fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {
 }
 
 async fn not_found(ui: Ui) -> PageError {
-    PageError::new(ui, ApiError::not_found(ui.t("お探しのページは見つかりませんでした。", "The page you asked for does not exist.")))
+    PageError::new(
+        ui,
+        ApiError::not_found(ui.t(
+            "お探しのページは見つかりませんでした。",
+            "The page you asked for does not exist.",
+        )),
+    )
 }
 
 #[derive(Deserialize)]
@@ -112,7 +136,10 @@ struct Back {
 /// Sets the language cookie and returns to the page the visitor came from (same site only).
 async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> Response {
     let lang = if code == "en" { "en" } else { "ja" };
-    let target = back.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
+    let target = back
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
     let cookie = format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly");
     let mut response = Redirect::to(&target).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -124,8 +151,14 @@ async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> 
 async fn stylesheet() -> Response {
     let css = include_str!("../../static/machi.css");
     let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ),
     ];
     (headers, css).into_response()
 }

@@ -33,7 +33,14 @@ struct StatusPage {
 }
 
 pub(super) async fn show(City(city): City, ui: Ui) -> Response {
-    render(&StatusPage { ui, city: city_name(ui, &city), back: "/status".into(), receipt_number: String::new(), error: None, found: None })
+    render(&StatusPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/status".into(),
+        receipt_number: String::new(),
+        error: None,
+        found: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -46,8 +53,13 @@ pub(super) struct LookupForm {
 fn jst(time: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(time)
         .map(|t| {
-            let jst = t.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap_or(*t.offset()));
-            format!("{} {}", machi_core::wareki::format_wareki(jst.date_naive()), jst.format("%H:%M"))
+            let jst =
+                t.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap_or(*t.offset()));
+            format!(
+                "{} {}",
+                machi_core::wareki::format_wareki(jst.date_naive()),
+                jst.format("%H:%M")
+            )
         })
         .unwrap_or_else(|_| time.to_string())
 }
@@ -58,21 +70,50 @@ pub(super) async fn lookup(
     ui: Ui,
     Form(form): Form<LookupForm>,
 ) -> Result<Response, PageError> {
-    let mut page = StatusPage { ui, city: city_name(ui, &city), back: "/status".into(), receipt_number: form.receipt_number.clone(), error: None, found: None };
+    let mut page = StatusPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/status".into(),
+        receipt_number: form.receipt_number.clone(),
+        error: None,
+        found: None,
+    };
     match crate::api::lookup(&state, &city.id, &form.receipt_number, &form.access_code).await {
         Ok(view) => {
-            let procedure = state.store.procedure(&city.id, &view.procedure_id).await.map_err(|e| PageError::new(ui, e))?;
+            let procedure = state
+                .store
+                .procedure(&city.id, &view.procedure_id)
+                .await
+                .map_err(|e| PageError::new(ui, e))?;
             page.found = Some(FoundView {
-                procedure: procedure.map(|p| ui.l(&p.definition.name).to_string()).unwrap_or(view.procedure_id.clone()),
+                procedure: procedure
+                    .map(|p| ui.l(&p.definition.name).to_string())
+                    .unwrap_or(view.procedure_id.clone()),
                 receipt_number: view.receipt_number.clone(),
                 status: ui.l(&view.status.label()).to_string(),
                 submitted: jst(&view.submitted_at),
-                history: view.history.iter().map(|h| (ui.l(&h.status.label()).to_string(), jst(&h.at), ui.l(&h.note).to_string())).collect(),
+                history: view
+                    .history
+                    .iter()
+                    .map(|h| {
+                        (
+                            ui.l(&h.status.label()).to_string(),
+                            jst(&h.at),
+                            ui.l(&h.note).to_string(),
+                        )
+                    })
+                    .collect(),
             });
             Ok(no_store(render(&page)))
         }
         Err(e) if e.status.is_client_error() => {
-            page.error = Some(ui.t("受付番号または確認コードが正しくありません。もう一度確認してください。", "The receipt number or access code is not right. Please check them.").to_string());
+            page.error = Some(
+                ui.t(
+                    "受付番号または確認コードが正しくありません。もう一度確認してください。",
+                    "The receipt number or access code is not right. Please check them.",
+                )
+                .to_string(),
+            );
             Ok((e.status, no_store(render(&page))).into_response())
         }
         Err(e) => Err(PageError::new(ui, e)),

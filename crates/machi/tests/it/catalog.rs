@@ -1,0 +1,128 @@
+//! The procedure catalog: search, filters, detail, pagination.
+
+use crate::harness::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    hiragana_and_half_width_kana_find_the_child_allowance,
+    filters_narrow_the_catalog,
+    a_procedure_comes_with_its_form_and_example,
+    pages_of_results_follow_the_cursor,
+    bad_search_parameters_are_problems_not_errors,
+);
+
+async fn names(app: &TestApp, query: &str) -> Vec<String> {
+    let page = app.get_json(&format!("/api/v1/procedures?{query}")).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"]["ja"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn hiragana_and_half_width_kana_find_the_child_allowance(app: &TestApp) {
+    let hiragana = names(app, "q=じどうてあて&limit=200").await;
+    let half_width = names(app, "q=ｼﾞﾄﾞｳﾃｱﾃ&limit=200").await;
+    let katakana = names(app, "q=ジドウテアテ&limit=200").await;
+    assert!(!hiragana.is_empty());
+    assert_eq!(hiragana, half_width);
+    assert_eq!(hiragana, katakana);
+    assert!(
+        hiragana.iter().all(|n| n.contains("児童手当")),
+        "{hiragana:?}"
+    );
+    // Kanji also matches keywords, which have no reading; every kana hit is a kanji hit.
+    let kanji = names(app, "q=児童手当&limit=200").await;
+    assert!(
+        hiragana.len() >= 5 && hiragana.iter().all(|n| kanji.contains(n)),
+        "{hiragana:?} {kanji:?}"
+    );
+}
+
+async fn filters_narrow_the_catalog(app: &TestApp) {
+    let all = names(app, "limit=200").await;
+    assert_eq!(all.len(), 44);
+    let nursing = names(app, "life_event=nursing_care&limit=200").await;
+    assert_eq!(nursing.len(), 11, "{nursing:?}");
+    let online = app.online_procedure_ids().await;
+    assert!(
+        online.len() < all.len() && online.len() >= 30,
+        "{}",
+        online.len()
+    );
+    let page = app
+        .get_json("/api/v1/procedures?department=shimin&limit=200")
+        .await;
+    let items = page["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|p| p["department"]["code"] == "shimin"));
+    assert!(names(app, "q=住民票%20写し")
+        .await
+        .iter()
+        .any(|n| n.contains("住民票の写し")));
+    assert!(names(app, "q=存在しない手続xyz").await.is_empty());
+}
+
+async fn a_procedure_comes_with_its_form_and_example(app: &TestApp) {
+    let detail = app.procedure("juminhyo").await;
+    assert_eq!(detail["fee_yen"], 300);
+    assert_eq!(
+        detail["form"]["schema"]["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(detail["form"]["schema"]["examples"][0].is_object());
+    assert!(detail["form"]["ui"]["order"].as_array().unwrap().len() > 3);
+    let missing = app.get("/api/v1/procedures/no-such-thing").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+async fn pages_of_results_follow_the_cursor(app: &TestApp) {
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/procedures?limit=7".to_string();
+    loop {
+        let page = app.get_json(&path).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/procedures?limit=7&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(seen.len(), 44);
+    assert_eq!(unique.len(), 44);
+}
+
+async fn bad_search_parameters_are_problems_not_errors(app: &TestApp) {
+    for query in [
+        "life_event=party",
+        "limit=0",
+        "limit=abc",
+        "online=maybe",
+        "cursor=zz",
+    ] {
+        let response = app.get(&format!("/api/v1/procedures?{query}")).await;
+        assert!(
+            response.status().is_client_error(),
+            "{query}: {}",
+            response.status()
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{query}"
+        );
+    }
+}

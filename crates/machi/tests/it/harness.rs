@@ -1,0 +1,302 @@
+//! `TestApp`: spawns machi on 127.0.0.1:0 over SQLite (temp dir) or PostgreSQL (a fresh schema
+//! per test), loads the demo city, and offers an HTTP client with helpers.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use machi_store::{Store, Tenant};
+use serde_json::{json, Map, Value};
+use sqlx::Executor;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests use, and whether it is required.
+pub fn postgres_base() -> (String, bool) {
+    match std::env::var("MACHI_TEST_POSTGRES") {
+        Ok(url) if url.starts_with("postgres") => (url, true),
+        Ok(_) => ("postgres://postgres@127.0.0.1:5432/test".to_string(), true),
+        Err(_) => ("postgres://postgres@127.0.0.1:5432/test".to_string(), false),
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A database for one test: a SQLite file in a temp dir, or a fresh PostgreSQL schema.
+pub struct TestDb {
+    pub url: Option<String>,
+    pub data_dir: tempfile::TempDir,
+    schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// Makes the database, or `None` when PostgreSQL is optional and not reachable.
+    pub async fn new(db: Db) -> Option<Self> {
+        let data_dir = tempfile::tempdir().unwrap();
+        if db == Db::Sqlite {
+            return Some(Self {
+                url: None,
+                data_dir,
+                schema: None,
+            });
+        }
+        let (base, required) = postgres_base();
+        sqlx::any::install_default_drivers();
+        let admin = match sqlx::AnyPool::connect(&base).await {
+            Ok(pool) => pool,
+            Err(error) if !required => {
+                eprintln!("PostgreSQL not reachable ({error}); set MACHI_TEST_POSTGRES to require it. Skipping.");
+                return None;
+            }
+            Err(error) => panic!(
+                "MACHI_TEST_POSTGRES is set but PostgreSQL at {base} is unreachable: {error}"
+            ),
+        };
+        let schema = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand_suffix()
+        );
+        admin
+            .execute(format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .unwrap();
+        admin.close().await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        Some(Self {
+            url: Some(url),
+            data_dir,
+            schema: Some((base, schema)),
+        })
+    }
+
+    /// Drops the PostgreSQL schema.
+    pub async fn drop(self) {
+        if let Some((base, schema)) = &self.schema {
+            if let Ok(admin) = sqlx::AnyPool::connect(base).await {
+                let _ = admin
+                    .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+                    .await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// A running machi with the demo city loaded.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub db: TestDb,
+    server: tokio::task::JoinHandle<()>,
+}
+
+pub const CITY: &str = "demo";
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> Option<Self> {
+        let db = TestDb::new(db).await?;
+        let store = Store::open(db.url.as_deref(), db.data_dir.path().to_path_buf())
+            .await
+            .unwrap();
+        store
+            .ensure_tenant(&Tenant {
+                id: CITY.into(),
+                name_ja: "デモ市".into(),
+                name_en: "Demo City".into(),
+                host: None,
+            })
+            .await
+            .unwrap();
+        let catalog = machi_core::procedures::parse_catalog(
+            DEMO_CATALOG,
+            machi_core::procedures::CatalogFormat::Yaml,
+        )
+        .unwrap();
+        store.import_catalog(CITY, &catalog).await.unwrap();
+        let tenants = store.tenants().await.unwrap();
+        let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Some(Self {
+            addr,
+            client,
+            store,
+            db,
+            server,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// A procedure's detail (with its form) from the API.
+    pub async fn procedure(&self, id: &str) -> Value {
+        self.get_json(&format!("/api/v1/procedures/{id}")).await
+    }
+
+    /// Ids of every procedure that can be applied for online.
+    pub async fn online_procedure_ids(&self) -> Vec<String> {
+        let page = self
+            .get_json("/api/v1/procedures?online=true&limit=200")
+            .await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Submits answers as JSON.
+    pub async fn apply_json(
+        &self,
+        id: &str,
+        answers: &Value,
+        key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/v1/procedures/{id}/applications")))
+            .json(&json!({ "answers": answers }));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Submits the form's example answers with a small valid file for each attachment.
+    pub async fn apply_example(&self, id: &str) -> reqwest::Response {
+        let detail = self.procedure(id).await;
+        let example = detail["form"]["schema"]["examples"][0].clone();
+        let mut form = reqwest::multipart::Form::new().text("answers", example.to_string());
+        for attachment in detail["form"]["attachments"].as_array().unwrap() {
+            let name = attachment["name"].as_str().unwrap().to_string();
+            let part =
+                reqwest::multipart::Part::bytes(tiny_file(attachment)).file_name("証明書.pdf");
+            form = form.part(name, part);
+        }
+        self.client
+            .post(self.url(&format!("/api/v1/procedures/{id}/applications")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Looks an application up with its access code.
+    pub async fn status(&self, receipt: &str, code: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/api/v1/applications/{receipt}")))
+            .bearer_auth(code)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.server.abort();
+        self.store.close().await;
+        self.db.drop().await;
+    }
+}
+
+/// The demo catalog the binary ships.
+pub const DEMO_CATALOG: &[u8] = include_bytes!("../../demo/procedures.yaml");
+
+/// A minimal file of a type the attachment accepts.
+pub fn tiny_file(attachment: &Value) -> Vec<u8> {
+    let accepts = |kind: &str| {
+        attachment["accept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == kind)
+    };
+    if accepts("pdf") {
+        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec()
+    } else if accepts("png") {
+        vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0]
+    } else {
+        vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]
+    }
+}
+
+/// The example answers as HTML form pairs (what a browser would send).
+pub fn example_as_pairs(example: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (name, value) in example {
+        match value {
+            Value::Array(items) => pairs.extend(
+                items
+                    .iter()
+                    .map(|v| (name.clone(), v.as_str().unwrap().to_string())),
+            ),
+            Value::String(s) => pairs.push((name.clone(), s.clone())),
+            Value::Bool(b) => {
+                if *b {
+                    pairs.push((name.clone(), "true".into()));
+                }
+            }
+            other => pairs.push((name.clone(), other.to_string())),
+        }
+    }
+    pairs
+}
+
+/// Runs an async scenario `fn(TestApp)` as two tests, `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::harness::TestApp::spawn($crate::harness::Db::Sqlite).await.unwrap();
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::harness::TestApp::spawn($crate::harness::Db::Postgres).await {
+                        super::$name(&app).await;
+                        app.stop().await;
+                    }
+                }
+            }
+        )*
+    };
+}

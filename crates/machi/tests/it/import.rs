@@ -1,0 +1,115 @@
+//! `machi import procedures`: a city's own catalog from CSV (UTF-8 or Shift_JIS), all or nothing.
+
+use std::process::Command;
+
+use crate::harness::{Db, TestDb};
+
+fn machi(db: &TestDb) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_machi"));
+    command
+        .arg("--data-dir")
+        .arg(db.data_dir.path())
+        .env("MACHI_LOG", "warn");
+    if let Some(url) = &db.url {
+        command.arg("--database-url").arg(url);
+    }
+    command
+}
+
+/// An inventory (手続棚卸) of `n` procedures as a Japanese-headed CSV.
+fn inventory_csv(n: usize) -> String {
+    let mut csv = String::from("手続ID,手続名,フリガナ,担当課コード,担当課,申請方法,手数料,年間件数,オンライン率,ライフイベント\n");
+    for i in 0..n {
+        let channel = ["オンライン", "窓口", "両方"][i % 3];
+        csv.push_str(&format!(
+            "proc-{i:05},手続その{i},てつづきその{i},dept-{},第{}課,{channel},{},{},{}%,証明書\n",
+            i % 40,
+            i % 40,
+            (i % 5) * 100,
+            i * 3,
+            i % 100
+        ));
+    }
+    csv
+}
+
+async fn count(db: &TestDb) -> usize {
+    let store = machi_store::Store::open(db.url.as_deref(), db.data_dir.path().to_path_buf())
+        .await
+        .unwrap();
+    let all = store
+        .search_procedures(
+            "demo",
+            &machi_store::ProcedureQuery {
+                limit: 200,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    all.len()
+}
+
+async fn imports_are_all_or_nothing(db: Db) {
+    let Some(db) = TestDb::new(db).await else {
+        return;
+    };
+    let dir = db.data_dir.path().to_path_buf();
+
+    let good = dir.join("inventory.csv");
+    let csv = inventory_csv(3000);
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&csv);
+    std::fs::write(&good, &sjis).unwrap();
+    let output = machi(&db)
+        .args(["import", "procedures"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("imported 3000 procedures"));
+    assert_eq!(count(&db).await, 200);
+
+    let bad = dir.join("bad.csv");
+    let mut text = inventory_csv(5).replace("proc-", "new-");
+    text.push_str("new-bad,壊れた行,,d,課,fax,abc,,,\n");
+    std::fs::write(&bad, text).unwrap();
+    let output = machi(&db)
+        .args(["import", "procedures"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 7") && stderr.contains("channel") && stderr.contains("fee_yen"),
+        "{stderr}"
+    );
+    let store = machi_store::Store::open(db.url.as_deref(), dir.clone())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .procedure("demo", "new-00000")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-imported"
+    );
+    store.close().await;
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_imports_are_all_or_nothing() {
+    imports_are_all_or_nothing(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_imports_are_all_or_nothing() {
+    imports_are_all_or_nothing(Db::Postgres).await;
+}

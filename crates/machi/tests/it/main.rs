@@ -1,0 +1,16 @@
+//! Integration tests: the real server over real HTTP, on SQLite and on PostgreSQL.
+//!
+//! One test binary (linking many costs minutes on 2 cores). Each scenario runs on both
+//! backends through `on_both_backends!`; PostgreSQL tests fail, never skip, when
+//! `MACHI_TEST_POSTGRES` is set and the server is unreachable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod api_applications;
+mod catalog;
+mod durability;
+mod import;
+mod ops;
+mod pages;

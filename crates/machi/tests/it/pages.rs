@@ -1,0 +1,251 @@
+//! Resident pages without JavaScript: find, fill in, confirm, submit, check the status.
+
+use serde_json::Value;
+
+use crate::harness::{example_as_pairs, tiny_file, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_resident_finds_applies_and_checks_the_status_in_the_browser_flow,
+    a_form_sent_empty_comes_back_with_a_linked_error_summary,
+    pages_switch_to_english,
+    unknown_pages_get_a_friendly_404,
+);
+
+/// Undoes askama's HTML escaping.
+fn unescape(text: &str) -> String {
+    text.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Values of every `<input … name="NAME" value="…">` in a page.
+fn hidden_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.match_indices(&marker)
+        .map(|(at, _)| {
+            let rest = &html[at + marker.len()..];
+            unescape(&rest[..rest.find('"').unwrap()])
+        })
+        .collect()
+}
+
+fn text_of_id(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_string()
+}
+
+async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app: &TestApp) {
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains("<html lang=\"ja\">") && home.contains("デモ市"));
+    let search = app
+        .get("/procedures?q=%EF%BD%BC%EF%BE%9E%EF%BE%84%EF%BE%9E%EF%BD%B3")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(search.contains("児童手当"), "half-width ｼﾞﾄﾞｳ finds 児童手当");
+
+    let detail = app.procedure("juminhyo").await;
+    let page = app.get("/procedures/juminhyo").await.text().await.unwrap();
+    assert!(page.contains("300円") && page.contains("/procedures/juminhyo/apply"));
+    let form_page = app
+        .get("/procedures/juminhyo/apply")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for field in detail["form"]["ui"]["order"].as_array().unwrap() {
+        assert!(
+            form_page.contains(&format!("name=\"{}\"", field.as_str().unwrap())),
+            "{field}"
+        );
+    }
+
+    let example = detail["form"]["schema"]["examples"][0]
+        .as_object()
+        .unwrap()
+        .clone();
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in example_as_pairs(&example) {
+        let input = detail["form"]["ui"]["fields"][&name]["input"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let typed = if ["phone", "postcode", "date", "number"].contains(&input.as_str()) {
+            widen_digits(&value)
+        } else {
+            value
+        };
+        form = form.text(name, typed);
+    }
+    for attachment in detail["form"]["attachments"].as_array().unwrap() {
+        let part =
+            reqwest::multipart::Part::bytes(tiny_file(attachment)).file_name("本人確認書類.pdf");
+        form = form.part(attachment["name"].as_str().unwrap().to_string(), part);
+    }
+    let confirm = app
+        .client
+        .post(app.url("/procedures/juminhyo/apply"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+    let confirm = confirm.text().await.unwrap();
+    assert!(confirm.contains("入力内容の確認"), "{confirm}");
+    let answers_json = hidden_values(&confirm, "answers_json");
+    let answers: Value = serde_json::from_str(&answers_json[0]).unwrap();
+    assert_eq!(
+        answers,
+        Value::Object(example.clone()),
+        "typed in full width, stored canonical"
+    );
+
+    let mut pairs = vec![(
+        "form_version".to_string(),
+        hidden_values(&confirm, "form_version")[0].clone(),
+    )];
+    pairs.push(("answers_json".into(), answers_json[0].clone()));
+    pairs.extend(
+        hidden_values(&confirm, "attachment")
+            .into_iter()
+            .map(|v| ("attachment".to_string(), v)),
+    );
+    let receipt = app
+        .client
+        .post(app.url("/procedures/juminhyo/submit"))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), 200);
+    assert_eq!(receipt.headers()["cache-control"], "no-store");
+    let receipt = receipt.text().await.unwrap();
+    let number = text_of_id(&receipt, "receipt-number");
+    let code = text_of_id(&receipt, "access-code");
+
+    let status = app
+        .client
+        .post(app.url("/status"))
+        .form(&[
+            ("receipt_number", number.as_str()),
+            ("access_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.contains("受付済み") && status.contains(&number),
+        "{status}"
+    );
+    let via_api: Value = app.status(&number, &code).await.json().await.unwrap();
+    assert_eq!(
+        via_api["attachments"].as_array().unwrap().len(),
+        detail["form"]["attachments"].as_array().unwrap().len()
+    );
+
+    let wrong = app
+        .client
+        .post(app.url("/status"))
+        .form(&[
+            ("receipt_number", number.as_str()),
+            ("access_code", "0000-0000-0000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert!(wrong.text().await.unwrap().contains("error-summary"));
+}
+
+/// Digits and hyphens as a Japanese IME types them (全角), to prove normalisation at the edge.
+fn widen_digits(value: &str) -> String {
+    let looks_numeric = value.chars().all(|c| c.is_ascii_digit() || c == '-');
+    if !looks_numeric {
+        return value.to_string();
+    }
+    value
+        .chars()
+        .map(|c| {
+            if c == '-' {
+                'ー'
+            } else {
+                char::from_u32(c as u32 + 0xFEE0).unwrap()
+            }
+        })
+        .collect()
+}
+
+async fn a_form_sent_empty_comes_back_with_a_linked_error_summary(app: &TestApp) {
+    let form = reqwest::multipart::Form::new().text("requester_name", "");
+    let response = app
+        .client
+        .post(app.url("/procedures/juminhyo/apply"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("class=\"error-summary\""));
+    assert!(html.contains("<title>エラー: "));
+    assert!(
+        html.contains("href=\"#f-requester_name\""),
+        "summary links to the field"
+    );
+    assert!(html.contains("id=\"f-requester_name\"") && html.contains("aria-invalid=\"true\""));
+    assert!(
+        html.contains("href=\"#att-id_document\""),
+        "missing required file is listed too"
+    );
+}
+
+async fn pages_switch_to_english(app: &TestApp) {
+    let switch = app.get("/lang/en?back=/procedures").await;
+    assert_eq!(switch.status(), 303);
+    assert_eq!(switch.headers()["location"], "/procedures");
+    let cookie = switch.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Demo City"));
+    let offsite = app.get("/lang/en?back=//evil.example").await;
+    assert_eq!(offsite.headers()["location"], "/");
+}
+
+async fn unknown_pages_get_a_friendly_404(app: &TestApp) {
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), 404);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = response.text().await.unwrap();
+    assert!(html.contains("ページが見つかりません"));
+    assert!(
+        html.contains(&request_id),
+        "the page shows the request id to quote"
+    );
+}

@@ -1,0 +1,176 @@
+// A resident on a phone completes procedures in Debian's Chromium, and axe-core checks every
+// page of the flow against WCAG 2.x A/AA (the basis of JIS X 8341-3:2016).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const machiBin = process.env.MACHI_BIN ?? join(here, '../../target/debug/machi');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let server, base, browser, dataDir;
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'machi-e2e-'));
+  server = spawn(machiBin, ['--data-dir', dataDir, '--addr', '127.0.0.1:0', 'serve', '--demo'], {
+    env: { ...process.env, MACHI_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  base = await new Promise((resolve, reject) => {
+    let seen = '';
+    server.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const match = seen.match(/http:\/\/[\d.:]+/);
+      if (match) resolve(match[0]);
+    });
+    server.on('exit', (code) => reject(new Error(`machi exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A phone-sized page (iPhone 12-like), Japanese locale. axe is injected, so CSP is bypassed. */
+async function phonePage() {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    locale: 'ja-JP', bypassCSP: true,
+  });
+  return context.newPage();
+}
+
+/** Runs axe-core on the current page and fails with a readable list of violations. */
+async function checkAccessibility(page, label) {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} @ ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  assert.deepEqual(violations, [], `axe violations on ${label}`);
+}
+
+async function api(path) {
+  const response = await fetch(base + path);
+  assert.equal(response.status, 200, path);
+  return response.json();
+}
+
+const toHiragana = (text) => text.replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
+const toFullWidth = (text) => text.replace(/[0-9]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).replace(/-/g, 'ー');
+
+/** A tiny file of an accepted type. */
+function tinyFile(attachment) {
+  if (attachment.accept.includes('pdf')) {
+    return { name: '本人確認書類.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') };
+  }
+  if (attachment.accept.includes('png')) {
+    return { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]) };
+  }
+  return { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]) };
+}
+
+/** Fills the form the way a resident types: kana in hiragana, digits in full width. */
+async function fillForm(page, form) {
+  const example = form.schema.examples[0];
+  for (const name of form.ui.order) {
+    const value = example[name];
+    if (value === undefined) continue;
+    const { input } = form.ui.fields[name];
+    const id = `#f-${name}`;
+    if (input === 'select') await page.selectOption(id, String(value));
+    else if (input === 'radio') await page.check(`input[name="${name}"][value="${value}"]`);
+    else if (input === 'checkbox') { if (value === true) await page.check(id); }
+    else if (input === 'checkboxes') { for (const v of value) await page.check(`input[name="${name}"][value="${v}"]`); }
+    else if (input === 'kana') await page.fill(id, toHiragana(String(value)));
+    else if (['phone', 'postcode', 'date', 'number'].includes(input)) await page.fill(id, toFullWidth(String(value)));
+    else await page.fill(id, String(value));
+  }
+  for (const attachment of form.attachments) {
+    await page.setInputFiles(`#att-${attachment.name}`, tinyFile(attachment));
+  }
+}
+
+/** Fills, confirms and submits; returns the receipt number and access code shown. */
+async function applyInBrowser(page, id, form, check = async () => {}) {
+  await page.goto(`${base}/procedures/${id}/apply`);
+  await check(`form of ${id}`);
+  await fillForm(page, form);
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
+  assert.match(await page.locator('h1').innerText(), /入力内容の確認/, `${id}: confirm page (errors: ${await page.locator('.error-summary').allInnerTexts()})`);
+  await check(`confirm page of ${id}`);
+  await page.getByRole('button', { name: 'この内容で申請する' }).click();
+  await check(`receipt page of ${id}`);
+  return {
+    receipt: (await page.locator('#receipt-number').innerText()).trim(),
+    code: (await page.locator('#access-code').innerText()).trim(),
+  };
+}
+
+test('a resident finds 住民票の写し, applies on a phone and checks the status; every page passes axe', async () => {
+  const page = await phonePage();
+  const check = (label) => checkAccessibility(page, label);
+  await page.goto(base + '/');
+  await check('home');
+  await page.fill('#q', 'じゅうみんひょう');
+  await page.getByRole('button', { name: '検索' }).click();
+  await check('search results');
+  await page.getByRole('link', { name: /住民票の写し/ }).first().click();
+  await check('procedure page');
+  await page.getByRole('link', { name: 'オンラインで申請する' }).click();
+
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
+  assert.equal(await page.locator('.error-summary').count(), 1, 'empty form shows the error summary');
+  await check('form with errors');
+  const firstError = page.locator('.error-summary a').first();
+  const target = await firstError.getAttribute('href');
+  await firstError.click();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), target.slice(1), 'summary link moves focus to the field');
+
+  const { form } = await api('/api/v1/procedures/juminhyo');
+  const { receipt, code } = await applyInBrowser(page, 'juminhyo', form, check);
+  assert.match(receipt, /^\d{6}-\d{6}-\d$/);
+
+  await page.getByRole('link', { name: '申請状況を確認する' }).click();
+  await check('status lookup');
+  await page.fill('#receipt_number', receipt.replace(/-/g, ''));
+  await page.fill('#access_code', code.toLowerCase());
+  await page.getByRole('button', { name: '確認する' }).click();
+  assert.match(await page.locator('main').innerText(), /受付済み/);
+  await check('status result');
+
+  await page.goto(`${base}/lang/en?back=/procedures/juminhyo`);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await check('procedure page in English');
+});
+
+test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {
+  const page = await phonePage();
+  const { items } = await api('/api/v1/procedures?online=true&limit=200');
+  assert.ok(items.length >= 30, `${items.length} online procedures`);
+  for (const { id } of items) {
+    const { form } = await api(`/api/v1/procedures/${id}`);
+    const { receipt, code } = await applyInBrowser(page, id, form, (label) =>
+      label.startsWith('form') ? checkAccessibility(page, label) : Promise.resolve());
+    const status = await fetch(`${base}/api/v1/applications/${receipt}`, { headers: { authorization: `Bearer ${code}` } });
+    assert.equal(status.status, 200, id);
+    const body = await status.json();
+    assert.deepEqual(body.answers, form.schema.examples[0], `${id}: what the browser typed is stored canonically`);
+  }
+});
