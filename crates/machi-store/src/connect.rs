@@ -46,10 +46,16 @@ const SQLITE_PRAGMAS: [&str; 4] = [
     "PRAGMA busy_timeout = 10000",
 ];
 
-pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend)> {
+/// Connections of the shared pool; the intake writer has its own (see [`connect`]).
+pub(crate) const POOL_SIZE: u32 = 16;
+
+/// Opens a pool of at most `max_connections` to `url`, with the per-connection settings.
+pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = Backend::from_url(url)?;
-    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+    let options = AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(max_connections);
     let pool = match backend {
         Backend::Sqlite => {
             let url = if url.contains('?') {
@@ -58,7 +64,6 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend)> {
                 format!("{url}?mode=rwc")
             };
             options
-                .max_connections(8)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         for pragma in SQLITE_PRAGMAS {
@@ -70,9 +75,20 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Backend)> {
                 .connect(&url)
                 .await?
         }
-        Backend::Postgres => options.max_connections(16).connect(url).await?,
+        Backend::Postgres => options.connect(&with_statement_cache(url)).await?,
     };
     Ok((pool, backend))
+}
+
+/// Batched inserts have one statement text per batch size; a larger prepared-statement cache
+/// keeps them all prepared on PostgreSQL.
+fn with_statement_cache(url: &str) -> String {
+    if url.contains("statement-cache-capacity") {
+        url.to_string()
+    } else {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}statement-cache-capacity=1024")
+    }
 }
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {

@@ -65,10 +65,10 @@ impl Store {
             Some(url) => url.to_string(),
             None => format!("sqlite://{}/machi.db", data_dir.display()),
         };
-        let (pool, backend) = connect::connect(&url).await?;
+        let (pool, backend) = connect::connect(&url, connect::POOL_SIZE).await?;
         connect::migrate(&pool, backend).await?;
         let files = files::FileStore::new(data_dir.join("attachments"))?;
-        let intake = applications::IntakeHandle::start(pool.clone(), backend);
+        let intake = applications::IntakeHandle::start(&url).await?;
         Ok(Self {
             pool,
             backend,

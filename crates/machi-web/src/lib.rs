@@ -4,7 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
-mod forms;
+mod cache;
 mod i18n;
 mod ops;
 mod pages;
@@ -24,7 +24,8 @@ pub use api::openapi_document;
 pub struct AppState {
     pub store: Store,
     tenants: Arc<Vec<Tenant>>,
-    forms: forms::FormCache,
+    forms: cache::FormCache,
+    procedures: cache::ProcedureCache,
 }
 
 impl AppState {
@@ -33,7 +34,8 @@ impl AppState {
         Self {
             store,
             tenants: Arc::new(tenants),
-            forms: forms::FormCache::default(),
+            forms: cache::FormCache::default(),
+            procedures: cache::ProcedureCache::default(),
         }
     }
 }

@@ -2,6 +2,9 @@
 //! check and durably save the files, then hand it to the group-commit writer.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
 
 use machi_core::procedures::{AttachmentKind, CompiledForm, FieldError, Localized};
 use machi_core::receipt::AccessCode;
@@ -9,8 +12,43 @@ use machi_store::{NewApplication, NewAttachment, ProcedureRecord, Receipt};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::i18n::Ui;
 use crate::problem::ApiError;
 use crate::AppState;
+
+/// The procedure and its current form if residents can apply online now; otherwise 404 (no
+/// such procedure) or 409 (done at the counter). Messages in the language of `ui`.
+pub(crate) async fn online_form(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    ui: Ui,
+) -> Result<(Arc<ProcedureRecord>, i64, Arc<CompiledForm>), ApiError> {
+    let record = state
+        .procedures
+        .get(&state.store, tenant, id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure."))
+        })?;
+    let version = record
+        .form_version
+        .filter(|_| record.accepts_online())
+        .ok_or_else(|| {
+            let detail = ui.t(
+                "この手続は窓口で受け付けています。",
+                "This procedure is done at the counter, not online.",
+            );
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "not-online",
+                "Not available online",
+                detail,
+            )
+        })?;
+    let form = state.forms.get(&state.store, tenant, id, version).await?;
+    Ok((record, version, form))
+}
 
 /// A file as uploaded, before it is checked.
 pub(crate) struct Upload {

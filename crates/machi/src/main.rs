@@ -3,6 +3,14 @@
 //! Every setting has a flag, a `MACHI_*` environment variable and a default, so `machi serve`
 //! starts with nothing configured: SQLite in `./machi-data`, listening on 127.0.0.1:8080.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+/// mimalloc: many small allocations per request on two busy threads; glibc malloc's locking
+/// and consolidation showed up at the top of the intake profile.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod bench;
 mod demo;
 mod settings;
 
@@ -46,6 +54,15 @@ enum Command {
     User(UserCommand),
     /// Prints the effective settings (secrets masked).
     Config,
+    /// Measures durable intake throughput and latency beside its baselines (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable applications per second and p50/p99 latency, on SQLite and PostgreSQL.
+    Intake(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -103,6 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", settings.describe());
             Ok(())
         }
+        Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
         Command::Migrate => {
             let store = open_store(&settings).await?;
             println!("migrations are up to date ({})", store.backend().as_str());

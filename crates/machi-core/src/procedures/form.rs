@@ -309,7 +309,10 @@ impl CompiledForm {
 
     /// The allowed values of a choice field in the schema's order (the order the author chose).
     pub fn choices(&self, field: &str) -> Vec<&str> {
-        let property = self.definition.schema.pointer(&format!("/properties/{field}"));
+        let property = self
+            .definition
+            .schema
+            .pointer(&format!("/properties/{field}"));
         property
             .and_then(|p| p.get("enum").or_else(|| p.pointer("/items/enum")))
             .and_then(Value::as_array)

@@ -84,10 +84,40 @@ pub(crate) struct IntakeHandle {
 }
 
 impl IntakeHandle {
-    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+    /// Starts the writer on a thread of its own with its own connection, so that its commits
+    /// are never queued behind the request handlers on the shared runtime (each round trip
+    /// to the database would otherwise wait for hundreds of ready tasks).
+    pub(crate) async fn start(url: &str) -> Result<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(writer_loop(pool, backend, receiver));
-        Self { sender }
+        let (ready, started) = oneshot::channel();
+        let url = url.to_string();
+        std::thread::Builder::new()
+            .name("machi-intake".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = ready.send(Err(StoreError::Io(error)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match crate::connect::connect(&url, 1).await {
+                        Ok((pool, backend)) => {
+                            let _ = ready.send(Ok(()));
+                            writer_loop(pool, backend, receiver).await;
+                        }
+                        Err(error) => {
+                            let _ = ready.send(Err(error));
+                        }
+                    }
+                });
+            })?;
+        started.await.map_err(|_| StoreError::IntakeClosed)??;
+        Ok(Self { sender })
     }
 }
 
@@ -297,25 +327,13 @@ async fn insert_applications(
             "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
              access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at) VALUES ",
         );
-        let mut events =
-            Sql::new("INSERT INTO application_events (tenant_id, receipt_number, status, created_at) VALUES ");
         for (i, (app, number)) in chunk.iter().enumerate() {
             if i > 0 {
                 apps.push(", ");
-                events.push(", ");
             }
             apps.bind_row(application_row(app, number, submitted_at));
-            events.bind_row(vec![
-                Param::Text(app.tenant_id.clone()),
-                Param::Text(number.to_string()),
-                Param::Text(Status::Received.as_str().into()),
-                Param::Text(submitted_at.into()),
-            ]);
         }
         sqlx::query_with(apps.text(), apps.arguments())
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query_with(events.text(), events.arguments())
             .execute(&mut **tx)
             .await?;
     }

@@ -76,7 +76,14 @@ impl Store {
             history: Vec::new(),
             attachments: Vec::new(),
         };
-        view.history = self.history(tenant, receipt_number).await?;
+        // Receipt is the first step of every history; later steps are application_events.
+        view.history = vec![StatusEvent {
+            status: Status::Received,
+            note: Localized::default(),
+            at: view.submitted_at.clone(),
+        }];
+        view.history
+            .extend(self.history(tenant, receipt_number).await?);
         view.attachments = self.attachments(tenant, receipt_number).await?;
         Ok(Some(view))
     }

@@ -10,6 +10,7 @@ use machi_core::receipt::{AccessCode, ReceiptNumber};
 use serde_json::{Map, Value};
 
 use super::types::{ApplicationCreated, ApplicationRequest, ApplicationStatus};
+use crate::i18n::Ui;
 use crate::problem::ApiError;
 use crate::submit::{self, Upload};
 use crate::tenant::City;
@@ -42,27 +43,9 @@ pub(crate) async fn create_application(
     request: Request,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(request.headers())?;
-    let record = state
-        .store
-        .procedure(&city.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such procedure"))?;
-    let version = record
-        .form_version
-        .filter(|_| record.accepts_online())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "not-online",
-                "Not available online",
-                "this procedure is done at the counter, not online",
-            )
-        })?;
+    let (record, version, form) =
+        submit::online_form(&state, &city.id, &id, Ui { en: true }).await?;
     let submission = read_submission(&state, request).await?;
-    let form = state
-        .forms
-        .get(&state.store, &city.id, &id, version)
-        .await?;
     let answers = form
         .validate(&submission.answers)
         .map_err(|e| ApiError::invalid_fields(e, "/answers"))?;

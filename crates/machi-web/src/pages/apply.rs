@@ -5,6 +5,7 @@
 //! Files are checked and saved durably at the form step and referenced by digest afterwards.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -96,47 +97,16 @@ struct ReceiptPage {
     access_code: String,
 }
 
-/// The procedure and its current form, or a friendly error when it cannot be done online.
+/// The procedure and its current form, or a friendly error page when it cannot be done online.
 async fn online_form(
     state: &AppState,
     tenant: &str,
     id: &str,
     ui: Ui,
-) -> Result<(ProcedureRecord, i64, std::sync::Arc<CompiledForm>), PageError> {
-    let record = state
-        .store
-        .procedure(tenant, id)
+) -> Result<(Arc<ProcedureRecord>, i64, Arc<CompiledForm>), PageError> {
+    submit::online_form(state, tenant, id, ui)
         .await
-        .map_err(|e| PageError::new(ui, e))?
-        .ok_or_else(|| {
-            PageError::new(
-                ui,
-                ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure.")),
-            )
-        })?;
-    let version = record
-        .form_version
-        .filter(|_| record.accepts_online())
-        .ok_or_else(|| {
-            PageError::new(
-                ui,
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "not-online",
-                    "Not online",
-                    ui.t(
-                        "この手続は窓口で受け付けています。",
-                        "This procedure is done at the counter.",
-                    ),
-                ),
-            )
-        })?;
-    let form = state
-        .forms
-        .get(&state.store, tenant, id, version)
-        .await
-        .map_err(|e| PageError::new(ui, e))?;
-    Ok((record, version, form))
+        .map_err(|e| PageError::new(ui, e))
 }
 
 pub(super) async fn show_form(
