@@ -276,7 +276,7 @@ async fn attachments_are_checked_by_content(app: &TestApp) {
         .find(|a| a["required"] == true)
         .unwrap();
     let name = attachment["name"].as_str().unwrap().to_string();
-    let url = app.url(&format!("/api/v1/procedures/{id}/applications"));
+    let path = format!("/api/v1/procedures/{id}/applications");
 
     let disguised = reqwest::multipart::Form::new()
         .text("answers", example.clone())
@@ -284,13 +284,7 @@ async fn attachments_are_checked_by_content(app: &TestApp) {
             name.clone(),
             reqwest::multipart::Part::bytes(b"MZ\x90\x00 not a pdf".to_vec()).file_name("scan.pdf"),
         );
-    let response = app
-        .client
-        .post(&url)
-        .multipart(disguised)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart(&path, disguised).await;
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await.unwrap();
     assert!(
@@ -303,13 +297,7 @@ async fn attachments_are_checked_by_content(app: &TestApp) {
     );
 
     let missing = reqwest::multipart::Form::new().text("answers", example.clone());
-    let response = app
-        .client
-        .post(&url)
-        .multipart(missing)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart(&path, missing).await;
     assert_eq!(response.status(), 422);
 
     let max = attachment["max_bytes"].as_u64().unwrap() as usize;
@@ -321,13 +309,7 @@ async fn attachments_are_checked_by_content(app: &TestApp) {
             name.clone(),
             reqwest::multipart::Part::bytes(big).file_name("big.pdf"),
         );
-    let response = app
-        .client
-        .post(&url)
-        .multipart(oversized)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart(&path, oversized).await;
     assert!(
         response.status() == 422 || response.status() == 413,
         "{}",

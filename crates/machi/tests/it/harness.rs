@@ -180,6 +180,20 @@ impl TestApp {
             .collect()
     }
 
+    /// Posts a multipart form (what a browser sends from a form with files).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Submits answers as JSON.
     pub async fn apply_json(
         &self,
@@ -208,12 +222,8 @@ impl TestApp {
                 reqwest::multipart::Part::bytes(tiny_file(attachment)).file_name("証明書.pdf");
             form = form.part(name, part);
         }
-        self.client
-            .post(self.url(&format!("/api/v1/procedures/{id}/applications")))
-            .multipart(form)
-            .send()
+        self.post_multipart(&format!("/api/v1/procedures/{id}/applications"), form)
             .await
-            .unwrap()
     }
 
     /// Looks an application up with its access code.

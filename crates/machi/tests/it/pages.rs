@@ -89,13 +89,7 @@ async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app:
             reqwest::multipart::Part::bytes(tiny_file(attachment)).file_name("本人確認書類.pdf");
         form = form.part(attachment["name"].as_str().unwrap().to_string(), part);
     }
-    let confirm = app
-        .client
-        .post(app.url("/procedures/juminhyo/apply"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let confirm = app.post_multipart("/procedures/juminhyo/apply", form).await;
     assert_eq!(confirm.status(), 200);
     let confirm = confirm.text().await.unwrap();
     assert!(confirm.contains("入力内容の確認"), "{confirm}");
@@ -187,13 +181,7 @@ fn widen_digits(value: &str) -> String {
 
 async fn a_form_sent_empty_comes_back_with_a_linked_error_summary(app: &TestApp) {
     let form = reqwest::multipart::Form::new().text("requester_name", "");
-    let response = app
-        .client
-        .post(app.url("/procedures/juminhyo/apply"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart("/procedures/juminhyo/apply", form).await;
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(html.contains("class=\"error-summary\""));
