@@ -64,6 +64,19 @@ pub fn fold_digits_and_dashes(input: &str) -> String {
         .collect()
 }
 
+/// Whether `input` has control characters (NUL and the like), which no answer needs and some
+/// databases refuse; line breaks and tabs count only when `allow_line_breaks` is false.
+pub fn has_control_chars(input: &str, allow_line_breaks: bool) -> bool {
+    input
+        .chars()
+        .any(|c| c.is_control() && !(allow_line_breaks && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// Removes control characters (for search words and other free input that is not stored).
+pub fn strip_control_chars(input: &str) -> String {
+    input.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// Trims and folds the width of free text, keeping Japanese characters (and IVS) as given.
 pub fn clean_text(input: &str) -> String {
     // NFKC would also fold some kanji variants, so only ASCII-range full-width forms and
@@ -111,6 +124,14 @@ mod tests {
             "06-1234-5678"
         );
         assert_eq!(fold_digits_and_dashes("５６７−０００１"), "567-0001");
+    }
+
+    #[test]
+    fn control_characters_are_found_and_removed() {
+        assert!(has_control_chars("a\u{0}b", true));
+        assert!(!has_control_chars("a\nb", true));
+        assert!(has_control_chars("a\nb", false));
+        assert_eq!(strip_control_chars("じ\u{0}どう"), "じどう");
     }
 
     #[test]

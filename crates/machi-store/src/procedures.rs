@@ -4,7 +4,7 @@
 //! the file is written, or none is. A stored form version is never changed; a different form
 //! needs a higher version, so applications keep the form they were made with.
 
-use machi_core::procedures::{FormDefinition, LifeEvent, ProcedureDefinition};
+use machi_core::procedures::{is_valid_id, FormDefinition, LifeEvent, ProcedureDefinition};
 use machi_core::text::search_key;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -71,6 +71,9 @@ impl Store {
 
     /// One procedure by id, published or not.
     pub async fn procedure(&self, tenant: &str, id: &str) -> Result<Option<ProcedureRecord>> {
+        if !is_valid_id(id) {
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT definition, form_version FROM procedures WHERE tenant_id = $1 AND id = $2",
         )

@@ -169,7 +169,7 @@ fn check_file(
 }
 
 /// Keeps only the last path segment of an uploaded file name, without control characters.
-fn clean_filename(name: &str) -> String {
+pub(crate) fn clean_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     if cleaned.is_empty() {

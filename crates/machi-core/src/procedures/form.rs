@@ -557,6 +557,12 @@ fn normalise_value(input: InputKind, value: &Value) -> Result<Option<Value>, Loc
     if trimmed.is_empty() {
         return Ok(None);
     }
+    if text::has_control_chars(trimmed, input == InputKind::Textarea) {
+        return Err(Localized::new(
+            "使用できない文字（制御文字）が含まれています",
+            "contains characters that cannot be used (control characters)",
+        ));
+    }
     let canonical = match input {
         InputKind::Textarea => trimmed.replace("\r\n", "\n"),
         InputKind::Text | InputKind::Select | InputKind::Radio => text::clean_text(trimmed),

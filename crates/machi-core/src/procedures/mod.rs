@@ -42,6 +42,15 @@ impl Localized {
     }
 }
 
+/// Whether `id` can be a procedure id: 1-80 lowercase ASCII letters, digits and hyphens.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 80
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// How a resident can do the procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,13 +228,7 @@ impl ProcedureDefinition {
     /// Checks everything a catalog row must satisfy; the messages name the field at fault.
     pub fn check(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
-        let id_ok = !self.id.is_empty()
-            && self.id.len() <= 80
-            && self
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !id_ok {
+        if !is_valid_id(&self.id) {
             problems.push(format!(
                 "id '{}': use 1-80 lowercase letters, digits and hyphens",
                 self.id

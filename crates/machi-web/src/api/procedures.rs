@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use machi_core::procedures::{LifeEvent, Localized};
+use machi_core::text::strip_control_chars;
 use machi_store::ProcedureQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -65,9 +66,17 @@ impl CatalogParams {
             ));
         }
         Ok(ProcedureQuery {
-            q: self.q.clone().unwrap_or_default(),
+            q: self
+                .q
+                .as_deref()
+                .map(strip_control_chars)
+                .unwrap_or_default(),
             life_event,
-            department: self.department.clone().filter(|d| !d.is_empty()),
+            department: self
+                .department
+                .as_deref()
+                .map(strip_control_chars)
+                .filter(|d| !d.is_empty()),
             online_only,
             limit,
             after: self

@@ -544,7 +544,7 @@ fn uncarry(text: &str) -> Option<NewAttachment> {
     let sha256 = parts.next()?.to_string();
     let media_type = parts.next()?.to_string();
     let size_bytes = parts.next()?.parse().ok()?;
-    let filename = parts.next()?.to_string();
+    let filename = submit::clean_filename(parts.next()?);
     let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
     valid.then_some(NewAttachment {
         field,

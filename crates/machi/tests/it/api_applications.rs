@@ -12,6 +12,7 @@ on_both_backends!(
     malformed_requests_get_problem_details,
     attachments_are_checked_by_content,
     status_lookups_never_say_which_part_was_wrong,
+    control_characters_are_refused_before_the_database,
 );
 
 async fn every_online_demo_procedure_accepts_its_example_and_reports_status(app: &TestApp) {
@@ -353,4 +354,33 @@ async fn status_lookups_never_say_which_part_was_wrong(app: &TestApp) {
     let typed = receipt.replace('-', "");
     let lowercase = code.to_lowercase();
     assert_eq!(app.status(&typed, &lowercase).await.status(), 200);
+}
+
+async fn control_characters_are_refused_before_the_database(app: &TestApp) {
+    let mut answers = app.procedure("tennyu-yoyaku").await["form"]["schema"]["examples"][0].clone();
+    answers["applicant_name"] = json!("山田\u{0}太郎");
+    let response = app.apply_json("tennyu-yoyaku", &answers, None).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["pointer"], "/answers/applicant_name");
+    assert_eq!(app.get("/api/v1/procedures/%00").await.status(), 404);
+    assert_eq!(
+        app.get("/api/v1/procedures/juminhyo%00").await.status(),
+        404
+    );
+    assert_eq!(app.get("/api/v1/applications/%00").await.status(), 401);
+    assert_eq!(
+        app.get("/api/v1/procedures?q=%00&department=%00")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.get("/procedures/%00/apply").await.status(), 404);
+    assert_eq!(
+        app.store
+            .count_applications(crate::harness::CITY)
+            .await
+            .unwrap(),
+        0
+    );
 }
