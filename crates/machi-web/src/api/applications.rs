@@ -27,10 +27,11 @@ struct Submission {
 /// same `Idempotency-Key` again, the first receipt is returned and nothing new is created.
 #[utoipa::path(post, path = "/api/v1/procedures/{id}/applications", tag = "applications",
     params(("id" = String, Path, description = "Procedure id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 visible ASCII characters")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
     request_body(content = ApplicationRequest, description = "Answers (or multipart with files)"),
     responses(
         (status = 201, body = ApplicationCreated, description = "Stored and on disk"),
+        (status = 400, body = crate::problem::Problem, content_type = "application/problem+json", description = "Malformed body or header"),
         (status = 404, body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, body = crate::problem::Problem, content_type = "application/problem+json", description = "Not available online"),
         (status = 413, body = crate::problem::Problem, content_type = "application/problem+json"),

@@ -20,14 +20,20 @@ pub(crate) struct CatalogParams {
     pub q: Option<String>,
     /// A life event: birth, childcare, moving, marriage, death, nursing_care, disaster, pets,
     /// certificates, tax, health_insurance, waste.
+    #[param(
+        pattern = "^(birth|childcare|moving|marriage|death|nursing_care|disaster|pets|certificates|tax|health_insurance|waste)?$"
+    )]
     pub life_event: Option<String>,
     /// A department code.
     pub department: Option<String>,
     /// `true` for procedures that can be done online now.
+    #[param(value_type = Option<bool>)]
     pub online: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2})*$")]
     pub cursor: Option<String>,
 }
 
@@ -141,7 +147,7 @@ fn sort_kana(record: &machi_store::ProcedureRecord) -> String {
 
 /// Search the procedure catalog.
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures", params(CatalogParams),
-    responses((status = 200, body = ProcedurePage), (status = 422, body = crate::problem::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ProcedurePage), (status = 400, body = crate::problem::Problem, content_type = "application/problem+json"), (status = 422, body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn list_procedures(
     State(state): State<AppState>,
     City(city): City,
