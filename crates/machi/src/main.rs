@@ -205,13 +205,15 @@ async fn import_procedures(
 }
 
 fn read_password() -> anyhow::Result<String> {
-    if let Ok(password) = std::env::var("MACHI_USER_PASSWORD") {
-        return Ok(password);
-    }
-    eprintln!("password (min 12 characters), then Enter:");
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    let password = match std::env::var("MACHI_USER_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            eprintln!("password (min 12 characters), then Enter:");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
     anyhow::ensure!(
         password.chars().count() >= 12,
         "the password must have at least 12 characters"

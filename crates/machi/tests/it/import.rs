@@ -113,3 +113,61 @@ async fn sqlite_imports_are_all_or_nothing() {
 async fn postgres_imports_are_all_or_nothing() {
     imports_are_all_or_nothing(Db::Postgres).await;
 }
+
+async fn staff_accounts_are_created_once_with_a_known_role(db: Db) {
+    let Some(db) = TestDb::new(db).await else {
+        return;
+    };
+    let create = |email: &str, role: &str| {
+        machi(&db)
+            .args([
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                role,
+                "--department",
+                "shimin",
+            ])
+            .env("MACHI_USER_PASSWORD", "correct horse battery staple")
+            .output()
+            .unwrap()
+    };
+    let created = create("tanaka@city.example.jp", "staff");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let again = create("TANAKA@city.example.jp", "staff");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let bad_role = create("sato@city.example.jp", "mayor");
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role 'mayor'"));
+    let short = machi(&db)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "x@city.example.jp",
+            "--role",
+            "staff",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!short.status.success(), "an empty password is refused");
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_staff_accounts_are_created_once_with_a_known_role() {
+    staff_accounts_are_created_once_with_a_known_role(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_staff_accounts_are_created_once_with_a_known_role() {
+    staff_accounts_are_created_once_with_a_known_role(Db::Postgres).await;
+}
