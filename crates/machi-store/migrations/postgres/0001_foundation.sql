@@ -65,10 +65,13 @@ CREATE TABLE applications (
     submitted_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, receipt_number),
-    UNIQUE (tenant_id, idempotency_key),
     FOREIGN KEY (tenant_id, procedure_id, form_version) REFERENCES forms(tenant_id, procedure_id, version)
 );
 CREATE INDEX applications_by_procedure ON applications (tenant_id, procedure_id, submitted_at);
+-- Partial: most applications come without a key, and an index entry per row would cost a
+-- page write in every intake commit for nothing.
+CREATE UNIQUE INDEX applications_by_idempotency_key ON applications (tenant_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 
 CREATE TABLE application_events (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
