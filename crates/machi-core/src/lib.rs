@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod applications;
+pub mod digest;
 pub mod procedures;
 pub mod receipt;
 pub mod text;

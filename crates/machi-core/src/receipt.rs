@@ -10,7 +10,6 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use crate::text::fold_width;
 
@@ -132,7 +131,7 @@ impl AccessCode {
 
     /// SHA-256 of the code, the only form that is stored.
     pub fn digest(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        crate::digest::sha256_hex(self.0.as_bytes())
     }
 }
 

@@ -6,8 +6,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-
 use crate::Result;
 
 /// A file safely on disk.
@@ -34,7 +32,7 @@ impl FileStore {
 
     /// Writes `bytes` durably and returns their digest.
     pub(crate) fn save(&self, bytes: &[u8]) -> Result<StoredFile> {
-        let sha256 = hex_digest(bytes);
+        let sha256 = machi_core::digest::sha256_hex(bytes);
         let path = self.path_of(&sha256);
         let stored = StoredFile {
             sha256,
@@ -69,13 +67,6 @@ fn tempfile_in(dir: &std::path::Path) -> Result<(PathBuf, std::fs::File)> {
         .create_new(true)
         .open(&path)?;
     Ok((path, file))
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl crate::Store {

@@ -10,7 +10,6 @@ use machi_core::procedures::{AttachmentKind, CompiledForm, FieldError, Localized
 use machi_core::receipt::AccessCode;
 use machi_store::{NewApplication, NewAttachment, ProcedureRecord, Receipt};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::i18n::Ui;
 use crate::problem::ApiError;
@@ -226,19 +225,12 @@ fn request_digest(
     files: &[NewAttachment],
 ) -> String {
     let sorted: BTreeMap<&String, &Value> = answers.iter().collect();
-    let mut hasher = Sha256::new();
-    hasher.update(procedure.as_bytes());
-    hasher.update(version.to_be_bytes());
-    hasher.update(serde_json::to_vec(&sorted).unwrap_or_default());
-    for file in files {
-        hasher.update(file.field.as_bytes());
-        hasher.update(file.file.sha256.as_bytes());
-    }
-    hasher
-        .finalize()
+    let files: Vec<(&str, &str)> = files
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .map(|f| (f.field.as_str(), f.file.sha256.as_str()))
+        .collect();
+    let material = serde_json::to_vec(&(procedure, version, sorted, files)).unwrap_or_default();
+    machi_core::digest::sha256_hex(&material)
 }
 
 #[cfg(test)]

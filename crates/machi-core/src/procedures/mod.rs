@@ -4,12 +4,15 @@
 //! (procedure inventory) without code. The form is JSON Schema 2020-12 plus UI hints; its version
 //! travels with every application so that editing a form never changes an application already made.
 
+mod compiled;
 mod form;
 mod import;
+mod normalise;
 
+pub use compiled::CompiledForm;
 pub use form::{
-    AttachmentKind, AttachmentSpec, CompiledForm, FieldError, FieldHint, FormDefinition, FormError,
-    InputKind, UiHints,
+    AttachmentKind, AttachmentSpec, FieldError, FieldHint, FormDefinition, FormError, InputKind,
+    UiHints,
 };
 pub use import::{parse_catalog, CatalogFormat, ImportError, RowError};
 

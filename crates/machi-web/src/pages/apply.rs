@@ -4,7 +4,6 @@
 //! field and are validated again on the final submit, so nothing a browser sends is trusted.
 //! Files are checked and saved durably at the form step and referenced by digest afterwards.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -12,50 +11,19 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use machi_core::procedures::{CompiledForm, FieldError, InputKind};
+use machi_core::procedures::{CompiledForm, FieldError};
 use machi_store::{NewAttachment, ProcedureRecord, StoredFile};
 use serde_json::{Map, Value};
 
+use super::form_view::{
+    display_value, field_target, field_view, limits_text, AttachmentView, FieldView, Values,
+};
 use super::{city_name, no_store, render, PageError};
 use crate::i18n::Ui;
 use crate::problem::ApiError;
 use crate::submit::{self, Upload};
 use crate::tenant::City;
 use crate::AppState;
-
-/// One choice of a select, radio or checkbox group.
-struct OptionView {
-    value: String,
-    label: String,
-    checked: bool,
-}
-
-/// Everything the template needs to draw one field.
-struct FieldView {
-    name: String,
-    id: String,
-    label: String,
-    help: Option<String>,
-    kind: &'static str,
-    html_type: &'static str,
-    inputmode: &'static str,
-    autocomplete: String,
-    required: bool,
-    value: String,
-    options: Vec<OptionView>,
-    error: Option<String>,
-    describedby: String,
-}
-
-struct AttachmentView {
-    name: String,
-    label: String,
-    help: Option<String>,
-    required: bool,
-    accept: String,
-    limits: String,
-    error: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "form.html")]
@@ -126,76 +94,6 @@ pub(super) async fn show_form(
     ))
 }
 
-/// Field values to show again: raw strings as typed, or canonical JSON when editing.
-#[derive(Default)]
-struct Values(HashMap<String, Vec<String>>);
-
-impl Values {
-    fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for (k, v) in pairs {
-            map.entry(k.clone()).or_default().push(v.clone());
-        }
-        Self(map)
-    }
-
-    fn from_answers(answers: &Map<String, Value>) -> Self {
-        let map = answers
-            .iter()
-            .map(|(k, v)| {
-                let values = match v {
-                    Value::Array(items) => items.iter().map(value_text).collect(),
-                    other => vec![value_text(other)],
-                };
-                (k.clone(), values)
-            })
-            .collect();
-        Self(map)
-    }
-
-    fn first(&self, name: &str) -> String {
-        self.0
-            .get(name)
-            .and_then(|v| v.last())
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn contains(&self, name: &str, value: &str) -> bool {
-        self.0
-            .get(name)
-            .is_some_and(|v| v.iter().any(|x| x == value))
-    }
-}
-
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn field_target(form: &CompiledForm, field: &str) -> String {
-    let grouped = form
-        .definition()
-        .ui
-        .fields
-        .get(field)
-        .is_some_and(|h| matches!(h.input, InputKind::Radio | InputKind::Checkboxes));
-    if form
-        .definition()
-        .attachments
-        .iter()
-        .any(|a| a.name == field)
-    {
-        format!("att-{field}")
-    } else if grouped {
-        format!("f-{field}-1")
-    } else {
-        format!("f-{field}")
-    }
-}
-
 fn form_page(
     ui: Ui,
     city: &machi_store::Tenant,
@@ -252,107 +150,6 @@ fn form_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     (status, render(&page)).into_response()
-}
-
-fn limits_text(ui: Ui, spec: &machi_core::procedures::AttachmentSpec) -> String {
-    let kinds: Vec<&str> = spec.accept.iter().map(|k| k.label()).collect();
-    let mb = spec.max_bytes as f64 / 1_048_576.0;
-    if ui.en {
-        format!("{} up to {mb:.0} MB.", kinds.join(", "))
-    } else {
-        format!("{}、{mb:.0}MBまで。", kinds.join("・"))
-    }
-}
-
-fn field_view(
-    ui: Ui,
-    form: &CompiledForm,
-    name: &str,
-    hint: &machi_core::procedures::FieldHint,
-    values: &Values,
-    error: Option<String>,
-) -> FieldView {
-    let (kind, html_type, inputmode, default_help) = match hint.input {
-        InputKind::Text => ("text", "text", "", None),
-        InputKind::Textarea => ("textarea", "text", "", None),
-        InputKind::Kana => (
-            "text",
-            "text",
-            "",
-            Some(ui.t(
-                "カタカナまたはひらがなで入力してください。",
-                "In katakana or hiragana.",
-            )),
-        ),
-        InputKind::Date => (
-            "text",
-            "text",
-            "",
-            Some(ui.t(
-                "例: 令和6年4月1日、R6.4.1、2024-04-01",
-                "For example 2024-04-01 or R6.4.1",
-            )),
-        ),
-        InputKind::Postcode => (
-            "text",
-            "text",
-            "numeric",
-            Some(ui.t(
-                "例: 567-0001（ハイフンはなくても構いません）",
-                "For example 567-0001",
-            )),
-        ),
-        InputKind::Phone => (
-            "text",
-            "tel",
-            "tel",
-            Some(ui.t("例: 06-1234-5678", "For example 06-1234-5678")),
-        ),
-        InputKind::Email => ("text", "email", "email", None),
-        InputKind::Number => ("text", "text", "numeric", None),
-        InputKind::Select => ("select", "text", "", None),
-        InputKind::Radio => ("radio", "radio", "", None),
-        InputKind::Checkbox => ("checkbox", "checkbox", "", None),
-        InputKind::Checkboxes => ("checkboxes", "checkbox", "", None),
-    };
-    let id = format!("f-{name}");
-    let help = hint
-        .help
-        .as_ref()
-        .map(|h| ui.l(h).to_string())
-        .or(default_help.map(str::to_string));
-    let mut describedby = Vec::new();
-    if help.is_some() {
-        describedby.push(format!("{id}-help"));
-    }
-    if error.is_some() {
-        describedby.push(format!("{id}-error"));
-    }
-    let options = form
-        .choices(name)
-        .into_iter()
-        .filter_map(|value| hint.options.get(value).map(|label| (value, label)))
-        .map(|(value, label)| OptionView {
-            value: value.to_string(),
-            label: ui.l(label).to_string(),
-            checked: values.contains(name, value),
-        })
-        .collect();
-    FieldView {
-        name: name.to_string(),
-        id,
-        label: ui.l(&hint.label).to_string(),
-        help,
-        kind,
-        html_type,
-        inputmode,
-        autocomplete: hint.autocomplete.clone().unwrap_or_default(),
-        required: form.is_required(name),
-        value: values.first(name),
-        options,
-        error,
-        describedby: describedby.join(" "),
-    }
 }
 
 /// Reads a urlencoded or multipart form into text pairs and uploaded files.
@@ -448,39 +245,6 @@ pub(super) async fn post_form(
                 &errors,
             ))
         }
-    }
-}
-
-fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Value) -> String {
-    let Some(hint) = form.definition().ui.fields.get(name) else {
-        return value_text(value);
-    };
-    let option = |v: &str| {
-        hint.options
-            .get(v)
-            .map(|l| ui.l(l).to_string())
-            .unwrap_or_else(|| v.to_string())
-    };
-    match (hint.input, value) {
-        (InputKind::Checkbox, Value::Bool(yes)) => ui
-            .t(
-                if *yes { "はい" } else { "いいえ" },
-                if *yes { "Yes" } else { "No" },
-            )
-            .to_string(),
-        (InputKind::Checkboxes, Value::Array(items)) => items
-            .iter()
-            .map(|v| option(&value_text(v)))
-            .collect::<Vec<_>>()
-            .join(ui.t("、", ", ")),
-        (InputKind::Select | InputKind::Radio, Value::String(v)) => option(v),
-        (InputKind::Date, Value::String(v)) => {
-            match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-                Ok(date) => format!("{}（{v}）", machi_core::wareki::format_wareki(date)),
-                Err(_) => v.clone(),
-            }
-        }
-        (_, other) => value_text(other),
     }
 }
 

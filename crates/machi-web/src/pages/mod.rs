@@ -3,6 +3,7 @@
 
 mod apply;
 mod catalog;
+mod form_view;
 mod status;
 
 use askama::Template;

@@ -1,0 +1,272 @@
+//! Validating answers: normalise by input kind, check against the schema, and describe every
+//! problem per field in Japanese and English with a JSON pointer, in display order.
+
+use std::collections::BTreeSet;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::{Map, Value};
+
+use super::form::{FieldError, FieldHint, FormDefinition, InputKind};
+use super::normalise::{date_message, normalise_value};
+use super::Localized;
+
+/// A form ready to validate answers.
+pub struct CompiledForm {
+    definition: FormDefinition,
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for CompiledForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledForm")
+            .field("version", &self.definition.version)
+            .finish()
+    }
+}
+
+impl CompiledForm {
+    pub(super) fn new(definition: FormDefinition, validator: jsonschema::Validator) -> Self {
+        Self {
+            definition,
+            validator,
+        }
+    }
+
+    pub fn definition(&self) -> &FormDefinition {
+        &self.definition
+    }
+
+    /// The fields in display order with their hints.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &FieldHint)> {
+        self.definition.ui.order.iter().filter_map(|name| {
+            self.definition
+                .ui
+                .fields
+                .get(name)
+                .map(|hint| (name.as_str(), hint))
+        })
+    }
+
+    /// The allowed values of a choice field in the schema's order (the order the author chose).
+    pub fn choices(&self, field: &str) -> Vec<&str> {
+        let property = self
+            .definition
+            .schema
+            .pointer(&format!("/properties/{field}"));
+        property
+            .and_then(|p| p.get("enum").or_else(|| p.pointer("/items/enum")))
+            .and_then(Value::as_array)
+            .map(|values| values.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the schema lists `field` as required.
+    pub fn is_required(&self, field: &str) -> bool {
+        self.definition
+            .schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(field)))
+    }
+
+    /// Builds an answer object from HTML form pairs: only this form's fields, checkboxes as a list.
+    pub fn answers_from_pairs(&self, pairs: &[(String, String)]) -> Map<String, Value> {
+        let mut answers = Map::new();
+        for (name, hint) in self.fields() {
+            let values: Vec<&str> = pairs
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let value = match (hint.input, values.as_slice()) {
+                (InputKind::Checkboxes, []) => continue,
+                (InputKind::Checkboxes, many) => {
+                    Value::Array(many.iter().map(|v| Value::String(v.to_string())).collect())
+                }
+                (_, []) => continue,
+                (_, [.., last]) => Value::String(last.to_string()),
+            };
+            answers.insert(name.to_string(), value);
+        }
+        answers
+    }
+
+    /// Normalises and validates answers; returns the canonical answers or every field error.
+    pub fn validate(
+        &self,
+        raw: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, Vec<FieldError>> {
+        let (answers, mut errors) = self.normalise(raw);
+        let instance = Value::Object(answers);
+        let failed: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
+        for error in self.validator.iter_errors(&instance) {
+            let field_error = self.describe(&error.kind, error.instance_path.as_str());
+            if !failed.contains(&field_error.field) && !errors.contains(&field_error) {
+                errors.push(field_error);
+            }
+        }
+        if errors.is_empty() {
+            match instance {
+                Value::Object(answers) => Ok(answers),
+                _ => Ok(Map::new()),
+            }
+        } else {
+            errors.sort_by_key(|e| self.position(&e.field));
+            Err(errors)
+        }
+    }
+
+    fn position(&self, field: &str) -> usize {
+        self.definition
+            .ui
+            .order
+            .iter()
+            .position(|f| f == field)
+            .unwrap_or(usize::MAX)
+    }
+
+    fn normalise(&self, raw: &Map<String, Value>) -> (Map<String, Value>, Vec<FieldError>) {
+        let mut answers = Map::new();
+        let mut errors = Vec::new();
+        for (name, value) in raw {
+            let Some(hint) = self.definition.ui.fields.get(name) else {
+                answers.insert(name.clone(), value.clone());
+                continue;
+            };
+            match normalise_value(hint.input, value) {
+                Ok(Some(value)) => {
+                    answers.insert(name.clone(), value);
+                }
+                Ok(None) => {}
+                Err(message) => errors.push(FieldError::new(name, message)),
+            }
+        }
+        (answers, errors)
+    }
+
+    fn label(&self, field: &str) -> Localized {
+        match self.definition.ui.fields.get(field) {
+            Some(hint) => hint.label.clone(),
+            None => Localized::new(field, field),
+        }
+    }
+
+    fn describe(&self, kind: &ValidationErrorKind, path: &str) -> FieldError {
+        let path_field = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let (field, message) = match kind {
+            ValidationErrorKind::Required { property } => {
+                let field = property.as_str().unwrap_or_default().to_string();
+                let message = self.missing_message(&field);
+                (field, message)
+            }
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let field = unexpected.first().cloned().unwrap_or_default();
+                let message = Localized::new(
+                    format!("「{field}」はこの手続の項目ではありません"),
+                    format!("'{field}' is not a field of this form"),
+                );
+                (field, message)
+            }
+            other => (
+                path_field.to_string(),
+                self.value_message(path_field, other),
+            ),
+        };
+        FieldError::new(&field, message)
+    }
+
+    fn missing_message(&self, field: &str) -> Localized {
+        let label = self.label(field);
+        let choose = self.definition.ui.fields.get(field).is_some_and(|h| {
+            matches!(
+                h.input,
+                InputKind::Select | InputKind::Radio | InputKind::Checkboxes
+            )
+        });
+        if choose {
+            Localized::new(
+                format!("{}を選んでください", label.ja),
+                format!("Select {}", label.get("en")),
+            )
+        } else {
+            Localized::new(
+                format!("{}を入力してください", label.ja),
+                format!("Enter {}", label.get("en")),
+            )
+        }
+    }
+
+    fn value_message(&self, field: &str, kind: &ValidationErrorKind) -> Localized {
+        let label = self.label(field);
+        let (ja, en) = (label.ja.as_str(), label.get("en"));
+        let input = self.definition.ui.fields.get(field).map(|h| h.input);
+        match kind {
+            ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
+                self.missing_message(field)
+            }
+            ValidationErrorKind::MaxLength { limit } => Localized::new(
+                format!("{ja}は{limit}文字以内で入力してください"),
+                format!("{en} must be {limit} characters or fewer"),
+            ),
+            ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
+                format_message(input, ja, en)
+            }
+            ValidationErrorKind::Enum { .. } => Localized::new(
+                format!("{ja}は選択肢から選んでください"),
+                format!("Select {en} from the list"),
+            ),
+            ValidationErrorKind::Constant { .. } => Localized::new(
+                format!("{ja}を確認して、チェックを入れてください"),
+                format!("Read and tick {en}"),
+            ),
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => Localized::new(
+                format!("{ja}は{limit}以上にしてください"),
+                format!("{en} must be {limit} or more"),
+            ),
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => Localized::new(
+                format!("{ja}は{limit}以下にしてください"),
+                format!("{en} must be {limit} or less"),
+            ),
+            ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => Localized::new(
+                format!("{ja}は数字で入力してください"),
+                format!("{en} must be a number"),
+            ),
+            _ => Localized::new(
+                format!("{ja}の内容を確認してください"),
+                format!("Check {en}"),
+            ),
+        }
+    }
+}
+
+fn format_message(input: Option<InputKind>, ja: &str, en: &str) -> Localized {
+    match input {
+        Some(InputKind::Kana) => Localized::new(
+            format!("{ja}はカタカナまたはひらがなで入力してください"),
+            format!("Enter {en} in kana (katakana or hiragana)"),
+        ),
+        Some(InputKind::Postcode) => Localized::new(
+            format!("{ja}は 123-4567 のように7桁の数字で入力してください"),
+            format!("Enter {en} as 7 digits, like 123-4567"),
+        ),
+        Some(InputKind::Phone) => Localized::new(
+            format!("{ja}は 06-1234-5678 のように市外局番から入力してください"),
+            format!("Enter {en} with the area code, like 06-1234-5678"),
+        ),
+        Some(InputKind::Email) => Localized::new(
+            format!("{ja}は name@example.jp のような形で入力してください"),
+            format!("Enter {en} like name@example.jp"),
+        ),
+        Some(InputKind::Date) => date_message(ja, en, None),
+        _ => Localized::new(
+            format!("{ja}の形式が正しくありません"),
+            format!("{en} is not in the right format"),
+        ),
+    }
+}

@@ -1,0 +1,247 @@
+//! What the form and confirm pages show for each field: the view models the templates draw,
+//! the values to fill in again, and answers written out for people.
+
+use std::collections::HashMap;
+
+use machi_core::procedures::{AttachmentSpec, CompiledForm, FieldHint, InputKind};
+use serde_json::{Map, Value};
+
+use crate::i18n::Ui;
+
+/// One choice of a select, radio or checkbox group.
+pub(super) struct OptionView {
+    pub(super) value: String,
+    pub(super) label: String,
+    pub(super) checked: bool,
+}
+
+/// Everything the template needs to draw one field.
+pub(super) struct FieldView {
+    pub(super) name: String,
+    pub(super) id: String,
+    pub(super) label: String,
+    pub(super) help: Option<String>,
+    pub(super) kind: &'static str,
+    pub(super) html_type: &'static str,
+    pub(super) inputmode: &'static str,
+    pub(super) autocomplete: String,
+    pub(super) required: bool,
+    pub(super) value: String,
+    pub(super) options: Vec<OptionView>,
+    pub(super) error: Option<String>,
+    pub(super) describedby: String,
+}
+
+pub(super) struct AttachmentView {
+    pub(super) name: String,
+    pub(super) label: String,
+    pub(super) help: Option<String>,
+    pub(super) required: bool,
+    pub(super) accept: String,
+    pub(super) limits: String,
+    pub(super) error: Option<String>,
+}
+
+/// Field values to show again: raw strings as typed, or canonical JSON when editing.
+#[derive(Default)]
+pub(super) struct Values(HashMap<String, Vec<String>>);
+
+impl Values {
+    pub(super) fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k.clone()).or_default().push(v.clone());
+        }
+        Self(map)
+    }
+
+    pub(super) fn from_answers(answers: &Map<String, Value>) -> Self {
+        let map = answers
+            .iter()
+            .map(|(k, v)| {
+                let values = match v {
+                    Value::Array(items) => items.iter().map(value_text).collect(),
+                    other => vec![value_text(other)],
+                };
+                (k.clone(), values)
+            })
+            .collect();
+        Self(map)
+    }
+
+    fn first(&self, name: &str) -> String {
+        self.0
+            .get(name)
+            .and_then(|v| v.last())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn contains(&self, name: &str, value: &str) -> bool {
+        self.0
+            .get(name)
+            .is_some_and(|v| v.iter().any(|x| x == value))
+    }
+}
+
+pub(super) fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn field_target(form: &CompiledForm, field: &str) -> String {
+    let grouped = form
+        .definition()
+        .ui
+        .fields
+        .get(field)
+        .is_some_and(|h| matches!(h.input, InputKind::Radio | InputKind::Checkboxes));
+    if form
+        .definition()
+        .attachments
+        .iter()
+        .any(|a| a.name == field)
+    {
+        format!("att-{field}")
+    } else if grouped {
+        format!("f-{field}-1")
+    } else {
+        format!("f-{field}")
+    }
+}
+
+pub(super) fn limits_text(ui: Ui, spec: &AttachmentSpec) -> String {
+    let kinds: Vec<&str> = spec.accept.iter().map(|k| k.label()).collect();
+    let mb = spec.max_bytes as f64 / 1_048_576.0;
+    if ui.en {
+        format!("{} up to {mb:.0} MB.", kinds.join(", "))
+    } else {
+        format!("{}、{mb:.0}MBまで。", kinds.join("・"))
+    }
+}
+
+pub(super) fn field_view(
+    ui: Ui,
+    form: &CompiledForm,
+    name: &str,
+    hint: &FieldHint,
+    values: &Values,
+    error: Option<String>,
+) -> FieldView {
+    let (kind, html_type, inputmode, default_help) = match hint.input {
+        InputKind::Text => ("text", "text", "", None),
+        InputKind::Textarea => ("textarea", "text", "", None),
+        InputKind::Kana => (
+            "text",
+            "text",
+            "",
+            Some(ui.t(
+                "カタカナまたはひらがなで入力してください。",
+                "In katakana or hiragana.",
+            )),
+        ),
+        InputKind::Date => (
+            "text",
+            "text",
+            "",
+            Some(ui.t(
+                "例: 令和6年4月1日、R6.4.1、2024-04-01",
+                "For example 2024-04-01 or R6.4.1",
+            )),
+        ),
+        InputKind::Postcode => (
+            "text",
+            "text",
+            "numeric",
+            Some(ui.t(
+                "例: 567-0001（ハイフンはなくても構いません）",
+                "For example 567-0001",
+            )),
+        ),
+        InputKind::Phone => (
+            "text",
+            "tel",
+            "tel",
+            Some(ui.t("例: 06-1234-5678", "For example 06-1234-5678")),
+        ),
+        InputKind::Email => ("text", "email", "email", None),
+        InputKind::Number => ("text", "text", "numeric", None),
+        InputKind::Select => ("select", "text", "", None),
+        InputKind::Radio => ("radio", "radio", "", None),
+        InputKind::Checkbox => ("checkbox", "checkbox", "", None),
+        InputKind::Checkboxes => ("checkboxes", "checkbox", "", None),
+    };
+    let id = format!("f-{name}");
+    let help = hint
+        .help
+        .as_ref()
+        .map(|h| ui.l(h).to_string())
+        .or(default_help.map(str::to_string));
+    let mut describedby = Vec::new();
+    if help.is_some() {
+        describedby.push(format!("{id}-help"));
+    }
+    if error.is_some() {
+        describedby.push(format!("{id}-error"));
+    }
+    let options = form
+        .choices(name)
+        .into_iter()
+        .filter_map(|value| hint.options.get(value).map(|label| (value, label)))
+        .map(|(value, label)| OptionView {
+            value: value.to_string(),
+            label: ui.l(label).to_string(),
+            checked: values.contains(name, value),
+        })
+        .collect();
+    FieldView {
+        name: name.to_string(),
+        id,
+        label: ui.l(&hint.label).to_string(),
+        help,
+        kind,
+        html_type,
+        inputmode,
+        autocomplete: hint.autocomplete.clone().unwrap_or_default(),
+        required: form.is_required(name),
+        value: values.first(name),
+        options,
+        error,
+        describedby: describedby.join(" "),
+    }
+}
+
+pub(super) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Value) -> String {
+    let Some(hint) = form.definition().ui.fields.get(name) else {
+        return value_text(value);
+    };
+    let option = |v: &str| {
+        hint.options
+            .get(v)
+            .map(|l| ui.l(l).to_string())
+            .unwrap_or_else(|| v.to_string())
+    };
+    match (hint.input, value) {
+        (InputKind::Checkbox, Value::Bool(yes)) => ui
+            .t(
+                if *yes { "はい" } else { "いいえ" },
+                if *yes { "Yes" } else { "No" },
+            )
+            .to_string(),
+        (InputKind::Checkboxes, Value::Array(items)) => items
+            .iter()
+            .map(|v| option(&value_text(v)))
+            .collect::<Vec<_>>()
+            .join(ui.t("、", ", ")),
+        (InputKind::Select | InputKind::Radio, Value::String(v)) => option(v),
+        (InputKind::Date, Value::String(v)) => {
+            match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+                Ok(date) => format!("{}（{v}）", machi_core::wareki::format_wareki(date)),
+                Err(_) => v.clone(),
+            }
+        }
+        (_, other) => value_text(other),
+    }
+}
