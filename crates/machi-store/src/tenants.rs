@@ -15,20 +15,21 @@ pub struct Tenant {
 }
 
 impl Store {
-    /// Creates the city if it does not exist yet; returns whether it was created.
-    pub async fn ensure_tenant(&self, tenant: &Tenant) -> Result<bool> {
-        let done = sqlx::query(
+    /// Creates the city if it does not exist yet. An existing city keeps its names; its host
+    /// name is set when one is given (so a city can be moved to its own host later).
+    pub async fn ensure_tenant(&self, tenant: &Tenant) -> Result<()> {
+        sqlx::query(
             "INSERT INTO tenants (id, name_ja, name_en, host, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (id) DO UPDATE SET host = COALESCE(excluded.host, tenants.host)",
         )
         .bind(&tenant.id)
         .bind(&tenant.name_ja)
         .bind(&tenant.name_en)
-        .bind(&tenant.host)
+        .bind(tenant.host.as_deref().map(str::to_ascii_lowercase))
         .bind(now_text())
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(())
     }
 
     /// All cities, oldest first (the first is the default for unknown host names).

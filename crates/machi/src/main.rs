@@ -173,7 +173,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             id: settings.city.clone(),
             name_ja: settings.city_name.clone(),
             name_en: settings.city_name_en.clone(),
-            host: None,
+            host: settings.city_host.clone(),
         })
         .await?;
     Ok(store)

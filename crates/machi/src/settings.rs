@@ -41,6 +41,10 @@ pub struct Settings {
         global = true
     )]
     pub city_name_en: String,
+    /// Host name that selects this city when several share one deployment (e.g.
+    /// suita.machi.example); requests for unknown hosts go to the first city.
+    #[arg(long, env = "MACHI_CITY_HOST", global = true)]
+    pub city_host: Option<String>,
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "machi_store=debug".
     #[arg(long, env = "MACHI_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -63,6 +67,10 @@ impl Settings {
             format!(
                 "city         = {} ({} / {})",
                 self.city, self.city_name, self.city_name_en
+            ),
+            format!(
+                "city_host    = {}",
+                self.city_host.as_deref().unwrap_or("(any host)")
             ),
             format!("log          = {} ({})", self.log, self.log_format),
         ]

@@ -9,6 +9,7 @@ on_both_backends!(
     a_procedure_comes_with_its_form_and_example,
     pages_of_results_follow_the_cursor,
     bad_search_parameters_are_problems_not_errors,
+    each_city_sees_only_its_own_catalog_and_applications,
 );
 
 async fn names(app: &TestApp, query: &str) -> Vec<String> {
@@ -125,4 +126,60 @@ async fn bad_search_parameters_are_problems_not_errors(app: &TestApp) {
             "{query}"
         );
     }
+}
+
+async fn each_city_sees_only_its_own_catalog_and_applications(app: &TestApp) {
+    use crate::harness::{OTHER_CITY, OTHER_HOST};
+    let other = |path: &str| app.client.get(app.url(path)).header("host", OTHER_HOST);
+    let page: serde_json::Value = other("/api/v1/procedures?limit=200")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let home = other("/").send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("となり市") && !home.contains("デモ市"));
+    assert_eq!(
+        other("/api/v1/procedures/inu-touroku")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let example = app.procedure("tennyu-yoyaku").await["form"]["schema"]["examples"][0].clone();
+    let response = app
+        .client
+        .post(app.url("/api/v1/procedures/tennyu-yoyaku/applications"))
+        .header("host", OTHER_HOST)
+        .json(&serde_json::json!({ "answers": example }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.unwrap();
+    let receipt = created["receipt_number"].as_str().unwrap();
+    let code = created["access_code"].as_str().unwrap();
+    assert_eq!(app.store.count_applications(OTHER_CITY).await.unwrap(), 1);
+    assert_eq!(
+        app.store
+            .count_applications(crate::harness::CITY)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.status(receipt, code).await.status(),
+        404,
+        "the demo city cannot see it"
+    );
+    let own = other(&format!("/api/v1/applications/{receipt}"))
+        .bearer_auth(code)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
 }

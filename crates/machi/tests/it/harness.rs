@@ -106,6 +106,9 @@ pub struct TestApp {
 }
 
 pub const CITY: &str = "demo";
+/// A second city, served when the Host header is [`OTHER_HOST`].
+pub const OTHER_CITY: &str = "tonari";
+pub const OTHER_HOST: &str = "tonari.machi.example";
 
 impl TestApp {
     pub async fn spawn(db: Db) -> Option<Self> {
@@ -128,6 +131,23 @@ impl TestApp {
         )
         .unwrap();
         store.import_catalog(CITY, &catalog).await.unwrap();
+        // A second city on its own host name, with two procedures of the same ids, to prove
+        // that cities never see each other's catalog or applications.
+        store
+            .ensure_tenant(&Tenant {
+                id: OTHER_CITY.into(),
+                name_ja: "となり市".into(),
+                name_en: "Next Town".into(),
+                host: Some(OTHER_HOST.into()),
+            })
+            .await
+            .unwrap();
+        let few: Vec<_> = catalog
+            .iter()
+            .filter(|p| ["juminhyo", "tennyu-yoyaku"].contains(&p.id.as_str()))
+            .cloned()
+            .collect();
+        store.import_catalog(OTHER_CITY, &few).await.unwrap();
         let tenants = store.tenants().await.unwrap();
         let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
