@@ -347,7 +347,8 @@ fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &
         Param::Text(app.procedure_id.clone()),
         Param::Int(app.form_version),
         Param::Text(Status::Received.as_str().into()),
-        Param::Text(Value::Object(app.answers.clone()).to_string()),
+        // A map with string keys always serialises; no error path exists to handle.
+        Param::Text(serde_json::to_string(&app.answers).unwrap_or_default()),
         Param::Text(app.access_digest.clone()),
         Param::Text(app.made_via.into()),
         app.idempotency_key
