@@ -155,9 +155,21 @@ test('a resident finds 住民票の写し, applies on a phone and checks the sta
   assert.match(await page.locator('main').innerText(), /受付済み/);
   await check('status result');
 
+  await page.goto(`${base}/status`);
+  await page.fill('#receipt_number', receipt);
+  await page.fill('#access_code', 'WRONG-CODE-0000');
+  await page.getByRole('button', { name: '確認する' }).click();
+  assert.equal(await page.locator('.error-summary').count(), 1, 'a wrong code shows the error summary');
+  await check('status lookup with a wrong code');
+  await page.goto(`${base}/no/such/page`);
+  await check('not-found page');
+
   await page.goto(`${base}/lang/en?back=/procedures/juminhyo`);
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await check('procedure page in English');
+  await page.goto(`${base}/procedures/juminhyo/apply`);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await check('form with errors in English');
 });
 
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {

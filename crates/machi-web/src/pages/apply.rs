@@ -68,13 +68,13 @@ struct ReceiptPage {
 /// The procedure and its current form, or a friendly error page when it cannot be done online.
 async fn online_form(
     state: &AppState,
-    tenant: &str,
+    city: &machi_store::Tenant,
     id: &str,
     ui: Ui,
 ) -> Result<(Arc<ProcedureRecord>, i64, Arc<CompiledForm>), PageError> {
-    submit::online_form(state, tenant, id, ui)
+    submit::online_form(state, &city.id, id, ui)
         .await
-        .map_err(|e| PageError::new(ui, e))
+        .map_err(|e| PageError::new(ui, city, e))
 }
 
 pub(super) async fn show_form(
@@ -83,7 +83,7 @@ pub(super) async fn show_form(
     ui: Ui,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (record, _, form) = online_form(&state, &city.id, &id, ui).await?;
+    let (record, _, form) = online_form(&state, &city, &id, ui).await?;
     Ok(form_page(
         ui,
         &city,
@@ -211,10 +211,10 @@ pub(super) async fn post_form(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, PageError> {
-    let (record, version, form) = online_form(&state, &city.id, &id, ui).await?;
+    let (record, version, form) = online_form(&state, &city, &id, ui).await?;
     let (pairs, uploads) = read_form(&state, request)
         .await
-        .map_err(|e| PageError::new(ui, e))?;
+        .map_err(|e| PageError::new(ui, &city, e))?;
     if let Some((_, json)) = pairs.iter().find(|(k, _)| k == "edit_json") {
         let answers: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
         return Ok(form_page(
@@ -325,7 +325,7 @@ pub(super) async fn submit(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (record, _, _) = online_form(&state, &city.id, &id, ui).await?;
+    let (record, _, _) = online_form(&state, &city, &id, ui).await?;
     let field = |name: &str| {
         pairs
             .iter()
@@ -335,6 +335,7 @@ pub(super) async fn submit(
     let bad = || {
         PageError::new(
             ui,
+            &city,
             ApiError::bad_request(ui.t(
                 "送信内容が正しくありません。最初からやり直してください。",
                 "The form was not sent correctly. Please start again.",
@@ -351,7 +352,7 @@ pub(super) async fn submit(
         .forms
         .get(&state.store, &city.id, &id, version)
         .await
-        .map_err(|e| PageError::new(ui, e))?;
+        .map_err(|e| PageError::new(ui, &city, e))?;
     let carried: Vec<NewAttachment> = pairs
         .iter()
         .filter(|(k, _)| k == "attachment")
@@ -383,7 +384,7 @@ pub(super) async fn submit(
         None,
     )
     .await
-    .map_err(|e| PageError::new(ui, e))?;
+    .map_err(|e| PageError::new(ui, &city, e))?;
     let page = ReceiptPage {
         ui,
         city: city_name(ui, &city),

@@ -79,7 +79,7 @@ pub(super) async fn home(
     };
     let page = search(&state, &city.id, &params)
         .await
-        .map_err(|e| PageError::new(ui, e))?;
+        .map_err(|e| PageError::new(ui, &city, e))?;
     Ok(render(&HomePage {
         ui,
         city: city_name(ui, &city),
@@ -130,13 +130,13 @@ pub(super) async fn catalog(
                 Some(message),
             )
         }
-        Err(e) => return Err(PageError::new(ui, e)),
+        Err(e) => return Err(PageError::new(ui, &city, e)),
     };
     let departments = state
         .store
         .departments(&city.id)
         .await
-        .map_err(|e| PageError::new(ui, e))?;
+        .map_err(|e| PageError::new(ui, &city, e))?;
     let items = list_items(ui, &page);
     let count_text = if ui.en {
         format!("({} shown)", items.len())
@@ -229,10 +229,11 @@ pub(super) async fn procedure(
         .store
         .procedure(&city.id, &id)
         .await
-        .map_err(|e| PageError::new(ui, e))?
+        .map_err(|e| PageError::new(ui, &city, e))?
         .ok_or_else(|| {
             PageError::new(
                 ui,
+                &city,
                 ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure.")),
             )
         })?;

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::i18n::Ui;
 use crate::problem::ApiError;
+use crate::tenant::City;
 use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -67,16 +68,18 @@ struct ErrorPage {
     request_id: String,
 }
 
-/// An error shown to a person as a page, with the request id to quote.
+/// An error shown to a person as a page of their city, with the request id to quote.
 pub(crate) struct PageError {
     ui: Ui,
+    city: String,
     error: ApiError,
 }
 
 impl PageError {
-    pub(crate) fn new(ui: Ui, error: impl Into<ApiError>) -> Self {
+    pub(crate) fn new(ui: Ui, city: &machi_store::Tenant, error: impl Into<ApiError>) -> Self {
         Self {
             ui,
+            city: city_name(ui, city),
             error: error.into(),
         }
     }
@@ -87,7 +90,7 @@ impl IntoResponse for PageError {
         let (title, detail) = page_error_text(self.ui, &self.error);
         let page = ErrorPage {
             ui: self.ui,
-            city: String::new(),
+            city: self.city,
             back: "/".into(),
             title,
             detail,
@@ -119,9 +122,10 @@ fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {
     (ui.t(ja, en).to_string(), detail)
 }
 
-async fn not_found(ui: Ui) -> PageError {
+async fn not_found(ui: Ui, City(city): City) -> PageError {
     PageError::new(
         ui,
+        &city,
         ApiError::not_found(ui.t(
             "お探しのページは見つかりませんでした。",
             "The page you asked for does not exist.",

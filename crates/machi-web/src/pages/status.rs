@@ -84,7 +84,7 @@ pub(super) async fn lookup(
                 .store
                 .procedure(&city.id, &view.procedure_id)
                 .await
-                .map_err(|e| PageError::new(ui, e))?;
+                .map_err(|e| PageError::new(ui, &city, e))?;
             page.found = Some(FoundView {
                 procedure: procedure
                     .map(|p| ui.l(&p.definition.name).to_string())
@@ -116,6 +116,6 @@ pub(super) async fn lookup(
             );
             Ok((e.status, no_store(render(&page))).into_response())
         }
-        Err(e) => Err(PageError::new(ui, e)),
+        Err(e) => Err(PageError::new(ui, &city, e)),
     }
 }
