@@ -232,7 +232,10 @@ async fn unknown_pages_get_a_friendly_404(app: &TestApp) {
         .to_string();
     let html = response.text().await.unwrap();
     assert!(html.contains("ページが見つかりません"));
-    assert!(html.contains("デモ市"), "the error page is still the city's page");
+    assert!(
+        html.contains("デモ市"),
+        "the error page is still the city's page"
+    );
     assert!(
         html.contains(&request_id),
         "the page shows the request id to quote"
