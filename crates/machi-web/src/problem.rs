@@ -25,7 +25,7 @@ pub struct Problem {
 
 /// One wrong field (documentation shape of `FieldError`).
 #[derive(ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Only describes the JSON for OpenAPI; never built.
 pub struct FieldErrorDoc {
     /// JSON pointer to the wrong value, e.g. `/answers/applicant_phone`.
     pointer: String,
@@ -35,7 +35,7 @@ pub struct FieldErrorDoc {
 
 /// Text in Japanese and English.
 #[derive(ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Only describes the JSON for OpenAPI; never built.
 pub struct LocalizedDoc {
     ja: String,
     en: String,
