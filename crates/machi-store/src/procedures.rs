@@ -132,6 +132,7 @@ impl Store {
         query: &ProcedureQuery,
     ) -> Result<Vec<ProcedureRecord>> {
         let mut sql = Sql::new(
+            self.backend,
             "SELECT definition, form_version FROM procedures WHERE published = 1 AND tenant_id = ",
         );
         sql.bind(Param::Text(tenant.to_string()));

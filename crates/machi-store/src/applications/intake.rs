@@ -146,21 +146,21 @@ async fn writer_loop(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiv
             backend = backend.as_str(),
             "intake batch"
         );
-        write_batch(&pool, jobs).await;
+        write_batch(&pool, backend, jobs).await;
     }
 }
 
 /// Writes a batch in one transaction; if that fails, writes each job on its own so that one
 /// bad application cannot fail the others.
-async fn write_batch(pool: &AnyPool, jobs: Vec<Job>) {
+async fn write_batch(pool: &AnyPool, backend: Backend, jobs: Vec<Job>) {
     let applications: Vec<&NewApplication> = jobs.iter().map(|j| &j.application).collect();
-    match commit(pool, &applications).await {
+    match commit(pool, backend, &applications).await {
         Ok(outcomes) => reply_all(jobs, outcomes),
         Err(error) if jobs.len() == 1 => reply_all(jobs, vec![Err(error.into())]),
         Err(error) => {
             tracing::warn!(%error, size = jobs.len(), "batch failed; writing one by one");
             for job in jobs {
-                let outcome = commit(pool, &[&job.application]).await;
+                let outcome = commit(pool, backend, &[&job.application]).await;
                 let result = outcome
                     .map_err(IntakeError::from)
                     .and_then(|mut o| o.remove(0));
@@ -187,6 +187,7 @@ enum Plan {
 
 async fn commit(
     pool: &AnyPool,
+    backend: Backend,
     applications: &[&NewApplication],
 ) -> Result<Vec<Result<Receipt, IntakeError>>> {
     let mut tx = pool.begin().await?;
@@ -199,7 +200,7 @@ async fn commit(
         .filter_map(|(plan, app)| matches!(plan, Plan::New(_)).then_some(*app))
         .collect();
     let numbers = assign_receipt_numbers(&mut tx, &fresh, now).await?;
-    insert_applications(&mut tx, &fresh, &numbers, &submitted_at).await?;
+    insert_applications(&mut tx, backend, &fresh, &numbers, &submitted_at).await?;
     tx.commit().await?;
     let receipt = |index: usize| Receipt {
         receipt_number: numbers[index].to_string(),
@@ -317,6 +318,7 @@ async fn assign_receipt_numbers(
 
 async fn insert_applications(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     fresh: &[&NewApplication],
     numbers: &[ReceiptNumber],
     submitted_at: &str,
@@ -324,6 +326,7 @@ async fn insert_applications(
     let rows: Vec<(&NewApplication, &ReceiptNumber)> = fresh.iter().copied().zip(numbers).collect();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut apps = Sql::new(
+            backend,
             "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
              access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at) VALUES ",
         );
@@ -337,7 +340,7 @@ async fn insert_applications(
             .execute(&mut **tx)
             .await?;
     }
-    insert_attachments(tx, &rows, submitted_at).await
+    insert_attachments(tx, backend, &rows, submitted_at).await
 }
 
 fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &str) -> Vec<Param> {
@@ -362,6 +365,7 @@ fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &
 
 async fn insert_attachments(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     rows: &[(&NewApplication, &ReceiptNumber)],
     submitted_at: &str,
 ) -> Result<()> {
@@ -384,6 +388,7 @@ async fn insert_attachments(
         .collect();
     for chunk in files.chunks(ROWS_PER_INSERT) {
         let mut sql = Sql::new(
+            backend,
             "INSERT INTO attachments (tenant_id, receipt_number, field, filename, media_type, size_bytes, \
              sha256, created_at) VALUES ",
         );
