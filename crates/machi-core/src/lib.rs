@@ -9,3 +9,6 @@ pub mod procedures;
 pub mod receipt;
 pub mod text;
 pub mod wareki;
+
+#[cfg(test)]
+mod property_tests;

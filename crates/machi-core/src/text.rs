@@ -27,11 +27,17 @@ pub fn hiragana_to_katakana(input: &str) -> String {
         .collect()
 }
 
+/// Width-folded katakana. Composed again after the hiragana shift, because a sound mark that
+/// has no precomposed hiragana (わ + ゛) does have one in katakana (ヷ).
+fn to_katakana(input: &str) -> String {
+    fold_width(&hiragana_to_katakana(&fold_width(input)))
+}
+
 /// The key used for catalog search: width-folded, katakana, lower-case, without spaces.
 ///
 /// 'じどうてあて', 'ｼﾞﾄﾞｳﾃｱﾃ' and 'ジドウ テアテ' all give 'ジドウテアテ'.
 pub fn search_key(input: &str) -> String {
-    hiragana_to_katakana(&fold_width(input))
+    to_katakana(input)
         .chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '・' | '･'))
         .flat_map(char::to_lowercase)
@@ -41,8 +47,7 @@ pub fn search_key(input: &str) -> String {
 /// Normalises a kana (フリガナ) answer: any mix of hiragana, katakana and half-width kana becomes
 /// full-width katakana; spaces become one full-width space.
 pub fn to_katakana_field(input: &str) -> String {
-    let folded = hiragana_to_katakana(&fold_width(input));
-    folded
+    to_katakana(input)
         .split(|c: char| c.is_whitespace())
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
