@@ -224,11 +224,7 @@ async fn upsert_procedure(
             .map(|e| format!("{}|", e.as_str()))
             .collect::<String>()
     );
-    let kana_key = search_key(if p.kana.is_empty() {
-        &p.name.ja
-    } else {
-        &p.kana
-    });
+    let kana_key = p.sort_key();
     sqlx::query(
         "INSERT INTO procedures (tenant_id, id, department_code, name_ja, kana, channel, life_events, \
          search_text, definition, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \

@@ -24,7 +24,17 @@ impl Ui {
 
     /// Picks from localized data, falling back to Japanese.
     pub fn l<'a>(&self, text: &'a Localized) -> &'a str {
-        text.get(self.code())
+        self.name(&text.ja, &text.en)
+    }
+
+    /// Picks between a Japanese and an English name, falling back to Japanese when there is no
+    /// English one (the same rule as [`Localized::get`], for names stored as two fields).
+    pub fn name<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
+        if self.en && !en.is_empty() {
+            en
+        } else {
+            ja
+        }
     }
 
     pub fn code(&self) -> &'static str {

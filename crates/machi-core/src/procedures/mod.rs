@@ -289,6 +289,16 @@ impl ProcedureDefinition {
             .join("|")
     }
 
+    /// The key the catalog is ordered by: the reading, or the name when there is no reading,
+    /// as a search key (so ひらがな and カタカナ readings sort together).
+    pub fn sort_key(&self) -> String {
+        crate::text::search_key(if self.kana.is_empty() {
+            &self.name.ja
+        } else {
+            &self.kana
+        })
+    }
+
     /// Whether a resident can apply online now.
     pub fn online_form(&self) -> Option<&FormDefinition> {
         self.form.as_ref().filter(|_| self.channel.accepts_online())

@@ -122,27 +122,15 @@ pub(crate) async fn search(
     let records = state.store.search_procedures(tenant, &query).await?;
     let next_cursor = (records.len() as i64 == query.limit)
         .then(|| {
-            records.last().map(|r| {
-                encode_cursor(
-                    &machi_core::text::search_key(&sort_kana(r)),
-                    &r.definition.id,
-                )
-            })
+            records
+                .last()
+                .map(|r| encode_cursor(&r.definition.sort_key(), &r.definition.id))
         })
         .flatten();
     Ok(ProcedurePage {
         items: records.iter().map(ProcedureSummary::from).collect(),
         next_cursor,
     })
-}
-
-fn sort_kana(record: &machi_store::ProcedureRecord) -> String {
-    let p = &record.definition;
-    if p.kana.is_empty() {
-        p.name.ja.clone()
-    } else {
-        p.kana.clone()
-    }
 }
 
 /// Search the procedure catalog.

@@ -32,25 +32,9 @@ fn list_items(ui: Ui, page: &crate::api::ProcedurePage) -> Vec<ListItem> {
         .iter()
         .map(|p| ListItem {
             id: p.id.clone(),
-            name: ui
-                .t(
-                    &p.name.ja,
-                    if p.name.en.is_empty() {
-                        &p.name.ja
-                    } else {
-                        &p.name.en
-                    },
-                )
-                .to_string(),
+            name: ui.name(&p.name.ja, &p.name.en).to_string(),
             department: ui
-                .t(
-                    &p.department.name.ja,
-                    if p.department.name.en.is_empty() {
-                        &p.department.name.ja
-                    } else {
-                        &p.department.name.en
-                    },
-                )
+                .name(&p.department.name.ja, &p.department.name.en)
                 .to_string(),
             online: p.online,
         })
@@ -164,14 +148,7 @@ pub(super) async fn catalog(
         events: life_events(ui),
         departments: departments
             .into_iter()
-            .map(|d| {
-                let name = if ui.en && !d.en.is_empty() {
-                    d.en
-                } else {
-                    d.ja
-                };
-                (d.code, name)
-            })
+            .map(|d| (d.code.clone(), ui.name(&d.ja, &d.en).to_string()))
             .collect(),
         items,
         count_text,
@@ -256,11 +233,7 @@ pub(super) async fn procedure(
         id: p.id.clone(),
         name: ui.l(&p.name).to_string(),
         summary: ui.l(&p.summary).to_string(),
-        department: if ui.en && !p.department.en.is_empty() {
-            p.department.en.clone()
-        } else {
-            p.department.ja.clone()
-        },
+        department: ui.name(&p.department.ja, &p.department.en).to_string(),
         channel: ui.l(&p.channel.label()).to_string(),
         fee,
         processing_days: p.processing_days,

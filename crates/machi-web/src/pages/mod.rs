@@ -170,9 +170,5 @@ async fn stylesheet() -> Response {
 
 /// The city's display name in the page language.
 pub(crate) fn city_name(ui: Ui, city: &machi_store::Tenant) -> String {
-    if ui.en && !city.name_en.is_empty() {
-        city.name_en.clone()
-    } else {
-        city.name_ja.clone()
-    }
+    ui.name(&city.name_ja, &city.name_en).to_string()
 }
