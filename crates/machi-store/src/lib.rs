@@ -54,6 +54,8 @@ pub struct Store {
     backend: Backend,
     intake: applications::IntakeHandle,
     files: files::FileStore,
+    /// Seed of the access codes given to idempotent requests (see `idempotent_access_code`).
+    idempotency_secret: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -69,11 +71,15 @@ impl Store {
         connect::migrate(&pool, backend).await?;
         let files = files::FileStore::new(data_dir.join("attachments"))?;
         let intake = applications::IntakeHandle::start(&url).await?;
+        let idempotency_secret = applications::instance_secret(&pool, "idempotency")
+            .await?
+            .into();
         Ok(Self {
             pool,
             backend,
             intake,
             files,
+            idempotency_secret,
         })
     }
 

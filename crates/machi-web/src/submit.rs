@@ -189,7 +189,7 @@ pub(crate) async fn submit(
     idempotency_key: Option<String>,
 ) -> Result<Accepted, ApiError> {
     let access_code = match &idempotency_key {
-        Some(key) => state.store.idempotent_access_code(tenant, key).await?,
+        Some(key) => state.store.idempotent_access_code(tenant, key),
         None => AccessCode::generate(),
     };
     let request_sha256 = request_digest(

@@ -11,36 +11,44 @@ pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
 use machi_core::receipt::AccessCode;
 use sha2::{Digest, Sha256};
 
+use sqlx::AnyPool;
+
 use crate::{Result, Store};
 
 impl Store {
     /// The access code an idempotent request gets: derived from a per-deployment secret and the
     /// key, so that a retry with the same key gets the same code while only its digest is stored.
-    pub async fn idempotent_access_code(&self, tenant: &str, key: &str) -> Result<AccessCode> {
-        let secret = self.instance_secret("idempotency").await?;
+    pub fn idempotent_access_code(&self, tenant: &str, key: &str) -> AccessCode {
         let mut hasher = Sha256::new();
-        for part in [secret.as_bytes(), tenant.as_bytes(), key.as_bytes()] {
+        for part in [
+            self.idempotency_secret.as_bytes(),
+            tenant.as_bytes(),
+            key.as_bytes(),
+        ] {
             hasher.update((part.len() as u64).to_be_bytes());
             hasher.update(part);
         }
-        Ok(AccessCode::from_seed(&hasher.finalize().into()))
+        AccessCode::from_seed(&hasher.finalize().into())
     }
+}
 
-    /// A random secret kept in the database, made on first use (shared by every node).
-    async fn instance_secret(&self, name: &str) -> Result<String> {
-        let fresh: String = (0..4)
-            .map(|_| format!("{:016x}", rand::random::<u64>()))
-            .collect();
-        sqlx::query("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+/// A random secret kept in the database, made on first use and shared by every node; read
+/// once when the store opens.
+pub(crate) async fn instance_secret(pool: &AnyPool, name: &str) -> Result<String> {
+    let fresh: String = (0..4)
+        .map(|_| format!("{:016x}", rand::random::<u64>()))
+        .collect();
+    sqlx::query(
+        "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(fresh)
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
             .bind(name)
-            .bind(fresh)
-            .execute(&self.pool)
-            .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
+            .fetch_one(pool)
+            .await?,
+    )
 }
