@@ -30,15 +30,7 @@ pub struct FieldErrorDoc {
     /// JSON pointer to the wrong value, e.g. `/answers/applicant_phone`.
     pointer: String,
     field: String,
-    message: LocalizedDoc,
-}
-
-/// Text in Japanese and English.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Only describes the JSON for OpenAPI; never built.
-pub struct LocalizedDoc {
-    ja: String,
-    en: String,
+    message: crate::api::Text,
 }
 
 /// An error a handler returns; becomes problem+json (API) or an error page (pages).

@@ -14,7 +14,7 @@ use crate::AppState;
 
 pub(crate) use applications::lookup;
 pub(crate) use procedures::{search, CatalogParams};
-pub(crate) use types::ProcedurePage;
+pub(crate) use types::{ProcedurePage, Text};
 
 /// Largest accepted request body: answers plus all attachments of one application.
 pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;

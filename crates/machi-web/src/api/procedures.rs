@@ -5,7 +5,7 @@ use axum::Json;
 use machi_core::procedures::{LifeEvent, Localized};
 use machi_core::text::strip_control_chars;
 use machi_store::ProcedureQuery;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::types::{FormDocument, ProcedureDetail, ProcedurePage, ProcedureSummary};
@@ -14,26 +14,32 @@ use crate::tenant::City;
 use crate::AppState;
 
 /// Catalog search parameters, shared by the API and the catalog page.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
 pub(crate) struct CatalogParams {
     /// Words to find in name, reading, department or keywords; kana- and width-insensitive.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     /// A life event: birth, childcare, moving, marriage, death, nursing_care, disaster, pets,
     /// certificates, tax, health_insurance, waste.
     #[param(
         pattern = "^(birth|childcare|moving|marriage|death|nursing_care|disaster|pets|certificates|tax|health_insurance|waste)?$"
     )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub life_event: Option<String>,
     /// A department code.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// `true` for procedures that can be done online now.
     #[param(value_type = Option<bool>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2})*$")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
 

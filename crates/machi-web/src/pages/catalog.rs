@@ -128,14 +128,14 @@ pub(super) async fn catalog(
         format!("（{}件を表示）", items.len())
     };
     let next_link = page.next_cursor.map(|cursor| {
-        let mut query = form_urlencoded(&[
-            ("q", params.q.as_deref().unwrap_or("")),
-            ("life_event", params.life_event.as_deref().unwrap_or("")),
-            ("department", params.department.as_deref().unwrap_or("")),
-            ("online", params.online.as_deref().unwrap_or("")),
-        ]);
-        query.push_str(&format!("&cursor={cursor}"));
-        format!("/procedures?{query}")
+        let next = CatalogParams {
+            cursor: Some(cursor),
+            ..params.clone()
+        };
+        format!(
+            "/procedures?{}",
+            serde_urlencoded::to_string(&next).unwrap_or_default()
+        )
     });
     Ok(render(&CatalogPage {
         ui,
@@ -155,27 +155,6 @@ pub(super) async fn catalog(
         next_link,
         error,
     }))
-}
-
-/// Percent-encodes query pairs (RFC 3986 unreserved characters kept).
-fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Template)]

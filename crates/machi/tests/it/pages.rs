@@ -10,6 +10,7 @@ on_both_backends!(
     a_form_sent_empty_comes_back_with_a_linked_error_summary,
     pages_switch_to_english,
     unknown_pages_get_a_friendly_404,
+    the_catalog_page_links_to_the_next_page_keeping_the_search,
 );
 
 /// Undoes askama's HTML escaping.
@@ -240,4 +241,34 @@ async fn unknown_pages_get_a_friendly_404(app: &TestApp) {
         html.contains(&request_id),
         "the page shows the request id to quote"
     );
+}
+
+async fn the_catalog_page_links_to_the_next_page_keeping_the_search(app: &TestApp) {
+    let first = app
+        .get("/procedures?q=%E3%81%98%E3%81%A9%E3%81%86&limit=3")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let marker = "<p><a href=\"";
+    let at = first.rfind(marker).expect("a next-page link") + marker.len();
+    let next = unescape(&first[at..at + first[at..].find('"').unwrap()]);
+    assert!(
+        next.starts_with("/procedures?") && next.contains("q=") && next.contains("cursor="),
+        "{next}"
+    );
+    let second = app.get(&next).await;
+    assert_eq!(second.status(), 200);
+    let second = second.text().await.unwrap();
+    assert!(second.contains("児童手当"), "the search words are kept");
+    let first_link = |html: &str| {
+        html.split("<ul class=\"procedure-list\">")
+            .nth(1)
+            .unwrap()
+            .split("</li>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(first_link(&first), first_link(&second));
 }
