@@ -89,9 +89,20 @@ fn with_statement_cache(url: &str) -> String {
     if url.contains("statement-cache-capacity") {
         url.to_string()
     } else {
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}statement-cache-capacity=1024")
+        with_url_param(url, "statement-cache-capacity=1024")
     }
+}
+
+/// Appends `param` (already encoded) to the query string of `url`.
+fn with_url_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
+}
+
+/// A PostgreSQL URL whose connections work inside `schema` (tests and benchmarks each get a
+/// schema of their own in one database).
+pub fn postgres_url_in_schema(base: &str, schema: &str) -> String {
+    with_url_param(base, &format!("options=-c%20search_path%3D{schema}"))
 }
 
 pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {

@@ -21,7 +21,7 @@ pub use applications::{
     ApplicationView, IntakeError, NewApplication, NewAttachment, Receipt, StatusEvent,
     StoredAttachment,
 };
-pub use connect::Backend;
+pub use connect::{postgres_url_in_schema, Backend};
 pub use files::StoredFile;
 pub use procedures::{ImportSummary, ProcedureQuery, ProcedureRecord};
 pub use tenants::Tenant;

@@ -149,11 +149,8 @@ async fn spawn_machi(
                 )
                 .await?;
             admin.close().await;
-            let separator = if base.contains('?') { '&' } else { '?' };
             (
-                Some(format!(
-                    "{base}{separator}options=-c%20search_path%3D{schema}"
-                )),
+                Some(machi_store::postgres_url_in_schema(base, &schema)),
                 Some((base.to_string(), schema)),
             )
         }

@@ -67,8 +67,7 @@ impl TestDb {
             .await
             .unwrap();
         admin.close().await;
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        let url = machi_store::postgres_url_in_schema(&base, &schema);
         Some(Self {
             url: Some(url),
             data_dir,
