@@ -186,3 +186,80 @@ test('every online demo procedure can be completed in the browser, and each form
     assert.deepEqual(body.answers, form.schema.examples[0], `${id}: what the browser typed is stored canonically`);
   }
 });
+
+/** A desktop page, as staff use at their desks. */
+async function deskPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP', bypassCSP: true });
+  return context.newPage();
+}
+
+async function signIn(page, email) {
+  await page.goto(`${base}/staff/login`);
+  await page.fill('#email', email);
+  await page.fill('#password', 'machi-demo-password');
+  await page.getByRole('button', { name: 'ログイン' }).click();
+}
+
+test('a department manager reviews an application, the resident sees it, and the auditor sees each step; staff pages pass axe', async () => {
+  const resident = await phonePage();
+  const { form } = await api('/api/v1/procedures/jidou-teate-nintei');
+  const { receipt, code } = await applyInBrowser(resident, 'jidou-teate-nintei', form);
+
+  const page = await deskPage();
+  const check = (label) => checkAccessibility(page, label);
+  await page.goto(`${base}/staff`);
+  assert.match(page.url(), /\/staff\/login/, 'signed-out staff are sent to sign in');
+  await check('staff sign-in');
+  await page.fill('#email', 'kosodate.kacho@demo.machi.example');
+  await page.fill('#password', 'wrong password');
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  assert.equal(await page.locator('.error-summary').count(), 1);
+  await check('staff sign-in with an error');
+
+  await signIn(page, 'kosodate.kacho@demo.machi.example');
+  assert.match(page.url(), /\/staff\/inbox/);
+  await check('inbox');
+  await page.getByRole('link', { name: receipt }).click();
+  await check('application under review');
+  await page.check('#to-in_review');
+  await page.fill('#note', '書類を確認しています。');
+  await page.getByRole('button', { name: '状況を変更する' }).click();
+  assert.match(await page.locator('.facts').innerText(), /審査中/);
+  await page.fill('#comment-body', '住民記録を照会済み');
+  await page.getByRole('button', { name: '追加する' }).click();
+  assert.match(await page.locator('.comments').innerText(), /住民記録を照会済み/);
+  await check('application after changes');
+  await page.getByRole('link', { name: '受付票を印刷' }).click();
+  await check('printable receipt');
+  await page.goto(`${base}/staff/inbox?overdue=1&sort=oldest`);
+  await check('filtered inbox');
+
+  await resident.goto(`${base}/status`);
+  await resident.fill('#receipt_number', receipt);
+  await resident.fill('#access_code', code);
+  await resident.getByRole('button', { name: '確認する' }).click();
+  const seen = await resident.locator('main').innerText();
+  assert.match(seen, /審査中/);
+  assert.match(seen, /書類を確認しています。/);
+  assert.doesNotMatch(seen, /住民記録を照会済み/, 'internal comments stay internal');
+
+  const auditor = await deskPage();
+  await signIn(auditor, 'kansa@demo.machi.example');
+  await auditor.goto(`${base}/staff/audit?subject=${receipt}`);
+  const log = await auditor.locator('table').innerText();
+  for (const action of ['application.view', 'application.status', 'application.comment', 'application.print']) {
+    assert.match(log, new RegExp(action.replace('.', '\\.')), action);
+  }
+  await checkAccessibility(auditor, 'audit log');
+
+  const admin = await deskPage();
+  await signIn(admin, 'admin@demo.machi.example');
+  await admin.goto(`${base}/staff/users`);
+  await checkAccessibility(admin, 'staff accounts');
+
+  const outsider = await deskPage();
+  await signIn(outsider, 'shimin@demo.machi.example');
+  const refused = await outsider.goto(`${base}/staff/applications/${receipt}`);
+  assert.equal(refused.status(), 403, 'another department cannot open it');
+  await checkAccessibility(outsider, 'forbidden page');
+});

@@ -1,11 +1,13 @@
 //! 申請 (applications): what a resident submitted, and where it stands.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::procedures::Localized;
 
 /// Where an application stands in the city's workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// 受付: received, nobody has looked at it yet.
@@ -24,6 +26,16 @@ pub enum Status {
     Completed,
 }
 
+pub const ALL_STATUSES: [Status; 7] = [
+    Status::Received,
+    Status::InReview,
+    Status::CorrectionRequested,
+    Status::Resubmitted,
+    Status::Approved,
+    Status::Rejected,
+    Status::Completed,
+];
+
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,17 +50,12 @@ impl Status {
     }
 
     pub fn parse(input: &str) -> Option<Self> {
-        [
-            Status::Received,
-            Status::InReview,
-            Status::CorrectionRequested,
-            Status::Resubmitted,
-            Status::Approved,
-            Status::Rejected,
-            Status::Completed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == input)
+        ALL_STATUSES.into_iter().find(|s| s.as_str() == input)
+    }
+
+    /// Whether work on the application is still going on (it can be overdue).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Rejected | Status::Completed)
     }
 
     /// What the resident reads on the status page.
@@ -66,9 +73,120 @@ impl Status {
     }
 }
 
+/// Which status may follow which, for one procedure. Procedures without their own use
+/// [`Workflow::standard`]: received → in review → correction requested → resubmitted →
+/// approved / rejected → completed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    pub transitions: BTreeMap<Status, Vec<Status>>,
+}
+
+impl Workflow {
+    pub fn standard() -> Self {
+        use Status::*;
+        let transitions = [
+            (Received, vec![InReview, CorrectionRequested, Rejected]),
+            (InReview, vec![CorrectionRequested, Approved, Rejected]),
+            (CorrectionRequested, vec![Resubmitted, InReview, Rejected]),
+            (
+                Resubmitted,
+                vec![InReview, CorrectionRequested, Approved, Rejected],
+            ),
+            (Approved, vec![Completed]),
+        ];
+        Self {
+            transitions: transitions.into_iter().collect(),
+        }
+    }
+
+    /// The statuses staff may move an application to from `from`.
+    pub fn next(&self, from: Status) -> &[Status] {
+        self.transitions.get(&from).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn allows(&self, from: Status, to: Status) -> bool {
+        self.next(from).contains(&to)
+    }
+
+    /// Problems with a procedure's own workflow: it must start at "received", every status
+    /// it names must be reachable, and every path must be able to end (completed or rejected).
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if self.next(Status::Received).is_empty() {
+            problems.push("workflow: 'received' must lead somewhere".to_string());
+        }
+        let reachable = self.reachable_from(Status::Received);
+        for status in self.transitions.keys() {
+            if !reachable.contains(status) {
+                problems.push(format!(
+                    "workflow: '{}' cannot be reached from 'received'",
+                    status.as_str()
+                ));
+            }
+        }
+        for status in &reachable {
+            let ends = self.reachable_from(*status);
+            if !ends.iter().any(|s| !s.is_open()) {
+                problems.push(format!(
+                    "workflow: from '{}' no path leads to 'completed' or 'rejected'",
+                    status.as_str()
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn reachable_from(&self, start: Status) -> Vec<Status> {
+        let mut seen = vec![start];
+        let mut index = 0;
+        while index < seen.len() {
+            for next in self.next(seen[index]) {
+                if !seen.contains(next) {
+                    seen.push(*next);
+                }
+            }
+            index += 1;
+        }
+        seen
+    }
+}
+
+impl Default for Workflow {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_standard_workflow_is_sound_and_ends() {
+        let workflow = Workflow::standard();
+        assert_eq!(workflow.check(), Ok(()));
+        assert!(workflow.allows(Status::Received, Status::InReview));
+        assert!(!workflow.allows(Status::Received, Status::Completed));
+        assert!(workflow.next(Status::Completed).is_empty());
+    }
+
+    #[test]
+    fn a_workflow_that_cannot_end_is_refused() {
+        let workflow: Workflow = serde_json::from_str(
+            r#"{"transitions": {"received": ["in_review"], "in_review": ["received"]}}"#,
+        )
+        .unwrap();
+        let problems = workflow.check().unwrap_err();
+        assert!(problems[0].contains("no path leads"), "{problems:?}");
+        let short: Workflow =
+            serde_json::from_str(r#"{"transitions": {"received": ["completed"]}}"#).unwrap();
+        assert_eq!(short.check(), Ok(()));
+    }
 
     #[test]
     fn statuses_round_trip_through_their_names() {

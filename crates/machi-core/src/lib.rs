@@ -7,6 +7,7 @@ pub mod applications;
 pub mod digest;
 pub mod procedures;
 pub mod receipt;
+pub mod staff;
 pub mod text;
 pub mod wareki;
 

@@ -8,9 +8,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod applications;
+pub mod audit;
 mod connect;
 mod files;
+pub mod mail;
 pub mod procedures;
+pub mod review;
+pub mod sessions;
 mod sql;
 pub mod tenants;
 pub mod users;
@@ -100,7 +104,7 @@ impl Store {
 }
 
 /// Current time as stored: UTC, fixed width, so text order is time order on both databases.
-pub(crate) fn now_text() -> String {
+pub fn now_text() -> String {
     format_time(chrono::Utc::now())
 }
 

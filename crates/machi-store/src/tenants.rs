@@ -50,3 +50,26 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Makes sure a department exists (e.g. one with staff but no procedures, like 情報政策課).
+    pub async fn ensure_department(
+        &self,
+        tenant: &str,
+        code: &str,
+        name_ja: &str,
+        name_en: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO departments (tenant_id, code, name_ja, name_en) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, code) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(code)
+        .bind(name_ja)
+        .bind(name_en)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -6,9 +6,11 @@
 mod api;
 mod cache;
 mod i18n;
+pub mod mailer;
 mod ops;
 mod pages;
 mod problem;
+mod staff;
 mod submit;
 mod tenant;
 
@@ -43,6 +45,7 @@ impl AppState {
 /// The whole application: pages, API, health and metrics, with the security and tracing layers.
 pub fn router(state: AppState) -> Router {
     let app = Router::new()
+        .merge(staff::routes(state.clone()))
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())

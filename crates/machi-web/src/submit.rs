@@ -201,6 +201,8 @@ pub(crate) async fn submit(
     let application = NewApplication {
         tenant_id: tenant.to_string(),
         procedure_id: procedure.definition.id.clone(),
+        department_code: procedure.definition.department.code.clone(),
+        processing_days: procedure.definition.processing_days,
         form_version,
         answers,
         access_digest: access_code.digest(),

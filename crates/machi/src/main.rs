@@ -54,6 +54,9 @@ enum Command {
     User(UserCommand),
     /// Prints the effective settings (secrets masked).
     Config,
+    /// Checks the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measures durable intake throughput and latency beside its baselines (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -63,6 +66,12 @@ enum Command {
 enum BenchCommand {
     /// Durable applications per second and p50/p99 latency, on SQLite and PostgreSQL.
     Intake(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walks the hash chain of the city's audit log; fails if any entry was edited or removed.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +130,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open_store(&settings).await?;
+            let report = store.verify_audit(&settings.city).await;
+            store.close().await;
+            let report = report?;
+            println!(
+                "{}: {} audit entries, head {}",
+                settings.city, report.entries, report.head_sha256
+            );
+            for problem in &report.problems {
+                println!("BROKEN: {problem}");
+            }
+            anyhow::ensure!(
+                report.problems.is_empty(),
+                "the audit log of {} has been tampered with ({} problems)",
+                settings.city,
+                report.problems.len()
+            );
+            println!("the chain is intact");
+            Ok(())
+        }
         Command::Migrate => {
             let store = open_store(&settings).await?;
             println!("migrations are up to date ({})", store.backend().as_str());
@@ -131,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&settings).await?;
             if demo {
                 demo::load(&store, &settings.city).await?;
+                demo::staff_accounts(&store, &settings.city).await?;
             }
             serve(&settings, store).await
         }
@@ -223,6 +254,13 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     let tenants = store.tenants().await?;
+    machi_web::mailer::spawn(
+        store.clone(),
+        machi_web::mailer::MailSettings {
+            smtp_url: settings.smtp_url.clone(),
+            from: settings.mail_from.clone(),
+        },
+    );
     let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await

@@ -45,6 +45,19 @@ pub struct Settings {
     /// suita.machi.example); requests for unknown hosts go to the first city.
     #[arg(long, env = "MACHI_CITY_HOST", global = true)]
     pub city_host: Option<String>,
+    /// SMTP server for e-mail to applicants, in lettre's URL form: smtp://host:25 (plain, a
+    /// relay inside the city's network), smtp://user:pass@host:587?tls=required (STARTTLS) or
+    /// smtps://host. Without it, e-mail waits in the outbox.
+    #[arg(long, env = "MACHI_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of e-mail to applicants.
+    #[arg(
+        long,
+        env = "MACHI_MAIL_FROM",
+        default_value = "no-reply@machi.example",
+        global = true
+    )]
+    pub mail_from: String,
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "machi_store=debug".
     #[arg(long, env = "MACHI_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -72,6 +85,14 @@ impl Settings {
                 "city_host    = {}",
                 self.city_host.as_deref().unwrap_or("(any host)")
             ),
+            format!(
+                "smtp_url     = {}",
+                self.smtp_url
+                    .as_deref()
+                    .map(mask_url_password)
+                    .unwrap_or_else(|| "(none: e-mail waits in the outbox)".into())
+            ),
+            format!("mail_from    = {}", self.mail_from),
             format!("log          = {} ({})", self.log, self.log_format),
         ]
         .join("\n")

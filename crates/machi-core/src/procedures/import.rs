@@ -372,6 +372,7 @@ impl CsvRow<'_> {
             summary: Localized::new(self.text("summary_ja"), self.text("summary_en")),
             keywords: self.list("keywords"),
             form: None,
+            workflow: None,
         };
         if let Err(problems) = procedure.check() {
             errors.extend(problems);

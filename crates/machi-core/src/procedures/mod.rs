@@ -225,9 +225,17 @@ pub struct ProcedureDefinition {
     /// The online form; `None` for procedures listed in the catalog but done at the counter.
     #[serde(default)]
     pub form: Option<FormDefinition>,
+    /// The review steps, when they differ from the standard workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<crate::applications::Workflow>,
 }
 
 impl ProcedureDefinition {
+    /// The review steps of this procedure (its own, or the standard ones).
+    pub fn workflow(&self) -> crate::applications::Workflow {
+        self.workflow.clone().unwrap_or_default()
+    }
+
     /// Checks everything a catalog row must satisfy; the messages name the field at fault.
     pub fn check(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
@@ -264,6 +272,9 @@ impl ProcedureDefinition {
             if let Err(form_problems) = form.check() {
                 problems.extend(form_problems.into_iter().map(|p| format!("form: {p}")));
             }
+        }
+        if let Some(Err(workflow_problems)) = self.workflow.as_ref().map(|w| w.check()) {
+            problems.extend(workflow_problems);
         }
         if problems.is_empty() {
             Ok(())

@@ -29,6 +29,10 @@ const QUEUE_DEPTH: usize = 16_384;
 pub struct NewApplication {
     pub tenant_id: String,
     pub procedure_id: String,
+    /// The department that reviews it (the procedure's, when it was made).
+    pub department_code: String,
+    /// 標準処理期間: the application is due this many days after it arrives.
+    pub processing_days: Option<i64>,
     pub form_version: i64,
     /// Canonical answers (already normalised and validated).
     pub answers: Map<String, Value>,
@@ -200,7 +204,7 @@ async fn commit(
         .filter_map(|(plan, app)| matches!(plan, Plan::New(_)).then_some(*app))
         .collect();
     let numbers = assign_receipt_numbers(&mut tx, &fresh, now).await?;
-    insert_applications(&mut tx, backend, &fresh, &numbers, &submitted_at).await?;
+    insert_applications(&mut tx, backend, &fresh, &numbers, now).await?;
     tx.commit().await?;
     let receipt = |index: usize| Receipt {
         receipt_number: numbers[index].to_string(),
@@ -321,29 +325,39 @@ async fn insert_applications(
     backend: Backend,
     fresh: &[&NewApplication],
     numbers: &[ReceiptNumber],
-    submitted_at: &str,
+    now: chrono::DateTime<Utc>,
 ) -> Result<()> {
+    let submitted_at = format_time(now);
     let rows: Vec<(&NewApplication, &ReceiptNumber)> = fresh.iter().copied().zip(numbers).collect();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut apps = Sql::new(
             backend,
             "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
-             access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at) VALUES ",
+             access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at, \
+             department_code, due_at) VALUES ",
         );
         for (i, (app, number)) in chunk.iter().enumerate() {
             if i > 0 {
                 apps.push(", ");
             }
-            apps.bind_row(application_row(app, number, submitted_at));
+            apps.bind_row(application_row(app, number, now));
         }
         sqlx::query_with(apps.text(), apps.arguments())
             .execute(&mut **tx)
             .await?;
     }
-    insert_attachments(tx, backend, &rows, submitted_at).await
+    insert_attachments(tx, backend, &rows, &submitted_at).await
 }
 
-fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &str) -> Vec<Param> {
+fn application_row(
+    app: &NewApplication,
+    number: &ReceiptNumber,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Param> {
+    let submitted_at = format_time(now);
+    let due_at = app
+        .processing_days
+        .map(|days| format_time(now + chrono::Duration::days(days)));
     vec![
         Param::Text(app.tenant_id.clone()),
         Param::Text(number.to_string()),
@@ -358,8 +372,10 @@ fn application_row(app: &NewApplication, number: &ReceiptNumber, submitted_at: &
             .clone()
             .map_or(Param::NullText, Param::Text),
         Param::Text(app.request_sha256.clone()),
-        Param::Text(submitted_at.into()),
-        Param::Text(submitted_at.into()),
+        Param::Text(submitted_at.clone()),
+        Param::Text(submitted_at),
+        Param::Text(app.department_code.clone()),
+        due_at.map_or(Param::NullText, Param::Text),
     ]
 }
 

@@ -27,6 +27,8 @@ pub struct ApplicationView {
 #[derive(Debug, Clone)]
 pub struct StatusEvent {
     pub status: Status,
+    /// A message from staff without a change of status.
+    pub message: bool,
     pub note: Localized,
     pub at: String,
 }
@@ -79,6 +81,7 @@ impl Store {
         // Receipt is the first step of every history; later steps are application_events.
         view.history = vec![StatusEvent {
             status: Status::Received,
+            message: false,
             note: Localized::default(),
             at: view.submitted_at.clone(),
         }];
@@ -90,7 +93,7 @@ impl Store {
 
     async fn history(&self, tenant: &str, receipt_number: &str) -> Result<Vec<StatusEvent>> {
         let rows = sqlx::query(
-            "SELECT status, note_ja, note_en, created_at FROM application_events \
+            "SELECT status, kind, note_ja, note_en, created_at FROM application_events \
              WHERE tenant_id = $1 AND receipt_number = $2 ORDER BY id",
         )
         .bind(tenant)
@@ -101,6 +104,7 @@ impl Store {
             .map(|row| {
                 Ok(StatusEvent {
                     status: status_of(&row.try_get::<String, _>("status")?)?,
+                    message: row.try_get::<String, _>("kind")? == "message",
                     note: Localized::new(
                         row.try_get::<String, _>("note_ja")?,
                         row.try_get::<String, _>("note_en")?,

@@ -137,6 +137,8 @@ pub struct ApplicationCreated {
 /// One step of an application's history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
+    /// `status` for a change of status, `message` for a message from the department.
+    pub kind: String,
     pub status: String,
     pub label: Text,
     pub note: Text,
@@ -187,6 +189,7 @@ impl From<ApplicationView> for ApplicationStatus {
                 .history
                 .iter()
                 .map(|e| HistoryEntry {
+                    kind: if e.message { "message" } else { "status" }.to_string(),
                     status: e.status.as_str().to_string(),
                     label: label(e.status),
                     note: (&e.note).into(),

@@ -16,7 +16,8 @@ use machi_store::{NewAttachment, ProcedureRecord, StoredFile};
 use serde_json::{Map, Value};
 
 use super::form_view::{
-    display_value, field_target, field_view, limits_text, AttachmentView, FieldView, Values,
+    answer_rows, attachment_label, field_target, field_view, limits_text, AttachmentView,
+    FieldView, Values,
 };
 use super::{city_name, no_store, render, PageError};
 use crate::i18n::Ui;
@@ -257,25 +258,8 @@ fn confirm_page(
     answers: &Map<String, Value>,
     files: &[NewAttachment],
 ) -> Response {
-    let rows = form
-        .fields()
-        .filter_map(|(name, hint)| {
-            answers.get(name).map(|v| {
-                (
-                    ui.l(&hint.label).to_string(),
-                    display_value(ui, form, name, v),
-                )
-            })
-        })
-        .collect();
-    let label_of = |field: &str| {
-        form.definition()
-            .attachments
-            .iter()
-            .find(|a| a.name == field)
-            .map(|a| ui.l(&a.label).to_string())
-            .unwrap_or_default()
-    };
+    let rows = answer_rows(ui, form, answers);
+    let label_of = |field: &str| attachment_label(ui, form, field);
     let page = ConfirmPage {
         ui,
         city: city_name(ui, city),

@@ -213,7 +213,7 @@ pub(super) fn field_view(
     }
 }
 
-pub(super) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Value) -> String {
+pub(crate) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Value) -> String {
     let Some(hint) = form.definition().ui.fields.get(name) else {
         return value_text(value);
     };
@@ -244,4 +244,41 @@ pub(super) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Val
         }
         (_, other) => value_text(other),
     }
+}
+
+/// The answers as (label, value) rows in form order, written out for people.
+pub(crate) fn answer_rows(
+    ui: Ui,
+    form: &CompiledForm,
+    answers: &Map<String, Value>,
+) -> Vec<(String, String)> {
+    form.fields()
+        .filter_map(|(name, hint)| {
+            answers.get(name).map(|v| {
+                (
+                    ui.l(&hint.label).to_string(),
+                    display_value(ui, form, name, v),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The label of an attachment field (empty if the form has no such field).
+pub(crate) fn attachment_label(ui: Ui, form: &CompiledForm, field: &str) -> String {
+    form.definition()
+        .attachments
+        .iter()
+        .find(|a| a.name == field)
+        .map(|a| ui.l(&a.label).to_string())
+        .unwrap_or_default()
+}
+
+/// The applicant's e-mail address: the first answered e-mail field of the form.
+pub(crate) fn applicant_email(form: &CompiledForm, answers: &Map<String, Value>) -> Option<String> {
+    form.fields()
+        .filter(|(_, hint)| hint.input == InputKind::Email)
+        .find_map(|(name, _)| answers.get(name).and_then(Value::as_str))
+        .filter(|email| !email.is_empty())
+        .map(str::to_string)
 }

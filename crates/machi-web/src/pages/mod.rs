@@ -3,7 +3,7 @@
 
 mod apply;
 mod catalog;
-mod form_view;
+pub(crate) mod form_view;
 mod status;
 
 use askama::Template;
@@ -68,8 +68,11 @@ struct ErrorPage {
     request_id: String,
 }
 
-/// An error shown to a person as a page of their city, with the request id to quote.
-pub(crate) struct PageError {
+/// An error shown to a person as a page of their city, with the request id to quote (boxed:
+/// it travels in every page handler's `Result`).
+pub(crate) struct PageError(Box<PageErrorParts>);
+
+struct PageErrorParts {
     ui: Ui,
     city: String,
     error: ApiError,
@@ -77,26 +80,27 @@ pub(crate) struct PageError {
 
 impl PageError {
     pub(crate) fn new(ui: Ui, city: &machi_store::Tenant, error: impl Into<ApiError>) -> Self {
-        Self {
+        Self(Box::new(PageErrorParts {
             ui,
             city: city_name(ui, city),
             error: error.into(),
-        }
+        }))
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (title, detail) = page_error_text(self.ui, &self.error);
+        let this = *self.0;
+        let (title, detail) = page_error_text(this.ui, &this.error);
         let page = ErrorPage {
-            ui: self.ui,
-            city: self.city,
+            ui: this.ui,
+            city: this.city,
             back: "/".into(),
             title,
             detail,
             request_id: crate::ops::current_request_id(),
         };
-        (self.error.status, render(&page)).into_response()
+        (this.error.status, render(&page)).into_response()
     }
 }
 
@@ -171,4 +175,19 @@ async fn stylesheet() -> Response {
 /// The city's display name in the page language.
 pub(crate) fn city_name(ui: Ui, city: &machi_store::Tenant) -> String {
     ui.name(&city.name_ja, &city.name_en).to_string()
+}
+
+/// Shows a stored UTC time in JST, as residents read it.
+pub(crate) fn jst(time: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .map(|t| {
+            let jst =
+                t.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap_or(*t.offset()));
+            format!(
+                "{} {}",
+                machi_core::wareki::format_wareki(jst.date_naive()),
+                jst.format("%H:%M")
+            )
+        })
+        .unwrap_or_else(|_| time.to_string())
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{city_name, no_store, render, PageError};
+use super::{city_name, jst, no_store, render, PageError};
 use crate::i18n::Ui;
 use crate::tenant::City;
 use crate::AppState;
@@ -49,21 +49,6 @@ pub(super) struct LookupForm {
     access_code: String,
 }
 
-/// Shows a stored UTC time in JST, as residents read it.
-fn jst(time: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(time)
-        .map(|t| {
-            let jst =
-                t.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap_or(*t.offset()));
-            format!(
-                "{} {}",
-                machi_core::wareki::format_wareki(jst.date_naive()),
-                jst.format("%H:%M")
-            )
-        })
-        .unwrap_or_else(|_| time.to_string())
-}
-
 pub(super) async fn lookup(
     State(state): State<AppState>,
     City(city): City,
@@ -97,7 +82,12 @@ pub(super) async fn lookup(
                     .iter()
                     .map(|h| {
                         (
-                            ui.l(&h.status.label()).to_string(),
+                            if h.message {
+                                ui.t("担当課からのメッセージ", "Message from the department")
+                                    .to_string()
+                            } else {
+                                ui.l(&h.status.label()).to_string()
+                            },
                             jst(&h.at),
                             ui.l(&h.note).to_string(),
                         )

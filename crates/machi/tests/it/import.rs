@@ -118,7 +118,15 @@ async fn staff_accounts_are_created_once_with_a_known_role(db: Db) {
     let Some(db) = TestDb::new(db).await else {
         return;
     };
-    let create = |email: &str, role: &str| {
+    let catalog = db.data_dir.path().join("catalog.csv");
+    std::fs::write(&catalog, inventory_csv(40)).unwrap();
+    let imported = machi(&db)
+        .args(["import", "procedures"])
+        .arg(&catalog)
+        .output()
+        .unwrap();
+    assert!(imported.status.success());
+    let create_in = |email: &str, role: &str, department: &str| {
         machi(&db)
             .args([
                 "user",
@@ -128,12 +136,13 @@ async fn staff_accounts_are_created_once_with_a_known_role(db: Db) {
                 "--role",
                 role,
                 "--department",
-                "shimin",
+                department,
             ])
             .env("MACHI_USER_PASSWORD", "correct horse battery staple")
             .output()
             .unwrap()
     };
+    let create = |email: &str, role: &str| create_in(email, role, "dept-1");
     let created = create("tanaka@city.example.jp", "staff");
     assert!(
         created.status.success(),
@@ -146,6 +155,8 @@ async fn staff_accounts_are_created_once_with_a_known_role(db: Db) {
     let bad_role = create("sato@city.example.jp", "mayor");
     assert!(!bad_role.status.success());
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role 'mayor'"));
+    let nowhere = create_in("sato@city.example.jp", "staff", "no-such-department");
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("unknown department"));
     let short = machi(&db)
         .args([
             "user",

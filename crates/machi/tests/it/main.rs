@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+mod smtp_sink;
 
 mod api_applications;
 mod catalog;
@@ -14,3 +15,4 @@ mod durability;
 mod import;
 mod ops;
 mod pages;
+mod staff;

@@ -1,0 +1,520 @@
+//! 審査 (review): a department's inbox, an application as staff see it, and the changes staff
+//! make — status, messages to the applicant, internal comments, assignment. Every change
+//! commits together with its history row, its audit entry and the e-mail that tells the
+//! applicant, so none of them can exist without the others.
+
+use machi_core::applications::Status;
+use machi_core::procedures::Localized;
+use sqlx::Row;
+
+use crate::applications::ApplicationView;
+use crate::audit::{AuditEntry, AuditedTx};
+use crate::mail::OutgoingMail;
+use crate::sql::{like_escape, Param, Sql};
+use crate::{now_text, Result, Store, StoreError};
+
+/// Most rows one inbox page or export batch returns.
+pub const MAX_PAGE: i64 = 500;
+
+/// Which applications an inbox page lists.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    pub department: String,
+    pub status: Option<Status>,
+    pub procedure: Option<String>,
+    pub assignee: Assignee,
+    /// Only open applications past their due date.
+    pub overdue: bool,
+    /// A receipt number (or its start), or words from the answers (a name, a phone number).
+    pub text: String,
+    pub oldest_first: bool,
+    /// Continue after this item (`submitted_at|receipt_number` of the last one shown).
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// Whose applications to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Assignee {
+    #[default]
+    Anyone,
+    Nobody,
+    Person(String),
+}
+
+/// One row of the inbox.
+#[derive(Debug, Clone)]
+pub struct InboxItem {
+    pub receipt_number: String,
+    pub procedure_id: String,
+    pub status: Status,
+    pub made_via: String,
+    pub submitted_at: String,
+    pub updated_at: String,
+    pub due_at: Option<String>,
+    pub assignee: Option<String>,
+}
+
+impl InboxItem {
+    /// Where the next page starts.
+    pub fn cursor(&self) -> String {
+        format!("{}|{}", self.submitted_at, self.receipt_number)
+    }
+
+    pub fn is_overdue(&self, now: &str) -> bool {
+        self.status.is_open() && self.due_at.as_deref().is_some_and(|due| due < now)
+    }
+}
+
+/// An application as its department sees it.
+#[derive(Debug, Clone)]
+pub struct StaffApplication {
+    pub view: ApplicationView,
+    pub department_code: String,
+    pub assignee: Option<String>,
+    pub due_at: Option<String>,
+    pub comments: Vec<Comment>,
+}
+
+/// An internal comment (never shown to the applicant).
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub author: String,
+    pub body: String,
+    pub at: String,
+}
+
+/// A status change staff make.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub receipt_number: String,
+    /// The status the member of staff saw; the change fails if it has moved on meanwhile.
+    pub from: Status,
+    pub to: Status,
+    /// What the applicant reads with the change (may be empty).
+    pub note: Localized,
+    pub actor: String,
+    pub mail: Option<OutgoingMail>,
+}
+
+fn status_of(text: &str) -> Result<Status> {
+    Status::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status '{text}'")))
+}
+
+fn inbox_item(row: &sqlx::any::AnyRow) -> Result<InboxItem> {
+    Ok(InboxItem {
+        receipt_number: row.try_get("receipt_number")?,
+        procedure_id: row.try_get("procedure_id")?,
+        status: status_of(&row.try_get::<String, _>("status")?)?,
+        made_via: row.try_get("made_via")?,
+        submitted_at: row.try_get("submitted_at")?,
+        updated_at: row.try_get("updated_at")?,
+        due_at: row.try_get("due_at")?,
+        assignee: row.try_get("assignee")?,
+    })
+}
+
+impl Store {
+    /// One page of a department's inbox.
+    pub async fn inbox(&self, tenant: &str, query: &InboxQuery) -> Result<Vec<InboxItem>> {
+        let mut sql = Sql::new(
+            self.backend,
+            "SELECT receipt_number, procedure_id, status, made_via, submitted_at, updated_at, due_at, assignee \
+             FROM applications WHERE tenant_id = ",
+        );
+        sql.bind(Param::Text(tenant.into()));
+        sql.push(" AND department_code = ");
+        sql.bind(Param::Text(query.department.clone()));
+        if let Some(status) = query.status {
+            sql.push(" AND status = ");
+            sql.bind(Param::Text(status.as_str().into()));
+        }
+        if let Some(procedure) = &query.procedure {
+            sql.push(" AND procedure_id = ");
+            sql.bind(Param::Text(procedure.clone()));
+        }
+        match &query.assignee {
+            Assignee::Anyone => {}
+            Assignee::Nobody => {
+                sql.push(" AND assignee IS NULL");
+            }
+            Assignee::Person(email) => {
+                sql.push(" AND assignee = ");
+                sql.bind(Param::Text(email.clone()));
+            }
+        }
+        if query.overdue {
+            sql.push(" AND status NOT IN ('rejected', 'completed') AND due_at < ");
+            sql.bind(Param::Text(now_text()));
+        }
+        push_text_search(&mut sql, &query.text);
+        let order = if query.oldest_first { ">" } else { "<" };
+        if let Some((at, receipt)) = query.after.as_deref().and_then(|c| c.split_once('|')) {
+            sql.push(&format!(" AND (submitted_at {order} "));
+            sql.bind(Param::Text(at.into()));
+            sql.push(" OR (submitted_at = ");
+            sql.bind(Param::Text(at.into()));
+            sql.push(&format!(" AND receipt_number {order} "));
+            sql.bind(Param::Text(receipt.into()));
+            sql.push("))");
+        }
+        let direction = if query.oldest_first { "ASC" } else { "DESC" };
+        sql.push(&format!(
+            " ORDER BY submitted_at {direction}, receipt_number {direction} LIMIT "
+        ));
+        sql.bind(Param::Int(query.limit.clamp(1, MAX_PAGE)));
+        let rows = sqlx::query_with(sql.text(), sql.arguments())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(inbox_item).collect()
+    }
+
+    /// An application with everything staff need, whatever its department (the caller checks
+    /// the department before showing it).
+    pub async fn staff_application(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+    ) -> Result<Option<StaffApplication>> {
+        let row = sqlx::query(
+            "SELECT department_code, assignee, due_at, access_code_sha256 FROM applications \
+             WHERE tenant_id = $1 AND receipt_number = $2",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let digest: String = row.try_get("access_code_sha256")?;
+        let Some(view) = self.application(tenant, receipt_number, &digest).await? else {
+            return Ok(None);
+        };
+        Ok(Some(StaffApplication {
+            view,
+            department_code: row.try_get("department_code")?,
+            assignee: row.try_get("assignee")?,
+            due_at: row.try_get("due_at")?,
+            comments: self.comments(tenant, receipt_number).await?,
+        }))
+    }
+
+    /// Just the department an application belongs to, for access checks.
+    pub async fn application_department(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT department_code FROM applications WHERE tenant_id = $1 AND receipt_number = $2",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn comments(&self, tenant: &str, receipt_number: &str) -> Result<Vec<Comment>> {
+        let rows = sqlx::query(
+            "SELECT author, body, created_at FROM application_comments \
+             WHERE tenant_id = $1 AND receipt_number = $2 ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Comment {
+                    author: row.try_get("author")?,
+                    body: row.try_get("body")?,
+                    at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Applies status changes (one, or a bulk action) in one transaction. A change whose
+    /// application has moved on since the member of staff looked fails the whole action.
+    pub async fn change_status(&self, tenant: &str, changes: &[StatusChange]) -> Result<()> {
+        let mut tx = self.begin_audited(tenant).await?;
+        for change in changes {
+            apply_status_change(&mut tx, tenant, change).await?;
+        }
+        tx.commit().await
+    }
+
+    /// A message to the applicant without a change of status.
+    pub async fn message_applicant(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+        note: &Localized,
+        actor: &str,
+        mail: Option<&OutgoingMail>,
+    ) -> Result<()> {
+        let mut tx = self.begin_audited(tenant).await?;
+        let status: String = sqlx::query_scalar(
+            "SELECT status FROM applications WHERE tenant_id = $1 AND receipt_number = $2",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            tenant,
+            receipt_number,
+            &status,
+            "message",
+            note,
+            actor,
+        )
+        .await?;
+        if let Some(mail) = mail {
+            crate::mail::enqueue(&mut tx.tx, tenant, mail).await?;
+        }
+        tx.append(&AuditEntry::new(
+            actor,
+            "application.message",
+            receipt_number,
+            serde_json::json!({ "emailed": mail.is_some() }),
+        ))
+        .await?;
+        tx.commit().await
+    }
+
+    /// An internal comment.
+    pub async fn add_comment(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+        author: &str,
+        body: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_audited(tenant).await?;
+        sqlx::query(
+            "INSERT INTO application_comments (tenant_id, receipt_number, author, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .bind(author)
+        .bind(body)
+        .bind(now_text())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.append(&AuditEntry::new(
+            author,
+            "application.comment",
+            receipt_number,
+            serde_json::json!({ "characters": body.chars().count() }),
+        ))
+        .await?;
+        tx.commit().await
+    }
+
+    /// Gives applications to a member of staff (or to nobody).
+    pub async fn assign(
+        &self,
+        tenant: &str,
+        receipt_numbers: &[String],
+        assignee: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_audited(tenant).await?;
+        for receipt in receipt_numbers {
+            sqlx::query(
+                "UPDATE applications SET assignee = $1 WHERE tenant_id = $2 AND receipt_number = $3",
+            )
+            .bind(assignee)
+            .bind(tenant)
+            .bind(receipt)
+            .execute(&mut *tx.tx)
+            .await?;
+            tx.append(&AuditEntry::new(
+                actor,
+                "application.assign",
+                receipt,
+                serde_json::json!({ "assignee": assignee }),
+            ))
+            .await?;
+        }
+        tx.commit().await
+    }
+}
+
+async fn apply_status_change(
+    tx: &mut AuditedTx<'_>,
+    tenant: &str,
+    change: &StatusChange,
+) -> Result<()> {
+    let updated = sqlx::query(
+        "UPDATE applications SET status = $1, updated_at = $2 \
+         WHERE tenant_id = $3 AND receipt_number = $4 AND status = $5",
+    )
+    .bind(change.to.as_str())
+    .bind(now_text())
+    .bind(tenant)
+    .bind(&change.receipt_number)
+    .bind(change.from.as_str())
+    .execute(&mut *tx.tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::Conflict(format!(
+            "application {} is no longer '{}': someone changed it meanwhile; reload and try again",
+            change.receipt_number,
+            change.from.as_str()
+        )));
+    }
+    insert_event(
+        tx,
+        tenant,
+        &change.receipt_number,
+        change.to.as_str(),
+        "status",
+        &change.note,
+        &change.actor,
+    )
+    .await?;
+    if let Some(mail) = &change.mail {
+        crate::mail::enqueue(&mut tx.tx, tenant, mail).await?;
+    }
+    tx.append(&AuditEntry::new(
+        &change.actor,
+        "application.status",
+        &change.receipt_number,
+        serde_json::json!({
+            "from": change.from.as_str(),
+            "to": change.to.as_str(),
+            "emailed": change.mail.is_some(),
+        }),
+    ))
+    .await
+}
+
+async fn insert_event(
+    tx: &mut AuditedTx<'_>,
+    tenant: &str,
+    receipt_number: &str,
+    status: &str,
+    kind: &str,
+    note: &Localized,
+    actor: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO application_events (tenant_id, receipt_number, status, note_ja, note_en, created_at, kind, actor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tenant)
+    .bind(receipt_number)
+    .bind(status)
+    .bind(&note.ja)
+    .bind(&note.en)
+    .bind(now_text())
+    .bind(kind)
+    .bind(actor)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
+}
+
+/// A receipt number (or its start) matches by prefix on the primary key; anything else is
+/// looked for in the answers.
+fn push_text_search(sql: &mut Sql, text: &str) {
+    let text = text.trim();
+    if text.is_empty() {
+        return;
+    }
+    let looks_like_receipt =
+        text.chars().all(|c| c.is_ascii_digit() || c == '-') && text.len() >= 6;
+    let column = if looks_like_receipt {
+        "receipt_number"
+    } else {
+        "answers"
+    };
+    let pattern = if looks_like_receipt {
+        format!("{}%", like_escape(text))
+    } else {
+        format!("%{}%", like_escape(text))
+    };
+    sql.push(&format!(" AND {column} LIKE "));
+    sql.bind(Param::Text(pattern));
+    sql.push(" ESCAPE '\\'");
+}
+
+/// Where an application stands, for checking a bulk action before it is applied.
+#[derive(Debug, Clone)]
+pub struct ApplicationState {
+    pub receipt_number: String,
+    pub procedure_id: String,
+    pub department_code: String,
+    pub status: Status,
+}
+
+impl Store {
+    /// The states of these applications (missing receipt numbers are left out).
+    pub async fn application_states(
+        &self,
+        tenant: &str,
+        receipt_numbers: &[String],
+    ) -> Result<Vec<ApplicationState>> {
+        let mut states = Vec::with_capacity(receipt_numbers.len());
+        for receipt in receipt_numbers {
+            let row = sqlx::query(
+                "SELECT receipt_number, procedure_id, department_code, status FROM applications \
+                 WHERE tenant_id = $1 AND receipt_number = $2",
+            )
+            .bind(tenant)
+            .bind(receipt)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                states.push(ApplicationState {
+                    receipt_number: row.try_get("receipt_number")?,
+                    procedure_id: row.try_get("procedure_id")?,
+                    department_code: row.try_get("department_code")?,
+                    status: status_of(&row.try_get::<String, _>("status")?)?,
+                });
+            }
+        }
+        Ok(states)
+    }
+}
+
+impl Store {
+    /// The form version and answers of each application, for exports (by receipt number).
+    pub async fn answers_of(
+        &self,
+        tenant: &str,
+        receipt_numbers: &[String],
+    ) -> Result<std::collections::HashMap<String, (i64, serde_json::Map<String, serde_json::Value>)>>
+    {
+        let mut found = std::collections::HashMap::with_capacity(receipt_numbers.len());
+        for chunk in receipt_numbers.chunks(MAX_PAGE as usize) {
+            let mut sql = Sql::new(
+                self.backend,
+                "SELECT receipt_number, form_version, answers FROM applications WHERE tenant_id = ",
+            );
+            sql.bind(Param::Text(tenant.into()));
+            sql.push(" AND receipt_number IN (");
+            for (i, receipt) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Param::Text(receipt.clone()));
+            }
+            sql.push(")");
+            let rows = sqlx::query_with(sql.text(), sql.arguments())
+                .fetch_all(&self.pool)
+                .await?;
+            for row in rows {
+                let answers = crate::procedures::parse_json(&row.try_get::<String, _>("answers")?)?;
+                found.insert(
+                    row.try_get("receipt_number")?,
+                    (row.try_get("form_version")?, answers),
+                );
+            }
+        }
+        Ok(found)
+    }
+}

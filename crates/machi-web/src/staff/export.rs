@@ -1,0 +1,277 @@
+//! CSV exports of the inbox, for the spreadsheets and 基幹 systems departments still feed:
+//! UTF-8 with a BOM (so Excel detects it) or Shift_JIS (CP932) for older software, CRLF line
+//! ends, and dates in 西暦 or 和暦.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use encoding_rs::{EncoderResult, SHIFT_JIS};
+use machi_core::procedures::{CompiledForm, InputKind};
+use machi_store::audit::AuditEntry;
+use machi_store::review::MAX_PAGE;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::inbox::InboxParams;
+use super::Signed;
+use crate::pages::form_view::display_value;
+use crate::pages::PageError;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// Most rows one export holds; narrow the filters for more.
+const MAX_ROWS: usize = 100_000;
+/// 〓 (geta) in CP932: what a character without a Shift_JIS code becomes, as printed forms do.
+const GETA: &[u8] = &[0x81, 0xAC];
+
+#[derive(Deserialize)]
+pub(super) struct ExportParams {
+    #[serde(flatten)]
+    filters: InboxParams,
+    /// `sjis` for Shift_JIS (CP932); anything else is UTF-8 with a BOM.
+    #[serde(default)]
+    encoding: String,
+    /// Non-empty: dates in 和暦.
+    #[serde(default)]
+    wareki: String,
+}
+
+pub(super) async fn applications(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(params): Query<ExportParams>,
+) -> Result<Response, PageError> {
+    signed.require(signed.role().reviews_applications())?;
+    let wareki = !params.wareki.is_empty();
+    let mut query = params.filters.query(&signed, MAX_PAGE)?;
+    let mut items = Vec::new();
+    loop {
+        let page = state
+            .store
+            .inbox(&signed.city.id, &query)
+            .await
+            .map_err(|e| signed.error(e))?;
+        let done = (page.len() as i64) < MAX_PAGE;
+        query.after = page.last().map(|last| last.cursor());
+        items.extend(page);
+        if done || items.len() >= MAX_ROWS {
+            break;
+        }
+    }
+    items.truncate(MAX_ROWS);
+    let names: std::collections::HashMap<String, String> =
+        super::inbox::department_procedures(&state, &signed)
+            .await?
+            .into_iter()
+            .collect();
+    // With one procedure chosen, its answers become columns too (in its current form's order).
+    let form = match query.procedure.as_deref() {
+        Some(id) => current_form(&state, &signed, id).await?,
+        None => None,
+    };
+    let receipts: Vec<String> = items.iter().map(|i| i.receipt_number.clone()).collect();
+    let answers = match &form {
+        Some(_) => state
+            .store
+            .answers_of(&signed.city.id, &receipts)
+            .await
+            .map_err(|e| signed.error(e))?,
+        None => Default::default(),
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let mut heading: Vec<String> = [
+        "受付番号",
+        "手続",
+        "状況",
+        "受付日時",
+        "処理期限",
+        "担当者",
+        "受付方法",
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(form) = &form {
+        heading.extend(form.fields().map(|(_, hint)| hint.label.ja.clone()));
+    }
+    let csv_error = |e: csv::Error| signed.error(ApiError::internal(e));
+    writer.write_record(&heading).map_err(csv_error)?;
+    for item in &items {
+        let mut record = vec![
+            item.receipt_number.clone(),
+            names
+                .get(&item.procedure_id)
+                .cloned()
+                .unwrap_or_else(|| item.procedure_id.clone()),
+            item.status.label().ja,
+            time_text(&item.submitted_at, wareki),
+            item.due_at
+                .as_deref()
+                .map(|d| time_text(d, wareki))
+                .unwrap_or_default(),
+            item.assignee.clone().unwrap_or_default(),
+            if item.made_via == "counter" {
+                "窓口"
+            } else {
+                "オンライン"
+            }
+            .to_string(),
+        ];
+        if let Some(form) = &form {
+            let empty = serde_json::Map::new();
+            let given = answers
+                .get(&item.receipt_number)
+                .map_or(&empty, |(_, answers)| answers);
+            record.extend(
+                form.fields()
+                    .map(|(name, _)| answer_text(form, name, given.get(name), wareki)),
+            );
+        }
+        writer.write_record(&record).map_err(csv_error)?;
+    }
+    let text = writer
+        .into_inner()
+        .map_err(|e| signed.error(ApiError::internal(e)))?;
+    let text = String::from_utf8_lossy(&text);
+    let sjis = params.encoding == "sjis";
+    state
+        .store
+        .audit(
+            &signed.city.id,
+            &AuditEntry::new(
+                signed.email(),
+                "application.export",
+                query.procedure.as_deref().unwrap_or("*"),
+                json!({ "rows": items.len(), "encoding": if sjis { "cp932" } else { "utf-8" } }),
+            ),
+        )
+        .await
+        .map_err(|e| signed.error(e))?;
+    let (bytes, content_type) = if sjis {
+        (to_cp932(&text), "text/csv; charset=Shift_JIS")
+    } else {
+        (with_bom(&text), "text/csv; charset=utf-8")
+    };
+    let filename = format!(
+        "applications-{}.csv",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S")
+    );
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+async fn current_form(
+    state: &AppState,
+    signed: &Signed,
+    procedure_id: &str,
+) -> Result<Option<std::sync::Arc<CompiledForm>>, PageError> {
+    let record = state
+        .procedures
+        .get(&state.store, &signed.city.id, procedure_id)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let Some(version) = record.and_then(|r| r.form_version) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        state
+            .forms
+            .get(&state.store, &signed.city.id, procedure_id, version)
+            .await
+            .map_err(|e| signed.error(e))?,
+    ))
+}
+
+/// A stored UTC time as JST: `2026-11-25 13:40` or `令和8年11月25日 13:40`.
+fn time_text(time: &str, wareki: bool) -> String {
+    if wareki {
+        return crate::pages::jst(time);
+    }
+    chrono::DateTime::parse_from_rfc3339(time)
+        .ok()
+        .and_then(|t| {
+            chrono::FixedOffset::east_opt(9 * 3600)
+                .map(|jst| t.with_timezone(&jst).format("%Y-%m-%d %H:%M").to_string())
+        })
+        .unwrap_or_else(|| time.to_string())
+}
+
+/// One answer as a cell: choices by their Japanese label, dates in the chosen calendar.
+fn answer_text(form: &CompiledForm, name: &str, value: Option<&Value>, wareki: bool) -> String {
+    let Some(value) = value else {
+        return String::new();
+    };
+    let is_date = form
+        .definition()
+        .ui
+        .fields
+        .get(name)
+        .is_some_and(|hint| hint.input == InputKind::Date);
+    match (is_date, value.as_str()) {
+        (true, Some(text)) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) if wareki => machi_core::wareki::format_wareki(date),
+            _ => text.to_string(),
+        },
+        _ => display_value(crate::i18n::Ui { en: false }, form, name, value),
+    }
+}
+
+fn with_bom(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    bytes.extend_from_slice(b"\xEF\xBB\xBF");
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// Shift_JIS as Windows writes it (encoding_rs's Shift_JIS is the WHATWG one, i.e. CP932 with
+/// its NEC and IBM extensions); a character CP932 lacks becomes 〓 rather than an HTML escape.
+fn to_cp932(text: &str) -> Vec<u8> {
+    let mut encoder = SHIFT_JIS.new_encoder();
+    let mut out = Vec::with_capacity(text.len());
+    let mut buffer = [0u8; 8192];
+    let mut rest = text;
+    loop {
+        let (result, read, written) =
+            encoder.encode_from_utf8_without_replacement(rest, &mut buffer, true);
+        out.extend_from_slice(&buffer[..written]);
+        rest = &rest[read..];
+        match result {
+            EncoderResult::InputEmpty => return out,
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(_) => out.extend_from_slice(GETA),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cp932_keeps_ibm_and_nec_characters_and_marks_the_rest() {
+        let bytes = to_cp932("髙橋①,山﨑\r\n😀");
+        let (decoded, _, errors) = SHIFT_JIS.decode(&bytes);
+        assert!(!errors);
+        assert_eq!(decoded, "髙橋①,山﨑\r\n〓");
+    }
+
+    #[test]
+    fn utf8_exports_start_with_a_bom() {
+        assert_eq!(&with_bom("受付")[..3], b"\xEF\xBB\xBF");
+    }
+
+    #[test]
+    fn times_are_shown_in_japan_time() {
+        assert_eq!(
+            time_text("2026-11-25T04:40:00.000000Z", false),
+            "2026-11-25 13:40"
+        );
+        assert!(time_text("2026-11-25T04:40:00.000000Z", true).starts_with("令和8年11月25日"));
+    }
+}

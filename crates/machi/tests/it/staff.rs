@@ -1,0 +1,461 @@
+//! The staff console: sign-in, sessions and throttling, CSRF, department scoping on every
+//! route, the review workflow with e-mail to the applicant through a real SMTP exchange,
+//! exports, and the hash-chained audit log.
+
+use serde_json::Value;
+use sqlx::Executor;
+
+use crate::harness::{StaffClient, TestApp, STAFF_PASSWORD};
+use crate::on_both_backends;
+use crate::smtp_sink::SmtpSink;
+
+const KOSODATE_PROCEDURE: &str = "jidou-teate-nintei";
+const MANAGER: &str = "kacho@kosodate.test";
+const REVIEWER: &str = "tanto@kosodate.test";
+const OTHER_DEPARTMENT: &str = "tanto@shimin.test";
+const AUDITOR: &str = "kansa@city.test";
+const ADMIN: &str = "admin@city.test";
+
+async fn staff_of_the_demo_city(app: &TestApp) {
+    app.store
+        .ensure_department(crate::harness::CITY, "johoseisaku", "情報政策課", "")
+        .await
+        .unwrap();
+    app.create_staff(MANAGER, "manager", Some("kosodate")).await;
+    app.create_staff(REVIEWER, "staff", Some("kosodate")).await;
+    app.create_staff(OTHER_DEPARTMENT, "staff", Some("shimin"))
+        .await;
+    app.create_staff(AUDITOR, "auditor", None).await;
+    app.create_staff(ADMIN, "admin", Some("johoseisaku")).await;
+}
+
+/// A resident applies; returns (receipt number, access code).
+async fn resident_applies(app: &TestApp) -> (String, String) {
+    let response = app.apply_example(KOSODATE_PROCEDURE).await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    (
+        created["receipt_number"].as_str().unwrap().to_string(),
+        created["access_code"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn resident_sees(app: &TestApp, receipt: &str, code: &str) -> Value {
+    let response = app.status(receipt, code).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn review_workflow_with_email_and_audit(app: &TestApp) {
+    staff_of_the_demo_city(app).await;
+    let sink = SmtpSink::start().await;
+    let mailer = machi_web::mailer::spawn(
+        app.store.clone(),
+        machi_web::mailer::MailSettings {
+            smtp_url: Some(sink.url.clone()),
+            from: "no-reply@demo.test".into(),
+        },
+    );
+    let (receipt, code) = resident_applies(app).await;
+
+    let mut manager = app.sign_in(MANAGER).await;
+    let inbox = manager.get_html("/staff/inbox?status=received").await;
+    assert!(
+        inbox.contains(&receipt),
+        "the new application is in the inbox"
+    );
+    let page = format!("/staff/applications/{receipt}");
+    let detail = manager.get_html(&page).await;
+    assert!(
+        detail.contains("山田"),
+        "the answers are shown to the department"
+    );
+
+    // In review, with a note and an e-mail to the applicant.
+    let response = manager
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &[
+                ("from", "received"),
+                ("to", "in_review"),
+                ("note", "書類を確認しています。"),
+                ("notify", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].to, vec!["hanako.yamada@example.jp".to_string()]);
+    assert_eq!(mails[0].from, "no-reply@demo.test");
+    let (subject, text) = mails[0].subject_and_text();
+    assert!(subject.contains(&receipt), "{subject}");
+    assert!(
+        text.contains("審査中") && text.contains("書類を確認しています。"),
+        "{text}"
+    );
+    let seen = resident_sees(app, &receipt, &code).await;
+    assert_eq!(seen["status"], "in_review");
+    assert_eq!(seen["history"][1]["note"]["ja"], "書類を確認しています。");
+
+    // A stale form (the page still said "received") is refused, not applied twice.
+    let stale = manager
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &[("from", "received"), ("to", "in_review")],
+        )
+        .await;
+    assert_eq!(stale.status(), 409);
+    // A step the workflow does not have is refused.
+    let skip = manager
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &[("from", "in_review"), ("to", "completed")],
+        )
+        .await;
+    assert_eq!(skip.status(), 400);
+
+    // A message, an internal comment, an assignment; then approved and completed.
+    let message = manager
+        .submit(
+            &page,
+            &format!("{page}/message"),
+            &[("body", "口座の名義をご確認ください。")],
+        )
+        .await;
+    assert_eq!(message.status(), 303);
+    let comment = manager
+        .submit(
+            &page,
+            &format!("{page}/comment"),
+            &[("body", "住基照会済み")],
+        )
+        .await;
+    assert_eq!(comment.status(), 303);
+    let assign = manager
+        .submit(&page, &format!("{page}/assign"), &[("assignee", REVIEWER)])
+        .await;
+    assert_eq!(assign.status(), 303);
+    let mut reviewer = app.sign_in(REVIEWER).await;
+    let mine = reviewer.get_html("/staff/inbox?assignee=me").await;
+    assert!(mine.contains(&receipt));
+    for (from, to) in [("in_review", "approved"), ("approved", "completed")] {
+        let response = reviewer
+            .submit(
+                &page,
+                &format!("{page}/status"),
+                &[("from", from), ("to", to), ("notify", "1")],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{from} → {to}");
+    }
+    let mails = sink.wait_for(4).await;
+    assert!(mails[1]
+        .subject_and_text()
+        .1
+        .contains("口座の名義をご確認ください。"));
+    assert!(mails[3].subject_and_text().1.contains("完了"));
+
+    let seen = resident_sees(app, &receipt, &code).await;
+    assert_eq!(seen["status"], "completed");
+    let kinds: Vec<&str> = seen["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["status", "status", "message", "status", "status"]);
+    let shown = serde_json::to_string(&seen).unwrap();
+    assert!(
+        !shown.contains("住基照会済み"),
+        "internal comments stay internal"
+    );
+
+    // The auditor sees every step, and the chain verifies.
+    let mut auditor = app.sign_in(AUDITOR).await;
+    let log = auditor
+        .get_html(&format!("/staff/audit?subject={receipt}"))
+        .await;
+    for action in [
+        "application.view",
+        "application.status",
+        "application.message",
+        "application.comment",
+        "application.assign",
+    ] {
+        assert!(log.contains(action), "{action} is in the audit log");
+    }
+    let export = auditor.get("/staff/audit/export").await;
+    assert_eq!(export.status(), 200);
+    assert!(export.bytes().await.unwrap().starts_with(b"\xEF\xBB\xBF"));
+    let report = app.store.verify_audit(crate::harness::CITY).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(report.entries >= 10);
+
+    mailer.abort();
+    sink.stop();
+}
+
+async fn every_staff_route_refuses_another_department(app: &TestApp) {
+    staff_of_the_demo_city(app).await;
+    let (receipt, _) = resident_applies(app).await;
+    let mut outsider = app.sign_in(OTHER_DEPARTMENT).await;
+    let base = format!("/staff/applications/{receipt}");
+    for path in [
+        base.clone(),
+        format!("{base}/print"),
+        format!("{base}/files/income_certificate"),
+    ] {
+        assert_eq!(outsider.get(&path).await.status(), 403, "GET {path}");
+    }
+    // Its inbox and exports never list the other department's application.
+    let inbox = outsider.get_html("/staff/inbox").await;
+    assert!(!inbox.contains(&receipt));
+    let export = outsider.get("/staff/inbox/export?encoding=utf8").await;
+    assert!(!export.text().await.unwrap().contains(&receipt));
+    let csrf = crate::harness::csrf_of(&outsider.get_html("/staff/inbox").await);
+    for (action, form) in [
+        ("status", vec![("from", "received"), ("to", "in_review")]),
+        ("message", vec![("body", "x")]),
+        ("comment", vec![("body", "x")]),
+        ("assign", vec![("assignee", OTHER_DEPARTMENT)]),
+    ] {
+        let mut form = form;
+        form.push(("csrf", &csrf));
+        let response = outsider.post(&format!("{base}/{action}"), &form).await;
+        assert_eq!(response.status(), 403, "POST {action}");
+    }
+    let bulk = outsider
+        .post(
+            "/staff/inbox/bulk",
+            &[
+                ("action", "assign_me"),
+                ("receipt", &receipt),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(bulk.status(), 403, "bulk");
+    // Roles: a reviewer cannot manage accounts or read the audit log; the auditor cannot review.
+    assert_eq!(outsider.get("/staff/users").await.status(), 403);
+    assert_eq!(outsider.get("/staff/audit").await.status(), 403);
+    let mut auditor = app.sign_in(AUDITOR).await;
+    assert_eq!(auditor.get(&base).await.status(), 403);
+    assert_eq!(auditor.get("/staff/inbox").await.status(), 403);
+    // Nothing changed.
+    let mut manager = app.sign_in(MANAGER).await;
+    let detail = manager.get_html(&base).await;
+    assert!(!detail.contains("in_review\" checked"));
+    let states = app
+        .store
+        .application_states(crate::harness::CITY, std::slice::from_ref(&receipt))
+        .await
+        .unwrap();
+    assert_eq!(states[0].status.as_str(), "received");
+}
+
+async fn sign_in_throttling_sessions_and_csrf(app: &TestApp) {
+    staff_of_the_demo_city(app).await;
+    // Signed out: pages go to the sign-in page, posts are refused.
+    let mut anonymous = StaffClient::anonymous(app);
+    let response = anonymous.get("/staff/inbox").await;
+    assert_eq!(response.status(), 303);
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/staff/login?next="));
+    assert_eq!(anonymous.post("/staff/users", &[]).await.status(), 401);
+
+    // The session cookie is HttpOnly and SameSite.
+    let mut first = StaffClient::anonymous(app);
+    let response = first.try_sign_in(REVIEWER, STAFF_PASSWORD).await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("machi_staff="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let mut second = app.sign_in(REVIEWER).await;
+
+    // CSRF: no token, a wrong token, or another site's Origin are all refused.
+    assert_eq!(
+        first
+            .post("/staff/applications/x/comment", &[("body", "x")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        first
+            .post(
+                "/staff/applications/x/comment",
+                &[("body", "x"), ("csrf", "forged")]
+            )
+            .await
+            .status(),
+        403
+    );
+    let csrf = crate::harness::csrf_of(&first.get_html("/staff/inbox").await);
+    let cross_site = first
+        .client
+        .post(app.url("/staff/logout"))
+        .header("cookie", format!("machi_staff={}", cookie_value(&first)))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+
+    // Log out everywhere ends the other session too.
+    let response = second
+        .submit("/staff/inbox", "/staff/logout-everywhere", &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(first.get("/staff/inbox").await.status(), 303);
+    assert_eq!(second.get("/staff/inbox").await.status(), 303);
+
+    // Five wrong passwords lock the account; then even the right one is refused for a while.
+    let mut attacker = StaffClient::anonymous(app);
+    for attempt in 1..=5 {
+        let response = attacker.try_sign_in(MANAGER, "wrong password!!").await;
+        let expected = if attempt < 5 { 401 } else { 429 };
+        assert_eq!(response.status(), expected, "attempt {attempt}");
+    }
+    let locked = attacker.try_sign_in(MANAGER, STAFF_PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    // An unknown account answers like a wrong password.
+    let unknown = attacker
+        .try_sign_in("nobody@city.test", STAFF_PASSWORD)
+        .await;
+    assert_eq!(unknown.status(), 401);
+    // A disabled account cannot sign in, and the admin's change is audited.
+    let mut admin = app.sign_in(ADMIN).await;
+    let response = admin
+        .submit(
+            "/staff/users",
+            &format!("/staff/users/{REVIEWER}"),
+            &[
+                ("role", "staff"),
+                ("department", "kosodate"),
+                ("disabled", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let refused = StaffClient::anonymous(app)
+        .try_sign_in(REVIEWER, STAFF_PASSWORD)
+        .await;
+    assert_eq!(refused.status(), 401);
+}
+
+fn cookie_value(client: &StaffClient) -> String {
+    client
+        .cookies
+        .iter()
+        .find(|(k, _)| k == "machi_staff")
+        .map(|(_, v)| v.clone())
+        .unwrap()
+}
+
+async fn exports_open_in_excel_encodings(app: &TestApp) {
+    staff_of_the_demo_city(app).await;
+    let (receipt, _) = resident_applies(app).await;
+    let mut manager = app.sign_in(MANAGER).await;
+    let utf8 = manager
+        .get(&format!(
+            "/staff/inbox/export?procedure={KOSODATE_PROCEDURE}&encoding=utf8"
+        ))
+        .await;
+    assert_eq!(utf8.status(), 200);
+    assert_eq!(utf8.headers()["content-type"], "text/csv; charset=utf-8");
+    let bytes = utf8.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("受付番号,手続,状況"), "{text}");
+    assert!(text.contains(&receipt) && text.contains("山田"), "{text}");
+    assert!(text.contains("\r\n"));
+
+    let sjis = manager
+        .get(&format!(
+            "/staff/inbox/export?procedure={KOSODATE_PROCEDURE}&encoding=sjis&wareki=1"
+        ))
+        .await;
+    assert_eq!(
+        sjis.headers()["content-type"],
+        "text/csv; charset=Shift_JIS"
+    );
+    let bytes = sjis.bytes().await.unwrap();
+    let (decoded, _, errors) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!errors);
+    assert!(
+        decoded.contains(&receipt) && decoded.contains("令和"),
+        "{decoded}"
+    );
+}
+
+async fn audit_verify_detects_edits_and_deletions(app: &TestApp) {
+    staff_of_the_demo_city(app).await;
+    let (receipt, _) = resident_applies(app).await;
+    let mut manager = app.sign_in(MANAGER).await;
+    manager
+        .get_html(&format!("/staff/applications/{receipt}"))
+        .await;
+    manager.get_html("/staff/inbox").await;
+    let report = app.store.verify_audit(crate::harness::CITY).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let entries = report.entries;
+    assert!(entries >= 2);
+
+    let pool = sqlx::AnyPool::connect(&app.database_url()).await.unwrap();
+    // Someone hides who looked at the application.
+    pool.execute(
+        "UPDATE audit_log SET actor = 'someone.else@city.test' WHERE action = 'application.view'",
+    )
+    .await
+    .unwrap();
+    let report = app.store.verify_audit(crate::harness::CITY).await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("was edited")),
+        "{:?}",
+        report.problems
+    );
+    // Deleting the newest entry is caught by the head.
+    pool.execute(
+        "UPDATE audit_log SET actor = 'kacho@kosodate.test' WHERE action = 'application.view'",
+    )
+    .await
+    .unwrap();
+    assert!(app
+        .store
+        .verify_audit(crate::harness::CITY)
+        .await
+        .unwrap()
+        .problems
+        .is_empty());
+    pool.execute(format!("DELETE FROM audit_log WHERE seq = {entries}").as_str())
+        .await
+        .unwrap();
+    let report = app.store.verify_audit(crate::harness::CITY).await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("removed")),
+        "{:?}",
+        report.problems
+    );
+    pool.close().await;
+}
+
+on_both_backends!(
+    review_workflow_with_email_and_audit,
+    every_staff_route_refuses_another_department,
+    sign_in_throttling_sessions_and_csrf,
+    exports_open_in_excel_encodings,
+    audit_verify_detects_edits_and_deletions,
+);
