@@ -70,6 +70,16 @@ impl Role {
         matches!(self, Role::Admin | Role::Manager)
     }
 
+    /// Creates and edits procedures and their forms (drafts).
+    pub fn edits_procedures(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager | Role::Staff)
+    }
+
+    /// Publishes a draft or takes a procedure offline.
+    pub fn publishes_procedures(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
     /// Creates accounts and changes roles.
     pub fn manages_accounts(self) -> bool {
         self == Role::Admin

@@ -10,6 +10,7 @@
 pub mod applications;
 pub mod audit;
 mod connect;
+pub mod editor;
 mod files;
 pub mod mail;
 pub mod procedures;
@@ -89,6 +90,12 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The shared pool, for benchmarks that load rows in bulk or time raw SQL beside the
+    /// store's own queries; everything else goes through the store's methods.
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.pool
     }
 
     /// Whether the database answers, for `/readyz`.

@@ -17,12 +17,14 @@ use crate::{now_text, Result, Store, StoreError};
 pub struct ProcedureRecord {
     pub definition: ProcedureDefinition,
     pub form_version: Option<i64>,
+    /// Shown to residents; an unpublished procedure is only seen by staff.
+    pub published: bool,
 }
 
 impl ProcedureRecord {
     /// Whether residents can apply online now.
     pub fn accepts_online(&self) -> bool {
-        self.form_version.is_some() && self.definition.channel.accepts_online()
+        self.published && self.form_version.is_some() && self.definition.channel.accepts_online()
     }
 }
 
@@ -75,7 +77,7 @@ impl Store {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT definition, form_version FROM procedures WHERE tenant_id = $1 AND id = $2",
+            "SELECT definition, form_version, published FROM procedures WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant)
         .bind(id)
@@ -133,7 +135,7 @@ impl Store {
     ) -> Result<Vec<ProcedureRecord>> {
         let mut sql = Sql::new(
             self.backend,
-            "SELECT definition, form_version FROM procedures WHERE published = 1 AND tenant_id = ",
+            "SELECT definition, form_version, published FROM procedures WHERE published = 1 AND tenant_id = ",
         );
         sql.bind(Param::Text(tenant.to_string()));
         for word in query
@@ -179,6 +181,7 @@ fn record_from_row(row: &AnyRow) -> Result<ProcedureRecord> {
     Ok(ProcedureRecord {
         definition: parse_json(&row.try_get::<String, _>("definition")?)?,
         form_version: row.try_get("form_version")?,
+        published: row.try_get::<i64, _>("published")? != 0,
     })
 }
 
@@ -190,7 +193,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-async fn upsert_department(
+pub(crate) async fn upsert_department(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
     p: &ProcedureDefinition,
@@ -208,7 +211,7 @@ async fn upsert_department(
     Ok(())
 }
 
-async fn upsert_procedure(
+pub(crate) async fn upsert_procedure(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
     p: &ProcedureDefinition,
@@ -250,7 +253,7 @@ async fn upsert_procedure(
 
 /// Stores a form version unless the identical version is already there; returns whether it
 /// was added. A different form under an existing version number is refused.
-async fn add_form_version(
+pub(crate) async fn add_form_version(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
     procedure_id: &str,

@@ -94,4 +94,11 @@ impl ProcedureCache {
         }
         Ok(record)
     }
+
+    /// Drops a cached record after this node changed it, so the change shows at once here.
+    pub(crate) fn forget(&self, tenant: &str, id: &str) {
+        if let Ok(mut map) = self.records.write() {
+            map.remove(&(tenant.to_string(), id.to_string()));
+        }
+    }
 }

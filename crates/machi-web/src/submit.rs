@@ -27,6 +27,7 @@ pub(crate) async fn online_form(
         .procedures
         .get(&state.store, tenant, id)
         .await?
+        .filter(|r| r.published)
         .ok_or_else(|| {
             ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure."))
         })?;

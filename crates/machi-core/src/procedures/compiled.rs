@@ -96,7 +96,8 @@ impl CompiledForm {
         &self,
         raw: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<FieldError>> {
-        let (answers, mut errors) = self.normalise(raw);
+        let (mut answers, mut errors) = self.normalise(raw);
+        self.drop_hidden(&mut answers);
         let instance = Value::Object(answers);
         let failed: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
         for error in self.validator.iter_errors(&instance) {
@@ -113,6 +114,21 @@ impl CompiledForm {
         } else {
             errors.sort_by_key(|e| self.position(&e.field));
             Err(errors)
+        }
+    }
+
+    /// Removes answers to questions whose condition does not hold (asked only sometimes).
+    fn drop_hidden(&self, answers: &mut Map<String, Value>) {
+        let hidden: Vec<String> = self
+            .definition
+            .ui
+            .fields
+            .iter()
+            .filter(|(_, hint)| hint.show_if.as_ref().is_some_and(|c| !c.holds(answers)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in hidden {
+            answers.remove(&name);
         }
     }
 

@@ -44,6 +44,29 @@ pub struct FieldHint {
     /// Labels of the allowed values, for select, radio and checkboxes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, Localized>,
+    /// 条件付き表示: ask this only when another question has a given answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<Condition>,
+}
+
+/// "Only when `field` is `equals`": a choice value, or `true`/`false` for a tick box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub field: String,
+    pub equals: String,
+}
+
+impl Condition {
+    /// Whether the answers meet the condition.
+    pub fn holds(&self, answers: &Map<String, Value>) -> bool {
+        match answers.get(&self.field) {
+            Some(Value::String(value)) => *value == self.equals,
+            Some(Value::Bool(value)) => value.to_string() == self.equals,
+            Some(Value::Array(values)) => values.iter().any(|v| v.as_str() == Some(&self.equals)),
+            _ => false,
+        }
+    }
 }
 
 /// The kinds of input a field can be; each has its own normalisation.
@@ -182,6 +205,7 @@ impl FormDefinition {
                 Some(hint) => problems.extend(check_options(name, hint, &properties[*name])),
             }
         }
+        problems.extend(self.check_conditions());
         problems.extend(self.check_attachments());
         match self.compile() {
             Err(error) => problems.push(error.0),
@@ -205,6 +229,25 @@ impl FormDefinition {
         } else {
             Err(problems)
         }
+    }
+
+    /// A condition must name a question asked before the one it controls.
+    fn check_conditions(&self) -> Vec<String> {
+        let position = |name: &str| self.ui.order.iter().position(|n| n == name);
+        self.ui
+            .fields
+            .iter()
+            .filter_map(|(name, hint)| hint.show_if.as_ref().map(|c| (name, c)))
+            .filter(|(name, condition)| {
+                !matches!((position(&condition.field), position(name)), (Some(source), Some(own)) if source < own)
+            })
+            .map(|(name, condition)| {
+                format!(
+                    "ui.fields.{name}.show_if: '{}' must be a question before '{name}'",
+                    condition.field
+                )
+            })
+            .collect()
     }
 
     fn check_attachments(&self) -> Vec<String> {

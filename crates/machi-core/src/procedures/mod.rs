@@ -4,6 +4,7 @@
 //! (procedure inventory) without code. The form is JSON Schema 2020-12 plus UI hints; its version
 //! travels with every application so that editing a form never changes an application already made.
 
+pub mod builder;
 mod compiled;
 mod form;
 mod import;
@@ -11,8 +12,8 @@ mod normalise;
 
 pub use compiled::CompiledForm;
 pub use form::{
-    AttachmentKind, AttachmentSpec, FieldError, FieldHint, FormDefinition, FormError, InputKind,
-    UiHints,
+    AttachmentKind, AttachmentSpec, Condition, FieldError, FieldHint, FormDefinition, FormError,
+    InputKind, UiHints,
 };
 pub use import::{parse_catalog, CatalogFormat, ImportError, RowError};
 

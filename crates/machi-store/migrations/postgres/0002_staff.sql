@@ -41,6 +41,18 @@ CREATE TABLE application_comments (
 );
 CREATE INDEX application_comments_by_receipt ON application_comments (tenant_id, receipt_number, id);
 
+-- The procedure editor's work in progress: a whole definition (with its form), published
+-- into procedures/forms as a new form version when ready.
+CREATE TABLE procedure_drafts (
+    tenant_id TEXT NOT NULL,
+    procedure_id TEXT NOT NULL,
+    department_code TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, procedure_id)
+);
+
 CREATE TABLE mail_outbox (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id TEXT NOT NULL,

@@ -164,6 +164,7 @@ pub(crate) async fn show_procedure(
         .store
         .procedure(&city.id, &id)
         .await?
+        .filter(|r| r.published)
         .ok_or_else(|| ApiError::not_found("no such procedure"))?;
     let form = match record.form_version {
         Some(version) => state.store.form(&city.id, &id, version).await?,

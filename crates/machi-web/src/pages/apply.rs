@@ -38,6 +38,8 @@ struct FormPage {
     attachments: Vec<AttachmentView>,
     /// (target element id, message) for the error summary.
     errors: Vec<(String, String)>,
+    /// Shown to staff from the procedure editor: nothing can be submitted.
+    preview: bool,
 }
 
 #[derive(Template)]
@@ -103,6 +105,28 @@ fn form_page(
     values: &Values,
     errors: &[FieldError],
 ) -> Response {
+    draw_form(ui, city, record, form, values, errors, false)
+}
+
+/// The editor's preview: the form exactly as residents will see it, without a way to send it.
+pub(crate) fn preview_page(
+    ui: Ui,
+    city: &machi_store::Tenant,
+    record: &ProcedureRecord,
+    form: &CompiledForm,
+) -> Response {
+    draw_form(ui, city, record, form, &Values::default(), &[], true)
+}
+
+fn draw_form(
+    ui: Ui,
+    city: &machi_store::Tenant,
+    record: &ProcedureRecord,
+    form: &CompiledForm,
+    values: &Values,
+    errors: &[FieldError],
+    preview: bool,
+) -> Response {
     let error_of = |name: &str| {
         errors
             .iter()
@@ -144,6 +168,7 @@ fn form_page(
             .iter()
             .map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string()))
             .collect(),
+        preview,
     };
     let status = if errors.is_empty() {
         StatusCode::OK

@@ -186,6 +186,7 @@ pub(super) async fn procedure(
         .procedure(&city.id, &id)
         .await
         .map_err(|e| PageError::new(ui, &city, e))?
+        .filter(|r| r.published)
         .ok_or_else(|| {
             PageError::new(
                 ui,

@@ -179,6 +179,10 @@ pub(super) fn field_view(
         .as_ref()
         .map(|h| ui.l(h).to_string())
         .or(default_help.map(str::to_string));
+    let help = match (condition_text(ui, form, hint), help) {
+        (Some(condition), Some(help)) => Some(format!("{condition} {help}")),
+        (condition, help) => condition.or(help),
+    };
     let mut describedby = Vec::new();
     if help.is_some() {
         describedby.push(format!("{id}-help"));
@@ -281,4 +285,33 @@ pub(crate) fn applicant_email(form: &CompiledForm, answers: &Map<String, Value>)
         .find_map(|(name, _)| answers.get(name).and_then(Value::as_str))
         .filter(|email| !email.is_empty())
         .map(str::to_string)
+}
+
+/// "Answer only if …" for a question asked only sometimes (pages work without JavaScript, so
+/// every question is shown and the condition is said in words, as GOV.UK does without scripts).
+fn condition_text(ui: Ui, form: &CompiledForm, hint: &FieldHint) -> Option<String> {
+    let condition = hint.show_if.as_ref()?;
+    let source = form.definition().ui.fields.get(&condition.field)?;
+    let answer = match source.input {
+        InputKind::Checkbox if condition.equals == "true" => {
+            ui.t("チェックした", "ticked").to_string()
+        }
+        InputKind::Checkbox => ui.t("チェックしていない", "not ticked").to_string(),
+        _ => source
+            .options
+            .get(&condition.equals)
+            .map(|label| ui.l(label).to_string())
+            .unwrap_or_else(|| condition.equals.clone()),
+    };
+    Some(if ui.en {
+        format!(
+            "Answer only if \"{}\" is \"{answer}\".",
+            ui.l(&source.label)
+        )
+    } else {
+        format!(
+            "「{}」が「{answer}」の場合のみ回答してください。",
+            ui.l(&source.label)
+        )
+    })
 }

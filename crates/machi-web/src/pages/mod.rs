@@ -1,7 +1,7 @@
 //! Resident pages: server-rendered HTML that works without JavaScript, mobile first, following
 //! the GOV.UK Design System patterns (one thing per page, error summary linked to each field).
 
-mod apply;
+pub(crate) mod apply;
 mod catalog;
 pub(crate) mod form_view;
 mod status;

@@ -12,6 +12,7 @@ mod audit_log;
 mod export;
 mod inbox;
 mod login;
+mod procedures;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -66,6 +67,31 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             "/staff/applications/{receipt}/files/{field}",
             get(application::attachment),
         )
+        .route(
+            "/staff/procedures",
+            get(procedures::list).post(procedures::create),
+        )
+        .route("/staff/procedures/new", get(procedures::new_form))
+        .route(
+            "/staff/procedures/{id}/edit",
+            get(procedures::edit).post(procedures::save_basics),
+        )
+        .route("/staff/procedures/{id}/fields", post(procedures::add_field))
+        .route(
+            "/staff/procedures/{id}/fields/{name}/move",
+            post(procedures::move_field),
+        )
+        .route(
+            "/staff/procedures/{id}/fields/{name}/remove",
+            post(procedures::remove_field),
+        )
+        .route("/staff/procedures/{id}/preview", get(procedures::preview))
+        .route("/staff/procedures/{id}/publish", post(procedures::publish))
+        .route(
+            "/staff/procedures/{id}/unpublish",
+            post(procedures::unpublish),
+        )
+        .route("/staff/procedures/{id}/discard", post(procedures::discard))
         .route("/staff/users", get(accounts::list).post(accounts::create))
         .route("/staff/users/{email}", post(accounts::change))
         .route("/staff/audit", get(audit_log::search))
@@ -141,6 +167,7 @@ impl Signed {
             csrf: self.session.csrf_token.clone(),
             back: back.to_string(),
             reviews: role.reviews_applications(),
+            edits_procedures: role.edits_procedures(),
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
         }
@@ -156,6 +183,7 @@ pub(crate) struct Chrome {
     pub csrf: String,
     pub back: String,
     pub reviews: bool,
+    pub edits_procedures: bool,
     pub manages_accounts: bool,
     pub reads_audit: bool,
 }

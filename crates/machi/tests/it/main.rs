@@ -12,6 +12,7 @@ mod smtp_sink;
 mod api_applications;
 mod catalog;
 mod durability;
+mod editor;
 mod import;
 mod ops;
 mod pages;
