@@ -13,6 +13,7 @@ mod connect;
 pub mod editor;
 mod files;
 pub mod mail;
+pub mod payments;
 pub mod procedures;
 pub mod review;
 pub mod sessions;
@@ -115,6 +116,6 @@ pub fn now_text() -> String {
     format_time(chrono::Utc::now())
 }
 
-pub(crate) fn format_time(time: chrono::DateTime<chrono::Utc>) -> String {
+pub fn format_time(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -392,7 +392,7 @@ async fn apply_status_change(
     .await
 }
 
-async fn insert_event(
+pub(crate) async fn insert_event(
     tx: &mut AuditedTx<'_>,
     tenant: &str,
     receipt_number: &str,

@@ -9,6 +9,7 @@ mod i18n;
 pub mod mailer;
 mod ops;
 mod pages;
+mod payments;
 mod problem;
 mod staff;
 mod submit;
@@ -28,12 +29,14 @@ pub struct AppState {
     tenants: Arc<Vec<Tenant>>,
     forms: cache::FormCache,
     procedures: cache::ProcedureCache,
+    payments: std::sync::Arc<dyn payments::PaymentProvider>,
 }
 
 impl AppState {
     /// Builds the state; `tenants` are the cities served (the first answers unknown hosts).
     pub fn new(store: Store, tenants: Vec<Tenant>) -> Self {
         Self {
+            payments: payments::default_provider(store.clone()),
             store,
             tenants: Arc::new(tenants),
             forms: cache::FormCache::default(),
@@ -46,6 +49,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(staff::routes(state.clone()))
+        .merge(payments::routes())
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())

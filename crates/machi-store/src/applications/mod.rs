@@ -16,6 +16,11 @@ use sqlx::AnyPool;
 use crate::{Result, Store};
 
 impl Store {
+    /// A per-deployment secret (made on first use, shared by every node), e.g. for signing.
+    pub async fn secret(&self, name: &str) -> Result<String> {
+        instance_secret(&self.pool, name).await
+    }
+
     /// The access code an idempotent request gets: derived from a per-deployment secret and the
     /// key, so that a retry with the same key gets the same code while only its digest is stored.
     pub fn idempotent_access_code(&self, tenant: &str, key: &str) -> AccessCode {

@@ -66,6 +66,8 @@ struct ReceiptPage {
     name: String,
     receipt_number: String,
     access_code: String,
+    /// 手数料 to pay online, in yen.
+    fee: Option<i64>,
 }
 
 /// The procedure and its current form, or a friendly error page when it cannot be done online.
@@ -401,6 +403,7 @@ pub(super) async fn submit(
         name: ui.l(&record.definition.name).to_string(),
         receipt_number: accepted.receipt.receipt_number,
         access_code: accepted.access_code.display(),
+        fee: record.definition.fee_yen.filter(|fee| *fee > 0),
     };
     Ok(no_store(render(&page)))
 }

@@ -19,6 +19,11 @@ struct FoundView {
     submitted: String,
     /// (status label, time, note)
     history: Vec<(String, String, String)>,
+    /// The fee still to pay, in yen (none, or paid already).
+    fee_due: Option<i64>,
+    /// Payment attempts: (state, amount in yen, time).
+    payments: Vec<(String, i64, String)>,
+    access_code: String,
 }
 
 #[derive(Template)]
@@ -70,7 +75,31 @@ pub(super) async fn lookup(
                 .procedure(&city.id, &view.procedure_id)
                 .await
                 .map_err(|e| PageError::new(ui, &city, e))?;
+            let payments = state
+                .store
+                .payments_of(&city.id, &view.receipt_number)
+                .await
+                .map_err(|e| PageError::new(ui, &city, e))?;
+            let paid = payments
+                .iter()
+                .any(|p| p.state == machi_core::payments::PaymentState::Paid);
+            let fee_due = procedure
+                .as_ref()
+                .and_then(|p| p.definition.fee_yen)
+                .filter(|fee| *fee > 0 && !paid);
             page.found = Some(FoundView {
+                fee_due,
+                payments: payments
+                    .iter()
+                    .map(|p| {
+                        (
+                            ui.l(&p.state.label()).to_string(),
+                            p.amount_yen,
+                            jst(&p.updated_at),
+                        )
+                    })
+                    .collect(),
+                access_code: form.access_code.clone(),
                 procedure: procedure
                     .map(|p| ui.l(&p.definition.name).to_string())
                     .unwrap_or(view.procedure_id.clone()),

@@ -173,6 +173,9 @@ struct ApplicationPage {
     has_email: bool,
     can_assign: bool,
     me: String,
+    /// (state, amount in yen, provider reference, last change)
+    payments: Vec<(String, i64, String, String)>,
+    fee_unpaid: Option<i64>,
 }
 
 pub(super) async fn show(
@@ -194,6 +197,21 @@ pub(super) async fn show(
     let view = &app.view;
     let now = machi_store::now_text();
     let colleagues = colleagues(&state, &signed).await?;
+    let payments = state
+        .store
+        .payments_of(&signed.city.id, &receipt)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let paid = payments
+        .iter()
+        .any(|p| p.state == machi_core::payments::PaymentState::Paid);
+    let fee = state
+        .procedures
+        .get(&state.store, &signed.city.id, &app.view.procedure_id)
+        .await
+        .map_err(|e| signed.error(e))?
+        .and_then(|r| r.definition.fee_yen)
+        .filter(|fee| *fee > 0);
     let page = ApplicationPage {
         chrome: signed.chrome(&format!("/staff/applications/{receipt}")),
         receipt_number: view.receipt_number.clone(),
@@ -252,6 +270,18 @@ pub(super) async fn show(
         has_email: applicant_email(&loaded.form, &view.answers).is_some(),
         can_assign: signed.role().assigns_work(),
         me: signed.email().to_string(),
+        fee_unpaid: fee.filter(|_| !paid),
+        payments: payments
+            .iter()
+            .map(|p| {
+                (
+                    ui.l(&p.state.label()).to_string(),
+                    p.amount_yen,
+                    p.provider_ref.clone().unwrap_or_default(),
+                    jst(&p.updated_at),
+                )
+            })
+            .collect(),
     };
     Ok(render(&page))
 }

@@ -12,6 +12,7 @@ mod audit_log;
 mod export;
 mod inbox;
 mod login;
+mod payments;
 mod procedures;
 
 use axum::body::Body;
@@ -92,6 +93,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             post(procedures::unpublish),
         )
         .route("/staff/procedures/{id}/discard", post(procedures::discard))
+        .route("/staff/payments", get(payments::reconcile))
         .route("/staff/users", get(accounts::list).post(accounts::create))
         .route("/staff/users/{email}", post(accounts::change))
         .route("/staff/audit", get(audit_log::search))
@@ -168,6 +170,7 @@ impl Signed {
             back: back.to_string(),
             reviews: role.reviews_applications(),
             edits_procedures: role.edits_procedures(),
+            reconciles: role.assigns_work(),
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
         }
@@ -184,6 +187,7 @@ pub(crate) struct Chrome {
     pub back: String,
     pub reviews: bool,
     pub edits_procedures: bool,
+    pub reconciles: bool,
     pub manages_accounts: bool,
     pub reads_audit: bool,
 }

@@ -16,4 +16,5 @@ mod editor;
 mod import;
 mod ops;
 mod pages;
+mod payments;
 mod staff;

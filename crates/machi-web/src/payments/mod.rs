@@ -1,0 +1,282 @@
+//! 手数料のオンライン支払い: the resident's side of paying a fee (start, come back), the
+//! provider's webhook, and the interface every payment provider implements. The built-in
+//! [`test_provider`] walks the same redirect-and-webhook flow a real provider does.
+
+pub(crate) mod test_provider;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use machi_core::payments::{PaymentState, ProviderOutcome};
+use machi_store::payments::{Payment, PaymentStart};
+use serde::Deserialize;
+
+use crate::i18n::Ui;
+use crate::pages::{city_name, no_store, render, PageError};
+use crate::problem::ApiError;
+use crate::tenant::City;
+use crate::AppState;
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What machi asks a provider to collect.
+pub(crate) struct Order<'a> {
+    pub tenant: &'a str,
+    /// machi's payment id, the provider's order reference.
+    pub payment_id: &'a str,
+    pub amount_yen: i64,
+    pub description: &'a str,
+    /// Where the provider sends the browser back.
+    pub return_url: String,
+    /// Where the provider posts its notifications.
+    pub webhook_url: String,
+}
+
+/// The provider's checkout for an order.
+pub(crate) struct Checkout {
+    pub provider_ref: String,
+    pub redirect_url: String,
+}
+
+/// A verified notification from a provider.
+pub(crate) struct WebhookEvent {
+    pub event_id: String,
+    pub tenant: String,
+    pub payment_id: String,
+    pub outcome: ProviderOutcome,
+}
+
+/// A payment provider (決済代行事業者). Real providers are reached over HTTPS; each one maps
+/// its own API onto these three calls.
+pub(crate) trait PaymentProvider: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Opens a checkout; the browser is sent to `redirect_url`. Must be idempotent per
+    /// `payment_id` (the provider's idempotency key), so that two clicks racing each other
+    /// get one checkout, never two charges.
+    fn start<'a>(&'a self, order: Order<'a>) -> BoxFuture<'a, Result<Checkout, ApiError>>;
+    /// Where to send the browser to continue a checkout that is still open.
+    fn checkout_url(&self, provider_ref: &str) -> String;
+    /// Asks the provider where a checkout stands (server to server).
+    fn status<'a>(
+        &'a self,
+        provider_ref: &'a str,
+    ) -> BoxFuture<'a, Result<ProviderOutcome, ApiError>>;
+    /// Checks a webhook's signature and reads it; anything unsigned or stale is refused.
+    fn verify_webhook<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<WebhookEvent, ApiError>>;
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/payments/start", post(start))
+        .route("/payments/{id}/return", get(come_back))
+        .route("/api/v1/payments/webhooks/{provider}", post(webhook))
+        .merge(test_provider::routes())
+}
+
+/// `https://host` of this request, for the URLs handed to the provider.
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StartForm {
+    receipt_number: String,
+    access_code: String,
+}
+
+/// 支払う: opens (or resumes) the payment of an application's fee at the provider.
+async fn start(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Result<Response, PageError> {
+    open_checkout(&state, &city, ui, &headers, &form)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))
+}
+
+async fn open_checkout(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    headers: &HeaderMap,
+    form: &StartForm,
+) -> Result<Response, ApiError> {
+    crate::staff::check_origin(headers)?;
+    let view = crate::api::lookup(state, &city.id, &form.receipt_number, &form.access_code).await?;
+    let record = state
+        .procedures
+        .get(&state.store, &city.id, &view.procedure_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such procedure"))?;
+    let amount = record
+        .definition
+        .fee_yen
+        .filter(|fee| *fee > 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(ui.t(
+                "この手続に手数料はありません。",
+                "This procedure has no fee.",
+            ))
+        })?;
+    let provider = &state.payments;
+    let started = state
+        .store
+        .start_payment(&city.id, &view.receipt_number, amount, provider.name())
+        .await?;
+    let payment = match started {
+        PaymentStart::Paid(paid) => return Ok(to_return_page(&paid)),
+        PaymentStart::Pending(Payment {
+            provider_ref: Some(provider_ref),
+            ..
+        }) => {
+            return Ok(crate::staff::see_other(
+                &provider.checkout_url(&provider_ref),
+            ))
+        }
+        PaymentStart::Pending(payment) | PaymentStart::New(payment) => payment,
+    };
+    let base = base_url(headers);
+    let description = format!("{}（{}）", record.definition.name.ja, city.name_ja);
+    let checkout = provider
+        .start(Order {
+            tenant: &city.id,
+            payment_id: &payment.id,
+            amount_yen: amount,
+            description: &description,
+            return_url: format!("{base}/payments/{}/return", payment.id),
+            webhook_url: format!("{base}/api/v1/payments/webhooks/{}", provider.name()),
+        })
+        .await?;
+    state
+        .store
+        .set_provider_ref(&city.id, &payment.id, &checkout.provider_ref)
+        .await?;
+    Ok(crate::staff::see_other(&checkout.redirect_url))
+}
+
+fn to_return_page(payment: &Payment) -> Response {
+    crate::staff::see_other(&format!("/payments/{}/return", payment.id))
+}
+
+#[derive(Template)]
+#[template(path = "payment_result.html")]
+struct ResultPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    receipt_number: String,
+    amount: String,
+    state: String,
+    paid: bool,
+    pending: bool,
+}
+
+/// The page the provider sends the browser back to. The browser's arrival proves nothing: if
+/// the provider has not notified us yet, we ask it ourselves before saying "paid".
+async fn come_back(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let payment = confirmed_payment(&state, &city, ui, &id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let page = ResultPage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("/payments/{id}/return"),
+        receipt_number: payment.receipt_number.clone(),
+        amount: payment.amount_yen.to_string(),
+        state: ui.l(&payment.state.label()).to_string(),
+        paid: payment.state == PaymentState::Paid,
+        pending: payment.state == PaymentState::Pending,
+    };
+    Ok(no_store(render(&page)))
+}
+
+/// The payment as the provider last said; a pending one is asked about first.
+async fn confirmed_payment(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    id: &str,
+) -> Result<Payment, ApiError> {
+    let not_found =
+        || ApiError::not_found(ui.t("この支払いはありません。", "There is no such payment."));
+    let payment = state
+        .store
+        .payment(&city.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let Some(provider_ref) = payment
+        .provider_ref
+        .as_deref()
+        .filter(|_| payment.state == PaymentState::Pending)
+    else {
+        return Ok(payment);
+    };
+    let outcome = state.payments.status(provider_ref).await?;
+    state
+        .store
+        .record_provider_outcome(&city.id, &payment.id, outcome, None)
+        .await?;
+    state
+        .store
+        .payment(&city.id, id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// A provider's notification: verified, then applied once.
+async fn webhook(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if provider != state.payments.name() {
+        return Err(ApiError::not_found("no such payment provider"));
+    }
+    let event = state.payments.verify_webhook(&headers, &body).await?;
+    let changed = state
+        .store
+        .record_provider_outcome(
+            &event.tenant,
+            &event.payment_id,
+            event.outcome,
+            Some(&event.event_id),
+        )
+        .await?;
+    metrics::counter!("machi_payment_webhooks_total").increment(1);
+    tracing::info!(payment = %event.payment_id, outcome = event.outcome.as_str(), changed = ?changed, "payment webhook");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The provider every city uses now (one per deployment; chosen at start).
+pub(crate) fn default_provider(store: machi_store::Store) -> Arc<dyn PaymentProvider> {
+    Arc::new(test_provider::TestProvider::new(store))
+}
