@@ -263,3 +263,101 @@ test('a department manager reviews an application, the resident sees it, and the
   assert.equal(refused.status(), 403, 'another department cannot open it');
   await checkAccessibility(outsider, 'forbidden page');
 });
+
+test('a manager builds a procedure with a fee in the browser, a resident applies and pays, staff complete it, and the auditor sees each step', async () => {
+  const page = await deskPage();
+  const check = (label) => checkAccessibility(page, label);
+  await signIn(page, 'kosodate.kacho@demo.machi.example');
+  await page.getByRole('link', { name: '手続の管理' }).click();
+  await check('procedure list');
+  await page.getByRole('link', { name: '新しい手続をつくる' }).click();
+  await check('new procedure');
+  await page.fill('#name_ja', '子育て応援パスポートの交付');
+  await page.fill('#kana', 'こそだておうえんぱすぽーとのこうふ');
+  await page.fill('#id', 'kosodate-passport');
+  await page.getByRole('button', { name: 'つくる' }).click();
+  await check('procedure editor (empty)');
+
+  const addQuestion = async (label, type, { options = '', required = true, name = '' } = {}) => {
+    await page.fill('#label_ja', label);
+    await page.selectOption('#field_type', type);
+    if (options) await page.fill('#options', options);
+    if (!required) await page.uncheck('#required');
+    if (name) await page.fill('#name', name);
+    await page.getByRole('button', { name: '質問を追加する' }).click();
+    assert.match(await page.locator('table').first().innerText(), new RegExp(label));
+  };
+  await addQuestion('保護者の氏名', 'text', { name: 'guardian_name' });
+  await addQuestion('お子さんの人数', 'number', { name: 'children' });
+  await addQuestion('受け取り方法', 'radio', { options: '郵送 / By post\n窓口 / At the counter', name: 'delivery' });
+  await addQuestion('メールアドレス', 'email', { required: false, name: 'email' });
+  await page.fill('#b-fee_yen', '２００');
+  await page.fill('#b-processing_days', '7');
+  await page.getByRole('button', { name: '基本情報を保存する' }).click();
+  await check('procedure editor (filled)');
+  await page.getByRole('link', { name: '住民に表示される画面をプレビュー' }).click();
+  await check('preview');
+  assert.match(await page.locator('main').innerText(), /受け取り方法/);
+  await page.goBack();
+  await page.getByRole('button', { name: '公開する' }).click();
+  assert.match(await page.locator('.facts').innerText(), /公開中/);
+
+  const resident = await phonePage();
+  const { form } = await api('/api/v1/procedures/kosodate-passport');
+  assert.equal(form.version, 1);
+  await resident.goto(`${base}/procedures/kosodate-passport/apply`);
+  await resident.fill('#f-guardian_name', '子育 花子');
+  await resident.fill('#f-children', '２');
+  await resident.check('input[name="delivery"][value="o1"]');
+  await resident.fill('#f-email', 'hanako@example.jp');
+  await resident.getByRole('button', { name: '入力内容を確認する' }).click();
+  await resident.getByRole('button', { name: 'この内容で申請する' }).click();
+  const receipt = (await resident.locator('#receipt-number').innerText()).trim();
+  const code = (await resident.locator('#access-code').innerText()).trim();
+  await checkAccessibility(resident, 'receipt with a fee to pay');
+  await resident.getByRole('button', { name: '手数料を支払う' }).click();
+  assert.match(resident.url(), /\/test-pay\/cs_test_/);
+  await checkAccessibility(resident, 'test checkout');
+  await resident.getByRole('button', { name: '決定' }).click();
+  assert.match(await resident.locator('h1').innerText(), /お支払いが完了しました/);
+  await checkAccessibility(resident, 'payment complete');
+
+  await page.goto(`${base}/staff/inbox?procedure=kosodate-passport`);
+  await page.getByRole('link', { name: receipt }).click();
+  assert.match(await page.locator('main').innerText(), /支払い済み/);
+  for (const [to, note] of [['in_review', ''], ['approved', ''], ['completed', '郵送でお送りしました。']]) {
+    await page.check(`#to-${to}`);
+    if (note) await page.fill('#note', note);
+    await page.getByRole('button', { name: '状況を変更する' }).click();
+  }
+  assert.match(await page.locator('.facts').innerText(), /完了/);
+  await page.goto(`${base}/staff/payments`);
+  assert.match(await page.locator('main').innerText(), new RegExp(receipt));
+  await check('reconciliation');
+
+  await resident.goto(`${base}/status`);
+  await resident.fill('#receipt_number', receipt);
+  await resident.fill('#access_code', code);
+  await resident.getByRole('button', { name: '確認する' }).click();
+  const seen = await resident.locator('main').innerText();
+  assert.match(seen, /完了/);
+  assert.match(seen, /郵送でお送りしました。/);
+  assert.match(seen, /200 円のお支払いを確認しました/);
+
+  const auditor = await deskPage();
+  await signIn(auditor, 'kansa@demo.machi.example');
+  await auditor.goto(`${base}/staff/audit?subject=${receipt}`);
+  const log = await auditor.locator('table').innerText();
+  for (const action of ['payment.start', 'payment.paid', 'application.view', 'application.status']) {
+    assert.match(log, new RegExp(action.replace('.', '\\.')), action);
+  }
+  await auditor.goto(`${base}/staff/audit?subject=kosodate-passport`);
+  const procedureLog = await auditor.locator('table').innerText();
+  assert.match(procedureLog, /procedure\.publish/);
+  assert.match(procedureLog, /procedure\.draft/);
+
+  const outsider = await deskPage();
+  await signIn(outsider, 'shimin@demo.machi.example');
+  assert.equal((await outsider.goto(`${base}/staff/applications/${receipt}`)).status(), 403);
+  assert.equal((await outsider.goto(`${base}/staff/procedures/kosodate-passport/edit`)).status(), 403);
+});
