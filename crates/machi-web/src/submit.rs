@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 
-use machi_core::procedures::{AttachmentKind, CompiledForm, FieldError, Localized};
+use machi_core::procedures::{
+    AttachmentKind, CompiledForm, FieldError, Localized, StorableAnswers,
+};
 use machi_core::receipt::AccessCode;
 use machi_store::{NewApplication, NewAttachment, ProcedureRecord, Receipt};
 use serde_json::{Map, Value};
@@ -185,10 +187,11 @@ pub(crate) async fn submit(
     tenant: &str,
     procedure: &ProcedureRecord,
     form_version: i64,
-    answers: Map<String, Value>,
+    answers: StorableAnswers,
     attachments: Vec<NewAttachment>,
     idempotency_key: Option<String>,
 ) -> Result<Accepted, ApiError> {
+    let answers = answers.into_inner();
     let access_code = match &idempotency_key {
         Some(key) => state.store.idempotent_access_code(tenant, key),
         None => AccessCode::generate(),

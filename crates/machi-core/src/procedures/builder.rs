@@ -32,9 +32,11 @@ pub enum FieldType {
     Checkboxes,
     /// 添付ファイル (PDF, JPEG or PNG).
     File,
+    /// 個人番号: checked, never stored.
+    MyNumber,
 }
 
-pub const FIELD_TYPES: [FieldType; 14] = [
+pub const FIELD_TYPES: [FieldType; 15] = [
     FieldType::Text,
     FieldType::Textarea,
     FieldType::Kana,
@@ -49,6 +51,7 @@ pub const FIELD_TYPES: [FieldType; 14] = [
     FieldType::Checkbox,
     FieldType::Checkboxes,
     FieldType::File,
+    FieldType::MyNumber,
 ];
 
 impl FieldType {
@@ -68,6 +71,7 @@ impl FieldType {
             FieldType::Checkbox => "checkbox",
             FieldType::Checkboxes => "checkboxes",
             FieldType::File => "file",
+            FieldType::MyNumber => "my_number",
         }
     }
 
@@ -94,6 +98,10 @@ impl FieldType {
                 "Several choices (tick boxes)",
             ),
             FieldType::File => ("添付ファイル", "Attached file"),
+            FieldType::MyNumber => (
+                "個人番号（検査のみ・保存しません）",
+                "My Number (checked, never stored)",
+            ),
         };
         Localized::new(ja, en)
     }
@@ -408,6 +416,7 @@ fn input_kind(field_type: FieldType) -> InputKind {
         FieldType::Radio => InputKind::Radio,
         FieldType::Checkbox => InputKind::Checkbox,
         FieldType::Checkboxes => InputKind::Checkboxes,
+        FieldType::MyNumber => InputKind::MyNumber,
     }
 }
 
@@ -440,6 +449,7 @@ fn property_for(field_type: FieldType, required: bool, options: &[(String, Local
         FieldType::Select | FieldType::Radio => json!({"type": "string", "enum": values}),
         FieldType::Checkbox if required => json!({"type": "boolean", "const": true}),
         FieldType::Checkbox => json!({"type": "boolean"}),
+        FieldType::MyNumber => json!({"type": "string", "pattern": "^([0-9]{12}|checked)$"}),
         FieldType::Checkboxes => json!({
             "type": "array",
             "items": {"enum": values},
@@ -480,6 +490,7 @@ fn example_value(hint: &FieldHint, property: &Value) -> Value {
         InputKind::Select | InputKind::Radio => first_choice(),
         InputKind::Checkbox => json!(true),
         InputKind::Checkboxes => json!([first_choice()]),
+        InputKind::MyNumber => json!(crate::mynumber::STORED_MARKER),
     }
 }
 

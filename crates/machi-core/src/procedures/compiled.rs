@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::form::{FieldError, FieldHint, FormDefinition, InputKind};
 use super::normalise::{date_message, normalise_value};
 use super::Localized;
+use crate::mynumber::STORED_MARKER;
 
 /// A form ready to validate answers.
 pub struct CompiledForm {
@@ -96,8 +97,22 @@ impl CompiledForm {
         &self,
         raw: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<FieldError>> {
-        let (mut answers, mut errors) = self.normalise(raw);
+        let (mut answers, errors) = self.normalise(raw);
         self.drop_hidden(&mut answers);
+        self.check_schema(answers, errors)
+    }
+
+    /// Validates answers already in canonical, stored form (examples, stored applications)
+    /// against the schema, without normalising them again.
+    pub fn validate_stored(&self, answers: &Map<String, Value>) -> Result<(), Vec<FieldError>> {
+        self.check_schema(answers.clone(), Vec::new()).map(|_| ())
+    }
+
+    fn check_schema(
+        &self,
+        answers: Map<String, Value>,
+        mut errors: Vec<FieldError>,
+    ) -> Result<Map<String, Value>, Vec<FieldError>> {
         let instance = Value::Object(answers);
         let failed: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
         for error in self.validator.iter_errors(&instance) {
@@ -115,6 +130,17 @@ impl CompiledForm {
             errors.sort_by_key(|e| self.position(&e.field));
             Err(errors)
         }
+    }
+
+    /// Validated answers made fit to keep: every My Number becomes [`STORED_MARKER`]. The
+    /// only way to get [`StorableAnswers`], which is what storing an application takes.
+    pub fn for_storage(&self, mut answers: Map<String, Value>) -> StorableAnswers {
+        for (name, hint) in &self.definition.ui.fields {
+            if hint.input == InputKind::MyNumber && answers.contains_key(name) {
+                answers.insert(name.clone(), Value::String(STORED_MARKER.into()));
+            }
+        }
+        StorableAnswers(answers)
     }
 
     /// Removes answers to questions whose condition does not hold (asked only sometimes).
@@ -284,5 +310,19 @@ fn format_message(input: Option<InputKind>, ja: &str, en: &str) -> Localized {
             format!("{ja}の形式が正しくありません"),
             format!("{en} is not in the right format"),
         ),
+    }
+}
+
+/// Answers cleared for storage by [`CompiledForm::for_storage`] (no My Number left in them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorableAnswers(Map<String, Value>);
+
+impl StorableAnswers {
+    pub fn into_inner(self) -> Map<String, Value> {
+        self.0
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
     }
 }

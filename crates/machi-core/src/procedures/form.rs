@@ -85,6 +85,8 @@ pub enum InputKind {
     Radio,
     Checkbox,
     Checkboxes,
+    /// 個人番号: check-digit validated, then kept only as "given" (see [`crate::mynumber`]).
+    MyNumber,
 }
 
 /// A file the form asks for (添付書類).
@@ -213,7 +215,7 @@ impl FormDefinition {
                 None => problems.push("schema.examples: give one complete valid answer set".into()),
                 Some(example) => {
                     let answers = example.as_object().cloned().unwrap_or_default();
-                    if let Err(errors) = compiled.validate(&answers) {
+                    if let Err(errors) = compiled.validate_stored(&answers) {
                         for error in errors {
                             problems.push(format!(
                                 "schema.examples[0]{}: {}",

@@ -10,7 +10,7 @@ mod form;
 mod import;
 mod normalise;
 
-pub use compiled::CompiledForm;
+pub use compiled::{CompiledForm, StorableAnswers};
 pub use form::{
     AttachmentKind, AttachmentSpec, Condition, FieldError, FieldHint, FormDefinition, FormError,
     InputKind, UiHints,

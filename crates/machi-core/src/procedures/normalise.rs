@@ -54,6 +54,13 @@ pub(super) fn normalise_value(input: InputKind, value: &Value) -> Result<Option<
         InputKind::Checkboxes => {
             return Ok(Some(Value::Array(vec![Value::String(trimmed.into())])))
         }
+        // The message never repeats what was typed (it must not reach logs or pages twice).
+        InputKind::MyNumber => crate::mynumber::parse(trimmed).ok_or_else(|| {
+            Localized::new(
+                "個人番号は12桁の数字で、正しい番号を入力してください（検査用数字が合いません）",
+                "enter your 12-digit My Number correctly (its check digit does not match)",
+            )
+        })?,
     };
     Ok(Some(Value::String(canonical)))
 }

@@ -58,7 +58,7 @@ pub(crate) async fn create_application(
         &city.id,
         &record,
         version,
-        answers,
+        form.for_storage(answers),
         attachments,
         key,
     )

@@ -390,7 +390,7 @@ pub(super) async fn submit(
         &city.id,
         &record,
         version,
-        answers,
+        form.for_storage(answers),
         attachments,
         None,
     )

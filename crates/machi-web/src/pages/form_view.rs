@@ -172,6 +172,15 @@ pub(super) fn field_view(
         InputKind::Radio => ("radio", "radio", "", None),
         InputKind::Checkbox => ("checkbox", "checkbox", "", None),
         InputKind::Checkboxes => ("checkboxes", "checkbox", "", None),
+        InputKind::MyNumber => (
+            "text",
+            "text",
+            "numeric",
+            Some(ui.t(
+                "12桁の数字。番号の確認だけに使い、市のシステムには保存しません。",
+                "12 digits. Used only to check it; the city's system does not keep it.",
+            )),
+        ),
     };
     let id = format!("f-{name}");
     let help = hint
@@ -240,6 +249,18 @@ pub(crate) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Val
             .collect::<Vec<_>>()
             .join(ui.t("、", ", ")),
         (InputKind::Select | InputKind::Radio, Value::String(v)) => option(v),
+        (InputKind::MyNumber, Value::String(v)) if v == machi_core::mynumber::STORED_MARKER => ui
+            .t(
+                "提示あり（番号は保存していません）",
+                "Given (the number is not kept)",
+            )
+            .to_string(),
+        (InputKind::MyNumber, _) => ui
+            .t(
+                "入力済み（画面には表示しません）",
+                "Entered (not shown on screen)",
+            )
+            .to_string(),
         (InputKind::Date, Value::String(v)) => {
             match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
                 Ok(date) => format!("{}（{v}）", machi_core::wareki::format_wareki(date)),

@@ -424,6 +424,7 @@ fn input_label(ui: crate::i18n::Ui, input: InputKind) -> String {
         InputKind::Radio => FieldType::Radio,
         InputKind::Checkbox => FieldType::Checkbox,
         InputKind::Checkboxes => FieldType::Checkboxes,
+        InputKind::MyNumber => FieldType::MyNumber,
     };
     ui.l(&field_type.label()).to_string()
 }

@@ -75,6 +75,13 @@ impl TestDb {
         })
     }
 
+    /// The PostgreSQL server and schema of this database (`None` on SQLite).
+    pub fn postgres_schema(&self) -> Option<(&str, &str)> {
+        self.schema
+            .as_ref()
+            .map(|(base, schema)| (base.as_str(), schema.as_str()))
+    }
+
     /// Drops the PostgreSQL schema.
     pub async fn drop(self) {
         if let Some((base, schema)) = &self.schema {

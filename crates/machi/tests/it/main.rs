@@ -14,6 +14,7 @@ mod catalog;
 mod durability;
 mod editor;
 mod import;
+mod mynumber;
 mod ops;
 mod pages;
 mod payments;
