@@ -197,7 +197,7 @@ async function signIn(page, email) {
   await page.goto(`${base}/staff/login`);
   await page.fill('#email', email);
   await page.fill('#password', 'machi-demo-password');
-  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
 }
 
 test('a department manager reviews an application, the resident sees it, and the auditor sees each step; staff pages pass axe', async () => {
@@ -212,7 +212,7 @@ test('a department manager reviews an application, the resident sees it, and the
   await check('staff sign-in');
   await page.fill('#email', 'kosodate.kacho@demo.machi.example');
   await page.fill('#password', 'wrong password');
-  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
   assert.equal(await page.locator('.error-summary').count(), 1);
   await check('staff sign-in with an error');
 
@@ -360,4 +360,88 @@ test('a manager builds a procedure with a fee in the browser, a resident applies
   await signIn(outsider, 'shimin@demo.machi.example');
   assert.equal((await outsider.goto(`${base}/staff/applications/${receipt}`)).status(), 403);
   assert.equal((await outsider.goto(`${base}/staff/procedures/kosodate-passport/edit`)).status(), 403);
+});
+
+test('a member of staff adds a passkey on the account page, signs out and signs in with it; the account page passes axe', async () => {
+  // A passkey belongs to a domain name: open the site as localhost, not 127.0.0.1.
+  const site = base.replace('127.0.0.1', 'localhost');
+  const page = await deskPage();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true,
+    },
+  });
+
+  await page.goto(`${site}/staff/login`);
+  await page.fill('#email', 'kosodate@demo.machi.example');
+  await page.fill('#password', 'machi-demo-password');
+  await page.getByRole('button', { name: 'ログイン', exact: true }).click();
+  await page.getByRole('link', { name: 'アカウント・パスキー' }).click();
+  assert.match(page.url(), /\/staff\/account$/);
+  await checkAccessibility(page, 'account page without passkeys');
+  await page.fill('#passkey-name', '事務室のパソコン');
+  await page.getByRole('button', { name: 'パスキーを追加する' }).click();
+  await page.waitForURL(/\/staff\/account\?added=1$/);
+  assert.match(await page.locator('main').innerText(), /事務室のパソコン/);
+  await checkAccessibility(page, 'account page with a passkey');
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(credentials.length, 1);
+  assert.equal(credentials[0].isResidentCredential, true, 'the passkey can be found without an e-mail');
+
+  await page.getByRole('button', { name: 'ログアウト', exact: true }).click();
+  assert.match(page.url(), /\/staff\/login/);
+  await page.getByRole('button', { name: 'パスキーでログイン' }).click();
+  await page.waitForURL(/\/staff\/inbox/);
+  await checkAccessibility(page, 'inbox after a passkey sign-in');
+  await page.goto(`${site}/staff/account`);
+  assert.doesNotMatch(await page.locator('main').innerText(), /まだ使われていません/, 'the sign-in is noted');
+
+  const auditor = await deskPage();
+  await signIn(auditor, 'kansa@demo.machi.example');
+  await auditor.goto(`${base}/staff/audit?subject=kosodate@demo.machi.example`);
+  const log = await auditor.locator('table').innerText();
+  assert.match(log, /staff\.passkey_add/);
+  assert.match(log, /staff\.login\s+kosodate@demo\.machi\.example\s+\{"method":"passkey"\}/);
+});
+
+test('a family applies for a birth bundle on one page; the pages pass axe', async () => {
+  const page = await phonePage();
+  const check = (label) => checkAccessibility(page, label);
+  await page.goto(`${base}/`);
+  await page.getByRole('link', { name: 'ライフイベント' }).click();
+  await check('life events');
+  await page.getByRole('link', { name: '子どもが生まれたとき' }).click();
+  await check('life event questions');
+  await page.check('#q-daycare');
+  await page.getByRole('button', { name: '必要な手続を見る' }).click();
+  await check('life event form');
+  await page.getByRole('button', { name: 'まとめて申請する' }).click();
+  assert.ok(await page.locator('.error-summary').count() === 1, 'an empty form shows the error summary');
+  await check('life event form with errors');
+  const shared = { name: '出生 花子', 'name-kana': 'しゅっしょう はなこ', bday: 'H4.5.14', 'postal-code': '５９０ー０９０１',
+    'street-address': '大阪府デモ市中央町1丁目2番3号', tel: '０９０ー１２３４ー５６７８', email: 'hanako@example.jp' };
+  for (const [name, value] of Object.entries(shared)) await page.fill(`[id="f-${name}"]`, value);
+  for (const id of ['jidou-teate-nintei', 'hoiku-shikyu-nintei']) {
+    const { form } = await api(`/api/v1/procedures/${id}`);
+    const example = form.schema.examples[0];
+    for (const name of form.ui.order) {
+      const selector = `[id="f-${id}.${name}"]`;
+      if (await page.locator(selector).count() === 0 && await page.locator(`input[name="${id}.${name}"]`).count() === 0) continue;
+      const value = example[name];
+      if (value === undefined) continue;
+      const { input } = form.ui.fields[name];
+      if (input === 'select') await page.selectOption(selector, String(value));
+      else if (input === 'radio') await page.check(`input[name="${id}.${name}"][value="${value}"]`);
+      else if (input === 'checkbox') { if (value === true) await page.check(selector); }
+      else if (input === 'checkboxes') { for (const v of value) await page.check(`input[name="${id}.${name}"][value="${v}"]`); }
+      else await page.fill(selector, String(value));
+    }
+  }
+  await page.getByRole('button', { name: 'まとめて申請する' }).click();
+  assert.match(await page.locator('h1').innerText(), /まとめて受け付けました/, await page.locator('.error-summary').allInnerTexts().then(String));
+  assert.equal(await page.locator('td.receipt').count(), 2);
+  await check('life event receipts');
 });

@@ -5,6 +5,7 @@
 
 pub mod applications;
 pub mod digest;
+pub mod life_events;
 pub mod mynumber;
 pub mod payments;
 pub mod procedures;

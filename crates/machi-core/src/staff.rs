@@ -80,6 +80,14 @@ impl Role {
         matches!(self, Role::Admin | Role::Manager)
     }
 
+    /// Serves visitors at the counter (書かない窓口): fills in and submits forms for them.
+    pub fn serves_counter(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Manager | Role::Staff | Role::Counter
+        )
+    }
+
     /// Creates accounts and changes roles.
     pub fn manages_accounts(self) -> bool {
         self == Role::Admin

@@ -10,9 +10,12 @@
 pub mod applications;
 pub mod audit;
 mod connect;
+pub mod counter;
 pub mod editor;
 mod files;
+pub mod life_events;
 pub mod mail;
+pub mod passkeys;
 pub mod payments;
 pub mod procedures;
 pub mod review;
@@ -49,6 +52,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("the intake writer has stopped")]
     IntakeClosed,
+    /// Part of a transaction that failed for the reason given.
+    #[error("not stored: {0}")]
+    NotStored(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

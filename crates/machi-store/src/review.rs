@@ -5,6 +5,7 @@
 
 use machi_core::applications::Status;
 use machi_core::procedures::Localized;
+use machi_core::receipt::ReceiptNumber;
 use sqlx::Row;
 
 use crate::applications::ApplicationView;
@@ -418,11 +419,20 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-/// A receipt number (or its start) matches by prefix on the primary key; anything else is
-/// looked for in the answers.
+/// A receipt number (or its start) matches by prefix; anything else is looked for in the
+/// answers.
 fn push_text_search(sql: &mut Sql, text: &str) {
     let text = text.trim();
     if text.is_empty() {
+        return;
+    }
+    // A whole receipt number can only prefix-match itself (its second hyphen fixes the length
+    // of the running number), so it is looked up by equality, which both databases answer from
+    // the primary key. A bound `LIKE 'prefix%'` uses no index on either, and scanned the whole
+    // department: 0.1–0.6 s at a million applications (BENCHMARKS.md).
+    if ReceiptNumber::parse(text).is_some_and(|receipt| receipt.as_str() == text) {
+        sql.push(" AND receipt_number = ");
+        sql.bind(Param::Text(text.into()));
         return;
     }
     let looks_like_receipt =
@@ -516,5 +526,43 @@ impl Store {
             }
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Backend;
+
+    /// The condition a search adds, and its bound parameters as `Debug` shows them.
+    fn search(text: &str) -> (String, String) {
+        let mut sql = Sql::new(Backend::Postgres, "WHERE TRUE");
+        push_text_search(&mut sql, text);
+        (sql.text().to_string(), format!("{sql:?}"))
+    }
+
+    #[test]
+    fn a_whole_receipt_number_is_looked_up_by_equality() {
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 15).unwrap();
+        let receipt = ReceiptNumber::new(day, 123).to_string();
+        let (text, params) = search(&format!(" {receipt} "));
+        assert_eq!(text, "WHERE TRUE AND receipt_number = $1");
+        assert!(params.contains(&format!("Text(\"{receipt}\")")), "{params}");
+    }
+
+    #[test]
+    fn the_start_of_a_receipt_number_or_a_wrong_check_digit_matches_by_prefix() {
+        for typed in ["240115-000", "240115-000123-0"] {
+            let (text, params) = search(typed);
+            assert_eq!(text, "WHERE TRUE AND receipt_number LIKE $1 ESCAPE '\\'");
+            assert!(params.contains(&format!("{typed}%")), "{params}");
+        }
+    }
+
+    #[test]
+    fn words_are_looked_for_in_the_answers() {
+        let (text, params) = search("山田 100%");
+        assert_eq!(text, "WHERE TRUE AND answers LIKE $1 ESCAPE '\\'");
+        assert!(params.contains("%山田 100\\\\%%"), "{params}");
     }
 }

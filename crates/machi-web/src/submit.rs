@@ -181,16 +181,31 @@ pub(crate) fn clean_filename(name: &str) -> String {
     }
 }
 
+/// An application ready to store: validated answers, saved files, and how it was made.
+pub(crate) struct Submission<'a> {
+    pub procedure: &'a ProcedureRecord,
+    pub form_version: i64,
+    pub answers: StorableAnswers,
+    pub attachments: Vec<NewAttachment>,
+    pub idempotency_key: Option<String>,
+    /// "online", or "counter" when staff submit it for a visitor (書かない窓口).
+    pub made_via: &'static str,
+}
+
 /// Stores validated answers with saved attachments; returns once the application is on disk.
 pub(crate) async fn submit(
     state: &AppState,
     tenant: &str,
-    procedure: &ProcedureRecord,
-    form_version: i64,
-    answers: StorableAnswers,
-    attachments: Vec<NewAttachment>,
-    idempotency_key: Option<String>,
+    submission: Submission<'_>,
 ) -> Result<Accepted, ApiError> {
+    let Submission {
+        procedure,
+        form_version,
+        answers,
+        attachments,
+        idempotency_key,
+        made_via,
+    } = submission;
     let answers = answers.into_inner();
     let access_code = match &idempotency_key {
         Some(key) => state.store.idempotent_access_code(tenant, key),
@@ -210,21 +225,22 @@ pub(crate) async fn submit(
         form_version,
         answers,
         access_digest: access_code.digest(),
-        made_via: "online",
+        made_via,
         idempotency_key,
         request_sha256,
         attachments,
+        bundle_id: None,
     };
     let receipt = state.store.submit_application(application).await?;
-    metrics::counter!("machi_applications_total").increment(u64::from(!receipt.replayed));
+    metrics::counter!("machi_applications_total", "made_via" => made_via)
+        .increment(u64::from(!receipt.replayed));
     Ok(Accepted {
         receipt,
         access_code,
     })
 }
 
-/// A digest of what was asked, independent of key order, to recognise a true retry.
-fn request_digest(
+pub(crate) fn request_digest(
     procedure: &str,
     version: i64,
     answers: &Map<String, Value>,

@@ -8,6 +8,8 @@ use machi_store::{ProcedureQuery, Store, StoreError};
 
 /// The demo catalog (see `demo/procedures.yaml`).
 pub const DEMO_CATALOG: &[u8] = include_bytes!("../demo/procedures.yaml");
+/// The demo life-event bundles (see `demo/life_events.yaml`).
+pub const DEMO_BUNDLES: &[u8] = include_bytes!("../demo/life_events.yaml");
 
 /// Loads the demo catalog into `city` unless it already has procedures.
 pub async fn load(store: &Store, city: &str) -> anyhow::Result<()> {
@@ -26,6 +28,9 @@ pub async fn load(store: &Store, city: &str) -> anyhow::Result<()> {
     let procedures =
         parse_catalog(DEMO_CATALOG, CatalogFormat::Yaml).context("the demo catalog is invalid")?;
     let summary = store.import_catalog(city, &procedures).await?;
+    let bundles = machi_core::life_events::parse_bundles(DEMO_BUNDLES, true)
+        .map_err(|e| anyhow::anyhow!("the demo life events are invalid: {e}"))?;
+    store.import_bundles(city, &bundles).await?;
     println!(
         "loaded the demo city: {} procedures, {} forms",
         summary.procedures, summary.forms_added

@@ -57,7 +57,7 @@ enum Command {
     /// Checks the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Measures durable intake throughput and latency beside its baselines (see BENCHMARKS.md).
+    /// Measures intake and the staff inbox beside their baselines (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -66,6 +66,8 @@ enum Command {
 enum BenchCommand {
     /// Durable applications per second and p50/p99 latency, on SQLite and PostgreSQL.
     Intake(bench::BenchArgs),
+    /// The staff inbox at a million applications: p50/p99 per query, on SQLite and PostgreSQL.
+    Inbox(bench::inbox::InboxArgs),
 }
 
 #[derive(Subcommand)]
@@ -79,6 +81,11 @@ enum ImportCommand {
     /// Imports a procedure catalog (CSV in UTF-8 or Shift_JIS, JSON or YAML); all or nothing.
     Procedures {
         /// The catalog file (.csv, .json, .yaml or .yml).
+        file: std::path::PathBuf,
+    },
+    /// Replaces the city's life-event bundles (`bundles:` in YAML or JSON); all or nothing.
+    LifeEvents {
+        /// The bundle file (.yaml, .yml or .json).
         file: std::path::PathBuf,
     },
 }
@@ -130,6 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
+        Command::Bench(BenchCommand::Inbox(args)) => bench::inbox::run(&settings, args).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&settings).await?;
             let report = store.verify_audit(&settings.city).await;
@@ -164,6 +172,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::staff_accounts(&store, &settings.city).await?;
             }
             serve(&settings, store).await
+        }
+        Command::Import(ImportCommand::LifeEvents { file }) => {
+            let store = open_store(&settings).await?;
+            let result = import_life_events(&store, &settings.city, &file).await;
+            store.close().await;
+            result
         }
         Command::Import(ImportCommand::Procedures { file }) => {
             let store = open_store(&settings).await?;
@@ -232,6 +246,24 @@ async fn import_procedures(
         summary.forms_added,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+async fn import_life_events(
+    store: &Store,
+    city: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let yaml = !name.ends_with(".json");
+    let bundles = machi_core::life_events::parse_bundles(&bytes, yaml)
+        .map_err(|e| anyhow::anyhow!("{name} was not imported: {e}"))?;
+    let count = store
+        .import_bundles(city, &bundles)
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
+    println!("imported {count} life-event bundles from {name}");
     Ok(())
 }
 

@@ -43,6 +43,8 @@ pub struct NewApplication {
     pub idempotency_key: Option<String>,
     /// Digest of the request, to tell a retry from a different request under the same key.
     pub request_sha256: String,
+    /// Applications made together in one life-event bundle share this id.
+    pub bundle_id: Option<String>,
     pub attachments: Vec<NewAttachment>,
 }
 
@@ -74,10 +76,11 @@ pub enum IntakeError {
     Store(#[from] StoreError),
 }
 
-type Reply = oneshot::Sender<Result<Receipt, IntakeError>>;
+type Reply = oneshot::Sender<Vec<Result<Receipt, IntakeError>>>;
 
+/// Applications that commit together (one, or a life-event bundle) and who waits for them.
 struct Job {
-    application: NewApplication,
+    applications: Vec<NewApplication>,
     reply: Reply,
 }
 
@@ -131,13 +134,32 @@ impl Store {
         &self,
         application: NewApplication,
     ) -> Result<Receipt, IntakeError> {
+        self.submit_together(vec![application])
+            .await?
+            .pop()
+            .ok_or(IntakeError::Store(StoreError::IntakeClosed))
+    }
+
+    /// Stores applications that belong together (a life-event bundle) in one transaction:
+    /// all of them or none. Each gets its own receipt number.
+    pub async fn submit_together(
+        &self,
+        applications: Vec<NewApplication>,
+    ) -> Result<Vec<Receipt>, IntakeError> {
         let (reply, answer) = oneshot::channel();
         self.intake
             .sender
-            .send(Job { application, reply })
+            .send(Job {
+                applications,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::IntakeClosed)?;
-        answer.await.map_err(|_| StoreError::IntakeClosed)?
+        answer
+            .await
+            .map_err(|_| StoreError::IntakeClosed)?
+            .into_iter()
+            .collect()
     }
 }
 
@@ -157,27 +179,43 @@ async fn writer_loop(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiv
 /// Writes a batch in one transaction; if that fails, writes each job on its own so that one
 /// bad application cannot fail the others.
 async fn write_batch(pool: &AnyPool, backend: Backend, jobs: Vec<Job>) {
-    let applications: Vec<&NewApplication> = jobs.iter().map(|j| &j.application).collect();
+    let applications: Vec<&NewApplication> =
+        jobs.iter().flat_map(|j| j.applications.iter()).collect();
     match commit(pool, backend, &applications).await {
         Ok(outcomes) => reply_all(jobs, outcomes),
-        Err(error) if jobs.len() == 1 => reply_all(jobs, vec![Err(error.into())]),
+        Err(error) if jobs.len() == 1 => {
+            let failed = failures(error, jobs[0].applications.len());
+            reply_all(jobs, failed);
+        }
         Err(error) => {
-            tracing::warn!(%error, size = jobs.len(), "batch failed; writing one by one");
+            tracing::warn!(%error, size = jobs.len(), "batch failed; writing one job at a time");
             for job in jobs {
-                let outcome = commit(pool, backend, &[&job.application]).await;
-                let result = outcome
-                    .map_err(IntakeError::from)
-                    .and_then(|mut o| o.remove(0));
-                let _ = job.reply.send(result);
+                let own: Vec<&NewApplication> = job.applications.iter().collect();
+                let outcome = match commit(pool, backend, &own).await {
+                    Ok(outcomes) => outcomes,
+                    Err(error) => failures(error, own.len()),
+                };
+                let _ = job.reply.send(outcome);
             }
         }
     }
 }
 
+/// The failure of a job that did not commit, once for each of its applications (the first
+/// gets the error itself; errors cannot be cloned).
+fn failures(error: StoreError, count: usize) -> Vec<Result<Receipt, IntakeError>> {
+    let text = error.to_string();
+    let mut failed = vec![Err(IntakeError::Store(error))];
+    failed.extend((1..count).map(|_| Err(IntakeError::Store(StoreError::NotStored(text.clone())))));
+    failed
+}
+
 fn reply_all(jobs: Vec<Job>, outcomes: Vec<Result<Receipt, IntakeError>>) {
-    for (job, outcome) in jobs.into_iter().zip(outcomes) {
-        // The requester may have gone away (client disconnected); its application stays stored.
-        let _ = job.reply.send(outcome);
+    let mut outcomes = outcomes.into_iter();
+    for job in jobs {
+        let own: Vec<_> = outcomes.by_ref().take(job.applications.len()).collect();
+        // The requester may have gone away (client disconnected); its applications stay stored.
+        let _ = job.reply.send(own);
     }
 }
 
@@ -334,7 +372,7 @@ async fn insert_applications(
             backend,
             "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
              access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at, \
-             department_code, due_at) VALUES ",
+             department_code, due_at, bundle_id) VALUES ",
         );
         for (i, (app, number)) in chunk.iter().enumerate() {
             if i > 0 {
@@ -376,6 +414,7 @@ fn application_row(
         Param::Text(submitted_at),
         Param::Text(app.department_code.clone()),
         due_at.map_or(Param::NullText, Param::Text),
+        app.bundle_id.clone().map_or(Param::NullText, Param::Text),
     ]
 }
 

@@ -56,11 +56,14 @@ pub(crate) async fn create_application(
     let accepted = submit::submit(
         &state,
         &city.id,
-        &record,
-        version,
-        form.for_storage(answers),
-        attachments,
-        key,
+        submit::Submission {
+            procedure: &record,
+            form_version: version,
+            answers: form.for_storage(answers),
+            attachments,
+            idempotency_key: key,
+            made_via: "online",
+        },
     )
     .await?;
     let receipt = &accepted.receipt;

@@ -329,14 +329,12 @@ fn uncarry(text: &str) -> Option<NewAttachment> {
     })
 }
 
-pub(super) async fn submit(
-    State(state): State<AppState>,
-    City(city): City,
+/// The form version and answers the confirm page carried.
+pub(super) fn confirmed_answers(
+    pairs: &[(String, String)],
     ui: Ui,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, PageError> {
-    let (record, _, _) = online_form(&state, &city, &id, ui).await?;
+    city: &machi_store::Tenant,
+) -> Result<(i64, Map<String, Value>), PageError> {
     let field = |name: &str| {
         pairs
             .iter()
@@ -346,7 +344,7 @@ pub(super) async fn submit(
     let bad = || {
         PageError::new(
             ui,
-            &city,
+            city,
             ApiError::bad_request(ui.t(
                 "送信内容が正しくありません。最初からやり直してください。",
                 "The form was not sent correctly. Please start again.",
@@ -359,6 +357,18 @@ pub(super) async fn submit(
     let answers: Map<String, Value> = field("answers_json")
         .and_then(|j| serde_json::from_str(j).ok())
         .ok_or_else(bad)?;
+    Ok((version, answers))
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (record, _, _) = online_form(&state, &city, &id, ui).await?;
+    let (version, answers) = confirmed_answers(&pairs, ui, &city)?;
     let form = state
         .forms
         .get(&state.store, &city.id, &id, version)
@@ -384,15 +394,27 @@ pub(super) async fn submit(
     };
     let attachments = verify_carried(&state, &form, carried)
         .await
-        .ok_or_else(bad)?;
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                &city,
+                ApiError::bad_request(ui.t(
+                    "添付ファイルを確認できませんでした。もう一度選んでください。",
+                    "The attached files could not be checked. Please attach them again.",
+                )),
+            )
+        })?;
     let accepted = submit::submit(
         &state,
         &city.id,
-        &record,
-        version,
-        form.for_storage(answers),
-        attachments,
-        None,
+        submit::Submission {
+            procedure: &record,
+            form_version: version,
+            answers: form.for_storage(answers),
+            attachments,
+            idempotency_key: None,
+            made_via: "online",
+        },
     )
     .await
     .map_err(|e| PageError::new(ui, &city, e))?;

@@ -9,45 +9,45 @@ use serde_json::{Map, Value};
 use crate::i18n::Ui;
 
 /// One choice of a select, radio or checkbox group.
-pub(super) struct OptionView {
-    pub(super) value: String,
-    pub(super) label: String,
-    pub(super) checked: bool,
+pub(crate) struct OptionView {
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) checked: bool,
 }
 
 /// Everything the template needs to draw one field.
-pub(super) struct FieldView {
-    pub(super) name: String,
-    pub(super) id: String,
-    pub(super) label: String,
-    pub(super) help: Option<String>,
-    pub(super) kind: &'static str,
-    pub(super) html_type: &'static str,
-    pub(super) inputmode: &'static str,
-    pub(super) autocomplete: String,
-    pub(super) required: bool,
-    pub(super) value: String,
-    pub(super) options: Vec<OptionView>,
-    pub(super) error: Option<String>,
-    pub(super) describedby: String,
+pub(crate) struct FieldView {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) label: String,
+    pub(crate) help: Option<String>,
+    pub(crate) kind: &'static str,
+    pub(crate) html_type: &'static str,
+    pub(crate) inputmode: &'static str,
+    pub(crate) autocomplete: String,
+    pub(crate) required: bool,
+    pub(crate) value: String,
+    pub(crate) options: Vec<OptionView>,
+    pub(crate) error: Option<String>,
+    pub(crate) describedby: String,
 }
 
 pub(super) struct AttachmentView {
-    pub(super) name: String,
-    pub(super) label: String,
-    pub(super) help: Option<String>,
-    pub(super) required: bool,
-    pub(super) accept: String,
-    pub(super) limits: String,
-    pub(super) error: Option<String>,
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) help: Option<String>,
+    pub(crate) required: bool,
+    pub(crate) accept: String,
+    pub(crate) limits: String,
+    pub(crate) error: Option<String>,
 }
 
 /// Field values to show again: raw strings as typed, or canonical JSON when editing.
 #[derive(Default)]
-pub(super) struct Values(HashMap<String, Vec<String>>);
+pub(crate) struct Values(HashMap<String, Vec<String>>);
 
 impl Values {
-    pub(super) fn from_pairs(pairs: &[(String, String)]) -> Self {
+    pub(crate) fn from_pairs(pairs: &[(String, String)]) -> Self {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in pairs {
             map.entry(k.clone()).or_default().push(v.clone());
@@ -55,7 +55,7 @@ impl Values {
         Self(map)
     }
 
-    pub(super) fn from_answers(answers: &Map<String, Value>) -> Self {
+    pub(crate) fn from_answers(answers: &Map<String, Value>) -> Self {
         let map = answers
             .iter()
             .map(|(k, v)| {
@@ -91,7 +91,7 @@ pub(super) fn value_text(value: &Value) -> String {
     }
 }
 
-pub(super) fn field_target(form: &CompiledForm, field: &str) -> String {
+pub(crate) fn field_target(form: &CompiledForm, field: &str) -> String {
     let grouped = form
         .definition()
         .ui
@@ -122,7 +122,7 @@ pub(super) fn limits_text(ui: Ui, spec: &AttachmentSpec) -> String {
     }
 }
 
-pub(super) fn field_view(
+pub(crate) fn field_view(
     ui: Ui,
     form: &CompiledForm,
     name: &str,

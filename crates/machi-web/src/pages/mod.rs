@@ -4,6 +4,8 @@
 pub(crate) mod apply;
 mod catalog;
 pub(crate) mod form_view;
+mod life_events;
+pub(crate) mod prefill;
 mod status;
 
 use askama::Template;
@@ -32,9 +34,20 @@ pub(crate) fn routes() -> Router<AppState> {
             "/procedures/{id}/submit",
             axum::routing::post(apply::submit),
         )
+        .route(
+            "/procedures/{id}/prefill",
+            axum::routing::post(prefill::create),
+        )
+        .route("/life-events", get(life_events::list))
+        .route(
+            "/life-events/{id}",
+            get(life_events::questions).post(life_events::submit),
+        )
+        .route("/life-events/{id}/form", get(life_events::form))
         .route("/status", get(status::show).post(status::lookup))
         .route("/lang/{code}", get(switch_language))
         .route("/static/machi.css", get(stylesheet))
+        .route("/static/passkey.js", get(passkey_script))
         .fallback(not_found)
 }
 
@@ -170,6 +183,22 @@ async fn stylesheet() -> Response {
         ),
     ];
     (headers, css).into_response()
+}
+
+/// The staff console's passkey script (a file, since the CSP allows no inline script).
+async fn passkey_script() -> Response {
+    let js = include_str!("../../static/passkey.js");
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ),
+    ];
+    (headers, js).into_response()
 }
 
 /// The city's display name in the page language.

@@ -176,6 +176,8 @@ struct ApplicationPage {
     /// (state, amount in yen, provider reference, last change)
     payments: Vec<(String, i64, String, String)>,
     fee_unpaid: Option<i64>,
+    /// Applications made together in a life-event bundle: (receipt, procedure, department).
+    siblings: Vec<(String, String, String)>,
 }
 
 pub(super) async fn show(
@@ -205,6 +207,11 @@ pub(super) async fn show(
     let paid = payments
         .iter()
         .any(|p| p.state == machi_core::payments::PaymentState::Paid);
+    let siblings = state
+        .store
+        .bundle_siblings(&signed.city.id, &receipt)
+        .await
+        .map_err(|e| signed.error(e))?;
     let fee = state
         .procedures
         .get(&state.store, &signed.city.id, &app.view.procedure_id)
@@ -271,6 +278,7 @@ pub(super) async fn show(
         can_assign: signed.role().assigns_work(),
         me: signed.email().to_string(),
         fee_unpaid: fee.filter(|_| !paid),
+        siblings,
         payments: payments
             .iter()
             .map(|p| {

@@ -102,7 +102,9 @@ struct InboxPage {
 }
 
 pub(super) async fn home(signed: Signed) -> Response {
-    if signed.role().reviews_applications() {
+    if signed.role() == machi_core::staff::Role::Counter {
+        see_other("/staff/counter")
+    } else if signed.role().reviews_applications() {
         see_other("/staff/inbox")
     } else if signed.role().reads_audit_log() {
         see_other("/staff/audit")

@@ -39,7 +39,7 @@ pub(super) struct NextParam {
 }
 
 /// Only a staff page of this site may be the target after signing in.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     next.filter(|n| n.starts_with("/staff") && !n.starts_with("//"))
         .unwrap_or("/staff")
         .to_string()
@@ -114,7 +114,8 @@ pub(super) async fn submit(
     let email = form.email.trim().to_lowercase();
     let (status, error, action) = match outcome {
         LoginOutcome::Accepted(user) => {
-            return signed_in(&state, &city, &headers, &user.email, &page.next)
+            let response = see_other(&page.next);
+            return signed_in(&state, &city, &headers, &user.email, "password", response)
                 .await
                 .map_err(fail);
         }
@@ -152,22 +153,24 @@ pub(super) async fn submit(
     Ok(with_login_cookie(&headers, status, &page))
 }
 
-async fn signed_in(
+/// Starts a session for someone who proved who they are (`method`: `password` or
+/// `passkey`), records it, and sets the session cookie on `response`.
+pub(super) async fn signed_in(
     state: &AppState,
     city: &machi_store::Tenant,
     headers: &HeaderMap,
     email: &str,
-    next: &str,
+    method: &str,
+    mut response: Response,
 ) -> Result<Response, machi_store::StoreError> {
     let (token, _csrf) = state.store.start_session(&city.id, email).await?;
     state
         .store
         .audit(
             &city.id,
-            &AuditEntry::new(email, "staff.login", email, json!({ "method": "password" })),
+            &AuditEntry::new(email, "staff.login", email, json!({ "method": method })),
         )
         .await?;
-    let mut response = see_other(next);
     if let Some(value) = staff_cookie(headers, SESSION_COOKIE, &token, ABSOLUTE_HOURS * 3600) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

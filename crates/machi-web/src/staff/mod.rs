@@ -9,9 +9,11 @@
 mod accounts;
 mod application;
 mod audit_log;
+mod counter;
 mod export;
 mod inbox;
 mod login;
+mod passkeys;
 mod payments;
 mod procedures;
 
@@ -94,15 +96,30 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/staff/procedures/{id}/discard", post(procedures::discard))
         .route("/staff/payments", get(payments::reconcile))
+        .route("/staff/counter", get(counter::home))
+        .route("/staff/counter/open", get(counter::open))
+        .route("/staff/counter/submit", post(counter::submit_for_visitor))
         .route("/staff/users", get(accounts::list).post(accounts::create))
         .route("/staff/users/{email}", post(accounts::change))
         .route("/staff/audit", get(audit_log::search))
         .route("/staff/audit/export", get(audit_log::export))
+        .route("/staff/account", get(passkeys::account))
+        .route(
+            "/staff/passkeys/register/start",
+            post(passkeys::register_start),
+        )
+        .route(
+            "/staff/passkeys/register/finish",
+            post(passkeys::register_finish),
+        )
+        .route("/staff/passkeys/{id}/remove", post(passkeys::remove))
         .route("/staff/logout", post(login::logout))
         .route("/staff/logout-everywhere", post(login::logout_everywhere))
         .route_layer(axum::middleware::from_fn_with_state(state, guard));
     Router::new()
         .route("/staff/login", get(login::form).post(login::submit))
+        .route("/staff/login/passkey/start", post(passkeys::login_start))
+        .route("/staff/login/passkey/finish", post(passkeys::login_finish))
         .merge(guarded)
 }
 
@@ -171,6 +188,7 @@ impl Signed {
             reviews: role.reviews_applications(),
             edits_procedures: role.edits_procedures(),
             reconciles: role.assigns_work(),
+            serves_counter: role.serves_counter(),
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
         }
@@ -188,6 +206,7 @@ pub(crate) struct Chrome {
     pub reviews: bool,
     pub edits_procedures: bool,
     pub reconciles: bool,
+    pub serves_counter: bool,
     pub manages_accounts: bool,
     pub reads_audit: bool,
 }
@@ -207,7 +226,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Signed {
     }
 }
 
-/// Finds the session and, for unsafe methods, checks Origin and the CSRF token.
+/// Finds the session and, for unsafe methods, checks Origin and the CSRF token. A JSON
+/// request (the passkey script's) is answered with problem+json instead of an error page.
 async fn guard(
     State(state): State<AppState>,
     City(city): City,
@@ -215,6 +235,14 @@ async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
+    let json = is_json(request.headers());
+    let refuse = |error: ApiError| {
+        if json {
+            error.into_response()
+        } else {
+            PageError::new(ui, &city, error).into_response()
+        }
+    };
     let token = cookie(request.headers(), SESSION_COOKIE).map(str::to_string);
     let session = match token {
         Some(token) => state.store.session(&city.id, &token).await,
@@ -222,15 +250,16 @@ async fn guard(
     };
     let session = match session {
         Ok(Some(session)) => session,
+        Ok(None) if json => return signed_out_error(ui).into_response(),
         Ok(None) => return signed_out(ui, &city, &request),
-        Err(error) => return PageError::new(ui, &city, error).into_response(),
+        Err(error) => return refuse(error.into()),
     };
     let mut request = if is_safe(request.method()) {
         request
     } else {
         match checked_form(request, &session.csrf_token).await {
             Ok(request) => request,
-            Err(error) => return PageError::new(ui, &city, error).into_response(),
+            Err(error) => return refuse(error),
         }
     };
     request
@@ -255,26 +284,45 @@ fn signed_out(ui: Ui, city: &Tenant, request: &Request) -> Response {
         let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
         return Redirect::to(&format!("/staff/login?{query}")).into_response();
     }
-    PageError::new(
-        ui,
-        city,
-        ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "signed-out",
-            "Signed out",
-            ui.t(
-                "ログインの有効期限が切れました。もう一度ログインしてください。",
-                "Your session has ended. Please sign in again.",
-            ),
+    PageError::new(ui, city, signed_out_error(ui)).into_response()
+}
+
+fn signed_out_error(ui: Ui) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "signed-out",
+        "Signed out",
+        ui.t(
+            "ログインの有効期限が切れました。もう一度ログインしてください。",
+            "Your session has ended. Please sign in again.",
         ),
     )
-    .into_response()
+}
+
+/// Whether the request body is JSON (sent by a script, not a form).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Reads the form body, checks its `csrf` field against the session's token, and hands the
-/// request on with the same body.
+/// request on with the same body. A JSON request carries the token in `X-CSRF-Token`
+/// instead (a cross-site page cannot send that header, nor JSON, without CORS).
 async fn checked_form(request: Request, expected: &str) -> Result<Request, ApiError> {
     check_origin(request.headers())?;
+    if is_json(request.headers()) {
+        let sent = request
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok());
+        if !sent.is_some_and(|sent| constant_time_eq(sent.as_bytes(), expected.as_bytes())) {
+            return Err(csrf_refused());
+        }
+        return Ok(request);
+    }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, FORM_LIMIT)
         .await
@@ -285,11 +333,15 @@ async fn checked_form(request: Request, expected: &str) -> Result<Request, ApiEr
         .find(|(name, _)| name == "csrf")
         .map(|(_, value)| value.as_str());
     if !sent.is_some_and(|sent| constant_time_eq(sent.as_bytes(), expected.as_bytes())) {
-        return Err(ApiError::forbidden(
-            "the form's security token is missing or out of date; go back, reload the page and try again",
-        ));
+        return Err(csrf_refused());
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn csrf_refused() -> ApiError {
+    ApiError::forbidden(
+        "the form's security token is missing or out of date; go back, reload the page and try again",
+    )
 }
 
 /// A cross-site form post carries the other site's Origin; refuse it even before the token.
@@ -321,15 +373,20 @@ pub(crate) fn staff_cookie(
     value: &str,
     max_age_seconds: i64,
 ) -> Option<HeaderValue> {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let secure = is_https(headers);
     let cookie = format!(
         "{name}={value}; Path=/staff; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{}",
         if secure { "; Secure" } else { "" }
     );
     HeaderValue::from_str(&cookie).ok()
+}
+
+/// Whether the request came over HTTPS (directly or through the proxy).
+pub(crate) fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
 /// A redirect after a successful form post (Post/Redirect/Get).
@@ -356,6 +413,22 @@ mod tests {
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(check_origin(&headers).is_err());
+    }
+
+    #[test]
+    fn json_requests_are_told_apart_by_their_content_type() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        assert!(!is_json(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        assert!(is_json(&headers));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! commit). Prints a Markdown table for BENCHMARKS.md.
 
 mod baselines;
+pub mod inbox;
 mod load;
 
 use std::net::SocketAddr;

@@ -137,6 +137,8 @@ impl TestApp {
         )
         .unwrap();
         store.import_catalog(CITY, &catalog).await.unwrap();
+        let bundles = machi_core::life_events::parse_bundles(DEMO_BUNDLES, true).unwrap();
+        store.import_bundles(CITY, &bundles).await.unwrap();
         // A second city on its own host name, with two procedures of the same ids, to prove
         // that cities never see each other's catalog or applications.
         store
@@ -279,6 +281,8 @@ impl TestApp {
 
 /// The demo catalog the binary ships.
 pub const DEMO_CATALOG: &[u8] = include_bytes!("../../demo/procedures.yaml");
+/// The demo life-event bundles the binary ships.
+pub const DEMO_BUNDLES: &[u8] = include_bytes!("../../demo/life_events.yaml");
 
 /// A minimal file of a type the attachment accepts.
 pub fn tiny_file(attachment: &Value) -> Vec<u8> {

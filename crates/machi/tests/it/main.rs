@@ -11,11 +11,14 @@ mod smtp_sink;
 
 mod api_applications;
 mod catalog;
+mod counter;
 mod durability;
 mod editor;
 mod import;
+mod life_events;
 mod mynumber;
 mod ops;
 mod pages;
+mod passkeys;
 mod payments;
 mod staff;

@@ -161,10 +161,7 @@ async fn my_number_is_checked_and_never_kept(db: Db) {
     assert_eq!(confirm.status(), 200);
     let confirm = confirm.text().await.unwrap();
     assert!(confirm.contains("入力済み（画面には表示しません）"));
-    let start_at = confirm.find("name=\"answers_json\" value=\"").unwrap() + 27;
-    let answers_json = confirm[start_at..start_at + confirm[start_at..].find('"').unwrap()]
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"");
+    let answers_json = crate::pages::hidden_values(&confirm, "answers_json").remove(0);
     let receipt_page = client
         .post(format!("{base}/procedures/mynumber-todoke/submit"))
         .form(&[

@@ -25,7 +25,7 @@ fn unescape(text: &str) -> String {
 }
 
 /// Values of every `<input … name="NAME" value="…">` in a page.
-fn hidden_values(html: &str, name: &str) -> Vec<String> {
+pub(crate) fn hidden_values(html: &str, name: &str) -> Vec<String> {
     let marker = format!("name=\"{name}\" value=\"");
     html.match_indices(&marker)
         .map(|(at, _)| {
@@ -35,7 +35,7 @@ fn hidden_values(html: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn text_of_id(html: &str, id: &str) -> String {
+pub(crate) fn text_of_id(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\">");
     let start = html.find(&marker).unwrap() + marker.len();
     html[start..start + html[start..].find('<').unwrap()].to_string()
