@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freePort, startProvider } from './oidc-provider.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const machiBin = process.env.MACHI_BIN ?? join(here, '../../target/debug/machi');
@@ -444,4 +445,58 @@ test('a family applies for a birth bundle on one page; the pages pass axe', asyn
   assert.match(await page.locator('h1').innerText(), /まとめて受け付けました/, await page.locator('.error-summary').allInnerTexts().then(String));
   assert.equal(await page.locator('td.receipt').count(), 2);
   await check('life event receipts');
+});
+
+/** Starts a second machi that lets residents sign in with `issuer`; returns its base URL and a stop(). */
+async function startMachiWithOidc(port, issuer) {
+  const dir = mkdtempSync(join(tmpdir(), 'machi-e2e-oidc-'));
+  const child = spawn(machiBin, ['--data-dir', dir, '--addr', `127.0.0.1:${port}`, '--oidc-issuer', issuer,
+    '--oidc-client-id', 'machi', '--oidc-client-secret', 'machi-test-secret', '--oidc-name', 'テスト認証', 'serve', '--demo'], {
+    env: { ...process.env, MACHI_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk) => { seen += chunk; if (seen.includes('http://')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`machi exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => { child.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+test('a resident signs in with a real OpenID Connect provider, saves a profile, and forms come filled in', async () => {
+  const port = await freePort();
+  const provider = await startProvider(`http://127.0.0.1:${port}/account/oidc/callback`);
+  const machi = await startMachiWithOidc(port, provider.issuer);
+  try {
+    const page = await phonePage();
+    await page.goto(`${machi.url}/account`);
+    await checkAccessibility(page, 'account sign-in');
+    await page.getByRole('link', { name: /テスト認証でログイン/ }).click();
+    // The provider's own login and consent pages.
+    await page.fill('input[name="login"]', 'hanako');
+    await page.fill('input[name="password"]', 'anything');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL(`${machi.url}/account`);
+    assert.match(await page.locator('main').innerText(), /hanako@example\.jp/);
+    await checkAccessibility(page, 'account signed in');
+    await page.getByRole('link', { name: '登録情報を変更する' }).click();
+    await checkAccessibility(page, 'profile');
+    await page.fill('[id="p-name"]', '山田 花子');
+    await page.fill('[id="p-name-kana"]', 'やまだ　はなこ');
+    await page.fill('[id="p-bday"]', 'H4.5.14');
+    await page.fill('[id="p-postal-code"]', '５９０ー０９０１');
+    await page.fill('[id="p-street-address"]', '大阪府デモ市中央町1丁目2番3号');
+    await page.fill('[id="p-tel"]', '０９０ー１２３４ー５６７８');
+    await page.getByRole('button', { name: '保存する' }).click();
+    assert.match(await page.locator('main').innerText(), /ヤマダ　ハナコ/);
+    await page.goto(`${machi.url}/procedures/jidou-teate-nintei/apply`);
+    assert.equal(await page.inputValue('#f-claimant_name'), '山田 花子');
+    assert.equal(await page.inputValue('#f-postcode'), '590-0901');
+    assert.equal(await page.inputValue('#f-email'), 'hanako@example.jp');
+    await checkAccessibility(page, 'form filled in from the profile');
+  } finally {
+    machi.stop();
+    await provider.stop();
+  }
 });

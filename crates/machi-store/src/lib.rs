@@ -18,6 +18,7 @@ pub mod mail;
 pub mod passkeys;
 pub mod payments;
 pub mod procedures;
+pub mod residents;
 pub mod review;
 pub mod sessions;
 mod sql;

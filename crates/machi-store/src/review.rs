@@ -430,13 +430,19 @@ fn push_text_search(sql: &mut Sql, text: &str) {
     // of the running number), so it is looked up by equality, which both databases answer from
     // the primary key. A bound `LIKE 'prefix%'` uses no index on either, and scanned the whole
     // department: 0.1–0.6 s at a million applications (BENCHMARKS.md).
-    if ReceiptNumber::parse(text).is_some_and(|receipt| receipt.as_str() == text) {
+    // Typed without hyphens or in 全角 digits, it is still the same number.
+    if let Some(receipt) = ReceiptNumber::parse(text) {
         sql.push(" AND receipt_number = ");
-        sql.bind(Param::Text(text.into()));
+        sql.bind(Param::Text(receipt.as_str().into()));
         return;
     }
-    let looks_like_receipt =
-        text.chars().all(|c| c.is_ascii_digit() || c == '-') && text.len() >= 6;
+    // The start of a receipt number is six digits (the day) and a hyphen; a phone number
+    // (090-…, 06-…) is not, and is looked for in the answers.
+    let bytes = text.as_bytes();
+    let looks_like_receipt = bytes.len() >= 6
+        && bytes[..6].iter().all(u8::is_ascii_digit)
+        && bytes.get(6).is_none_or(|b| *b == b'-')
+        && text.chars().all(|c| c.is_ascii_digit() || c == '-');
     let column = if looks_like_receipt {
         "receipt_number"
     } else {
@@ -557,6 +563,12 @@ mod tests {
             assert_eq!(text, "WHERE TRUE AND receipt_number LIKE $1 ESCAPE '\\'");
             assert!(params.contains(&format!("{typed}%")), "{params}");
         }
+    }
+
+    #[test]
+    fn a_phone_number_is_looked_for_in_the_answers() {
+        let (text, _) = search("090-1234-5678");
+        assert_eq!(text, "WHERE TRUE AND answers LIKE $1 ESCAPE '\\'");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod account;
 mod api;
 mod cache;
 mod i18n;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use machi_store::{Store, Tenant};
 
+pub use account::OidcSettings;
 pub use api::openapi_document;
 
 /// Shared state of every handler.
@@ -30,6 +32,8 @@ pub struct AppState {
     forms: cache::FormCache,
     procedures: cache::ProcedureCache,
     payments: std::sync::Arc<dyn payments::PaymentProvider>,
+    /// The OpenID Connect provider residents may sign in with, if configured.
+    oidc: Option<OidcSettings>,
 }
 
 impl AppState {
@@ -41,7 +45,14 @@ impl AppState {
             tenants: Arc::new(tenants),
             forms: cache::FormCache::default(),
             procedures: cache::ProcedureCache::default(),
+            oidc: None,
         }
+    }
+
+    /// Lets residents sign in with an OpenID Connect provider.
+    pub fn with_oidc(mut self, oidc: Option<OidcSettings>) -> Self {
+        self.oidc = oidc;
+        self
     }
 }
 
@@ -50,6 +61,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(staff::routes(state.clone()))
         .merge(payments::routes())
+        .merge(account::routes())
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())

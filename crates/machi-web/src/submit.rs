@@ -190,6 +190,8 @@ pub(crate) struct Submission<'a> {
     pub idempotency_key: Option<String>,
     /// "online", or "counter" when staff submit it for a visitor (書かない窓口).
     pub made_via: &'static str,
+    /// The signed-in resident making it, for "my applications".
+    pub resident_id: Option<String>,
 }
 
 /// Stores validated answers with saved attachments; returns once the application is on disk.
@@ -205,6 +207,7 @@ pub(crate) async fn submit(
         attachments,
         idempotency_key,
         made_via,
+        resident_id,
     } = submission;
     let answers = answers.into_inner();
     let access_code = match &idempotency_key {
@@ -230,6 +233,7 @@ pub(crate) async fn submit(
         request_sha256,
         attachments,
         bundle_id: None,
+        resident_id,
     };
     let receipt = state.store.submit_application(application).await?;
     metrics::counter!("machi_applications_total", "made_via" => made_via)

@@ -293,7 +293,9 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
             from: settings.mail_from.clone(),
         },
     );
-    let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
+    let app = machi_web::router(
+        machi_web::AppState::new(store.clone(), tenants).with_oidc(settings.oidc()),
+    );
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;

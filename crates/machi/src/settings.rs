@@ -58,6 +58,24 @@ pub struct Settings {
         global = true
     )]
     pub mail_from: String,
+    /// OpenID Connect provider residents may sign in with (its issuer URL, e.g. the national
+    /// デジタル認証アプリ's); without it, residents sign in by e-mailed link only.
+    #[arg(long, env = "MACHI_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+    /// Client id registered at that provider.
+    #[arg(long, env = "MACHI_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+    /// Client secret, if the provider issued one (public clients use PKCE only).
+    #[arg(long, env = "MACHI_OIDC_CLIENT_SECRET", global = true)]
+    pub oidc_client_secret: Option<String>,
+    /// What the sign-in button calls the provider.
+    #[arg(
+        long,
+        env = "MACHI_OIDC_NAME",
+        default_value = "OpenID Connect",
+        global = true
+    )]
+    pub oidc_name: String,
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "machi_store=debug".
     #[arg(long, env = "MACHI_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -67,6 +85,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The OpenID Connect provider, when both issuer and client id are set.
+    pub fn oidc(&self) -> Option<machi_web::OidcSettings> {
+        Some(machi_web::OidcSettings {
+            issuer: self.oidc_issuer.clone()?,
+            client_id: self.oidc_client_id.clone()?,
+            client_secret: self.oidc_client_secret.clone(),
+            name: self.oidc_name.clone(),
+        })
+    }
+
     /// The effective settings, with the password of a database URL masked.
     pub fn describe(&self) -> String {
         let database = match &self.database_url {
@@ -93,6 +121,20 @@ impl Settings {
                     .unwrap_or_else(|| "(none: e-mail waits in the outbox)".into())
             ),
             format!("mail_from    = {}", self.mail_from),
+            format!(
+                "oidc         = {}",
+                self.oidc_issuer
+                    .as_deref()
+                    .map_or("(none)".to_string(), |issuer| format!(
+                        "{issuer} client {} ({})",
+                        self.oidc_client_id.as_deref().unwrap_or("?"),
+                        if self.oidc_client_secret.is_some() {
+                            "secret set"
+                        } else {
+                            "public client"
+                        }
+                    ))
+            ),
             format!("log          = {} ({})", self.log, self.log_format),
         ]
         .join("\n")

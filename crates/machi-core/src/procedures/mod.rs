@@ -16,6 +16,7 @@ pub use form::{
     InputKind, UiHints,
 };
 pub use import::{parse_catalog, CatalogFormat, ImportError, RowError};
+pub use normalise::normalise_typed;
 
 use serde::{Deserialize, Serialize};
 

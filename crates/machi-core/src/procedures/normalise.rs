@@ -133,3 +133,14 @@ pub(super) fn date_message(ja: &str, en: &str, error: Option<DateError>) -> Loca
         ),
     }
 }
+
+/// One typed answer in canonical form, as text: for fields outside a form, such as the
+/// resident's profile, so that they are normalised exactly like form answers.
+pub fn normalise_typed(input: InputKind, typed: &str) -> Result<Option<String>, Localized> {
+    normalise_value(input, &Value::String(typed.to_string())).map(|value| {
+        value.map(|value| match value {
+            Value::String(text) => text,
+            other => other.to_string(),
+        })
+    })
+}

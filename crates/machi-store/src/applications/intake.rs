@@ -45,6 +45,8 @@ pub struct NewApplication {
     pub request_sha256: String,
     /// Applications made together in one life-event bundle share this id.
     pub bundle_id: Option<String>,
+    /// The signed-in resident who made it ("my applications"), if any.
+    pub resident_id: Option<String>,
     pub attachments: Vec<NewAttachment>,
 }
 
@@ -372,7 +374,7 @@ async fn insert_applications(
             backend,
             "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
              access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at, \
-             department_code, due_at, bundle_id) VALUES ",
+             department_code, due_at, bundle_id, resident_id) VALUES ",
         );
         for (i, (app, number)) in chunk.iter().enumerate() {
             if i > 0 {
@@ -415,6 +417,7 @@ fn application_row(
         Param::Text(app.department_code.clone()),
         due_at.map_or(Param::NullText, Param::Text),
         app.bundle_id.clone().map_or(Param::NullText, Param::Text),
+        app.resident_id.clone().map_or(Param::NullText, Param::Text),
     ]
 }
 

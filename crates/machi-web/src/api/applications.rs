@@ -63,6 +63,7 @@ pub(crate) async fn create_application(
             attachments,
             idempotency_key: key,
             made_via: "online",
+            resident_id: None,
         },
     )
     .await?;

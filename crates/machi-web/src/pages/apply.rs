@@ -87,16 +87,19 @@ pub(super) async fn show_form(
     City(city): City,
     ui: Ui,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, PageError> {
     let (record, _, form) = online_form(&state, &city, &id, ui).await?;
-    Ok(form_page(
+    // Once-only: a signed-in resident's profile fills in the questions about them.
+    let prefill = crate::account::prefill_pairs(&state, &city, &headers, &form).await;
+    Ok(no_store(form_page(
         ui,
         &city,
         &record,
         &form,
-        &Values::default(),
+        &Values::from_pairs(&prefill),
         &[],
-    ))
+    )))
 }
 
 fn form_page(
@@ -365,10 +368,12 @@ pub(super) async fn submit(
     City(city): City,
     ui: Ui,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let (record, _, _) = online_form(&state, &city, &id, ui).await?;
     let (version, answers) = confirmed_answers(&pairs, ui, &city)?;
+    let resident = crate::account::signed_in(&state, &city, &headers).await;
     let form = state
         .forms
         .get(&state.store, &city.id, &id, version)
@@ -414,6 +419,7 @@ pub(super) async fn submit(
             attachments,
             idempotency_key: None,
             made_via: "online",
+            resident_id: resident.map(|r| r.resident_id),
         },
     )
     .await

@@ -377,10 +377,14 @@ pub(super) async fn submit(
     City(city): City,
     ui: Ui,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let fail = |e| PageError::new(ui, &city, e);
     let bundle = bundle_of(&state, &city, ui, &id).await?;
+    let resident = crate::account::signed_in(&state, &city, &headers)
+        .await
+        .map(|r| r.resident_id);
     let yes = yes_answers(&pairs, &bundle);
     let chosen = chosen(&state, &city, ui, &bundle, &yes).await?;
     if chosen.online.is_empty() {
@@ -440,6 +444,7 @@ pub(super) async fn submit(
                 idempotency_key: None,
                 attachments: Vec::new(),
                 bundle_id: Some(bundle_id.clone()),
+                resident_id: resident.clone(),
             }
         })
         .collect();

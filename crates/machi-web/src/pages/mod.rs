@@ -6,7 +6,7 @@ mod catalog;
 pub(crate) mod form_view;
 mod life_events;
 pub(crate) mod prefill;
-mod status;
+pub(crate) mod status;
 
 use askama::Template;
 use axum::extract::{Path, Query};

@@ -69,62 +69,7 @@ pub(super) async fn lookup(
         found: None,
     };
     match crate::api::lookup(&state, &city.id, &form.receipt_number, &form.access_code).await {
-        Ok(view) => {
-            let procedure = state
-                .store
-                .procedure(&city.id, &view.procedure_id)
-                .await
-                .map_err(|e| PageError::new(ui, &city, e))?;
-            let payments = state
-                .store
-                .payments_of(&city.id, &view.receipt_number)
-                .await
-                .map_err(|e| PageError::new(ui, &city, e))?;
-            let paid = payments
-                .iter()
-                .any(|p| p.state == machi_core::payments::PaymentState::Paid);
-            let fee_due = procedure
-                .as_ref()
-                .and_then(|p| p.definition.fee_yen)
-                .filter(|fee| *fee > 0 && !paid);
-            page.found = Some(FoundView {
-                fee_due,
-                payments: payments
-                    .iter()
-                    .map(|p| {
-                        (
-                            ui.l(&p.state.label()).to_string(),
-                            p.amount_yen,
-                            jst(&p.updated_at),
-                        )
-                    })
-                    .collect(),
-                access_code: form.access_code.clone(),
-                procedure: procedure
-                    .map(|p| ui.l(&p.definition.name).to_string())
-                    .unwrap_or(view.procedure_id.clone()),
-                receipt_number: view.receipt_number.clone(),
-                status: ui.l(&view.status.label()).to_string(),
-                submitted: jst(&view.submitted_at),
-                history: view
-                    .history
-                    .iter()
-                    .map(|h| {
-                        (
-                            if h.message {
-                                ui.t("担当課からのメッセージ", "Message from the department")
-                                    .to_string()
-                            } else {
-                                ui.l(&h.status.label()).to_string()
-                            },
-                            jst(&h.at),
-                            ui.l(&h.note).to_string(),
-                        )
-                    })
-                    .collect(),
-            });
-            Ok(no_store(render(&page)))
-        }
+        Ok(view) => render_found(&state, &city, ui, view, &form.access_code).await,
         Err(e) if e.status.is_client_error() => {
             page.error = Some(
                 ui.t(
@@ -137,4 +82,77 @@ pub(super) async fn lookup(
         }
         Err(e) => Err(PageError::new(ui, &city, e)),
     }
+}
+
+/// The status page of a found application (`access_code` lets it offer the fee payment; empty
+/// when the resident is signed in instead).
+pub(crate) async fn render_found(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    view: machi_store::ApplicationView,
+    access_code: &str,
+) -> Result<Response, PageError> {
+    let mut page = StatusPage {
+        ui,
+        city: city_name(ui, city),
+        back: "/status".into(),
+        receipt_number: view.receipt_number.clone(),
+        error: None,
+        found: None,
+    };
+    let procedure = state
+        .store
+        .procedure(&city.id, &view.procedure_id)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?;
+    let payments = state
+        .store
+        .payments_of(&city.id, &view.receipt_number)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?;
+    let paid = payments
+        .iter()
+        .any(|p| p.state == machi_core::payments::PaymentState::Paid);
+    let fee_due = procedure
+        .as_ref()
+        .and_then(|p| p.definition.fee_yen)
+        .filter(|fee| *fee > 0 && !paid);
+    page.found = Some(FoundView {
+        fee_due,
+        payments: payments
+            .iter()
+            .map(|p| {
+                (
+                    ui.l(&p.state.label()).to_string(),
+                    p.amount_yen,
+                    jst(&p.updated_at),
+                )
+            })
+            .collect(),
+        access_code: access_code.to_string(),
+        procedure: procedure
+            .map(|p| ui.l(&p.definition.name).to_string())
+            .unwrap_or(view.procedure_id.clone()),
+        receipt_number: view.receipt_number.clone(),
+        status: ui.l(&view.status.label()).to_string(),
+        submitted: jst(&view.submitted_at),
+        history: view
+            .history
+            .iter()
+            .map(|h| {
+                (
+                    if h.message {
+                        ui.t("担当課からのメッセージ", "Message from the department")
+                            .to_string()
+                    } else {
+                        ui.l(&h.status.label()).to_string()
+                    },
+                    jst(&h.at),
+                    ui.l(&h.note).to_string(),
+                )
+            })
+            .collect(),
+    });
+    Ok(no_store(render(&page)))
 }

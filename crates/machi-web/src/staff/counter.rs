@@ -363,6 +363,7 @@ pub(super) async fn submit_for_visitor(
             attachments: Vec::new(),
             idempotency_key: None,
             made_via: "counter",
+            resident_id: None,
         },
     )
     .await

@@ -9,6 +9,7 @@
 mod harness;
 mod smtp_sink;
 
+mod accounts;
 mod api_applications;
 mod catalog;
 mod counter;
