@@ -227,6 +227,35 @@ async fn every_staff_route_refuses_another_department(app: &TestApp) {
         let response = outsider.post(&format!("{base}/{action}"), &form).await;
         assert_eq!(response.status(), 403, "POST {action}");
     }
+    // The department's procedures in the editor: every page and action.
+    let editor = format!("/staff/procedures/{KOSODATE_PROCEDURE}");
+    for path in [format!("{editor}/edit"), format!("{editor}/preview")] {
+        assert_eq!(outsider.get(&path).await.status(), 403, "GET {path}");
+    }
+    for (action, form) in [
+        (
+            "edit",
+            vec![("name_ja", "x"), ("kana", "x"), ("channel", "online")],
+        ),
+        ("fields", vec![("label_ja", "x"), ("field_type", "text")]),
+        ("fields/reason/move", vec![("direction", "up")]),
+        ("fields/reason/remove", vec![]),
+        ("publish", vec![]),
+        ("unpublish", vec![]),
+        ("discard", vec![]),
+    ] {
+        let mut form = form;
+        form.push(("csrf", &csrf));
+        let response = outsider.post(&format!("{editor}/{action}"), &form).await;
+        assert_eq!(response.status(), 403, "POST editor {action}");
+    }
+    let listed = outsider.get_html("/staff/procedures").await;
+    assert!(
+        !listed.contains(KOSODATE_PROCEDURE),
+        "other departments' procedures are not listed"
+    );
+    let payments = outsider.get("/staff/payments").await;
+    assert_eq!(payments.status(), 403, "department staff do not reconcile");
     let bulk = outsider
         .post(
             "/staff/inbox/bulk",
