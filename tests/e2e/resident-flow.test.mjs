@@ -500,3 +500,59 @@ test('a resident signs in with a real OpenID Connect provider, saves a profile, 
     await provider.stop();
   }
 });
+
+test('a manager adds a repeatable group in the editor and a resident gives two children on a phone; the group passes axe', async () => {
+  const page = await deskPage();
+  await signIn(page, 'kosodate.kacho@demo.machi.example');
+  await page.goto(`${base}/staff/procedures/new`);
+  await page.fill('#name_ja', '児童の届出');
+  await page.fill('#kana', 'じどうのとどけで');
+  await page.fill('#id', 'jidou-todoke');
+  await page.getByRole('button', { name: 'つくる' }).click();
+  await page.fill('#label_ja', 'お子さん');
+  await page.selectOption('#field_type', 'group');
+  await page.fill('#max_items', '3');
+  await page.fill('#name', 'children');
+  await page.getByRole('button', { name: '質問を追加する' }).click();
+  for (const [label, type, name] of [['氏名', 'text', 'name'], ['生年月日', 'date', 'birth_date']]) {
+    await page.fill('#label_ja', label);
+    await page.selectOption('#field_type', type);
+    await page.selectOption('#group', 'children');
+    await page.fill('#name', name);
+    await page.getByRole('button', { name: '質問を追加する' }).click();
+  }
+  assert.match(await page.locator('table').first().innerText(), /お子さん › 生年月日/);
+  await checkAccessibility(page, 'procedure editor with a group');
+  await page.getByRole('button', { name: '公開する' }).click();
+  assert.match(await page.locator('.facts').innerText(), /公開中/);
+
+  const resident = await phonePage();
+  const check = (label) => checkAccessibility(resident, label);
+  await resident.goto(`${base}/procedures/jidou-todoke/apply`);
+  await check('form with a repeatable group');
+  await resident.fill('#f-children-0-name', '山田 陽向');
+  await resident.fill('#f-children-0-birth_date', '令和８年１１月１０日');
+  await resident.fill('#f-children-1-name', '山田 蒼');
+  await resident.fill('#f-children-1-birth_date', '令和6年2月30日');
+  await resident.getByRole('button', { name: '入力内容を確認する' }).click();
+  const summary = resident.locator('.error-summary');
+  assert.match(await summary.innerText(), /お子さん（2件目）の生年月日/);
+  assert.equal(await summary.locator('a').first().getAttribute('href'), '#f-children-1-birth_date');
+  await check('form with an error in the second entry');
+  assert.equal(await resident.inputValue('#f-children-1-name'), '山田 蒼', 'what was typed stays');
+  await resident.fill('#f-children-1-birth_date', '２０２４ー０２ー２９');
+  await resident.getByRole('button', { name: '入力内容を確認する' }).click();
+  assert.match(await resident.locator('h1').innerText(), /入力内容の確認/);
+  const answers = await resident.locator('main').innerText();
+  assert.match(answers, /お子さん（2件目）/);
+  assert.match(answers, /令和8年11月10日/);
+  await check('confirm page with a repeatable group');
+  await resident.getByRole('button', { name: 'この内容で申請する' }).click();
+  const receipt = (await resident.locator('#receipt-number').innerText()).trim();
+  const code = (await resident.locator('#access-code').innerText()).trim();
+  const status = await fetch(`${base}/api/v1/applications/${receipt}`, { headers: { authorization: `Bearer ${code}` } });
+  assert.deepEqual((await status.json()).answers.children, [
+    { name: '山田 陽向', birth_date: '2026-11-10' },
+    { name: '山田 蒼', birth_date: '2024-02-29' },
+  ]);
+});

@@ -3,6 +3,10 @@
 //! and UI hints the form engine uses. The example answer set is rebuilt after every change,
 //! so an edited form always passes its own check.
 
+mod group;
+
+pub use group::{GROUP_FIELD_TYPES, MAX_GROUP_ENTRIES};
+
 use serde_json::{json, Map, Value};
 
 use super::form::{
@@ -34,9 +38,11 @@ pub enum FieldType {
     File,
     /// 個人番号: checked, never stored.
     MyNumber,
+    /// 繰り返し項目: questions asked once per entry (e.g. each child); added to it afterwards.
+    Group,
 }
 
-pub const FIELD_TYPES: [FieldType; 15] = [
+pub const FIELD_TYPES: [FieldType; 16] = [
     FieldType::Text,
     FieldType::Textarea,
     FieldType::Kana,
@@ -52,6 +58,7 @@ pub const FIELD_TYPES: [FieldType; 15] = [
     FieldType::Checkboxes,
     FieldType::File,
     FieldType::MyNumber,
+    FieldType::Group,
 ];
 
 impl FieldType {
@@ -72,6 +79,7 @@ impl FieldType {
             FieldType::Checkboxes => "checkboxes",
             FieldType::File => "file",
             FieldType::MyNumber => "my_number",
+            FieldType::Group => "group",
         }
     }
 
@@ -102,6 +110,7 @@ impl FieldType {
                 "個人番号（検査のみ・保存しません）",
                 "My Number (checked, never stored)",
             ),
+            FieldType::Group => ("繰り返し項目", "Repeatable group"),
         };
         Localized::new(ja, en)
     }
@@ -126,6 +135,10 @@ pub struct NewField {
     /// Labels of the choices (values are made from their position: `o1`, `o2`, …).
     pub options: Vec<Localized>,
     pub show_if: Option<Condition>,
+    /// Add the question inside this repeatable group instead of at the end of the form.
+    pub group: Option<String>,
+    /// For a group: how many entries a resident can give ([`super::DEFAULT_MAX_ITEMS`] if none).
+    pub max_items: Option<u64>,
 }
 
 fn is_field_name(name: &str) -> bool {
@@ -185,6 +198,9 @@ impl FormDefinition {
         if field.field_type.has_options() && field.options.len() < 2 {
             return Err("give at least two choices, one per line".into());
         }
+        if let Some(group) = field.group.clone() {
+            return self.add_to_group(&group, field);
+        }
         if let Some(condition) = &field.show_if {
             self.check_condition(condition)?;
         }
@@ -219,6 +235,7 @@ impl FormDefinition {
                 self.insert_question(postcode, InputKind::Postcode, Some("postal-code"));
                 self.insert_question(field, InputKind::Text, Some("street-address"));
             }
+            FieldType::Group => self.insert_group(field)?,
             other => {
                 let input = input_kind(other);
                 self.insert_question(field, input, autocomplete(other));
@@ -279,6 +296,7 @@ impl FormDefinition {
                 autocomplete: autocomplete.map(str::to_string),
                 options: options.into_iter().collect(),
                 show_if: field.show_if,
+                items: None,
             },
         );
     }
@@ -306,8 +324,12 @@ impl FormDefinition {
         }
     }
 
-    /// Removes a question (refused while another question's condition depends on it).
+    /// Removes a question (refused while another question's condition depends on it); a
+    /// question inside a group is named `group.question`.
     pub fn remove_field(&mut self, name: &str) -> Result<(), String> {
+        if let Some((group, question)) = name.split_once('.') {
+            return self.remove_from_group(group, question);
+        }
         if let Some(position) = self.attachments.iter().position(|a| a.name == name) {
             self.attachments.remove(position);
             return Ok(());
@@ -348,8 +370,12 @@ impl FormDefinition {
         Ok(())
     }
 
-    /// Moves a question one place up or down (a condition's source stays above it).
+    /// Moves a question one place up or down (a condition's source stays above it); a
+    /// question inside a group (`group.question`) moves within the group.
     pub fn move_field(&mut self, name: &str, up: bool) -> Result<(), String> {
+        if let Some((group, question)) = name.split_once('.') {
+            return self.move_in_group(group, question, up);
+        }
         if let Some(index) = self.attachments.iter().position(|a| a.name == name) {
             let target = if up {
                 index.checked_sub(1)
@@ -404,6 +430,7 @@ impl FormDefinition {
 
 fn input_kind(field_type: FieldType) -> InputKind {
     match field_type {
+        FieldType::Group => InputKind::Group,
         FieldType::Text | FieldType::Address | FieldType::File => InputKind::Text,
         FieldType::Textarea => InputKind::Textarea,
         FieldType::Kana => InputKind::Kana,
@@ -450,6 +477,7 @@ fn property_for(field_type: FieldType, required: bool, options: &[(String, Local
         FieldType::Checkbox if required => json!({"type": "boolean", "const": true}),
         FieldType::Checkbox => json!({"type": "boolean"}),
         FieldType::MyNumber => json!({"type": "string", "pattern": "^([0-9]{12}|checked)$"}),
+        FieldType::Group => group::group_property(required, group::DEFAULT_EDITOR_MAX),
         FieldType::Checkboxes => json!({
             "type": "array",
             "items": {"enum": values},
@@ -491,6 +519,7 @@ fn example_value(hint: &FieldHint, property: &Value) -> Value {
         InputKind::Checkbox => json!(true),
         InputKind::Checkboxes => json!([first_choice()]),
         InputKind::MyNumber => json!(crate::mynumber::STORED_MARKER),
+        InputKind::Group => group::example_entries(hint, property),
     }
 }
 
@@ -514,6 +543,8 @@ mod tests {
                 Vec::new()
             },
             show_if: None,
+            group: None,
+            max_items: None,
         }
     }
 
@@ -524,6 +555,13 @@ mod tests {
             form.add_field(field(&format!("q{i}"), field_type, i % 2 == 0))
                 .unwrap();
         }
+        let group = format!("q{}", FIELD_TYPES.len() - 1);
+        assert!(form.check().is_err(), "a group needs questions of its own");
+        form.add_field(NewField {
+            group: Some(group),
+            ..field("name", FieldType::Text, true)
+        })
+        .unwrap();
         assert_eq!(form.check(), Ok(()));
         assert!(
             form.ui.fields.contains_key("q4_postcode"),

@@ -7,6 +7,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
 use super::form::{FieldError, FieldHint, FormDefinition, InputKind};
+use super::group::{normalise_entries, split_entry_name};
 use super::normalise::{date_message, normalise_value};
 use super::Localized;
 use crate::mynumber::STORED_MARKER;
@@ -70,10 +71,17 @@ impl CompiledForm {
             .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(field)))
     }
 
-    /// Builds an answer object from HTML form pairs: only this form's fields, checkboxes as a list.
+    /// Builds an answer object from HTML form pairs: only this form's fields, checkboxes as a
+    /// list, a group's entries (`children[0].name`, …) as an array of objects.
     pub fn answers_from_pairs(&self, pairs: &[(String, String)]) -> Map<String, Value> {
         let mut answers = Map::new();
         for (name, hint) in self.fields() {
+            if hint.input == InputKind::Group {
+                if let Some(entries) = self.entries_from_pairs(name, pairs) {
+                    answers.insert(name.to_string(), entries);
+                }
+                continue;
+            }
             let values: Vec<&str> = pairs
                 .iter()
                 .filter(|(k, _)| k == name)
@@ -158,13 +166,25 @@ impl CompiledForm {
         }
     }
 
-    fn position(&self, field: &str) -> usize {
-        self.definition
-            .ui
-            .order
-            .iter()
-            .position(|f| f == field)
-            .unwrap_or(usize::MAX)
+    /// Where an error's input is on the page: its field, then entry and question in a group.
+    fn position(&self, field: &str) -> (usize, usize, usize) {
+        let place = |order: &[String], name: &str| {
+            order.iter().position(|f| f == name).unwrap_or(usize::MAX)
+        };
+        let order = &self.definition.ui.order;
+        match split_entry_name(field) {
+            Some((group, index, sub)) => {
+                let within = self
+                    .definition
+                    .ui
+                    .fields
+                    .get(group)
+                    .and_then(|h| h.items.as_ref())
+                    .map_or(usize::MAX, |items| place(&items.order, sub));
+                (place(order, group), index + 1, within)
+            }
+            None => (place(order, field), 0, 0),
+        }
     }
 
     fn normalise(&self, raw: &Map<String, Value>) -> (Map<String, Value>, Vec<FieldError>) {
@@ -175,6 +195,12 @@ impl CompiledForm {
                 answers.insert(name.clone(), value.clone());
                 continue;
             };
+            if hint.input == InputKind::Group {
+                let (entries, found) = normalise_entries(name, hint, value);
+                answers.insert(name.clone(), entries);
+                errors.extend(found);
+                continue;
+            }
             match normalise_value(hint.input, value) {
                 Ok(Some(value)) => {
                     answers.insert(name.clone(), value);
@@ -194,15 +220,25 @@ impl CompiledForm {
     }
 
     fn describe(&self, kind: &ValidationErrorKind, path: &str) -> FieldError {
-        let path_field = path
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let path_field = segments.first().copied().unwrap_or_default();
+        let is_group = |name: &str| {
+            self.definition
+                .ui
+                .fields
+                .get(name)
+                .is_some_and(|h| h.input == InputKind::Group)
+        };
+        if let [group, index, rest @ ..] = segments.as_slice() {
+            if let (true, Ok(index)) = (is_group(group), index.parse::<usize>()) {
+                return self.describe_in_entry(group, index, rest.first().copied(), kind);
+            }
+        }
         let (field, message) = match kind {
             ValidationErrorKind::Required { property } => {
                 let field = property.as_str().unwrap_or_default().to_string();
-                let message = self.missing_message(&field);
+                let message =
+                    missing_message(&self.label(&field), self.hint(&field).map(|h| h.input));
                 (field, message)
             }
             ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -215,75 +251,88 @@ impl CompiledForm {
             }
             other => (
                 path_field.to_string(),
-                self.value_message(path_field, other),
+                value_message(
+                    &self.label(path_field),
+                    self.hint(path_field).map(|h| h.input),
+                    other,
+                ),
             ),
         };
         FieldError::new(&field, message)
     }
 
-    fn missing_message(&self, field: &str) -> Localized {
-        let label = self.label(field);
-        let choose = self.definition.ui.fields.get(field).is_some_and(|h| {
-            matches!(
-                h.input,
-                InputKind::Select | InputKind::Radio | InputKind::Checkboxes
-            )
-        });
-        if choose {
-            Localized::new(
-                format!("{}を選んでください", label.ja),
-                format!("Select {}", label.get("en")),
-            )
-        } else {
-            Localized::new(
-                format!("{}を入力してください", label.ja),
-                format!("Enter {}", label.get("en")),
-            )
-        }
+    fn hint(&self, field: &str) -> Option<&FieldHint> {
+        self.definition.ui.fields.get(field)
     }
+}
 
-    fn value_message(&self, field: &str, kind: &ValidationErrorKind) -> Localized {
-        let label = self.label(field);
-        let (ja, en) = (label.ja.as_str(), label.get("en"));
-        let input = self.definition.ui.fields.get(field).map(|h| h.input);
-        match kind {
-            ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
-                self.missing_message(field)
-            }
-            ValidationErrorKind::MaxLength { limit } => Localized::new(
-                format!("{ja}は{limit}文字以内で入力してください"),
-                format!("{en} must be {limit} characters or fewer"),
-            ),
-            ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
-                format_message(input, ja, en)
-            }
-            ValidationErrorKind::Enum { .. } => Localized::new(
-                format!("{ja}は選択肢から選んでください"),
-                format!("Select {en} from the list"),
-            ),
-            ValidationErrorKind::Constant { .. } => Localized::new(
-                format!("{ja}を確認して、チェックを入れてください"),
-                format!("Read and tick {en}"),
-            ),
-            ValidationErrorKind::Minimum { limit }
-            | ValidationErrorKind::ExclusiveMinimum { limit } => Localized::new(
-                format!("{ja}は{limit}以上にしてください"),
-                format!("{en} must be {limit} or more"),
-            ),
-            ValidationErrorKind::Maximum { limit }
-            | ValidationErrorKind::ExclusiveMaximum { limit } => Localized::new(
-                format!("{ja}は{limit}以下にしてください"),
-                format!("{en} must be {limit} or less"),
-            ),
-            ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => Localized::new(
-                format!("{ja}は数字で入力してください"),
-                format!("{en} must be a number"),
-            ),
-            _ => Localized::new(
-                format!("{ja}の内容を確認してください"),
-                format!("Check {en}"),
-            ),
+/// "Enter …" or "Select …" for a question left unanswered.
+pub(super) fn missing_message(label: &Localized, input: Option<InputKind>) -> Localized {
+    let choose = matches!(
+        input,
+        Some(InputKind::Select | InputKind::Radio | InputKind::Checkboxes)
+    );
+    if choose {
+        Localized::new(
+            format!("{}を選んでください", label.ja),
+            format!("Select {}", label.get("en")),
+        )
+    } else {
+        Localized::new(
+            format!("{}を入力してください", label.ja),
+            format!("Enter {}", label.get("en")),
+        )
+    }
+}
+
+/// What is wrong with an answer that is there, by the schema keyword it broke.
+pub(super) fn value_message(
+    label: &Localized,
+    input: Option<InputKind>,
+    kind: &ValidationErrorKind,
+) -> Localized {
+    let (ja, en) = (label.ja.as_str(), label.get("en"));
+    match kind {
+        ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
+            missing_message(label, input)
         }
+        ValidationErrorKind::MaxItems { limit } => Localized::new(
+            format!("{ja}は{limit}件までにしてください"),
+            format!("{en}: {limit} entries at most"),
+        ),
+        ValidationErrorKind::MaxLength { limit } => Localized::new(
+            format!("{ja}は{limit}文字以内で入力してください"),
+            format!("{en} must be {limit} characters or fewer"),
+        ),
+        ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
+            format_message(input, ja, en)
+        }
+        ValidationErrorKind::Enum { .. } => Localized::new(
+            format!("{ja}は選択肢から選んでください"),
+            format!("Select {en} from the list"),
+        ),
+        ValidationErrorKind::Constant { .. } => Localized::new(
+            format!("{ja}を確認して、チェックを入れてください"),
+            format!("Read and tick {en}"),
+        ),
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => Localized::new(
+            format!("{ja}は{limit}以上にしてください"),
+            format!("{en} must be {limit} or more"),
+        ),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => Localized::new(
+            format!("{ja}は{limit}以下にしてください"),
+            format!("{en} must be {limit} or less"),
+        ),
+        ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => Localized::new(
+            format!("{ja}は数字で入力してください"),
+            format!("{en} must be a number"),
+        ),
+        _ => Localized::new(
+            format!("{ja}の内容を確認してください"),
+            format!("Check {en}"),
+        ),
     }
 }
 

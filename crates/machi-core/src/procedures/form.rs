@@ -47,6 +47,9 @@ pub struct FieldHint {
     /// 条件付き表示: ask this only when another question has a given answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<Condition>,
+    /// 繰り返し項目: the questions of each entry of a `group` (see [`super::group`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<UiHints>,
 }
 
 /// "Only when `field` is `equals`": a choice value, or `true`/`false` for a tick box.
@@ -87,6 +90,8 @@ pub enum InputKind {
     Checkboxes,
     /// 個人番号: check-digit validated, then kept only as "given" (see [`crate::mynumber`]).
     MyNumber,
+    /// 繰り返し項目: a list of entries, each answering the questions in [`FieldHint::items`].
+    Group,
 }
 
 /// A file the form asks for (添付書類).
@@ -151,9 +156,10 @@ pub struct FormError(pub String);
 /// One wrong answer, for the error summary and the problem+json `errors` list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
-    /// JSON pointer to the answer, e.g. `/applicant_phone`.
+    /// JSON pointer to the answer, e.g. `/applicant_phone` or `/children/1/birth_date`.
     pub pointer: String,
-    /// The field name (the pointer's first segment), for linking to the input.
+    /// The input's HTML name, for linking to it: the field name, or `children[1].birth_date`
+    /// for a question inside an entry of a repeatable group.
     pub field: String,
     pub message: Localized,
 }
@@ -190,23 +196,7 @@ impl FormDefinition {
         let Some(properties) = self.properties() else {
             return Err(vec!["schema: needs an object of `properties`".to_string()]);
         };
-        let declared: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
-        let ordered: BTreeSet<&str> = self.ui.order.iter().map(String::as_str).collect();
-        if ordered.len() != self.ui.order.len() {
-            problems.push("ui.order: lists a field twice".to_string());
-        }
-        for missing in declared.difference(&ordered) {
-            problems.push(format!("ui.order: property '{missing}' is not listed"));
-        }
-        for extra in ordered.difference(&declared) {
-            problems.push(format!("ui.order: '{extra}' is not a schema property"));
-        }
-        for name in &declared {
-            match self.ui.fields.get(*name) {
-                None => problems.push(format!("ui.fields: no hint for '{name}'")),
-                Some(hint) => problems.extend(check_options(name, hint, &properties[*name])),
-            }
-        }
+        problems.extend(check_hints("ui", &self.ui, properties));
         problems.extend(self.check_conditions());
         problems.extend(self.check_attachments());
         match self.compile() {
@@ -292,6 +282,38 @@ impl FormDefinition {
             .map_err(|e| FormError(format!("schema: {e}")))?;
         Ok(CompiledForm::new(self.clone(), validator))
     }
+}
+
+/// Checks that hints and schema properties agree: every property ordered once and hinted, and
+/// each hint fits its property (choices labelled, groups' questions hinted the same way).
+pub(super) fn check_hints(
+    path: &str,
+    hints: &UiHints,
+    properties: &Map<String, Value>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let declared: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+    let ordered: BTreeSet<&str> = hints.order.iter().map(String::as_str).collect();
+    if ordered.len() != hints.order.len() {
+        problems.push(format!("{path}.order: lists a field twice"));
+    }
+    for missing in declared.difference(&ordered) {
+        problems.push(format!("{path}.order: property '{missing}' is not listed"));
+    }
+    for extra in ordered.difference(&declared) {
+        problems.push(format!("{path}.order: '{extra}' is not a schema property"));
+    }
+    for name in &declared {
+        match hints.fields.get(*name) {
+            None => problems.push(format!("{path}.fields: no hint for '{name}'")),
+            Some(hint) => {
+                problems.extend(check_options(name, hint, &properties[*name]));
+                let at = format!("{path}.fields.{name}");
+                problems.extend(super::group::check_group(&at, hint, &properties[*name]));
+            }
+        }
+    }
+    problems
 }
 
 fn check_options(name: &str, hint: &FieldHint, property: &Value) -> Vec<String> {

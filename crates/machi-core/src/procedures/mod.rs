@@ -7,6 +7,7 @@
 pub mod builder;
 mod compiled;
 mod form;
+mod group;
 mod import;
 mod normalise;
 
@@ -15,6 +16,7 @@ pub use form::{
     AttachmentKind, AttachmentSpec, Condition, FieldError, FieldHint, FormDefinition, FormError,
     InputKind, UiHints,
 };
+pub use group::{allowed_in_group, entry_input_name, split_entry_name, DEFAULT_MAX_ITEMS};
 pub use import::{parse_catalog, CatalogFormat, ImportError, RowError};
 pub use normalise::normalise_typed;
 

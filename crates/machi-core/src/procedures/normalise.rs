@@ -25,6 +25,8 @@ pub(super) fn normalise_value(input: InputKind, value: &Value) -> Result<Option<
     }
     let canonical = match input {
         InputKind::Textarea => trimmed.replace("\r\n", "\n"),
+        // A group's answer is a list; typed text is left for the schema to refuse.
+        InputKind::Group => trimmed.to_string(),
         InputKind::Text | InputKind::Select | InputKind::Radio => text::clean_text(trimmed),
         InputKind::Kana => text::to_katakana_field(trimmed),
         InputKind::Email => text::fold_width(trimmed),

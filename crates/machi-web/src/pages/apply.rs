@@ -140,7 +140,7 @@ fn draw_form(
     };
     let fields = form
         .fields()
-        .map(|(name, hint)| field_view(ui, form, name, hint, values, error_of(name)))
+        .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
         .collect();
     let attachments = form
         .definition()
@@ -272,7 +272,8 @@ pub(super) async fn post_form(
                 &city,
                 &record,
                 &form,
-                &Values::from_pairs(&pairs),
+                // From the answers as typed, so a group's entries line up with its errors.
+                &Values::from_answers(&raw),
                 &errors,
             ))
         }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use machi_core::procedures::{AttachmentSpec, CompiledForm, FieldHint, InputKind};
+use machi_core::procedures::{
+    entry_input_name, split_entry_name, AttachmentSpec, CompiledForm, FieldHint, InputKind,
+};
 use serde_json::{Map, Value};
 
 use crate::i18n::Ui;
@@ -30,6 +32,14 @@ pub(crate) struct FieldView {
     pub(crate) options: Vec<OptionView>,
     pub(crate) error: Option<String>,
     pub(crate) describedby: String,
+    /// A repeatable group's numbered entries (empty for other fields).
+    pub(crate) entries: Vec<EntryView>,
+}
+
+/// One numbered entry of a repeatable group: its legend and its questions.
+pub(crate) struct EntryView {
+    pub(crate) legend: String,
+    pub(crate) fields: Vec<FieldView>,
 }
 
 pub(super) struct AttachmentView {
@@ -55,17 +65,26 @@ impl Values {
         Self(map)
     }
 
+    /// Values from answers (typed or canonical); a group's entries fill `children[0].name`, ….
     pub(crate) fn from_answers(answers: &Map<String, Value>) -> Self {
-        let map = answers
-            .iter()
-            .map(|(k, v)| {
-                let values = match v {
-                    Value::Array(items) => items.iter().map(value_text).collect(),
-                    other => vec![value_text(other)],
-                };
-                (k.clone(), values)
-            })
-            .collect();
+        let mut map = HashMap::new();
+        for (k, v) in answers {
+            match v {
+                Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                    for (index, entry) in items.iter().enumerate() {
+                        for (sub, value) in entry.as_object().into_iter().flatten() {
+                            map.insert(entry_input_name(k, index, sub), vec![value_text(value)]);
+                        }
+                    }
+                }
+                Value::Array(items) => {
+                    map.insert(k.clone(), items.iter().map(value_text).collect());
+                }
+                other => {
+                    map.insert(k.clone(), vec![value_text(other)]);
+                }
+            }
+        }
         Self(map)
     }
 
@@ -91,13 +110,37 @@ pub(super) fn value_text(value: &Value) -> String {
     }
 }
 
+/// The element id of an input from its HTML name: `f-name`, or `f-children-1-birth_date` for
+/// a question in an entry of a group.
+pub(crate) fn input_id(name: &str) -> String {
+    match split_entry_name(name) {
+        Some((group, index, sub)) => format!("f-{group}-{index}-{sub}"),
+        None => format!("f-{name}"),
+    }
+}
+
+/// The element an error summary links to: the input itself, the first choice of a set of
+/// radio buttons or tick boxes, or (for a group as a whole) the first input of its first entry.
 pub(crate) fn field_target(form: &CompiledForm, field: &str) -> String {
+    let first_choice =
+        |hint: &FieldHint| matches!(hint.input, InputKind::Radio | InputKind::Checkboxes);
+    if let Some((group, _, sub)) = split_entry_name(field) {
+        let radio = form
+            .group_fields(group)
+            .iter()
+            .any(|(name, hint)| *name == sub && first_choice(hint));
+        let id = input_id(field);
+        return if radio { format!("{id}-1") } else { id };
+    }
+    if let Some((sub, _)) = form.group_fields(field).first() {
+        return field_target(form, &entry_input_name(field, 0, sub));
+    }
     let grouped = form
         .definition()
         .ui
         .fields
         .get(field)
-        .is_some_and(|h| matches!(h.input, InputKind::Radio | InputKind::Checkboxes));
+        .is_some_and(first_choice);
     if form
         .definition()
         .attachments
@@ -122,14 +165,74 @@ pub(super) fn limits_text(ui: Ui, spec: &AttachmentSpec) -> String {
     }
 }
 
+/// The view of one question of the form; `errors` gives the message for an input's HTML name
+/// (a group asks it for each input of its entries too).
 pub(crate) fn field_view(
     ui: Ui,
     form: &CompiledForm,
     name: &str,
     hint: &FieldHint,
     values: &Values,
-    error: Option<String>,
+    errors: &dyn Fn(&str) -> Option<String>,
 ) -> FieldView {
+    let mut view = input_view(
+        ui,
+        form,
+        name,
+        hint,
+        values,
+        errors(name),
+        form.is_required(name),
+        form.choices(name),
+    );
+    if hint.input != InputKind::Group {
+        return view;
+    }
+    let min = form.min_items(name);
+    view.entries = (0..form.max_items(name))
+        .map(|index| EntryView {
+            legend: if ui.en {
+                format!("Entry {}", index + 1)
+            } else {
+                format!("{}件目", index + 1)
+            },
+            fields: form
+                .group_fields(name)
+                .into_iter()
+                .map(|(sub, sub_hint)| {
+                    let html = entry_input_name(name, index, sub);
+                    let required = index < min && form.is_required_in_entry(name, sub);
+                    let choices = form.entry_choices(name, sub);
+                    let error = errors(&html);
+                    input_view(ui, form, &html, sub_hint, values, error, required, choices)
+                })
+                .collect(),
+        })
+        .collect();
+    view
+}
+
+/// The view of one input (a question, or a question in an entry of a group) by its HTML name.
+#[allow(clippy::too_many_arguments)] // Each is one plain fact about the input.
+fn input_view(
+    ui: Ui,
+    form: &CompiledForm,
+    name: &str,
+    hint: &FieldHint,
+    values: &Values,
+    error: Option<String>,
+    required: bool,
+    choices: Vec<&str>,
+) -> FieldView {
+    let group_help = if hint.input != InputKind::Group {
+        String::new()
+    } else if ui.en {
+        let max = form.max_items(name);
+        format!("Up to {max} entries. Leave the entries you do not need blank.")
+    } else {
+        let max = form.max_items(name);
+        format!("{max}件まで入力できます。使わない欄は空欄のままにしてください。")
+    };
     let (kind, html_type, inputmode, default_help) = match hint.input {
         InputKind::Text => ("text", "text", "", None),
         InputKind::Textarea => ("textarea", "text", "", None),
@@ -181,8 +284,9 @@ pub(crate) fn field_view(
                 "12 digits. Used only to check it; the city's system does not keep it.",
             )),
         ),
+        InputKind::Group => ("group", "", "", Some(group_help.as_str())),
     };
-    let id = format!("f-{name}");
+    let id = input_id(name);
     let help = hint
         .help
         .as_ref()
@@ -199,8 +303,7 @@ pub(crate) fn field_view(
     if error.is_some() {
         describedby.push(format!("{id}-error"));
     }
-    let options = form
-        .choices(name)
+    let options = choices
         .into_iter()
         .filter_map(|value| hint.options.get(value).map(|label| (value, label)))
         .map(|(value, label)| OptionView {
@@ -218,18 +321,25 @@ pub(crate) fn field_view(
         html_type,
         inputmode,
         autocomplete: hint.autocomplete.clone().unwrap_or_default(),
-        required: form.is_required(name),
+        required,
         value: values.first(name),
         options,
         error,
         describedby: describedby.join(" "),
+        entries: Vec::new(),
     }
 }
 
 pub(crate) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Value) -> String {
-    let Some(hint) = form.definition().ui.fields.get(name) else {
-        return value_text(value);
-    };
+    match form.definition().ui.fields.get(name) {
+        Some(hint) => hint_display(ui, hint, value),
+        None => value_text(value),
+    }
+}
+
+/// An answer written out for people by its question's hint: choices by label, dates in 和暦,
+/// a group's entries as `1: …, … / 2: …`.
+pub(crate) fn hint_display(ui: Ui, hint: &FieldHint, value: &Value) -> String {
     let option = |v: &str| {
         hint.options
             .get(v)
@@ -267,8 +377,35 @@ pub(crate) fn display_value(ui: Ui, form: &CompiledForm, name: &str, value: &Val
                 Err(_) => v.clone(),
             }
         }
+        (InputKind::Group, Value::Array(entries)) => entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| format!("{}: {}", index + 1, entry_text(ui, hint, entry, false)))
+            .collect::<Vec<_>>()
+            .join(" / "),
         (_, other) => value_text(other),
     }
+}
+
+/// One entry of a group: its answers in the group's order, with their labels if `labelled`.
+fn entry_text(ui: Ui, group: &FieldHint, entry: &Value, labelled: bool) -> String {
+    let Some(items) = &group.items else {
+        return value_text(entry);
+    };
+    items
+        .order
+        .iter()
+        .filter_map(|name| Some((items.fields.get(name)?, entry.get(name)?)))
+        .map(|(hint, value)| {
+            let text = hint_display(ui, hint, value);
+            if labelled {
+                format!("{}{}{text}", ui.l(&hint.label), ui.t("：", ": "))
+            } else {
+                text
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(ui.t("、", ", "))
 }
 
 /// The answers as (label, value) rows in form order, written out for people.
@@ -277,16 +414,30 @@ pub(crate) fn answer_rows(
     form: &CompiledForm,
     answers: &Map<String, Value>,
 ) -> Vec<(String, String)> {
-    form.fields()
-        .filter_map(|(name, hint)| {
-            answers.get(name).map(|v| {
-                (
-                    ui.l(&hint.label).to_string(),
-                    display_value(ui, form, name, v),
-                )
-            })
-        })
-        .collect()
+    let mut rows = Vec::new();
+    for (name, hint) in form.fields() {
+        match (hint.input, answers.get(name)) {
+            (_, None) => {}
+            // One row per entry of a group, each answer with its label.
+            (InputKind::Group, Some(Value::Array(entries))) => {
+                rows.extend(entries.iter().enumerate().map(|(index, entry)| {
+                    let label = ui.l(&hint.label);
+                    let n = index + 1;
+                    let heading = if ui.en {
+                        format!("{label}, entry {n}")
+                    } else {
+                        format!("{label}（{n}件目）")
+                    };
+                    (heading, entry_text(ui, hint, entry, true))
+                }));
+            }
+            (_, Some(value)) => rows.push((
+                ui.l(&hint.label).to_string(),
+                display_value(ui, form, name, value),
+            )),
+        }
+    }
+    rows
 }
 
 /// The label of an attachment field (empty if the form has no such field).

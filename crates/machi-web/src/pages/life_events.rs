@@ -245,7 +245,7 @@ fn draw_form(
             .find_map(|(_, _, form)| field_for(form, key).map(|field| (form, field)));
         if let Some((form, field)) = found {
             if let Some(hint) = form.definition().ui.fields.get(&field) {
-                let mut view = field_view(ui, form, &field, hint, values, error_of(key));
+                let mut view = field_view(ui, form, &field, hint, values, &|_: &str| error_of(key));
                 rename(&mut view, key);
                 shared.push(view);
             }
@@ -262,7 +262,8 @@ fn draw_form(
                     .filter(|(name, _)| personal_key(form, name).is_none())
                     .map(|(name, hint)| {
                         let html = own_name(&id, name);
-                        let mut view = field_view(ui, form, name, hint, values, error_of(&html));
+                        let errors = |own: &str| error_of(&own_name(&id, own));
+                        let mut view = field_view(ui, form, name, hint, values, &errors);
                         rename(&mut view, &html);
                         view
                     })
@@ -308,12 +309,18 @@ fn draw_form(
     (status, no_store(render(&page))).into_response()
 }
 
-/// Gives a drawn question its name in the combined form (and ids that follow it).
+/// Gives a drawn question its name in the combined form (and ids that follow it); the inputs
+/// of a group's entries keep their place under the new name.
 fn rename(view: &mut FieldView, name: &str) {
-    let old_id = view.id.clone();
-    view.id = format!("f-{name}");
+    let old_name = std::mem::replace(&mut view.name, name.to_string());
+    let old_id = std::mem::replace(&mut view.id, format!("f-{name}"));
     view.describedby = view.describedby.replace(&old_id, &view.id);
-    view.name = name.to_string();
+    for entry in &mut view.entries {
+        for input in &mut entry.fields {
+            let within = input.name.strip_prefix(&old_name).unwrap_or_default();
+            rename(input, &format!("{name}{within}"));
+        }
+    }
 }
 
 pub(super) async fn form(

@@ -271,7 +271,7 @@ fn form_page(
         prefill: prefill.to_string(),
         fields: form
             .fields()
-            .map(|(name, hint)| field_view(ui, form, name, hint, values, error_of(name)))
+            .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
             .collect(),
         documents: IDENTITY_DOCUMENTS
             .iter()
@@ -344,7 +344,8 @@ pub(super) async fn submit_for_visitor(
             version,
             &form,
             prefill,
-            &Values::from_pairs(&pairs),
+            // From the answers as typed, so a group's entries line up with its errors.
+            &Values::from_answers(&raw),
             &errors,
             document,
             identity_checked,

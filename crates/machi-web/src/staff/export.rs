@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use encoding_rs::{EncoderResult, SHIFT_JIS};
-use machi_core::procedures::{CompiledForm, InputKind};
+use machi_core::procedures::{CompiledForm, FieldHint, InputKind};
 use machi_store::audit::AuditEntry;
 use machi_store::review::MAX_PAGE;
 use serde::Deserialize;
@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 
 use super::inbox::InboxParams;
 use super::Signed;
-use crate::pages::form_view::display_value;
+use crate::i18n::Ui;
+use crate::pages::form_view::{display_value, hint_display};
 use crate::pages::PageError;
 use crate::problem::ApiError;
 use crate::AppState;
@@ -202,23 +203,43 @@ fn time_text(time: &str, wareki: bool) -> String {
         .unwrap_or_else(|| time.to_string())
 }
 
-/// One answer as a cell: choices by their Japanese label, dates in the chosen calendar.
+/// One answer as a cell: choices by their Japanese label, dates in the chosen calendar, a
+/// group's entries as `山田 陽向／ヤマダ　ヒナタ／2026-11-10; …`.
 fn answer_text(form: &CompiledForm, name: &str, value: Option<&Value>, wareki: bool) -> String {
-    let Some(value) = value else {
-        return String::new();
-    };
-    let is_date = form
-        .definition()
-        .ui
-        .fields
-        .get(name)
-        .is_some_and(|hint| hint.input == InputKind::Date);
-    match (is_date, value.as_str()) {
-        (true, Some(text)) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(date) if wareki => machi_core::wareki::format_wareki(date),
-            _ => text.to_string(),
-        },
-        _ => display_value(crate::i18n::Ui { en: false }, form, name, value),
+    match (value, form.definition().ui.fields.get(name)) {
+        (None, _) => String::new(),
+        (Some(value), Some(hint)) => cell_text(hint, value, wareki),
+        (Some(value), None) => display_value(Ui { en: false }, form, name, value),
+    }
+}
+
+fn cell_text(hint: &FieldHint, value: &Value, wareki: bool) -> String {
+    match (hint.input, value) {
+        (InputKind::Date, Value::String(text)) => {
+            match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(date) if wareki => machi_core::wareki::format_wareki(date),
+                _ => text.to_string(),
+            }
+        }
+        (InputKind::Group, Value::Array(entries)) => {
+            let Some(items) = &hint.items else {
+                return value.to_string();
+            };
+            entries
+                .iter()
+                .map(|entry| {
+                    items
+                        .order
+                        .iter()
+                        .filter_map(|n| Some((items.fields.get(n)?, entry.get(n)?)))
+                        .map(|(sub, value)| cell_text(sub, value, wareki))
+                        .collect::<Vec<_>>()
+                        .join("／")
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        _ => hint_display(Ui { en: false }, hint, value),
     }
 }
 
@@ -264,6 +285,26 @@ mod tests {
     #[test]
     fn utf8_exports_start_with_a_bom() {
         assert_eq!(&with_bom("受付")[..3], b"\xEF\xBB\xBF");
+    }
+
+    #[test]
+    fn a_group_cell_holds_every_entry() {
+        let hint: FieldHint = serde_json::from_value(json!({
+            "label": {"ja": "お子さん"}, "input": "group",
+            "items": {"order": ["name", "birth_date"], "fields": {
+                "name": {"label": {"ja": "氏名"}, "input": "text"},
+                "birth_date": {"label": {"ja": "生年月日"}, "input": "date"}}}
+        }))
+        .unwrap();
+        let entries = json!([
+            {"name": "山田 陽向", "birth_date": "2026-11-10"},
+            {"name": "山田 蒼", "birth_date": "2024-01-02"}
+        ]);
+        assert_eq!(
+            cell_text(&hint, &entries, false),
+            "山田 陽向／2026-11-10; 山田 蒼／2024-01-02"
+        );
+        assert!(cell_text(&hint, &entries, true).starts_with("山田 陽向／令和8年11月10日; "));
     }
 
     #[test]

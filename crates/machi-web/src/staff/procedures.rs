@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Form;
-use machi_core::procedures::builder::{FieldType, NewField, FIELD_TYPES};
+use machi_core::procedures::builder::{FieldType, NewField, FIELD_TYPES, GROUP_FIELD_TYPES};
 use machi_core::procedures::{
     Channel, Condition, DepartmentRef, FormDefinition, InputKind, LifeEvent, Localized,
     ProcedureDefinition,
@@ -281,6 +281,10 @@ struct EditPage {
     field_types: Vec<(String, String)>,
     /// Questions a new question may depend on: (field, value, label).
     conditions: Vec<(String, String)>,
+    /// Repeatable groups a new question can go inside: (field, label).
+    groups: Vec<(String, String)>,
+    /// The types allowed inside a group, for the help text.
+    group_types: String,
     live_state: String,
     has_draft: bool,
     can_publish: bool,
@@ -347,6 +351,19 @@ pub(super) async fn edit(
             .map(|t| (t.as_str().to_string(), ui.l(&t.label()).to_string()))
             .collect(),
         conditions: condition_choices(ui, &form),
+        groups: form
+            .ui
+            .order
+            .iter()
+            .filter_map(|name| form.ui.fields.get(name).map(|hint| (name, hint)))
+            .filter(|(_, hint)| hint.input == InputKind::Group)
+            .map(|(name, hint)| (name.clone(), ui.l(&hint.label).to_string()))
+            .collect(),
+        group_types: GROUP_FIELD_TYPES
+            .iter()
+            .map(|t| ui.l(&t.label()).to_string())
+            .collect::<Vec<_>>()
+            .join(ui.t("、", ", ")),
         live_state: match &live {
             Some(record) if record.published => format!(
                 "{} ({} {})",
@@ -372,23 +389,37 @@ fn field_rows(ui: crate::i18n::Ui, form: &FormDefinition) -> Vec<FieldRow> {
             .and_then(|r| r.as_array())
             .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(name)))
     };
-    let mut rows: Vec<FieldRow> = form
+    let mut rows: Vec<FieldRow> = Vec::new();
+    for (name, hint) in form
         .ui
         .order
         .iter()
         .filter_map(|name| form.ui.fields.get(name).map(|hint| (name, hint)))
-        .map(|(name, hint)| FieldRow {
+    {
+        rows.push(FieldRow {
             name: name.clone(),
             label: ui.l(&hint.label).to_string(),
-            kind: input_label(ui, hint.input),
+            kind: match form.schema.pointer(&format!("/properties/{name}/maxItems")) {
+                Some(max) if hint.input == InputKind::Group => format!(
+                    "{}{}",
+                    input_label(ui, hint.input),
+                    if ui.en {
+                        format!(" (up to {max})")
+                    } else {
+                        format!("（最大{max}件）")
+                    }
+                ),
+                _ => input_label(ui, hint.input),
+            },
             required: required(name) || hint.show_if.is_some() && conditional_required(form, name),
             condition: hint
                 .show_if
                 .as_ref()
                 .map(|c| format!("{} = {}", c.field, c.equals))
                 .unwrap_or_default(),
-        })
-        .collect();
+        });
+        rows.extend(group_rows(ui, form, name, hint));
+    }
     rows.extend(form.attachments.iter().map(|a| FieldRow {
         name: a.name.clone(),
         label: ui.l(&a.label).to_string(),
@@ -397,6 +428,36 @@ fn field_rows(ui: crate::i18n::Ui, form: &FormDefinition) -> Vec<FieldRow> {
         condition: String::new(),
     }));
     rows
+}
+
+/// The questions inside a group, listed as `group.question` under the group's row.
+fn group_rows(
+    ui: crate::i18n::Ui,
+    form: &FormDefinition,
+    group: &str,
+    hint: &machi_core::procedures::FieldHint,
+) -> Vec<FieldRow> {
+    let Some(items) = &hint.items else {
+        return Vec::new();
+    };
+    let required = |name: &str| {
+        form.schema
+            .pointer(&format!("/properties/{group}/items/required"))
+            .and_then(|r| r.as_array())
+            .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(name)))
+    };
+    items
+        .order
+        .iter()
+        .filter_map(|name| items.fields.get(name).map(|sub| (name, sub)))
+        .map(|(name, sub)| FieldRow {
+            name: format!("{group}.{name}"),
+            label: format!("{} › {}", ui.l(&hint.label), ui.l(&sub.label)),
+            kind: input_label(ui, sub.input),
+            required: required(name),
+            condition: String::new(),
+        })
+        .collect()
 }
 
 fn conditional_required(form: &FormDefinition, name: &str) -> bool {
@@ -425,6 +486,7 @@ fn input_label(ui: crate::i18n::Ui, input: InputKind) -> String {
         InputKind::Checkbox => FieldType::Checkbox,
         InputKind::Checkboxes => FieldType::Checkboxes,
         InputKind::MyNumber => FieldType::MyNumber,
+        InputKind::Group => FieldType::Group,
     };
     ui.l(&field_type.label()).to_string()
 }
@@ -562,6 +624,12 @@ pub(super) struct FieldForm {
     /// `field=value`, or empty.
     #[serde(default)]
     show_if: String,
+    /// The repeatable group to add the question inside, or empty.
+    #[serde(default)]
+    group: String,
+    /// For a repeatable group: how many entries residents can give (empty: the default).
+    #[serde(default)]
+    max_items: String,
 }
 
 pub(super) async fn add_field(
@@ -577,9 +645,11 @@ pub(super) async fn add_field(
             format!("unknown question type '{}'", form.field_type),
         )
     })?;
+    let max_items = optional_number(&signed, &form.max_items, "max_items")?;
+    let group = Some(form.group.trim().to_string()).filter(|g| !g.is_empty());
     let questions = definition.form.get_or_insert_with(FormDefinition::empty);
     let name = match form.name.trim() {
-        "" => next_free_name(questions),
+        "" => next_free_name(questions, group.as_deref()),
         given => given.to_string(),
     };
     let show_if = form
@@ -609,19 +679,28 @@ pub(super) async fn add_field(
             })
             .collect(),
         show_if,
+        group,
+        max_items: max_items.and_then(|n| u64::try_from(n).ok()),
     };
     questions.add_field(field).map_err(|e| bad(&signed, e))?;
     save(&state, &signed, &definition, "add_field").await
 }
 
-/// `q1`, `q2`, …: the first name not yet used.
-fn next_free_name(form: &FormDefinition) -> String {
+/// `q1`, `q2`, …: the first name not yet used (in the form, or inside `group`).
+fn next_free_name(form: &FormDefinition, group: Option<&str>) -> String {
+    let inside = group
+        .and_then(|g| form.ui.fields.get(g))
+        .and_then(|h| h.items.as_ref());
     (1..)
         .map(|n| format!("q{n}"))
-        .find(|name| {
-            !form.ui.fields.contains_key(name)
-                && !form.ui.fields.contains_key(&format!("{name}_postcode"))
-                && !form.attachments.iter().any(|a| a.name == *name)
+        .find(|name| match (group, inside) {
+            (Some(_), Some(items)) => !items.fields.contains_key(name),
+            (Some(_), None) => true,
+            _ => {
+                !form.ui.fields.contains_key(name)
+                    && !form.ui.fields.contains_key(&format!("{name}_postcode"))
+                    && !form.attachments.iter().any(|a| a.name == *name)
+            }
         })
         .unwrap_or_default()
 }

@@ -15,6 +15,7 @@ mod catalog;
 mod counter;
 mod durability;
 mod editor;
+mod groups;
 mod import;
 mod life_events;
 mod mynumber;
