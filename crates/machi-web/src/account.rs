@@ -327,6 +327,38 @@ fn provider_error(error: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// The client as `from_provider_metadata` makes it: auth and user-info endpoints from discovery.
+type DiscoveredClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// Discovers the provider and makes the client that redirects back to this site.
+async fn oidc_client(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(DiscoveredClient, openidconnect::reqwest::Client), ApiError> {
+    let settings = oidc_settings(state)?;
+    let http = http_client()?;
+    let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(provider_error)?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .map_err(provider_error)?;
+    let redirect = RedirectUrl::new(format!("{}/account/oidc/callback", base_url(headers)))
+        .map_err(provider_error)?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(settings.client_id.clone()),
+        settings.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(redirect);
+    Ok((client, http))
+}
+
 /// Step 1: to the provider (discovery, then the authorization URL with PKCE, state and nonce).
 async fn oidc_start(
     State(state): State<AppState>,
@@ -335,20 +367,7 @@ async fn oidc_start(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let fail = |e: ApiError| PageError::new(ui, &city, e);
-    let settings = oidc_settings(&state).map_err(&fail)?;
-    let http = http_client().map_err(&fail)?;
-    let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(|e| fail(provider_error(e)))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
-        .await
-        .map_err(|e| fail(provider_error(e)))?;
-    let redirect = RedirectUrl::new(format!("{}/account/oidc/callback", base_url(&headers)))
-        .map_err(|e| fail(provider_error(e)))?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(settings.client_id.clone()),
-        settings.client_secret.clone().map(ClientSecret::new),
-    )
-    .set_redirect_uri(redirect);
+    let (client, _) = oidc_client(&state, &headers).await.map_err(&fail)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
         .authorize_url(
@@ -416,20 +435,7 @@ async fn oidc_callback(
         .await
         .map_err(|e| fail(e.into()))?
         .ok_or_else(refused)?;
-    let settings = oidc_settings(&state).map_err(&fail)?;
-    let http = http_client().map_err(&fail)?;
-    let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(|e| fail(provider_error(e)))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
-        .await
-        .map_err(|e| fail(provider_error(e)))?;
-    let redirect = RedirectUrl::new(format!("{}/account/oidc/callback", base_url(&headers)))
-        .map_err(|e| fail(provider_error(e)))?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(settings.client_id.clone()),
-        settings.client_secret.clone().map(ClientSecret::new),
-    )
-    .set_redirect_uri(redirect);
+    let (client, http) = oidc_client(&state, &headers).await.map_err(&fail)?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(callback.code))
         .map_err(|e| fail(provider_error(e)))?

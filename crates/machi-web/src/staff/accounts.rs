@@ -137,19 +137,14 @@ pub(super) async fn create(
         )
         .await
         .map_err(|e| signed.error(e))?;
-    state
-        .store
+    signed
         .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "user.create",
-                &email,
-                json!({ "role": form.role, "department": department }),
-            ),
+            &state,
+            "user.create",
+            &email,
+            json!({ "role": form.role, "department": department }),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other("/staff/users"))
 }
 

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::applications::{Status, Workflow};
 use machi_core::procedures::{CompiledForm, Localized};
-use machi_store::audit::AuditEntry;
 use machi_store::mail::OutgoingMail;
 use machi_store::review::{StaffApplication, StatusChange};
 use serde::Deserialize;
@@ -98,12 +97,16 @@ pub(super) async fn status_mail(
     note: &str,
 ) -> Result<Option<OutgoingMail>, PageError> {
     let loaded = load(state, signed, receipt).await?;
+    Ok(applicant_mail(signed, &loaded, &status_text(to), note))
+}
+
+/// What the applicant is told when the status changes.
+fn status_text(to: Status) -> Localized {
     let label = to.label();
-    let text = Localized::new(
+    Localized::new(
         format!("状況が「{}」になりました。", label.ja),
         format!("Its status is now: {}.", label.en),
-    );
-    Ok(applicant_mail(signed, &loaded, &text, note))
+    )
 }
 
 fn applicant_mail(
@@ -186,14 +189,9 @@ pub(super) async fn show(
     Path(receipt): Path<String>,
 ) -> Result<Response, PageError> {
     let loaded = load(&state, &signed, &receipt).await?;
-    state
-        .store
-        .audit(
-            &signed.city.id,
-            &AuditEntry::new(signed.email(), "application.view", &receipt, json!({})),
-        )
-        .await
-        .map_err(|e| signed.error(e))?;
+    signed
+        .audit(&state, "application.view", &receipt, json!({}))
+        .await?;
     let ui = signed.ui;
     let app = &loaded.application;
     let view = &app.view;
@@ -366,13 +364,8 @@ pub(super) async fn change_status(
         )));
     }
     let note = checked_text(&signed, &form.note, false)?;
-    let label = to.label();
     let mail = if form.notify.is_some() {
-        let text = Localized::new(
-            format!("状況が「{}」になりました。", label.ja),
-            format!("Its status is now: {}.", label.en),
-        );
-        applicant_mail(&signed, &loaded, &text, &note)
+        applicant_mail(&signed, &loaded, &status_text(to), &note)
     } else {
         None
     };
@@ -502,14 +495,9 @@ pub(super) async fn print(
     Path(receipt): Path<String>,
 ) -> Result<Response, PageError> {
     let loaded = load(&state, &signed, &receipt).await?;
-    state
-        .store
-        .audit(
-            &signed.city.id,
-            &AuditEntry::new(signed.email(), "application.print", &receipt, json!({})),
-        )
-        .await
-        .map_err(|e| signed.error(e))?;
+    signed
+        .audit(&state, "application.print", &receipt, json!({}))
+        .await?;
     let ui = signed.ui;
     let view = &loaded.application.view;
     Ok(render(&PrintPage {
@@ -542,19 +530,14 @@ pub(super) async fn attachment(
         .read_file(file.sha256.clone())
         .await
         .map_err(|e| signed.error(e))?;
-    state
-        .store
+    signed
         .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "application.file",
-                &receipt,
-                json!({ "field": field }),
-            ),
+            &state,
+            "application.file",
+            &receipt,
+            json!({ "field": field }),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let disposition = format!(
         "attachment; filename=\"attachment\"; filename*=UTF-8''{}",
         percent_encode(&file.filename)

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use machi_store::audit::{AuditEntry, AuditQuery, AuditRecord};
+use machi_store::audit::{AuditQuery, AuditRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -87,19 +87,7 @@ async fn entries(
         .audit_entries(&signed.city.id, &query)
         .await
         .map_err(|e| signed.error(e))?;
-    state
-        .store
-        .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "audit.read",
-                "audit_log",
-                json!({ "rows": records.len(), "actor": query.actor, "action": query.action, "subject": query.subject }),
-            ),
-        )
-        .await
-        .map_err(|e| signed.error(e))?;
+    signed.audit(state, "audit.read", "audit_log", json!({ "rows": records.len(), "actor": query.actor, "action": query.action, "subject": query.subject })).await?;
     Ok(records)
 }
 

@@ -11,7 +11,6 @@ use axum::response::Response;
 use axum::Form;
 use chrono::{Datelike, Duration, Utc};
 use machi_core::procedures::{CompiledForm, FieldError};
-use machi_store::audit::AuditEntry;
 use machi_store::{ProcedureQuery, ProcedureRecord};
 use serde::Deserialize;
 use serde_json::json;
@@ -187,19 +186,14 @@ pub(super) async fn open(
         );
         return home_page(&state, &signed, Some(message.to_string())).await;
     };
-    state
-        .store
+    signed
         .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "counter.open",
-                &prefill.code,
-                json!({ "procedure": prefill.procedure_id }),
-            ),
+            &state,
+            "counter.open",
+            &prefill.code,
+            json!({ "procedure": prefill.procedure_id }),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let (record, version, form) = counter_form(
         &state,
         &signed,
@@ -377,23 +371,7 @@ pub(super) async fn submit_for_visitor(
             .await
             .map_err(|e| signed.error(e))?;
     }
-    state
-        .store
-        .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "counter.submit",
-                &receipt,
-                json!({
-                    "procedure": record.definition.id,
-                    "identity_document": document,
-                    "prefilled": !prefill.is_empty(),
-                }),
-            ),
-        )
-        .await
-        .map_err(|e| signed.error(e))?;
+    signed.audit(&state, "counter.submit", &receipt, json!({ "procedure": record.definition.id, "identity_document": document, "prefilled": !prefill.is_empty(), })).await?;
     Ok(render(&CounterDone {
         chrome: signed.chrome("/staff/counter"),
         name: signed.ui.l(&record.definition.name).to_string(),

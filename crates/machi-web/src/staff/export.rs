@@ -7,7 +7,6 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use encoding_rs::{EncoderResult, SHIFT_JIS};
 use machi_core::procedures::{CompiledForm, FieldHint, InputKind};
-use machi_store::audit::AuditEntry;
 use machi_store::review::MAX_PAGE;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -136,19 +135,14 @@ pub(super) async fn applications(
         .map_err(|e| signed.error(ApiError::internal(e)))?;
     let text = String::from_utf8_lossy(&text);
     let sjis = params.encoding == "sjis";
-    state
-        .store
+    signed
         .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "application.export",
-                query.procedure.as_deref().unwrap_or("*"),
-                json!({ "rows": items.len(), "encoding": if sjis { "cp932" } else { "utf-8" } }),
-            ),
+            &state,
+            "application.export",
+            query.procedure.as_deref().unwrap_or("*"),
+            json!({ "rows": items.len(), "encoding": if sjis { "cp932" } else { "utf-8" } }),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let (bytes, content_type) = if sjis {
         (to_cp932(&text), "text/csv; charset=Shift_JIS")
     } else {

@@ -198,14 +198,9 @@ pub(super) async fn logout(
         .end_session(&signed.session.id_sha256)
         .await
         .map_err(|e| signed.error(e))?;
-    state
-        .store
-        .audit(
-            &signed.city.id,
-            &AuditEntry::new(signed.email(), "staff.logout", signed.email(), json!({})),
-        )
-        .await
-        .map_err(|e| signed.error(e))?;
+    signed
+        .audit(&state, "staff.logout", signed.email(), json!({}))
+        .await?;
     Ok(cleared(&headers))
 }
 
@@ -219,18 +214,13 @@ pub(super) async fn logout_everywhere(
         .end_all_sessions(&signed.city.id, signed.email())
         .await
         .map_err(|e| signed.error(e))?;
-    state
-        .store
+    signed
         .audit(
-            &signed.city.id,
-            &AuditEntry::new(
-                signed.email(),
-                "staff.logout_everywhere",
-                signed.email(),
-                json!({ "sessions": ended }),
-            ),
+            &state,
+            "staff.logout_everywhere",
+            signed.email(),
+            json!({ "sessions": ended }),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(cleared(&headers))
 }

@@ -175,6 +175,22 @@ impl Signed {
         })
     }
 
+    /// Records what this person did (an audit entry in their city's chain).
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), PageError> {
+        let entry = machi_store::audit::AuditEntry::new(self.email(), action, subject, detail);
+        state
+            .store
+            .audit(&self.city.id, &entry)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// What every staff page shows around its content.
     pub fn chrome(&self, back: &str) -> Chrome {
         let role = self.role();
