@@ -244,6 +244,53 @@ impl Store {
         tx.commit().await
     }
 
+    /// 補正: the applicant sends corrected answers for an application staff sent back. Only
+    /// with its access code, and only while a correction is requested; returns false
+    /// otherwise.
+    pub async fn resubmit(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+        access_digest: &str,
+        answers: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_audited(tenant).await?;
+        let updated = sqlx::query(
+            "UPDATE applications SET answers = $1, status = 'resubmitted', updated_at = $2 \
+             WHERE tenant_id = $3 AND receipt_number = $4 AND access_code_sha256 = $5 \
+             AND status = 'correction_requested'",
+        )
+        .bind(serde_json::Value::Object(answers.clone()).to_string())
+        .bind(now_text())
+        .bind(tenant)
+        .bind(receipt_number)
+        .bind(access_digest)
+        .execute(&mut *tx.tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            tenant,
+            receipt_number,
+            Status::Resubmitted.as_str(),
+            "status",
+            &Localized::default(),
+            "resident",
+        )
+        .await?;
+        tx.append(&AuditEntry::new(
+            "resident",
+            "application.resubmit",
+            receipt_number,
+            serde_json::json!({ "fields": answers.len() }),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// A message to the applicant without a change of status.
     pub async fn message_applicant(
         &self,

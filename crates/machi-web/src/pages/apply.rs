@@ -40,6 +40,23 @@ struct FormPage {
     errors: Vec<(String, String)>,
     /// Shown to staff from the procedure editor: nothing can be submitted.
     preview: bool,
+    /// Where the form is sent, and hidden fields that go with it.
+    action: String,
+    hidden: Vec<(String, String)>,
+    /// Correcting an application already made (補正): the files already sent stay.
+    correcting: bool,
+}
+
+/// What a drawn form is for.
+pub(crate) enum FormMode<'a> {
+    Apply,
+    /// The editor's preview.
+    Preview,
+    /// 補正: the resident corrects an application staff sent back.
+    Correct {
+        receipt_number: &'a str,
+        access_code: &'a str,
+    },
 }
 
 #[derive(Template)]
@@ -110,7 +127,7 @@ fn form_page(
     values: &Values,
     errors: &[FieldError],
 ) -> Response {
-    draw_form(ui, city, record, form, values, errors, false)
+    draw_form(ui, city, record, form, values, errors, &FormMode::Apply)
 }
 
 /// The editor's preview: the form exactly as residents will see it, without a way to send it.
@@ -120,18 +137,45 @@ pub(crate) fn preview_page(
     record: &ProcedureRecord,
     form: &CompiledForm,
 ) -> Response {
-    draw_form(ui, city, record, form, &Values::default(), &[], true)
+    draw_form(
+        ui,
+        city,
+        record,
+        form,
+        &Values::default(),
+        &[],
+        &FormMode::Preview,
+    )
 }
 
-fn draw_form(
+pub(crate) fn draw_form(
     ui: Ui,
     city: &machi_store::Tenant,
     record: &ProcedureRecord,
     form: &CompiledForm,
     values: &Values,
     errors: &[FieldError],
-    preview: bool,
+    mode: &FormMode<'_>,
 ) -> Response {
+    let correcting = matches!(mode, FormMode::Correct { .. });
+    let (action, hidden) = match mode {
+        FormMode::Apply => (
+            format!("/procedures/{}/apply", record.definition.id),
+            Vec::new(),
+        ),
+        FormMode::Preview => ("#".to_string(), Vec::new()),
+        FormMode::Correct {
+            receipt_number,
+            access_code,
+        } => (
+            "/status/correct".to_string(),
+            vec![
+                ("receipt_number".to_string(), receipt_number.to_string()),
+                ("access_code".to_string(), access_code.to_string()),
+                ("step".to_string(), "send".to_string()),
+            ],
+        ),
+    };
     let error_of = |name: &str| {
         errors
             .iter()
@@ -146,6 +190,7 @@ fn draw_form(
         .definition()
         .attachments
         .iter()
+        .filter(|_| !correcting)
         .map(|a| AttachmentView {
             name: a.name.clone(),
             label: ui.l(&a.label).to_string(),
@@ -173,7 +218,10 @@ fn draw_form(
             .iter()
             .map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string()))
             .collect(),
-        preview,
+        preview: matches!(mode, FormMode::Preview),
+        action,
+        hidden,
+        correcting,
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -184,7 +232,7 @@ fn draw_form(
 }
 
 /// Reads a urlencoded or multipart form into text pairs and uploaded files.
-async fn read_form(
+pub(super) async fn read_form(
     state: &AppState,
     request: Request,
 ) -> Result<(Vec<(String, String)>, Vec<Upload>), ApiError> {

@@ -3,6 +3,7 @@
 
 pub(crate) mod apply;
 mod catalog;
+mod correct;
 pub(crate) mod form_view;
 mod life_events;
 pub(crate) mod prefill;
@@ -45,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/life-events/{id}/form", get(life_events::form))
         .route("/status", get(status::show).post(status::lookup))
+        .route("/status/correct", axum::routing::post(correct::correct))
         .route("/lang/{code}", get(switch_language))
         .route("/static/machi.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))

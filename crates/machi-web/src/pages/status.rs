@@ -24,6 +24,8 @@ struct FoundView {
     /// Payment attempts: (state, amount in yen, time).
     payments: Vec<(String, i64, String)>,
     access_code: String,
+    /// Staff asked for a correction: the applicant may send corrected answers.
+    correction_requested: bool,
 }
 
 #[derive(Template)]
@@ -131,6 +133,7 @@ pub(crate) async fn render_found(
             })
             .collect(),
         access_code: access_code.to_string(),
+        correction_requested: view.status == machi_core::applications::Status::CorrectionRequested,
         procedure: procedure
             .map(|p| ui.l(&p.definition.name).to_string())
             .unwrap_or(view.procedure_id.clone()),

@@ -481,8 +481,118 @@ async fn audit_verify_detects_edits_and_deletions(app: &TestApp) {
     pool.close().await;
 }
 
+async fn a_resident_corrects_what_staff_sent_back(app: &TestApp) {
+    staff_of_the_demo_city(app).await;
+    let (receipt, code) = resident_applies(app).await;
+    let mut manager = app.sign_in(MANAGER).await;
+    let page = format!("/staff/applications/{receipt}");
+    manager
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &[
+                ("from", "received"),
+                ("to", "correction_requested"),
+                ("note", "電話番号をご確認ください。"),
+            ],
+        )
+        .await;
+    let status = app
+        .client
+        .post(app.url("/status"))
+        .form(&[
+            ("receipt_number", receipt.as_str()),
+            ("access_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.contains("内容を修正する") && status.contains("電話番号をご確認ください。"));
+    let opened = app
+        .client
+        .post(app.url("/status/correct"))
+        .form(&[
+            ("receipt_number", receipt.as_str()),
+            ("access_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let opened = opened.text().await.unwrap();
+    assert!(
+        opened.contains("090-1234-5678"),
+        "the form opens with the answers given"
+    );
+    let example = app.procedure(KOSODATE_PROCEDURE).await["form"]["schema"]["examples"][0]
+        .as_object()
+        .unwrap()
+        .clone();
+    let mut pairs = crate::harness::example_as_pairs(&example);
+    pairs.retain(|(name, _)| name != "phone");
+    for (name, value) in [
+        ("phone", "０６ー９９９９ー８８８８"),
+        ("receipt_number", receipt.as_str()),
+        ("access_code", code.as_str()),
+        ("step", "send"),
+    ] {
+        pairs.push((name.into(), value.into()));
+    }
+    let sent = app
+        .client
+        .post(app.url("/status/correct"))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    assert!(sent.text().await.unwrap().contains("再提出済み"));
+    let seen = resident_sees(app, &receipt, &code).await;
+    assert_eq!(seen["status"], "resubmitted");
+    assert_eq!(seen["answers"]["phone"], "06-9999-8888");
+    let again = app
+        .client
+        .post(app.url("/status/correct"))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409, "only while a correction is asked for");
+    let wrong = app
+        .client
+        .post(app.url("/status/correct"))
+        .form(&[
+            ("receipt_number", receipt.as_str()),
+            ("access_code", "WRONG-CODE-0000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let inbox = manager.get_html("/staff/inbox?status=resubmitted").await;
+    assert!(inbox.contains(&receipt), "back in the department's inbox");
+    let log = app
+        .store
+        .audit_entries(
+            crate::harness::CITY,
+            &machi_store::audit::AuditQuery {
+                subject: receipt.clone(),
+                action: "application.resubmit".into(),
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+}
+
 on_both_backends!(
     review_workflow_with_email_and_audit,
+    a_resident_corrects_what_staff_sent_back,
     every_staff_route_refuses_another_department,
     sign_in_throttling_sessions_and_csrf,
     exports_open_in_excel_encodings,
