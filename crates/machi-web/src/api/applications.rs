@@ -105,6 +105,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 async fn read_submission(state: &AppState, request: Request) -> Result<Submission, ApiError> {
+    // A declared length over the limit is refused at once, before a byte of it is read (the
+    // body limit alone would read 25 MB first).
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > super::MAX_BODY_BYTES) {
+        return Err(body_error(StatusCode::PAYLOAD_TOO_LARGE, String::new()));
+    }
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
