@@ -556,3 +556,30 @@ test('a manager adds a repeatable group in the editor and a resident gives two c
     { name: '山田 蒼', birth_date: '2024-02-29' },
   ]);
 });
+
+test('staff write an emergency notice; residents find it by category and area; the pages pass axe', async () => {
+  const page = await deskPage();
+  await signIn(page, 'kosodate.kacho@demo.machi.example');
+  await page.goto(`${base}/staff/notices/new`);
+  await checkAccessibility(page, 'notice form');
+  await page.getByRole('button', { name: '保存する' }).click();
+  assert.equal(await page.locator('.error-summary').count(), 1);
+  await checkAccessibility(page, 'notice form with errors');
+  await page.fill('#n-title_ja', '大雨による休校');
+  await page.fill('#n-body_ja', '本日、**中央小学校**は休校です。');
+  await page.check('#cat-kosodate');
+  await page.fill('#n-areas', '中央町');
+  await page.check('#urg-emergency');
+  await page.getByRole('button', { name: '保存する' }).click();
+  await page.goto(`${base}/staff/notices`);
+  await checkAccessibility(page, 'staff notice list');
+  const resident = await phonePage();
+  await resident.goto(`${base}/notices`);
+  await resident.selectOption('#category', 'kosodate');
+  await resident.fill('#area', '中央町');
+  await resident.getByRole('button', { name: '絞り込む' }).click();
+  await checkAccessibility(resident, 'notices filtered');
+  await resident.getByRole('link', { name: '大雨による休校' }).click();
+  assert.match(await resident.locator('main').innerText(), /中央小学校/);
+  await checkAccessibility(resident, 'notice');
+});

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod digest;
 pub mod life_events;
 pub mod mynumber;
+pub mod notices;
 pub mod payments;
 pub mod procedures;
 pub mod receipt;

@@ -15,6 +15,7 @@ pub mod editor;
 mod files;
 pub mod life_events;
 pub mod mail;
+pub mod notices;
 pub mod passkeys;
 pub mod payments;
 pub mod procedures;

@@ -8,6 +8,7 @@ mod api;
 mod cache;
 mod i18n;
 pub mod mailer;
+mod notices;
 mod ops;
 mod pages;
 mod payments;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes(state.clone()))
         .merge(payments::routes())
         .merge(account::routes())
+        .merge(notices::public_routes())
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())

@@ -96,6 +96,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/staff/procedures/{id}/discard", post(procedures::discard))
         .route("/staff/payments", get(payments::reconcile))
+        .route("/staff/notices", get(crate::notices::staff_list))
+        .route(
+            "/staff/notices/new",
+            get(crate::notices::staff_new).post(crate::notices::staff_create),
+        )
+        .route(
+            "/staff/notices/{id}",
+            get(crate::notices::staff_edit).post(crate::notices::staff_update),
+        )
         .route("/staff/counter", get(counter::home))
         .route("/staff/counter/open", get(counter::open))
         .route("/staff/counter/submit", post(counter::submit_for_visitor))

@@ -19,6 +19,7 @@ mod groups;
 mod import;
 mod life_events;
 mod mynumber;
+mod notices;
 mod ops;
 mod pages;
 mod passkeys;

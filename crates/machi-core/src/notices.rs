@@ -1,0 +1,148 @@
+//! お知らせ (notices): what a city tells its residents, by category and area, with an urgency.
+//! Residents choose what concerns them (インフォメーションのえらべる化).
+
+use serde::{Deserialize, Serialize};
+
+use crate::procedures::Localized;
+
+/// The categories residents can choose (the demo city's; ids are stable in URLs and feeds).
+pub const CATEGORIES: [(&str, &str, &str); 7] = [
+    ("bousai", "防災", "Disaster prevention"),
+    ("kosodate", "子育て", "Child-rearing"),
+    ("kenko", "健康・福祉", "Health and welfare"),
+    ("gomi", "ごみ・環境", "Waste and environment"),
+    ("zei", "税・保険", "Tax and insurance"),
+    ("event", "イベント", "Events"),
+    ("douro", "道路・交通", "Roads and traffic"),
+];
+
+/// The name of a category id, if it is one.
+pub fn category_label(id: &str) -> Option<Localized> {
+    CATEGORIES
+        .iter()
+        .find(|(c, _, _)| *c == id)
+        .map(|(_, ja, en)| Localized::new(*ja, *en))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Normal,
+    /// 重要.
+    Important,
+    /// 緊急: disaster alerts; they take over the signage screen and jump every queue.
+    Emergency,
+}
+
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Normal => "normal",
+            Urgency::Important => "important",
+            Urgency::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        [Urgency::Normal, Urgency::Important, Urgency::Emergency]
+            .into_iter()
+            .find(|u| u.as_str() == input)
+    }
+
+    pub fn label(self) -> Localized {
+        let (ja, en) = match self {
+            Urgency::Normal => ("通常", "Normal"),
+            Urgency::Important => ("重要", "Important"),
+            Urgency::Emergency => ("緊急", "Emergency"),
+        };
+        Localized::new(ja, en)
+    }
+}
+
+/// A notice as staff write it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeDraft {
+    pub title: Localized,
+    /// Markdown, rendered to sanitised HTML for display.
+    pub body: Localized,
+    pub categories: Vec<String>,
+    /// 町丁目 or school districts; empty means the whole city.
+    pub areas: Vec<String>,
+    pub urgency: Urgency,
+}
+
+impl NoticeDraft {
+    /// Problems that keep the notice from being saved, each naming the field.
+    pub fn check(&self) -> Result<(), Vec<(&'static str, Localized)>> {
+        let mut problems = Vec::new();
+        if self.title.ja.trim().is_empty() {
+            problems.push((
+                "title_ja",
+                Localized::new("件名を入力してください", "enter a title"),
+            ));
+        }
+        if self.title.ja.chars().count() > 200 || self.title.en.chars().count() > 200 {
+            problems.push((
+                "title_ja",
+                Localized::new("件名は200文字までです", "the title is over 200 characters"),
+            ));
+        }
+        if self.body.ja.trim().is_empty() {
+            problems.push((
+                "body_ja",
+                Localized::new("本文を入力してください", "enter the text"),
+            ));
+        }
+        if self.body.ja.chars().count() > 20_000 || self.body.en.chars().count() > 20_000 {
+            problems.push((
+                "body_ja",
+                Localized::new(
+                    "本文は20,000文字までです",
+                    "the text is over 20,000 characters",
+                ),
+            ));
+        }
+        if self.categories.is_empty() {
+            problems.push((
+                "categories",
+                Localized::new(
+                    "分類を1つ以上選んでください",
+                    "choose at least one category",
+                ),
+            ));
+        }
+        if self.categories.iter().any(|c| category_label(c).is_none()) {
+            problems.push((
+                "categories",
+                Localized::new("不明な分類があります", "unknown category"),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_needs_a_title_a_text_and_a_known_category() {
+        let mut draft = NoticeDraft {
+            title: Localized::new("断水のお知らせ", ""),
+            body: Localized::new("北町で断水します。", ""),
+            categories: vec!["bousai".into()],
+            areas: vec!["北町".into()],
+            urgency: Urgency::Important,
+        };
+        assert_eq!(draft.check(), Ok(()));
+        draft.categories = vec!["weather".into()];
+        assert_eq!(draft.check().unwrap_err()[0].0, "categories");
+        draft.title.ja = " ".into();
+        assert_eq!(draft.check().unwrap_err()[0].0, "title_ja");
+        assert_eq!(Urgency::parse("emergency"), Some(Urgency::Emergency));
+    }
+}

@@ -1,0 +1,221 @@
+//! お知らせ as stored: lists are kept as `|a|b|` so that one category or area matches with a
+//! LIKE on both databases; times are the fixed-width UTC text every table uses.
+
+use machi_core::notices::{NoticeDraft, Urgency};
+use machi_core::procedures::Localized;
+use serde_json::json;
+use sqlx::Row;
+
+use crate::audit::AuditEntry;
+use crate::sessions::random_token;
+use crate::sql::{like_escape, Param, Sql};
+use crate::{now_text, Result, Store, StoreError};
+
+/// A stored notice.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: String,
+    pub department_code: String,
+    pub draft: NoticeDraft,
+    pub publish_at: String,
+    pub expires_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// When and by whom a notice is saved.
+#[derive(Debug, Clone)]
+pub struct NoticeSave<'a> {
+    /// `None` for a new notice.
+    pub id: Option<&'a str>,
+    pub department_code: &'a str,
+    pub publish_at: &'a str,
+    pub expires_at: Option<&'a str>,
+    pub actor: &'a str,
+}
+
+fn joined(items: &[String]) -> String {
+    format!(
+        "|{}",
+        items.iter().map(|i| format!("{i}|")).collect::<String>()
+    )
+}
+
+fn split(text: &str) -> Vec<String> {
+    text.split('|')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const COLUMNS: &str =
+    "id, department_code, title_ja, title_en, body_ja, body_en, categories, areas, urgency, \
+                       publish_at, expires_at, updated_at";
+
+fn notice_from_row(row: &sqlx::any::AnyRow) -> Result<Notice> {
+    let urgency: String = row.try_get("urgency")?;
+    Ok(Notice {
+        id: row.try_get("id")?,
+        department_code: row.try_get("department_code")?,
+        draft: NoticeDraft {
+            title: Localized::new(
+                row.try_get::<String, _>("title_ja")?,
+                row.try_get::<String, _>("title_en")?,
+            ),
+            body: Localized::new(
+                row.try_get::<String, _>("body_ja")?,
+                row.try_get::<String, _>("body_en")?,
+            ),
+            categories: split(&row.try_get::<String, _>("categories")?),
+            areas: split(&row.try_get::<String, _>("areas")?),
+            urgency: Urgency::parse(&urgency)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown urgency '{urgency}'")))?,
+        },
+        publish_at: row.try_get("publish_at")?,
+        expires_at: row.try_get("expires_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Creates or updates a notice, audited; returns its id.
+    pub async fn save_notice(
+        &self,
+        tenant: &str,
+        draft: &NoticeDraft,
+        save: &NoticeSave<'_>,
+    ) -> Result<String> {
+        let now = now_text();
+        let mut tx = self.begin_audited(tenant).await?;
+        let (id, action) = match save.id {
+            Some(id) => {
+                let updated = sqlx::query(
+                    "UPDATE notices SET title_ja = $1, title_en = $2, body_ja = $3, body_en = $4, categories = $5, \
+                     areas = $6, urgency = $7, publish_at = $8, expires_at = $9, updated_at = $10 \
+                     WHERE tenant_id = $11 AND id = $12 AND department_code = $13",
+                )
+                .bind(&draft.title.ja)
+                .bind(&draft.title.en)
+                .bind(&draft.body.ja)
+                .bind(&draft.body.en)
+                .bind(joined(&draft.categories))
+                .bind(joined(&draft.areas))
+                .bind(draft.urgency.as_str())
+                .bind(save.publish_at)
+                .bind(save.expires_at)
+                .bind(&now)
+                .bind(tenant)
+                .bind(id)
+                .bind(save.department_code)
+                .execute(&mut *tx.tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "no notice {id} in this department"
+                    )));
+                }
+                (id.to_string(), "notice.update")
+            }
+            None => {
+                let id = format!("n{}", &random_token()[..15]);
+                sqlx::query(
+                    "INSERT INTO notices (tenant_id, id, department_code, title_ja, title_en, body_ja, body_en, categories, \
+                     areas, urgency, publish_at, expires_at, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                )
+                .bind(tenant)
+                .bind(&id)
+                .bind(save.department_code)
+                .bind(&draft.title.ja)
+                .bind(&draft.title.en)
+                .bind(&draft.body.ja)
+                .bind(&draft.body.en)
+                .bind(joined(&draft.categories))
+                .bind(joined(&draft.areas))
+                .bind(draft.urgency.as_str())
+                .bind(save.publish_at)
+                .bind(save.expires_at)
+                .bind(save.actor)
+                .bind(&now)
+                .bind(&now)
+                .execute(&mut *tx.tx)
+                .await?;
+                (id, "notice.create")
+            }
+        };
+        tx.append(&AuditEntry::new(
+            save.actor,
+            action,
+            &id,
+            json!({ "urgency": draft.urgency.as_str(), "publish_at": save.publish_at }),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn notice(&self, tenant: &str, id: &str) -> Result<Option<Notice>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(notice_from_row).transpose()
+    }
+
+    /// Notices residents see now, newest first, optionally of one category and one area (a
+    /// notice for the whole city matches every area).
+    pub async fn published_notices(
+        &self,
+        tenant: &str,
+        category: Option<&str>,
+        area: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Notice>> {
+        let now = now_text();
+        let mut sql = Sql::new(
+            self.backend,
+            &format!("SELECT {COLUMNS} FROM notices WHERE tenant_id = "),
+        );
+        sql.bind(Param::Text(tenant.into()));
+        sql.push(" AND publish_at <= ");
+        sql.bind(Param::Text(now.clone()));
+        sql.push(" AND (expires_at IS NULL OR expires_at > ");
+        sql.bind(Param::Text(now));
+        sql.push(")");
+        if let Some(category) = category {
+            sql.push(" AND categories LIKE ");
+            sql.bind(Param::Text(format!("%|{}|%", like_escape(category))));
+            sql.push(" ESCAPE '\\'");
+        }
+        if let Some(area) = area {
+            sql.push(" AND (areas = '|' OR areas LIKE ");
+            sql.bind(Param::Text(format!("%|{}|%", like_escape(area))));
+            sql.push(" ESCAPE '\\')");
+        }
+        sql.push(" ORDER BY publish_at DESC, id DESC LIMIT ");
+        sql.bind(Param::Int(limit.clamp(1, 500)));
+        let rows = sqlx::query_with(sql.text(), sql.arguments())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(notice_from_row).collect()
+    }
+
+    /// Every notice of a department (all departments for `None`), newest first.
+    pub async fn department_notices(
+        &self,
+        tenant: &str,
+        department: Option<&str>,
+    ) -> Result<Vec<Notice>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE tenant_id = $1 AND ($2 = '' OR department_code = $2) \
+             ORDER BY publish_at DESC LIMIT 500"
+        ))
+        .bind(tenant)
+        .bind(department.unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(notice_from_row).collect()
+    }
+}
