@@ -12,6 +12,7 @@ pub mod payments;
 pub mod procedures;
 pub mod receipt;
 pub mod staff;
+pub mod subscriptions;
 pub mod text;
 pub mod wareki;
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::procedures::Localized;
+use crate::text::{clean_text, fold_width};
 
 /// The categories residents can choose (the demo city's; ids are stable in URLs and feeds).
 pub const CATEGORIES: [(&str, &str, &str); 7] = [
@@ -57,6 +58,19 @@ impl Urgency {
         };
         Localized::new(ja, en)
     }
+}
+
+/// Reads areas typed as a list (separated by commas, 、 or line breaks): each cleaned and
+/// width-folded, so that a notice for '１丁目' reaches a subscriber of '1丁目'; no repeats.
+pub fn read_areas(typed: &str) -> Vec<String> {
+    let mut areas: Vec<String> = Vec::new();
+    for area in typed.split([',', '、', '，', '\n']) {
+        let area = fold_width(&clean_text(area)).trim().to_string();
+        if !area.is_empty() && !areas.contains(&area) {
+            areas.push(area);
+        }
+    }
+    areas
 }
 
 /// A notice as staff write it.
@@ -144,5 +158,9 @@ mod tests {
         draft.title.ja = " ".into();
         assert_eq!(draft.check().unwrap_err()[0].0, "title_ja");
         assert_eq!(Urgency::parse("emergency"), Some(Urgency::Emergency));
+        assert_eq!(
+            read_areas("北町、 南町,北町\n１丁目"),
+            vec!["北町", "南町", "1丁目"]
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod applications;
 pub mod audit;
 mod connect;
 pub mod counter;
+pub mod deliveries;
 pub mod editor;
 mod files;
 pub mod life_events;
@@ -23,6 +24,7 @@ pub mod residents;
 pub mod review;
 pub mod sessions;
 mod sql;
+pub mod subscriptions;
 pub mod tenants;
 pub mod users;
 

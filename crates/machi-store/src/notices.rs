@@ -33,14 +33,14 @@ pub struct NoticeSave<'a> {
     pub actor: &'a str,
 }
 
-fn joined(items: &[String]) -> String {
+pub(crate) fn joined(items: &[String]) -> String {
     format!(
         "|{}",
         items.iter().map(|i| format!("{i}|")).collect::<String>()
     )
 }
 
-fn split(text: &str) -> Vec<String> {
+pub(crate) fn split(text: &str) -> Vec<String> {
     text.split('|')
         .filter(|s| !s.is_empty())
         .map(str::to_string)
@@ -88,6 +88,13 @@ impl Store {
         let mut tx = self.begin_audited(tenant).await?;
         let (id, action) = match save.id {
             Some(id) => {
+                let before: Option<String> = sqlx::query_scalar(
+                    "SELECT publish_at FROM notices WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
                 let updated = sqlx::query(
                     "UPDATE notices SET title_ja = $1, title_en = $2, body_ja = $3, body_en = $4, categories = $5, \
                      areas = $6, urgency = $7, publish_at = $8, expires_at = $9, updated_at = $10 \
@@ -112,6 +119,20 @@ impl Store {
                     return Err(StoreError::Conflict(format!(
                         "no notice {id} in this department"
                     )));
+                }
+                // A notice that has not gone out yet goes out as it is now; one already out
+                // is corrected on the site and in the feeds, not sent a second time.
+                if before.is_some_and(|publish_at| publish_at > now) {
+                    crate::deliveries::drop_unsent(&mut tx.tx, tenant, id).await?;
+                    crate::deliveries::enqueue_notice(
+                        &mut tx.tx,
+                        self.backend,
+                        tenant,
+                        id,
+                        draft,
+                        save.publish_at,
+                    )
+                    .await?;
                 }
                 (id.to_string(), "notice.update")
             }
@@ -138,6 +159,15 @@ impl Store {
                 .bind(&now)
                 .bind(&now)
                 .execute(&mut *tx.tx)
+                .await?;
+                crate::deliveries::enqueue_notice(
+                    &mut tx.tx,
+                    self.backend,
+                    tenant,
+                    &id,
+                    draft,
+                    save.publish_at,
+                )
                 .await?;
                 (id, "notice.create")
             }

@@ -73,3 +73,41 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A key every node of a city must share (the Web Push VAPID key, say), made by `make` the
+    /// first time it is asked for. Two nodes racing to make it both get the one stored first.
+    pub async fn tenant_key(
+        &self,
+        tenant: &str,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<String> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM tenant_keys WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(value) = stored {
+            return Ok(value);
+        }
+        sqlx::query(
+            "INSERT INTO tenant_keys (tenant_id, name, value, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, name) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(make())
+        .bind(now_text())
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM tenant_keys WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant)
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -6,8 +6,9 @@
 mod account;
 mod api;
 mod cache;
+pub mod delivery;
 mod i18n;
-pub mod mailer;
+mod line;
 mod notices;
 mod ops;
 mod pages;
@@ -15,6 +16,7 @@ mod payments;
 mod problem;
 mod staff;
 mod submit;
+mod subscriptions;
 mod tenant;
 
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct AppState {
     payments: std::sync::Arc<dyn payments::PaymentProvider>,
     /// The OpenID Connect provider residents may sign in with, if configured.
     oidc: Option<OidcSettings>,
+    /// The city's LINE official account, whose follow events become subscriptions.
+    line: Option<delivery::LineSettings>,
 }
 
 impl AppState {
@@ -47,7 +51,14 @@ impl AppState {
             forms: cache::FormCache::default(),
             procedures: cache::ProcedureCache::default(),
             oidc: None,
+            line: None,
         }
+    }
+
+    /// Lets residents subscribe by following the city's LINE official account.
+    pub fn with_line(mut self, line: Option<delivery::LineSettings>) -> Self {
+        self.line = line;
+        self
     }
 
     /// Lets residents sign in with an OpenID Connect provider.
@@ -64,6 +75,8 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::routes())
         .merge(account::routes())
         .merge(notices::public_routes())
+        .merge(subscriptions::routes())
+        .merge(line::routes())
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())

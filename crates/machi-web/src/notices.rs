@@ -453,10 +453,9 @@ fn read_form(pairs: &[(String, String)]) -> (NoticeDraft, String, String) {
             .filter(|(k, _)| k == "category")
             .map(|(_, v)| v.clone())
             .collect(),
-        areas: field("areas")
-            .split(['、', ',', '，'])
-            .map(machi_core::text::clean_text)
-            .filter(|a| !a.is_empty() && !a.contains('|'))
+        areas: machi_core::notices::read_areas(&field("areas"))
+            .into_iter()
+            .filter(|a| !a.contains('|'))
             .collect(),
         urgency: Urgency::parse(&field("urgency")).unwrap_or(Urgency::Normal),
     };

@@ -286,15 +286,11 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     let tenants = store.tenants().await?;
-    machi_web::mailer::spawn(
-        store.clone(),
-        machi_web::mailer::MailSettings {
-            smtp_url: settings.smtp_url.clone(),
-            from: settings.mail_from.clone(),
-        },
-    );
+    let workers = machi_web::delivery::spawn(store.clone(), settings.delivery());
     let app = machi_web::router(
-        machi_web::AppState::new(store.clone(), tenants).with_oidc(settings.oidc()),
+        machi_web::AppState::new(store.clone(), tenants)
+            .with_oidc(settings.oidc())
+            .with_line(settings.line()),
     );
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
@@ -309,6 +305,9 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The batches in hand are sent and recorded before the database closes, so a restart
+    // neither loses nor repeats a delivery.
+    workers.shutdown().await;
     store.close().await;
     Ok(())
 }

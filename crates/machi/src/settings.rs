@@ -58,6 +58,42 @@ pub struct Settings {
         global = true
     )]
     pub mail_from: String,
+    /// E-mails sent per second at most (what the SMTP relay accepts).
+    #[arg(
+        long,
+        env = "MACHI_MAIL_PER_SECOND",
+        default_value_t = 200,
+        global = true
+    )]
+    pub mail_per_second: u32,
+    /// The address residents reach the site at, for links in e-mail, LINE and push messages
+    /// (default: http:// and --addr).
+    #[arg(long, env = "MACHI_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Channel access token of the city's LINE official account (Messaging API); without it,
+    /// LINE deliveries wait in the outbox.
+    #[arg(long, env = "MACHI_LINE_CHANNEL_TOKEN", global = true)]
+    pub line_channel_token: Option<String>,
+    /// Channel secret of that LINE account (verifies the follow and unfollow events LINE sends
+    /// to /line/webhook).
+    #[arg(long, env = "MACHI_LINE_CHANNEL_SECRET", global = true)]
+    pub line_channel_secret: Option<String>,
+    /// The LINE Messaging API's address (only tests change it).
+    #[arg(
+        long,
+        env = "MACHI_LINE_API_URL",
+        default_value = "https://api.line.me",
+        global = true
+    )]
+    pub line_api_url: String,
+    /// Webhook requests in flight at once, to all receivers together.
+    #[arg(
+        long,
+        env = "MACHI_WEBHOOK_CONCURRENCY",
+        default_value_t = 64,
+        global = true
+    )]
+    pub webhook_concurrency: usize,
     /// OpenID Connect provider residents may sign in with (its issuer URL, e.g. the national
     /// デジタル認証アプリ's); without it, residents sign in by e-mailed link only.
     #[arg(long, env = "MACHI_OIDC_ISSUER", global = true)]
@@ -95,6 +131,30 @@ impl Settings {
         })
     }
 
+    /// Where and how messages to residents are sent.
+    pub fn delivery(&self) -> machi_web::delivery::DeliverySettings {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr));
+        let mut delivery = machi_web::delivery::DeliverySettings::new(&public_url);
+        delivery.smtp_url = self.smtp_url.clone();
+        delivery.mail_from = self.mail_from.clone();
+        delivery.mail_per_second = self.mail_per_second;
+        delivery.webhook_concurrency = self.webhook_concurrency;
+        delivery.line = self.line();
+        delivery
+    }
+
+    /// The LINE official account, when its token and secret are both set.
+    pub fn line(&self) -> Option<machi_web::delivery::LineSettings> {
+        Some(machi_web::delivery::LineSettings {
+            api_url: self.line_api_url.clone(),
+            channel_token: self.line_channel_token.clone()?,
+            channel_secret: self.line_channel_secret.clone()?,
+        })
+    }
+
     /// The effective settings, with the password of a database URL masked.
     pub fn describe(&self) -> String {
         let database = match &self.database_url {
@@ -120,7 +180,22 @@ impl Settings {
                     .map(mask_url_password)
                     .unwrap_or_else(|| "(none: e-mail waits in the outbox)".into())
             ),
-            format!("mail_from    = {}", self.mail_from),
+            format!(
+                "mail_from    = {} (at most {}/s)",
+                self.mail_from, self.mail_per_second
+            ),
+            format!(
+                "public_url   = {}",
+                self.public_url.as_deref().unwrap_or("(http:// and addr)")
+            ),
+            format!(
+                "line         = {}",
+                if self.line().is_some() {
+                    self.line_api_url.as_str()
+                } else {
+                    "(none: LINE deliveries wait in the outbox)"
+                }
+            ),
             format!(
                 "oidc         = {}",
                 self.oidc_issuer

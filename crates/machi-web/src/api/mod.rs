@@ -57,5 +57,6 @@ pub(crate) fn routes() -> Router<AppState> {
             "/applications/{receipt_number}",
             get(applications::show_application),
         )
+        .merge(crate::subscriptions::api_routes())
         .fallback(|| async { crate::problem::ApiError::not_found("no such API route") })
 }

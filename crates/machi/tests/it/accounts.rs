@@ -61,13 +61,7 @@ impl<'a> Resident<'a> {
 
 async fn a_resident_signs_in_by_link_and_forms_are_prefilled(app: &TestApp) {
     let sink = SmtpSink::start().await;
-    let mailer = machi_web::mailer::spawn(
-        app.store.clone(),
-        machi_web::mailer::MailSettings {
-            smtp_url: Some(sink.url.clone()),
-            from: "no-reply@demo.test".into(),
-        },
-    );
+    let mailer = sink.workers(&app.store);
     let mut resident = Resident {
         app,
         cookies: Vec::new(),
@@ -247,7 +241,7 @@ async fn a_resident_signs_in_by_link_and_forms_are_prefilled(app: &TestApp) {
             .len(),
         0
     );
-    mailer.abort();
+    mailer.shutdown().await;
     sink.stop();
 }
 

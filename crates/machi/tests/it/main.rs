@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+mod receivers;
 mod smtp_sink;
 
 mod accounts;
@@ -25,3 +26,4 @@ mod pages;
 mod passkeys;
 mod payments;
 mod staff;
+mod subscriptions;

@@ -58,6 +58,15 @@ impl SmtpSink {
     }
 
     /// Waits (up to 20 s) until `count` messages have arrived.
+    /// Delivery workers that send this city's e-mail here.
+    pub fn workers(&self, store: &machi_store::Store) -> machi_web::delivery::Workers {
+        let mut settings = machi_web::delivery::DeliverySettings::new("http://127.0.0.1:8080");
+        settings.smtp_url = Some(self.url.clone());
+        settings.mail_from = "no-reply@demo.test".into();
+        settings.mail_per_second = 1000;
+        machi_web::delivery::spawn(store.clone(), settings)
+    }
+
     pub async fn wait_for(&self, count: usize) -> Vec<Delivered> {
         for _ in 0..200 {
             let got = self.messages.lock().unwrap().clone();

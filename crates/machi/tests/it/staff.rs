@@ -49,13 +49,7 @@ async fn resident_sees(app: &TestApp, receipt: &str, code: &str) -> Value {
 async fn review_workflow_with_email_and_audit(app: &TestApp) {
     staff_of_the_demo_city(app).await;
     let sink = SmtpSink::start().await;
-    let mailer = machi_web::mailer::spawn(
-        app.store.clone(),
-        machi_web::mailer::MailSettings {
-            smtp_url: Some(sink.url.clone()),
-            from: "no-reply@demo.test".into(),
-        },
-    );
+    let mailer = sink.workers(&app.store);
     let (receipt, code) = resident_applies(app).await;
 
     let mut manager = app.sign_in(MANAGER).await;
@@ -194,7 +188,7 @@ async fn review_workflow_with_email_and_audit(app: &TestApp) {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.entries >= 10);
 
-    mailer.abort();
+    mailer.shutdown().await;
     sink.stop();
 }
 

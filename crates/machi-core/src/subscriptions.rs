@@ -1,0 +1,169 @@
+//! えらべる化: a resident chooses which notices reach them (categories and areas) and how
+//! (a channel). No account is needed; the subscription itself is the only record.
+
+use serde::{Deserialize, Serialize};
+
+use crate::notices::{category_label, read_areas, Urgency};
+use crate::procedures::Localized;
+
+/// How a notice reaches a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// E-mail over SMTP, confirmed by double opt-in.
+    Email,
+    /// Web Push (RFC 8030) with VAPID (RFC 8292) and an encrypted payload (RFC 8291).
+    WebPush,
+    /// The city's LINE official account (Messaging API push and multicast).
+    Line,
+    /// An HTTPS POST signed with HMAC-SHA256, for organisations (schools, 自治会, media).
+    Webhook,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::Email,
+        Channel::WebPush,
+        Channel::Line,
+        Channel::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::WebPush => "webpush",
+            Channel::Line => "line",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == input)
+    }
+
+    pub fn label(self) -> Localized {
+        let (ja, en) = match self {
+            Channel::Email => ("メール", "E-mail"),
+            Channel::WebPush => ("ブラウザ通知", "Browser notifications"),
+            Channel::Line => ("LINE", "LINE"),
+            Channel::Webhook => ("Webhook", "Webhook"),
+        };
+        Localized::new(ja, en)
+    }
+}
+
+/// Queue order of a delivery: lower goes first, so an emergency jumps every queue.
+pub fn priority(urgency: Urgency) -> i64 {
+    match urgency {
+        Urgency::Emergency => 0,
+        Urgency::Important => 2,
+        Urgency::Normal => 3,
+    }
+}
+
+/// Queue order of a message to one person (status change, sign-in link): after emergencies,
+/// before bulk notices, so a sign-in link is not stuck behind a newsletter.
+pub const DIRECT_PRIORITY: i64 = 1;
+
+/// What a subscriber wants to hear about.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Choices {
+    pub categories: Vec<String>,
+    /// 町丁目; empty means the whole city.
+    pub areas: Vec<String>,
+}
+
+/// Most areas one subscription may list (a district's 町丁目, not the whole city one by one).
+const MAX_AREAS: usize = 30;
+
+impl Choices {
+    /// Reads the categories ticked and the areas typed, without repeats.
+    pub fn read(categories: &[String], areas: &str) -> Self {
+        let mut choices = Choices::default();
+        for category in categories {
+            if !choices.categories.contains(category) {
+                choices.categories.push(category.clone());
+            }
+        }
+        choices.areas = read_areas(areas);
+        choices
+    }
+
+    /// Problems that keep the choices from being saved, each naming the field.
+    pub fn check(&self) -> Result<(), Vec<(&'static str, Localized)>> {
+        let mut problems = Vec::new();
+        if self.categories.is_empty() {
+            problems.push((
+                "categories",
+                Localized::new(
+                    "受け取る分類を1つ以上選んでください",
+                    "choose at least one category",
+                ),
+            ));
+        }
+        if self.categories.iter().any(|c| category_label(c).is_none()) {
+            problems.push((
+                "categories",
+                Localized::new("不明な分類があります", "unknown category"),
+            ));
+        }
+        if self.areas.len() > MAX_AREAS {
+            problems.push((
+                "areas",
+                Localized::new(
+                    "地域は30か所までです(空欄なら市内全域)",
+                    "at most 30 areas (leave it empty for the whole city)",
+                ),
+            ));
+        }
+        if self
+            .areas
+            .iter()
+            .any(|a| a.chars().count() > 40 || a.contains('|'))
+        {
+            problems.push((
+                "areas",
+                Localized::new("地域名が正しくありません", "an area name is not valid"),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_are_split_cleaned_and_deduplicated() {
+        let choices = Choices::read(
+            &["bousai".into(), "bousai".into()],
+            "北町、 南町,北町\n１丁目",
+        );
+        assert_eq!(choices.categories, vec!["bousai"]);
+        assert_eq!(choices.areas, vec!["北町", "南町", "1丁目"]);
+        assert_eq!(choices.check(), Ok(()));
+    }
+
+    #[test]
+    fn choices_need_a_known_category() {
+        assert_eq!(
+            Choices::read(&[], "").check().unwrap_err()[0].0,
+            "categories"
+        );
+        assert!(Choices::read(&["weather".into()], "").check().is_err());
+        assert!(Choices::read(&["gomi".into()], "a|b").check().is_err());
+    }
+
+    #[test]
+    fn emergencies_go_first() {
+        assert!(priority(Urgency::Emergency) < DIRECT_PRIORITY);
+        assert!(DIRECT_PRIORITY < priority(Urgency::Important));
+        assert!(priority(Urgency::Important) < priority(Urgency::Normal));
+        assert_eq!(Channel::parse("webpush"), Some(Channel::WebPush));
+    }
+}

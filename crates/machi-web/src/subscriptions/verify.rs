@@ -1,0 +1,176 @@
+//! Proof that an address belongs to whoever subscribes it: a webhook answers a signed
+//! challenge before it is stored; a push subscription must look like one a browser made.
+
+use std::time::Duration;
+
+use axum::response::Response;
+use base64::Engine;
+use machi_core::procedures::Localized;
+use machi_store::subscriptions::{NewSubscription, Subscribed};
+use serde_json::json;
+
+use crate::delivery::webhook_signature;
+use crate::delivery::webpush::BrowserKeys;
+use crate::i18n::Ui;
+use crate::pages::PageError;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// How long a webhook has to answer its challenge.
+const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An address machi may send to: HTTPS, or plain HTTP only to this very machine (a relay
+/// beside machi, a test).
+fn allowed_url(address: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(address) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => url.host_str().is_some(),
+        "http" => matches!(
+            url.host_str(),
+            Some("127.0.0.1") | Some("[::1]") | Some("localhost")
+        ),
+        _ => false,
+    }
+}
+
+pub(super) fn check_address(address: &str) -> Result<(), Localized> {
+    if address.len() > 2000 || !allowed_url(address) {
+        return Err(Localized::new(
+            "https:// で始まるWebhookのURLを入力してください",
+            "enter the webhook's https:// address",
+        ));
+    }
+    Ok(())
+}
+
+/// A push subscription as browsers make them: an HTTPS endpoint, an uncompressed P-256 public
+/// key and a 16-byte secret (RFC 8291), base64url.
+pub(super) fn check_push_subscription(endpoint: &str, keys: &BrowserKeys) -> Result<(), ApiError> {
+    if endpoint.len() > 2000 || !allowed_url(endpoint) {
+        return Err(ApiError::invalid_field(
+            "/endpoint",
+            Localized::new(
+                "プッシュの送り先が正しくありません",
+                "the endpoint must be an https:// address",
+            ),
+        ));
+    }
+    let decode = |text: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .unwrap_or_default()
+    };
+    let p256dh = decode(&keys.p256dh);
+    if p256dh.len() != 65 || p256dh[0] != 4 {
+        return Err(ApiError::invalid_field(
+            "/keys/p256dh",
+            Localized::new(
+                "ブラウザの公開鍵が正しくありません",
+                "p256dh must be an uncompressed P-256 public key (65 bytes, base64url)",
+            ),
+        ));
+    }
+    if decode(&keys.auth).len() != 16 {
+        return Err(ApiError::invalid_field(
+            "/keys/auth",
+            Localized::new(
+                "ブラウザの認証用の値が正しくありません",
+                "auth must be 16 bytes, base64url",
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Posts a signed challenge to the webhook; it must answer 2xx with the challenge in its body.
+async fn answers_challenge(url: &str, secret: &str) -> Result<(), String> {
+    let challenge = machi_store::sessions::random_token();
+    let body = json!({ "type": "subscription.verify", "challenge": challenge }).to_string();
+    let signature = webhook_signature(secret, chrono::Utc::now().timestamp(), &body);
+    let client = reqwest::Client::builder()
+        .timeout(CHALLENGE_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("Machi-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("no answer: {e}"))?;
+    let status = response.status();
+    let answer = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(format!("answered {status}"));
+    }
+    if !answer.contains(&challenge) {
+        return Err("the answer did not contain the challenge".into());
+    }
+    Ok(())
+}
+
+pub(super) async fn subscribe_webhook(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    mut new: NewSubscription,
+    base: &str,
+) -> Result<Response, PageError> {
+    new.secret = machi_store::sessions::random_token();
+    new.confirmed = true;
+    if let Err(error) = answers_challenge(&new.address, &new.secret).await {
+        return Err(PageError::new(
+            ui,
+            city,
+            ApiError::bad_request(format!(
+                "{} ({error})",
+                ui.t(
+                    "WebhookのURLが確認用のリクエストに応えませんでした。受信側で challenge の値を返すようにしてください",
+                    "The webhook did not answer the verification request; it must answer with the challenge"
+                )
+            )),
+        ));
+    }
+    let outcome = state
+        .store
+        .subscribe(&city.id, &new, |_| None)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?;
+    // Answering the challenge proves control of the address, so its owner may see the
+    // subscription it already had.
+    let subscription = match outcome {
+        Subscribed::Created(s) | Subscribed::Existing(s) => s,
+    };
+    Ok(super::message_page(
+        ui,
+        city,
+        ui.t("Webhookを登録しました", "Webhook registered"),
+        &format!(
+            "{} {base}/subscriptions/{}",
+            ui.t(
+                "署名の検証に使う秘密の値は次のとおりです。この画面でしか表示しません。設定の変更・停止:",
+                "Verify each request's Machi-Signature with this secret, shown only here. Manage or cancel:"
+            ),
+            subscription.id
+        ),
+        Some(subscription.secret),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_this_machine() {
+        assert!(allowed_url("https://school.example.jp/hook"));
+        assert!(allowed_url("http://127.0.0.1:9000/hook"));
+        assert!(!allowed_url("http://school.example.jp/hook"));
+        assert!(!allowed_url("ftp://example.jp/"));
+        assert!(!allowed_url("not a url"));
+    }
+}

@@ -1,0 +1,77 @@
+// Browser notifications for the subscribe page. The page works without this script (e-mail
+// and webhooks); with it, a browser that can take push messages shows one more button.
+(function () {
+  "use strict";
+  var section = document.getElementById("push-section");
+  var button = document.getElementById("push-button");
+  var status = document.getElementById("push-status");
+  var form = document.getElementById("subscribe-form");
+  if (!section || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+  section.hidden = false;
+  var en = document.documentElement.lang === "en";
+  function say(ja, english) { status.textContent = en ? english : ja; }
+
+  function base64UrlToBytes(text) {
+    var padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+    var raw = atob(padded);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  function choices() {
+    var categories = Array.prototype.map.call(
+      form.querySelectorAll("input[name=category]:checked"), function (c) { return c.value; });
+    return { categories: categories, areas: form.querySelector("#areas").value };
+  }
+
+  button.addEventListener("click", async function () {
+    var chosen = choices();
+    if (chosen.categories.length === 0) {
+      say("受け取る分類を1つ以上選んでください。", "Choose at least one category.");
+      return;
+    }
+    try {
+      say("登録しています…", "Subscribing…");
+      var permission = await Notification.requestPermission();
+      if (permission !== "granted") {
+        say("通知が許可されませんでした。ブラウザの設定で許可してください。",
+            "Notifications were not allowed; allow them in the browser's settings.");
+        return;
+      }
+      var registration = await navigator.serviceWorker.register("/sw.js");
+      await navigator.serviceWorker.ready;
+      var key = await (await fetch("/api/v1/subscriptions/vapid-key")).json();
+      var subscription = await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: base64UrlToBytes(key.public_key)
+      });
+      var body = subscription.toJSON();
+      body.categories = chosen.categories;
+      body.areas = chosen.areas;
+      body.language = en ? "en" : "ja";
+      var response = await fetch("/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body)
+      });
+      var answer = await response.json();
+      if (!response.ok) {
+        say("登録できませんでした: " + (answer.detail || response.status),
+            "Could not subscribe: " + (answer.detail || response.status));
+        return;
+      }
+      status.textContent = "";
+      var done = document.createElement("p");
+      done.textContent = en ? "Browser notifications are on. " : "ブラウザ通知を登録しました。";
+      var link = document.createElement("a");
+      link.href = answer.manage_url;
+      link.textContent = en ? "Change or stop them" : "設定の変更・停止";
+      done.appendChild(link);
+      status.appendChild(done);
+    } catch (error) {
+      say("このブラウザでは通知を登録できませんでした（" + error.message + "）。",
+          "This browser could not subscribe (" + error.message + ").");
+    }
+  });
+})();

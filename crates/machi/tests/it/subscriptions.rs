@@ -1,0 +1,556 @@
+//! えらべる化 end to end: residents subscribe without an account (e-mail with double opt-in, a
+//! browser's push subscription, a webhook that answers its challenge, a LINE follow), staff
+//! publish, and each channel's far end receives what its protocol says: a mail with RFC 8058
+//! headers (read by mail-parser), an HMAC-signed webhook, a Web Push message that Mozilla's
+//! `ece` decrypts and whose VAPID token `jwt-simple` verifies, and LINE requests that the
+//! Messaging API stand-in accepts.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::harness::{StaffClient, TestApp, CITY};
+use crate::on_both_backends;
+use crate::receivers::{Receivers, LINE_SECRET, LINE_TOKEN};
+use crate::smtp_sink::SmtpSink;
+
+const WRITER: &str = "bousai@kikikanri.test";
+
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Workers that send to the test's far ends.
+fn workers(app: &TestApp, sink: &SmtpSink, receivers: &Receivers) -> machi_web::delivery::Workers {
+    let mut settings = machi_web::delivery::DeliverySettings::new(&app.url(""));
+    settings.smtp_url = Some(sink.url.clone());
+    settings.mail_from = "no-reply@demo.test".into();
+    settings.mail_per_second = 1000;
+    settings.line = Some(line_settings(receivers));
+    machi_web::delivery::spawn(app.store.clone(), settings)
+}
+
+fn line_settings(receivers: &Receivers) -> machi_web::delivery::LineSettings {
+    machi_web::delivery::LineSettings {
+        api_url: receivers.url("/line"),
+        channel_token: LINE_TOKEN.into(),
+        channel_secret: LINE_SECRET.into(),
+    }
+}
+
+async fn publish(staff: &mut StaffClient, form: &[(&str, &str)]) {
+    let response = staff
+        .submit("/staff/notices/new", "/staff/notices/new", form)
+        .await;
+    assert_eq!(response.status(), 303, "the notice is saved");
+}
+
+/// The `/subscriptions/{id}…` link in a text.
+fn link_id(text: &str, suffix: &str) -> String {
+    let start =
+        text.find("/subscriptions/").expect("a subscription link") + "/subscriptions/".len();
+    let id: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    assert!(text[start + id.len()..].starts_with(suffix), "{text}");
+    id
+}
+
+async fn residents_subscribe_by_email_with_double_opt_in_and_leave_in_one_click(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let receivers = Receivers::start().await;
+    let delivery = workers(app, &sink, &receivers);
+    let resident = StaffClient::anonymous(app);
+    let page = app.get("/subscribe").await.text().await.unwrap();
+    assert!(page.contains("お知らせ配信の登録"));
+
+    // Bad input: the form again, saying what is wrong.
+    let bad = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[("channel", "email"), ("email", "taro@"), ("areas", "北町")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("受け取る分類を1つ以上選んでください"));
+    assert!(bad.contains("メールアドレスを正しく入力してください"));
+
+    let form = [
+        ("category", "bousai"),
+        ("category", "kosodate"),
+        ("areas", "北町"),
+        ("channel", "email"),
+        ("email", "Taro@Example.JP"),
+    ];
+    let sent = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    assert!(sent
+        .text()
+        .await
+        .unwrap()
+        .contains("確認のメールを送りました"));
+    let opt_in = sink.wait_for(1).await;
+    assert_eq!(opt_in[0].to, vec!["taro@example.jp"]);
+    let (subject, text) = opt_in[0].subject_and_text();
+    assert!(subject.contains("登録確認"), "{subject}");
+    let id = link_id(&text, "/confirm");
+
+    // Not confirmed yet: a notice now reaches nobody.
+    app.create_staff(WRITER, "staff", Some("kikikanri")).await;
+    let mut staff = app.sign_in(WRITER).await;
+    publish(
+        &mut staff,
+        &[
+            ("title_ja", "防災訓練の前のお知らせ"),
+            ("body_ja", "x"),
+            ("category", "bousai"),
+        ],
+    )
+    .await;
+
+    // The link opens a page with a button: following a link alone confirms nothing.
+    let confirm_page = app.get(&format!("/subscriptions/{id}/confirm")).await;
+    assert_eq!(confirm_page.status(), 200);
+    assert!(confirm_page.text().await.unwrap().contains("登録する"));
+    let manage = app
+        .get(&format!("/subscriptions/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(manage.contains("確認待ち"));
+    let confirmed = app
+        .client
+        .post(app.url(&format!("/subscriptions/{id}/confirm")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let manage = app
+        .get(&format!("/subscriptions/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(manage.contains("配信中"));
+
+    // Subscribing the same address again tells nothing new and changes nothing.
+    let again = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("確認のメールを送りました"));
+    let mails = sink.wait_for(2).await;
+    assert!(mails[1]
+        .subject_and_text()
+        .1
+        .contains(&format!("/subscriptions/{id}")));
+
+    // Three notices; only the one of a chosen category in a chosen area arrives.
+    publish(
+        &mut staff,
+        &[
+            ("title_ja", "南町で断水"),
+            ("body_ja", "南町の一部"),
+            ("category", "bousai"),
+            ("areas", "南町"),
+        ],
+    )
+    .await;
+    publish(
+        &mut staff,
+        &[
+            ("title_ja", "粗大ごみの日"),
+            ("body_ja", "北町"),
+            ("category", "gomi"),
+            ("areas", "北町"),
+        ],
+    )
+    .await;
+    publish(
+        &mut staff,
+        &[
+            ("title_ja", "北町で断水"),
+            ("body_ja", "北町一丁目で断水します。"),
+            ("category", "bousai"),
+            ("areas", "北町、南町"),
+            ("urgency", "important"),
+        ],
+    )
+    .await;
+    let mails = sink.wait_for(3).await;
+    let notice = &mails[2];
+    let (subject, text) = notice.subject_and_text();
+    assert_eq!(subject, "【重要】北町で断水");
+    assert!(text.contains("北町一丁目で断水します。"));
+    assert!(
+        text.contains(&format!("/subscriptions/{id}")),
+        "the manage link: {text}"
+    );
+    let parsed = mail_parser::MessageParser::default()
+        .parse(notice.data.as_bytes())
+        .unwrap();
+    let header = |name: &str| {
+        parsed
+            .header_raw(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        header("List-Unsubscribe"),
+        format!("<{}>", app.url(&format!("/subscriptions/{id}/unsubscribe")))
+    );
+    assert_eq!(
+        header("List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(
+        sink.messages.lock().unwrap().len(),
+        3,
+        "nothing else was sent"
+    );
+
+    // Choices can change on the manage page; bad choices are refused there.
+    let bad_change = app
+        .client
+        .post(app.url(&format!("/subscriptions/{id}")))
+        .form(&[("areas", "北町")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_change.status(), 422);
+    let change = app
+        .client
+        .post(app.url(&format!("/subscriptions/{id}")))
+        .form(&[("category", "gomi"), ("areas", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), 303);
+    let stored = app.store.subscription(CITY, &id).await.unwrap().unwrap();
+    assert_eq!(stored.choices.categories, vec!["gomi"]);
+    assert!(stored.choices.areas.is_empty());
+
+    // RFC 8058 one-click: a POST with that body, no cookie, no token.
+    let one_click = reqwest::Client::new()
+        .post(app.url(&format!("/subscriptions/{id}/unsubscribe")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), 200);
+    assert!(app.store.subscription(CITY, &id).await.unwrap().is_none());
+    assert_eq!(app.get(&format!("/subscriptions/{id}")).await.status(), 404);
+    drop(resident);
+    delivery.shutdown().await;
+    receivers.stop();
+    sink.stop();
+}
+
+/// A browser's push subscription: keys made as a browser makes them (ece), the endpoint at the
+/// test's push service.
+async fn subscribe_browser(
+    app: &TestApp,
+    receivers: &Receivers,
+) -> (Box<dyn ece::LocalKeyPair>, Vec<u8>) {
+    let (keys, auth) = ece::generate_keypair_and_auth_secret().unwrap();
+    let public = keys.pub_as_raw().unwrap();
+    let bad = app
+        .client
+        .post(app.url("/api/v1/subscriptions"))
+        .json(&json!({
+            "endpoint": receivers.url("/push/1"),
+            "keys": { "p256dh": b64url(&public[..20]), "auth": b64url(&auth) },
+            "categories": ["bousai"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let created = app
+        .client
+        .post(app.url("/api/v1/subscriptions"))
+        .json(&json!({
+            "endpoint": receivers.url("/push/1"),
+            "keys": { "p256dh": b64url(&public), "auth": b64url(&auth) },
+            "categories": ["bousai"],
+            "areas": "北町",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert!(created["manage_url"]
+        .as_str()
+        .unwrap()
+        .contains("/subscriptions/"));
+    (keys, auth.to_vec())
+}
+
+/// A webhook registered through the page: it answers the challenge and gets its secret.
+async fn subscribe_webhook(app: &TestApp, receivers: &Receivers) -> String {
+    let page = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[
+            ("category", "bousai"),
+            ("channel", "webhook"),
+            ("webhook_url", &receivers.url("/hook")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let at = page.find("id=\"secret\"").expect("the secret is shown");
+    let value = &page[at..];
+    let start = value.find("value=\"").unwrap() + 7;
+    let challenge = receivers.at("/hook");
+    assert_eq!(challenge[0].json()["type"], "subscription.verify");
+    value[start..start + 64].to_string()
+}
+
+/// A LINE user follows the city's account: LINE's signed event arrives at machi.
+async fn follow_on_line(line_app: &str, user: &str) {
+    let body = json!({
+        "destination": "Uffffffffffffffffffffffffffffffff",
+        "events": [{
+            "type": "follow", "mode": "active", "timestamp": 1_700_000_000_000_i64,
+            "replyToken": "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
+            "source": { "type": "user", "userId": user },
+            "webhookEventId": "01FZ74A0TDDPYRVKNK77XKC3ZR",
+            "deliveryContext": { "isRedelivery": false }
+        }]
+    })
+    .to_string();
+    let forged = reqwest::Client::new()
+        .post(format!("{line_app}/line/webhook"))
+        .header("x-line-signature", "AAAA")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let mut mac = Hmac::<Sha256>::new_from_slice(LINE_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let accepted = reqwest::Client::new()
+        .post(format!("{line_app}/line/webhook"))
+        .header("content-type", "application/json")
+        .header("x-line-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+}
+
+/// Starts machi's router with the LINE account configured, beside the test's own app.
+async fn line_enabled_app(app: &TestApp, receivers: &Receivers) -> String {
+    let tenants = app.store.tenants().await.unwrap();
+    let router = machi_web::router(
+        machi_web::AppState::new(app.store.clone(), tenants)
+            .with_line(Some(line_settings(receivers))),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+fn check_webhook_signature(received: &crate::receivers::Received, secret: &str) {
+    let header = received.header("machi-signature");
+    let (t, v1) = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .expect("t=…,v1=…");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&received.body);
+    mac.verify_slice(&hex::decode(v1).unwrap())
+        .expect("the signature verifies with the subscription's secret");
+}
+
+fn check_push(
+    received: &crate::receivers::Received,
+    keys: &dyn ece::LocalKeyPair,
+    auth: &[u8],
+    vapid_public: &str,
+    audience: &str,
+) -> Value {
+    assert_eq!(received.header("content-encoding"), "aes128gcm");
+    assert_eq!(received.header("urgency"), "high");
+    assert!(received.header("ttl").parse::<u32>().unwrap() > 0);
+    let authorization = received.header("authorization");
+    let (token, key) = authorization
+        .strip_prefix("vapid t=")
+        .and_then(|rest| rest.split_once(", k="))
+        .expect("vapid t=…, k=… (RFC 8292)");
+    assert_eq!(
+        key, vapid_public,
+        "signed with the key browsers subscribed with"
+    );
+    let raw_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key)
+        .unwrap();
+    use jwt_simple::prelude::*;
+    let verifier = ES256PublicKey::from_bytes(&raw_key).unwrap();
+    let claims = verifier
+        .verify_token::<Value>(token, None)
+        .expect("the VAPID token verifies");
+    assert_eq!(claims.audiences.unwrap().into_string().unwrap(), audience);
+    assert!(claims.subject.unwrap().starts_with("mailto:"));
+    let plain = ece::decrypt(&keys.raw_components().unwrap(), auth, &received.body)
+        .expect("the payload decrypts with the browser's keys (RFC 8291)");
+    serde_json::from_slice(&plain).unwrap()
+}
+
+async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let receivers = Receivers::start().await;
+    let line_app = line_enabled_app(app, &receivers).await;
+    let delivery = workers(app, &sink, &receivers);
+
+    // Subscribers on every channel, each choosing 防災 (or, by e-mail, only ごみ: an
+    // emergency reaches them too).
+    let email = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[
+            ("category", "gomi"),
+            ("areas", "北町"),
+            ("channel", "email"),
+            ("email", "hanako@example.jp"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(email.status(), 200);
+    let opt_in = sink.wait_for(1).await;
+    let email_id = link_id(&opt_in[0].subject_and_text().1, "/confirm");
+    assert!(app
+        .store
+        .confirm_subscription(CITY, &email_id)
+        .await
+        .unwrap());
+    let (browser_keys, browser_auth) = subscribe_browser(app, &receivers).await;
+    let secret = subscribe_webhook(app, &receivers).await;
+    let line_user = "U4af4980629a0c8f7e3a7e6b2b1b1b1b1";
+    follow_on_line(&line_app, line_user).await;
+    let reply = receivers.wait_for("/line/reply", 1).await;
+    assert!(reply[0].json()["messages"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/subscriptions/"));
+    // Somebody in another area hears nothing.
+    app.client
+        .post(app.url("/api/v1/subscriptions"))
+        .json(&json!({
+            "endpoint": receivers.url("/push/2"),
+            "keys": { "p256dh": b64url(&ece::generate_keypair_and_auth_secret().unwrap().0.pub_as_raw().unwrap()), "auth": b64url(&[7; 16]) },
+            "categories": ["bousai"], "areas": "南町",
+        }))
+        .send()
+        .await
+        .unwrap();
+
+    app.create_staff(WRITER, "staff", Some("kikikanri")).await;
+    let mut staff = app.sign_in(WRITER).await;
+    publish(
+        &mut staff,
+        &[
+            ("title_ja", "北町に避難指示"),
+            ("body_ja", "北町小学校へ避難してください。"),
+            ("category", "bousai"),
+            ("areas", "北町"),
+            ("urgency", "emergency"),
+        ],
+    )
+    .await;
+
+    let mails = sink.wait_for(2).await;
+    assert_eq!(mails[1].to, vec!["hanako@example.jp"]);
+    assert_eq!(mails[1].subject_and_text().0, "【緊急】北町に避難指示");
+    let hooks = receivers.wait_for("/hook", 2).await;
+    check_webhook_signature(&hooks[1], &secret);
+    let event = hooks[1].json();
+    assert_eq!(event["type"], "notice.published");
+    assert_eq!(event["notice"]["urgency"], "emergency");
+    assert_eq!(event["notice"]["title"], "北町に避難指示");
+    assert_eq!(
+        hooks[1].header("machi-delivery"),
+        event["id"].as_str().unwrap()
+    );
+    let pushed = receivers.wait_for("/push/1", 1).await;
+    let vapid: Value = app.get_json("/api/v1/subscriptions/vapid-key").await;
+    let shown = check_push(
+        &pushed[0],
+        browser_keys.as_ref(),
+        &browser_auth,
+        vapid["public_key"].as_str().unwrap(),
+        &format!("http://{}", receivers.addr),
+    );
+    assert_eq!(shown["title"], "【緊急】北町に避難指示");
+    assert_eq!(shown["urgent"], true);
+    let line = receivers.wait_for("/line/push", 1).await;
+    assert_eq!(line[0].json()["to"], line_user);
+    assert!(line[0].json()["messages"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("北町に避難指示"));
+    assert!(receivers.refused().is_empty(), "{:?}", receivers.refused());
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(
+        receivers.at("/push/2").is_empty(),
+        "南町 hears nothing of 北町"
+    );
+
+    // The delivery report staff see: one sent per channel.
+    let notices = app.store.department_notices(CITY, None).await.unwrap();
+    let report = app
+        .store
+        .delivery_report(CITY, &notices[0].id)
+        .await
+        .unwrap();
+    let sent: Vec<(String, i64)> = report.iter().map(|r| (r.channel.clone(), r.sent)).collect();
+    assert_eq!(
+        sent,
+        vec![
+            ("email".to_string(), 1),
+            ("line".to_string(), 1),
+            ("webhook".to_string(), 1),
+            ("webpush".to_string(), 1)
+        ]
+    );
+    delivery.shutdown().await;
+    receivers.stop();
+    sink.stop();
+}
+
+on_both_backends!(
+    residents_subscribe_by_email_with_double_opt_in_and_leave_in_one_click,
+    an_emergency_alert_reaches_every_channel,
+);
