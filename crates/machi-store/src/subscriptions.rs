@@ -9,6 +9,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::mail::OutgoingMail;
 use crate::notices::{joined, split};
 use crate::sessions::random_token;
+use crate::sql::{Param, Sql};
 use crate::{now_text, Result, Store, StoreError};
 
 /// A stored subscription.
@@ -213,6 +214,54 @@ impl Store {
         };
         tx.commit().await?;
         Ok(removed)
+    }
+
+    /// Takes over the subscribers of a city's previous system, all or nothing, in one
+    /// transaction; addresses already subscribed keep what they have. Returns how many were new.
+    pub async fn import_subscriptions(
+        &self,
+        tenant: &str,
+        subscriptions: &[NewSubscription],
+    ) -> Result<u64> {
+        let now = now_text();
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        // 10 parameters a row; SQLite takes 32,766 per statement.
+        for chunk in subscriptions.chunks(1000) {
+            let mut sql = Sql::new(
+                self.backend,
+                "INSERT INTO subscriptions (tenant_id, id, channel, address, secret, categories, areas, \
+                 language, confirmed_at, created_at) VALUES ",
+            );
+            for (i, new) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_row(vec![
+                    Param::Text(tenant.into()),
+                    Param::Text(random_token()),
+                    Param::Text(new.channel.as_str().into()),
+                    Param::Text(new.address.clone()),
+                    Param::Text(new.secret.clone()),
+                    Param::Text(joined(&new.choices.categories)),
+                    Param::Text(joined(&new.choices.areas)),
+                    Param::Text(new.language.clone()),
+                    if new.confirmed {
+                        Param::Text(now.clone())
+                    } else {
+                        Param::NullText
+                    },
+                    Param::Text(now.clone()),
+                ]);
+            }
+            sql.push(" ON CONFLICT DO NOTHING");
+            added += sqlx::query_with(sql.text(), sql.arguments())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// Confirmed subscribers per channel (for staff and the plan KPIs).

@@ -68,6 +68,9 @@ enum BenchCommand {
     Intake(bench::BenchArgs),
     /// The staff inbox at a million applications: p50/p99 per query, on SQLite and PostgreSQL.
     Inbox(bench::inbox::InboxArgs),
+    /// An emergency notice to 300,000 subscribers by webhook and e-mail, beside a plain HTTP
+    /// load tool against the same receiver.
+    Alert(bench::alert::AlertArgs),
 }
 
 #[derive(Subcommand)]
@@ -138,6 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
         Command::Bench(BenchCommand::Inbox(args)) => bench::inbox::run(&settings, args).await,
+        Command::Bench(BenchCommand::Alert(args)) => bench::alert::run(&settings, args).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&settings).await?;
             let report = store.verify_audit(&settings.city).await;

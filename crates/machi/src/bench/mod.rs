@@ -3,9 +3,11 @@
 //! HTTP ceiling) and naive single-row durable SQLite inserts (the storage ceiling without group
 //! commit). Prints a Markdown table for BENCHMARKS.md.
 
+pub mod alert;
 mod baselines;
 pub mod inbox;
 mod load;
+mod sinks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
