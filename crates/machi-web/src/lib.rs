@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod account;
+mod alerts;
 mod api;
 mod cache;
 pub mod delivery;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notices::public_routes())
         .merge(subscriptions::routes())
         .merge(line::routes())
+        .merge(alerts::public_routes())
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
