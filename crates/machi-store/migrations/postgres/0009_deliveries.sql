@@ -42,7 +42,7 @@ CREATE TABLE deliveries (
     sent_at TEXT
 );
 CREATE INDEX deliveries_due ON deliveries (channel, priority, next_attempt_at) WHERE state = 'queued';
-CREATE INDEX deliveries_by_notice ON deliveries (tenant_id, notice_id, channel, state);
+CREATE INDEX deliveries_by_notice ON deliveries (tenant_id, notice_id, channel);
 CREATE UNIQUE INDEX deliveries_once ON deliveries (notice_id, subscription_id) WHERE notice_id IS NOT NULL;
 
 -- Keys a city's nodes must share, made once (the Web Push VAPID key pair).

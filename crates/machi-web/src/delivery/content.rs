@@ -19,8 +19,10 @@ pub(crate) struct Content {
     /// The notice's page.
     pub url: Option<String>,
     pub urgency: Option<Urgency>,
-    /// The notice as JSON (for webhooks and push payloads).
-    pub notice: Option<serde_json::Value>,
+    /// The notice as JSON text (for webhooks), serialised once for every delivery.
+    pub notice_json: Option<String>,
+    /// The city's name as a JSON string.
+    pub city_json: String,
     pub city: String,
 }
 
@@ -93,7 +95,8 @@ impl Contents {
                     text: delivery.body.clone(),
                     url: None,
                     urgency: None,
-                    notice: None,
+                    notice_json: None,
+                    city_json: serde_json::Value::from(city.clone()).to_string(),
                     city,
                 })),
                 Some(notice_id) => self.notice(&delivery, notice_id, &base, &city).await,
@@ -178,20 +181,24 @@ fn render(notice: &Notice, lang: &str, base: &str, city: &str) -> Content {
         text: draft.body.get(lang).to_string(),
         url: Some(url.clone()),
         urgency: Some(draft.urgency),
-        notice: Some(json!({
-            "id": notice.id,
-            "title": title,
-            "text": draft.body.get(lang),
-            "url": url,
-            "urgency": draft.urgency.as_str(),
-            "categories": draft.categories.iter().map(|c| json!({
-                "id": c,
-                "label": category_label(c).map(|l| l.get(lang).to_string()),
-            })).collect::<Vec<_>>(),
-            "areas": draft.areas,
-            "published_at": notice.publish_at,
-            "expires_at": notice.expires_at,
-        })),
+        notice_json: Some(
+            json!({
+                "id": notice.id,
+                "title": title,
+                "text": draft.body.get(lang),
+                "url": url,
+                "urgency": draft.urgency.as_str(),
+                "categories": draft.categories.iter().map(|c| json!({
+                    "id": c,
+                    "label": category_label(c).map(|l| l.get(lang).to_string()),
+                })).collect::<Vec<_>>(),
+                "areas": draft.areas,
+                "published_at": notice.publish_at,
+                "expires_at": notice.expires_at,
+            })
+            .to_string(),
+        ),
+        city_json: serde_json::Value::from(city).to_string(),
         city: city.to_string(),
     }
 }

@@ -76,7 +76,42 @@ pub(crate) trait Sender: Send + Sync {
     fn channel(&self) -> Channel;
     /// Deliveries claimed at a time.
     fn batch(&self) -> i64;
+    /// Worker loops of this channel on each node.
+    fn loops(&self) -> usize {
+        1
+    }
     fn send<'a>(&'a self, batch: &'a [Prepared]) -> Sending<'a>;
+}
+
+/// Sends each item with `send`, up to `concurrency` at once, and gives the outcomes in the
+/// items' order. Unordered underneath, so one slow receiver does not hold back the rest.
+pub(crate) fn send_each<'a, F, Fut>(
+    batch: &'a [Prepared],
+    concurrency: usize,
+    send: F,
+) -> Sending<'a>
+where
+    F: Fn(&'a Prepared) -> Fut + Send + Sync + 'a,
+    Fut: Future<Output = Outcome> + Send + 'a,
+{
+    use futures_util::StreamExt;
+    // Futures do nothing until polled, so making them all first costs only their memory.
+    let pending: Vec<_> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let sent = send(item);
+            async move { (i, sent.await) }
+        })
+        .collect();
+    Box::pin(async move {
+        let mut done: Vec<(usize, Outcome)> = futures_util::stream::iter(pending)
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, outcome)| outcome).collect()
+    })
 }
 
 /// A rate limit of `per_second` events, smoothly spaced (GCRA), with a burst of a tenth of a
@@ -133,6 +168,7 @@ pub fn spawn(store: Store, settings: DeliverySettings) -> Workers {
     }
     let handles = senders
         .into_iter()
+        .flat_map(|sender| std::iter::repeat_n(sender.clone(), sender.loops()))
         .map(|sender| {
             tokio::spawn(run(
                 store.clone(),

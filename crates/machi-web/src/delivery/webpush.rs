@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use governor::DefaultDirectRateLimiter;
 use machi_core::subscriptions::Channel;
 use machi_store::deliveries::Outcome;
@@ -17,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use web_push::{ContentEncoding, SubscriptionInfo, VapidSignatureBuilder, WebPushMessageBuilder};
 
-use super::{http_outcome, rate_limit, Prepared, Sender, Sending};
+use super::{http_outcome, rate_limit, send_each, Prepared, Sender, Sending};
 
 /// Requests in flight at once.
 const CONCURRENCY: usize = 32;
@@ -153,12 +152,7 @@ impl Sender for WebPush {
     }
 
     fn send<'a>(&'a self, batch: &'a [Prepared]) -> Sending<'a> {
-        Box::pin(
-            futures_util::stream::iter(batch)
-                .map(|item| self.push(item))
-                .buffered(CONCURRENCY)
-                .collect(),
-        )
+        send_each(batch, CONCURRENCY, |item| self.push(item))
     }
 }
 

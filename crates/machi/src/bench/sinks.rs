@@ -149,6 +149,9 @@ impl SmtpSink {
 }
 
 async fn session(socket: tokio::net::TcpStream, seen: Shared) -> std::io::Result<()> {
+    // Replies are small writes answered by the next command: without this, delayed ACKs
+    // hold every exchange for tens of milliseconds.
+    socket.set_nodelay(true)?;
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read).lines();
     write.write_all(b"220 sink ESMTP\r\n").await?;
