@@ -10,17 +10,21 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { freePort, startProvider } from './oidc-provider.mjs';
+import { startSmtpSink } from './smtp-sink.mjs';
+import { startPushService } from './push-service.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const machiBin = process.env.MACHI_BIN ?? join(here, '../../target/debug/machi');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let server, base, browser, dataDir;
+let server, base, browser, dataDir, smtp;
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'machi-e2e-'));
-  server = spawn(machiBin, ['--data-dir', dataDir, '--addr', '127.0.0.1:0', 'serve', '--demo'], {
+  // machi's delivery workers send every mail here, where a test reads it as a resident would.
+  smtp = await startSmtpSink();
+  server = spawn(machiBin, ['--data-dir', dataDir, '--addr', '127.0.0.1:0', '--smtp-url', smtp.url, 'serve', '--demo'], {
     env: { ...process.env, MACHI_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -43,6 +47,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
+  await smtp?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -631,4 +636,102 @@ test('a lobby screen shows the notices of its area; an emergency takes it over; 
   await checkSignageAccessibility(screen, 'signage emergency');
   const cap = await fetch(`${base}/feeds/alerts.cap?area=${encodeURIComponent('東町')}`);
   assert.match(await cap.text(), /<cap:headline>東町に避難指示<\/cap:headline>/);
+});
+
+test('a resident subscribes to 防災 for their area by e-mail and browser notifications', async () => {
+  const page = await phonePage();
+  const check = (label) => checkAccessibility(page, label);
+  await page.goto(`${base}/`);
+  await page.getByRole('navigation', { name: 'メインメニュー' }).getByRole('link', { name: 'お知らせ配信の登録' }).click();
+  assert.match(page.url(), /\/subscribe$/);
+  await check('subscribe');
+  await page.getByLabel('防災', { exact: true }).check();
+  await page.getByLabel(/^地域/).fill('北町');
+  await page.getByLabel('メール', { exact: true }).check();
+  await page.getByLabel('メールアドレス').fill('kita.hanako@example.jp');
+  await page.getByRole('button', { name: '登録する' }).click();
+  assert.match(await page.locator('h1').innerText(), /確認メールを送りました/);
+  assert.match(await page.locator('main').innerText(), /kita\.hanako@example\.jp あてに確認のメールを送りました/);
+  await check('check your e-mail');
+
+  const optIn = await smtp.waitFor('kita.hanako@example.jp', /お知らせ配信の登録確認/);
+  const [link] = optIn.text.match(/http:\/\/\S+\/subscriptions\/\S+\/confirm/) ?? [];
+  assert.ok(link?.startsWith(`${base}/subscriptions/`), `a confirmation link in: ${optIn.text}`);
+  await page.goto(link);
+  await check('confirm the subscription');
+  await page.getByRole('button', { name: '登録する' }).click();
+  assert.match(page.url(), /\/subscriptions\/[\w-]+\?saved=1$/);
+  assert.match(await page.locator('.answers').innerText(), /配信中/);
+  assert.equal(await page.getByLabel('防災', { exact: true }).isChecked(), true);
+  assert.equal(await page.getByLabel(/^地域/).inputValue(), '北町');
+  await check('manage the subscription');
+
+  // Browser notifications. Headless Chromium cannot reach a real push service (Google's, for
+  // Chromium) from here, so PushManager.prototype.subscribe alone is replaced: it stands in for
+  // the browser's push service and returns a subscription at a local one with real P-256 keys.
+  // Everything else is the page's own: permission, service worker, VAPID key, the API call.
+  // This context enforces the site's CSP, as a resident's browser does (no axe here).
+  const push = await startPushService();
+  try {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ja-JP' });
+    await context.grantPermissions(['notifications'], { origin: base });
+    await context.addInitScript((subscription) => {
+      PushManager.prototype.subscribe = async function () {
+        return { endpoint: subscription.endpoint, expirationTime: null, toJSON: () => subscription };
+      };
+    }, push.subscription);
+    const phone = await context.newPage();
+    await phone.goto(`${base}/subscribe`);
+    await phone.getByLabel('防災', { exact: true }).check();
+    await phone.getByLabel(/^地域/).fill('北町');
+    await phone.getByRole('button', { name: 'ブラウザ通知を受け取る' }).click();
+    const status = phone.locator('#push-status');
+    const manageLink = status.getByRole('link', { name: '設定の変更・停止' });
+    await manageLink.waitFor({ timeout: 10_000 });
+    assert.equal(await status.innerText(), 'ブラウザ通知を登録しました。設定の変更・停止');
+    const manageUrl = await manageLink.getAttribute('href');
+    assert.match(manageUrl, new RegExp(`^${base}/subscriptions/[\\w-]+$`));
+    assert.equal(await phone.evaluate(async () => Boolean(await navigator.serviceWorker.getRegistration('/'))), true,
+      'the service worker is registered');
+
+    // The subscription is stored as a browser's: its manage page names the channel and the
+    // push service's host.
+    const managed = await fetch(manageUrl);
+    assert.equal(managed.status, 200);
+    const managePage = await managed.text();
+    assert.match(managePage, /<dd>ブラウザ通知<\/dd>/);
+    assert.match(managePage, new RegExp(`<dd>${push.origin.replace('http://', '')}</dd>`));
+    assert.match(managePage, /<dd>配信中<\/dd>/);
+
+    // Staff publish an emergency for 北町: the browser's push service gets it encrypted for the
+    // browser's keys, and the e-mail subscriber gets it in their mailbox.
+    const staff = await deskPage();
+    await signIn(staff, 'kosodate.kacho@demo.machi.example');
+    await staff.goto(`${base}/staff/notices/new`);
+    await staff.fill('#n-title_ja', '北町に避難指示');
+    await staff.fill('#n-body_ja', '**北町小学校**へ避難してください。');
+    await staff.check('#cat-bousai');
+    await staff.fill('#n-areas', '北町');
+    await staff.check('#urg-emergency');
+    await staff.getByRole('button', { name: '保存する' }).click();
+
+    const [pushed] = await push.waitFor(1);
+    assert.equal(pushed.url, '/push/e2e-browser');
+    assert.equal(pushed.headers['content-encoding'], 'aes128gcm');
+    assert.equal(pushed.headers.urgency, 'high', 'an emergency wakes the phone');
+    const { public_key: vapidKey } = await api('/api/v1/subscriptions/vapid-key');
+    push.checkVapid(pushed.headers, vapidKey);
+    const message = JSON.parse(push.decrypt(pushed.body));
+    assert.match(message.title, /北町に避難指示/);
+    assert.match(message.body, /北町小学校/);
+    assert.equal(message.urgent, true);
+    assert.match(message.url, new RegExp(`^${base}/notices/`));
+
+    const alert = await smtp.waitFor('kita.hanako@example.jp', /北町に避難指示/);
+    assert.match(alert.text, /北町小学校/);
+    assert.ok(alert.text.includes(`受け取る内容の変更・配信停止: ${base}/subscriptions/`), alert.text);
+    assert.match(alert.headers['list-unsubscribe-post'] ?? '', /List-Unsubscribe=One-Click/);
+  } finally {
+    await push.stop();
+  }
 });

@@ -61,14 +61,13 @@
             "Could not subscribe: " + (answer.detail || response.status));
         return;
       }
-      status.textContent = "";
-      var done = document.createElement("p");
-      done.textContent = en ? "Browser notifications are on. " : "ブラウザ通知を登録しました。";
+      // The status is itself a <p>: the text and link go straight in (a <p> in a <p> is
+      // not valid HTML).
+      say("ブラウザ通知を登録しました。", "Browser notifications are on. ");
       var link = document.createElement("a");
       link.href = answer.manage_url;
       link.textContent = en ? "Change or stop them" : "設定の変更・停止";
-      done.appendChild(link);
-      status.appendChild(done);
+      status.appendChild(link);
     } catch (error) {
       say("このブラウザでは通知を登録できませんでした（" + error.message + "）。",
           "This browser could not subscribe (" + error.message + ").");

@@ -290,7 +290,6 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     let tenants = store.tenants().await?;
-    let workers = machi_web::delivery::spawn(store.clone(), settings.delivery());
     let app = machi_web::router(
         machi_web::AppState::new(store.clone(), tenants)
             .with_oidc(settings.oidc())
@@ -300,6 +299,7 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let local = listener.local_addr()?;
+    let workers = machi_web::delivery::spawn(store.clone(), settings.delivery(local));
     println!(
         "machi is serving {} on http://{local}/ ({})",
         settings.city_name,

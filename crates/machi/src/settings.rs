@@ -67,7 +67,7 @@ pub struct Settings {
     )]
     pub mail_per_second: u32,
     /// The address residents reach the site at, for links in e-mail, LINE and push messages
-    /// (default: http:// and --addr).
+    /// (default: http:// and the address machi listens on).
     #[arg(long, env = "MACHI_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// Channel access token of the city's LINE official account (Messaging API); without it,
@@ -131,12 +131,13 @@ impl Settings {
         })
     }
 
-    /// Where and how messages to residents are sent.
-    pub fn delivery(&self) -> machi_web::delivery::DeliverySettings {
+    /// Where and how messages to residents are sent, by a server listening on `bound` (the
+    /// port really bound: `--addr 127.0.0.1:0` would otherwise give links to port 0).
+    pub fn delivery(&self, bound: std::net::SocketAddr) -> machi_web::delivery::DeliverySettings {
         let public_url = self
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.addr));
+            .unwrap_or_else(|| format!("http://{bound}"));
         let mut delivery = machi_web::delivery::DeliverySettings::new(&public_url);
         delivery.smtp_url = self.smtp_url.clone();
         delivery.mail_from = self.mail_from.clone();
@@ -186,7 +187,9 @@ impl Settings {
             ),
             format!(
                 "public_url   = {}",
-                self.public_url.as_deref().unwrap_or("(http:// and addr)")
+                self.public_url
+                    .as_deref()
+                    .unwrap_or("(http:// and the address listened on)")
             ),
             format!(
                 "line         = {}",

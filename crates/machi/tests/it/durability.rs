@@ -10,13 +10,16 @@ use tokio::process::{Child, Command};
 
 use crate::harness::{Db, TestDb};
 
-/// Starts `machi serve --demo` on a free port and returns it with its base URL.
-async fn start(db: &TestDb) -> (Child, String) {
+/// Starts `machi serve --demo` on a free port with `extra` settings (`["--webhook-concurrency",
+/// "8"]`) and returns it with its base URL.
+pub(crate) async fn start(db: &TestDb, extra: &[&str]) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_machi"));
     command
         .arg("--data-dir")
         .arg(db.data_dir.path())
-        .args(["--addr", "127.0.0.1:0", "serve", "--demo"])
+        .args(["--addr", "127.0.0.1:0"])
+        .args(extra)
+        .args(["serve", "--demo"])
         .env("MACHI_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true);
@@ -53,7 +56,7 @@ async fn killed_server_keeps_every_acknowledged_application(db: Db) {
     let Some(db) = TestDb::new(db).await else {
         return;
     };
-    let (mut server, base) = start(&db).await;
+    let (mut server, base) = start(&db, &[]).await;
     let client = reqwest::Client::new();
     let detail: Value = client
         .get(format!("{base}/api/v1/procedures/tennyu-yoyaku"))
@@ -114,7 +117,7 @@ async fn killed_server_keeps_every_acknowledged_application(db: Db) {
         acknowledged.len()
     );
 
-    let (mut restarted, base) = start(&db).await;
+    let (mut restarted, base) = start(&db, &[]).await;
     for ack in &acknowledged {
         let response = client
             .get(format!("{base}/api/v1/applications/{}", ack.receipt))

@@ -5,9 +5,10 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -16,6 +17,8 @@ use serde_json::{json, Value};
 
 pub const LINE_TOKEN: &str = "line-test-channel-token";
 pub const LINE_SECRET: &str = "line-test-channel-secret";
+/// How long `/slow-hook` takes to answer: a receiver that does some work per notice.
+pub const SLOW_HOOK: Duration = Duration::from_millis(10);
 
 /// One request a receiver accepted.
 #[derive(Debug, Clone)]
@@ -23,6 +26,8 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request arrived (before the receiver answered).
+    pub at: Instant,
 }
 
 impl Received {
@@ -56,6 +61,7 @@ impl Receivers {
         let log = Log::default();
         let app = Router::new()
             .route("/hook", post(webhook))
+            .route("/slow-hook", post(slow_webhook))
             .route("/push/{id}", post(push))
             .route("/line/v2/bot/message/{kind}", post(line))
             .with_state(log.clone());
@@ -81,6 +87,17 @@ impl Receivers {
             .filter(|r| r.path.starts_with(prefix))
             .cloned()
             .collect()
+    }
+
+    /// How many requests were accepted at paths starting with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.log
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .count()
     }
 
     /// Requests the LINE stand-in refused, with the reason.
@@ -113,6 +130,7 @@ fn keep(log: &Log, path: String, headers: HeaderMap, body: Bytes) {
         path,
         headers,
         body,
+        at: Instant::now(),
     });
 }
 
@@ -124,6 +142,20 @@ async fn webhook(State(log): State<Log>, headers: HeaderMap, body: Bytes) -> Res
         return Json(json!({ "challenge": json["challenge"] })).into_response();
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A webhook receiver that takes [`SLOW_HOOK`] per notice (so a broadcast to thousands lasts
+/// long enough to be interrupted); keeps the query, which tells the subscribers apart.
+async fn slow_webhook(
+    State(log): State<Log>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let path = format!("/slow-hook?{}", query.unwrap_or_default());
+    keep(&log, path, headers, body);
+    tokio::time::sleep(SLOW_HOOK).await;
+    StatusCode::NO_CONTENT
 }
 
 /// A push service: takes the encrypted message, answers 201 Created as RFC 8030 says.
