@@ -96,37 +96,43 @@ impl Store {
         welcome: impl FnOnce(&Subscribed) -> Option<OutgoingMail>,
     ) -> Result<Subscribed> {
         let mut tx = self.pool.begin().await?;
-        let outcome = match by_address(&mut tx, tenant, new.channel, &new.address).await? {
-            Some(existing) => Subscribed::Existing(existing),
-            None => {
-                let id = random_token();
-                let now = now_text();
-                sqlx::query(
-                    "INSERT INTO subscriptions (tenant_id, id, channel, address, secret, categories, areas, \
-                     language, confirmed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(tenant)
-                .bind(&id)
-                .bind(new.channel.as_str())
-                .bind(&new.address)
-                .bind(&new.secret)
-                .bind(joined(&new.choices.categories))
-                .bind(joined(&new.choices.areas))
-                .bind(&new.language)
-                .bind(new.confirmed.then(|| now.clone()))
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-                Subscribed::Created(Subscription {
-                    id,
-                    channel: new.channel,
-                    address: new.address.clone(),
-                    secret: new.secret.clone(),
-                    choices: new.choices.clone(),
-                    language: new.language.clone(),
-                    confirmed: new.confirmed,
-                })
-            }
+        // Writing first makes SQLite take the write lock at the start (a read first could not
+        // be upgraded once a worker had written meanwhile).
+        let id = random_token();
+        let now = now_text();
+        let inserted = sqlx::query(
+            "INSERT INTO subscriptions (tenant_id, id, channel, address, secret, categories, areas, \
+             language, confirmed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tenant_id, channel, address) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&id)
+        .bind(new.channel.as_str())
+        .bind(&new.address)
+        .bind(&new.secret)
+        .bind(joined(&new.choices.categories))
+        .bind(joined(&new.choices.areas))
+        .bind(&new.language)
+        .bind(new.confirmed.then(|| now.clone()))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let outcome = if inserted == 1 {
+            Subscribed::Created(Subscription {
+                id,
+                channel: new.channel,
+                address: new.address.clone(),
+                secret: new.secret.clone(),
+                choices: new.choices.clone(),
+                language: new.language.clone(),
+                confirmed: new.confirmed,
+            })
+        } else {
+            let existing = by_address(&mut tx, tenant, new.channel, &new.address)
+                .await?
+                .ok_or_else(|| StoreError::Conflict("the subscription was just removed".into()))?;
+            Subscribed::Existing(existing)
         };
         if let Some(mail) = welcome(&outcome) {
             crate::deliveries::enqueue_direct(&mut tx, tenant, &mail).await?;
@@ -138,11 +144,8 @@ impl Store {
     /// Replaces a browser's or a LINE user's subscription: the same endpoint or user id
     /// subscribing again is the same person changing their mind.
     pub async fn resubscribe(&self, tenant: &str, new: &NewSubscription) -> Result<Subscription> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(old) = by_address(&mut tx, tenant, new.channel, &new.address).await? {
-            delete(&mut tx, tenant, &old.id).await?;
-        }
-        tx.commit().await?;
+        self.unsubscribe_address(tenant, new.channel, &new.address)
+            .await?;
         match self.subscribe(tenant, new, |_| None).await? {
             Subscribed::Created(created) | Subscribed::Existing(created) => Ok(created),
         }
@@ -208,12 +211,25 @@ impl Store {
         address: &str,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let removed = match by_address(&mut tx, tenant, channel, address).await? {
-            Some(existing) => delete(&mut tx, tenant, &existing.id).await?,
-            None => false,
-        };
+        sqlx::query(
+            "DELETE FROM deliveries WHERE tenant_id = $1 AND state = 'queued' AND subscription_id IN \
+             (SELECT id FROM subscriptions WHERE tenant_id = $1 AND channel = $2 AND address = $3)",
+        )
+        .bind(tenant)
+        .bind(channel.as_str())
+        .bind(address)
+        .execute(&mut *tx)
+        .await?;
+        let removed = sqlx::query(
+            "DELETE FROM subscriptions WHERE tenant_id = $1 AND channel = $2 AND address = $3",
+        )
+        .bind(tenant)
+        .bind(channel.as_str())
+        .bind(address)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(removed)
+        Ok(removed.rows_affected() == 1)
     }
 
     /// Takes over the subscribers of a city's previous system, all or nothing, in one

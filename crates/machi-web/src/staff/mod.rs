@@ -10,6 +10,7 @@ mod accounts;
 mod application;
 mod audit_log;
 mod counter;
+mod deliveries;
 mod export;
 mod inbox;
 mod login;
@@ -105,6 +106,9 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             "/staff/notices/{id}",
             get(crate::notices::staff_edit).post(crate::notices::staff_update),
         )
+        .route("/staff/notices/{id}/deliveries", get(deliveries::report))
+        .route("/staff/deliveries", get(deliveries::dead_letters))
+        .route("/staff/deliveries/{id}/retry", post(deliveries::retry))
         .route("/staff/counter", get(counter::home))
         .route("/staff/counter/open", get(counter::open))
         .route("/staff/counter/submit", post(counter::submit_for_visitor))

@@ -63,6 +63,7 @@ impl Receivers {
             .route("/hook", post(webhook))
             .route("/slow-hook", post(slow_webhook))
             .route("/push/{id}", post(push))
+            .route("/hook-broken", post(|| async { StatusCode::BAD_REQUEST }))
             .route("/line/v2/bot/message/{kind}", post(line))
             .with_state(log.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

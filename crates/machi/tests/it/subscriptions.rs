@@ -550,7 +550,96 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
     sink.stop();
 }
 
+/// What could not be sent is reported to staff and can be sent again.
+async fn staff_see_the_delivery_report_and_resend_dead_letters(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let receivers = Receivers::start().await;
+    let delivery = workers(app, &sink, &receivers);
+    let broken = machi_store::subscriptions::NewSubscription {
+        channel: machi_core::subscriptions::Channel::Webhook,
+        address: receivers.url("/hook-broken"),
+        secret: "s".repeat(64),
+        choices: machi_core::subscriptions::Choices::read(&["bousai".into()], ""),
+        language: "ja".into(),
+        confirmed: true,
+    };
+    assert_eq!(
+        app.store
+            .import_subscriptions(CITY, &[broken])
+            .await
+            .unwrap(),
+        1
+    );
+    app.create_staff(WRITER, "staff", Some("kikikanri")).await;
+    app.create_staff("tanto@shimin.test", "staff", Some("shimin"))
+        .await;
+    app.create_staff("admin@kikikanri.test", "admin", Some("kikikanri"))
+        .await;
+    let mut staff = app.sign_in(WRITER).await;
+    publish(
+        &mut staff,
+        &[
+            ("title_ja", "台風の備え"),
+            ("body_ja", "x"),
+            ("category", "bousai"),
+            ("urgency", "important"),
+        ],
+    )
+    .await;
+    let notice = app
+        .store
+        .department_notices(CITY, None)
+        .await
+        .unwrap()
+        .remove(0);
+    let mut dead = 0;
+    for _ in 0..200 {
+        let report = app.store.delivery_report(CITY, &notice.id).await.unwrap();
+        dead = report.iter().map(|r| r.dead).sum();
+        if dead == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(dead, 1, "a 400 answer is final: a dead letter at once");
+    let page = format!("/staff/notices/{}/deliveries", notice.id);
+    let report = staff.get_html(&page).await;
+    assert!(report.contains("送信不能") && report.contains("台風の備え"));
+    let mut outsider = app.sign_in("tanto@shimin.test").await;
+    assert_eq!(outsider.get(&page).await.status(), 403);
+    assert_eq!(staff.get("/staff/deliveries").await.status(), 403);
+
+    let mut admin = app.sign_in("admin@kikikanri.test").await;
+    let letters = admin.get_html("/staff/deliveries").await;
+    assert!(letters.contains("/hook-broken") && letters.contains("answered 400"));
+    let id = app.store.dead_letters(CITY, 10).await.unwrap()[0].id;
+    let retried = admin
+        .submit(
+            "/staff/deliveries",
+            &format!("/staff/deliveries/{id}/retry"),
+            &[],
+        )
+        .await;
+    assert_eq!(retried.status(), 303);
+    let again = admin
+        .submit(
+            "/staff/deliveries",
+            &format!("/staff/deliveries/{id}/retry"),
+            &[],
+        )
+        .await;
+    assert!(
+        again.status() == 404 || again.status() == 303,
+        "{}",
+        again.status()
+    );
+    delivery.shutdown().await;
+    receivers.stop();
+    sink.stop();
+}
+
 on_both_backends!(
+    staff_see_the_delivery_report_and_resend_dead_letters,
     residents_subscribe_by_email_with_double_opt_in_and_leave_in_one_click,
     an_emergency_alert_reaches_every_channel,
 );
