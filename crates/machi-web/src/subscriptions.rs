@@ -22,7 +22,6 @@ use machi_core::subscriptions::{Channel, Choices};
 use machi_store::mail::OutgoingMail;
 use machi_store::subscriptions::{NewSubscription, Subscribed, Subscription};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::delivery::webpush::{vapid_keys, BrowserKeys};
 use crate::i18n::Ui;
@@ -557,30 +556,59 @@ async fn unsubscribe(
 
 // --- Browser notifications --------------------------------------------------------------
 
-async fn vapid_public_key(
+/// The city's VAPID public key, for `pushManager.subscribe({applicationServerKey})`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct VapidKey {
+    /// Uncompressed P-256 point, base64url without padding.
+    public_key: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/subscriptions/vapid-key", tag = "notices",
+    responses((status = 200, body = VapidKey)))]
+pub(crate) async fn vapid_public_key(
     State(state): State<AppState>,
     City(city): City,
-) -> Result<Response, ApiError> {
+) -> Result<Json<VapidKey>, ApiError> {
     let keys = vapid_keys(&state.store, &city.id)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(json!({ "public_key": keys.public })).into_response())
+    Ok(Json(VapidKey {
+        public_key: keys.public,
+    }))
 }
 
 /// A browser's push subscription, as `PushSubscription.toJSON()` gives it, with the choices.
-#[derive(Deserialize)]
-struct BrowserSubscription {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct BrowserSubscription {
+    /// The push service's address for this browser (https).
     endpoint: String,
     keys: BrowserKeys,
+    /// Category ids: bousai, kosodate, kenko, gomi, zei, event, douro.
     #[serde(default)]
     categories: Vec<String>,
+    /// 町丁目 separated by commas or 、; empty for the whole city.
     #[serde(default)]
     areas: String,
+    /// `ja` (default) or `en`.
     #[serde(default)]
     language: Option<String>,
 }
 
-async fn subscribe_browser(
+/// The subscription made.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SubscriptionCreated {
+    id: String,
+    /// Where the subscriber changes or ends it.
+    manage_url: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/subscriptions", tag = "notices",
+    request_body(content = BrowserSubscription, description = "A browser's push subscription and the notices wanted"),
+    responses(
+        (status = 201, body = SubscriptionCreated, description = "Subscribed (a browser subscribing again replaces its old choices)"),
+        (status = 400, body = crate::problem::Problem, content_type = "application/problem+json", description = "Not a push subscription"),
+        (status = 422, body = crate::problem::Problem, content_type = "application/problem+json", description = "Choices or keys need correcting")))]
+pub(crate) async fn subscribe_browser(
     State(state): State<AppState>,
     City(city): City,
     headers: HeaderMap,
@@ -618,7 +646,10 @@ async fn subscribe_browser(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, manage.clone())],
-        Json(json!({ "id": subscription.id, "manage_url": manage })),
+        Json(SubscriptionCreated {
+            id: subscription.id,
+            manage_url: manage,
+        }),
     )
         .into_response())
 }

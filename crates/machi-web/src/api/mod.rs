@@ -30,11 +30,14 @@ pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
         procedures::list_procedures,
         procedures::show_procedure,
         applications::create_application,
-        applications::show_application
+        applications::show_application,
+        crate::subscriptions::subscribe_browser,
+        crate::subscriptions::vapid_public_key
     ),
     components(schemas(crate::problem::Problem)),
     tags((name = "procedures", description = "手続 (the procedure catalog)"),
-         (name = "applications", description = "申請 (applications and their status)"))
+         (name = "applications", description = "申請 (applications and their status)"),
+         (name = "notices", description = "お知らせ配信 (subscriptions to notices)"))
 )]
 struct ApiDoc;
 

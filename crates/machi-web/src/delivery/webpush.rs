@@ -24,10 +24,12 @@ const CONCURRENCY: usize = 32;
 /// about 4 KB after encryption; the notification links to the whole notice).
 const TEXT_IN_PAYLOAD: usize = 600;
 
-/// What a browser's push subscription gives us besides its endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a browser's push subscription gives us besides its endpoint (RFC 8291).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct BrowserKeys {
+    /// The browser's P-256 public key, uncompressed, base64url.
     pub p256dh: String,
+    /// The 16-byte authentication secret, base64url.
     pub auth: String,
 }
 
