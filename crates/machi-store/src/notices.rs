@@ -33,6 +33,32 @@ pub struct NoticeSave<'a> {
     pub actor: &'a str,
 }
 
+/// お知らせの添付ファイル: a file attached to a notice, served to residents while it is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeAttachment {
+    pub id: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+}
+
+/// A file to attach, already durable on disk (from [`Store::save_file`]).
+#[derive(Debug, Clone)]
+pub struct NewNoticeFile {
+    pub filename: String,
+    pub media_type: String,
+    pub file: crate::files::StoredFile,
+}
+
+/// The attachment changes saved with a notice.
+#[derive(Debug, Clone, Default)]
+pub struct AttachmentChanges<'a> {
+    pub add: &'a [NewNoticeFile],
+    /// Ids of attachments to remove.
+    pub remove: &'a [String],
+}
+
 pub(crate) fn joined(items: &[String]) -> String {
     format!(
         "|{}",
@@ -76,6 +102,71 @@ fn notice_from_row(row: &sqlx::any::AnyRow) -> Result<Notice> {
     })
 }
 
+const FILE_COLUMNS: &str = "id, filename, media_type, size_bytes, sha256";
+
+fn attachment_from_row(row: &sqlx::any::AnyRow) -> Result<NoticeAttachment> {
+    let size: i64 = row.try_get("size_bytes")?;
+    Ok(NoticeAttachment {
+        id: row.try_get("id")?,
+        filename: row.try_get("filename")?,
+        media_type: row.try_get("media_type")?,
+        size_bytes: u64::try_from(size).unwrap_or_default(),
+        sha256: row.try_get("sha256")?,
+    })
+}
+
+/// Removes and adds a notice's attachment rows inside the notice's transaction; returns the
+/// new ids.
+async fn attach(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    notice_id: &str,
+    files: &AttachmentChanges<'_>,
+    now: &str,
+) -> Result<Vec<String>> {
+    for id in files.remove {
+        sqlx::query(
+            "DELETE FROM notice_attachments WHERE tenant_id = $1 AND notice_id = $2 AND id = $3",
+        )
+        .bind(tenant)
+        .bind(notice_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if files.add.is_empty() {
+        return Ok(Vec::new());
+    }
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(position) FROM notice_attachments WHERE tenant_id = $1 AND notice_id = $2",
+    )
+    .bind(tenant)
+    .bind(notice_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut ids = Vec::new();
+    for (offset, file) in (1i64..).zip(files.add) {
+        let id = format!("f{}", &random_token()[..11]);
+        sqlx::query(
+            "INSERT INTO notice_attachments (tenant_id, notice_id, id, filename, media_type, \
+             size_bytes, sha256, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant)
+        .bind(notice_id)
+        .bind(&id)
+        .bind(&file.filename)
+        .bind(&file.media_type)
+        .bind(i64::try_from(file.file.size_bytes).unwrap_or(i64::MAX))
+        .bind(&file.file.sha256)
+        .bind(last.unwrap_or_default() + offset)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
 impl Store {
     /// Creates or updates a notice, audited; returns its id.
     pub async fn save_notice(
@@ -83,6 +174,19 @@ impl Store {
         tenant: &str,
         draft: &NoticeDraft,
         save: &NoticeSave<'_>,
+    ) -> Result<String> {
+        self.save_notice_with_files(tenant, draft, save, &AttachmentChanges::default())
+            .await
+    }
+
+    /// Creates or updates a notice and its attachment rows in one audited transaction; the
+    /// files must already be durable. Returns the notice's id.
+    pub async fn save_notice_with_files(
+        &self,
+        tenant: &str,
+        draft: &NoticeDraft,
+        save: &NoticeSave<'_>,
+        files: &AttachmentChanges<'_>,
     ) -> Result<String> {
         let now = now_text();
         let mut tx = self.begin_audited(tenant).await?;
@@ -172,15 +276,57 @@ impl Store {
                 (id, "notice.create")
             }
         };
+        let added = attach(&mut tx.tx, tenant, &id, files, &now).await?;
         tx.append(&AuditEntry::new(
             save.actor,
             action,
             &id,
-            json!({ "urgency": draft.urgency.as_str(), "publish_at": save.publish_at }),
+            json!({
+                "urgency": draft.urgency.as_str(),
+                "publish_at": save.publish_at,
+                "files_added": added,
+                "files_removed": files.remove,
+            }),
         ))
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// A notice's attachments in the order they were added.
+    pub async fn notice_attachments(
+        &self,
+        tenant: &str,
+        notice_id: &str,
+    ) -> Result<Vec<NoticeAttachment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS} FROM notice_attachments WHERE tenant_id = $1 AND notice_id = $2 \
+             ORDER BY position, id"
+        ))
+        .bind(tenant)
+        .bind(notice_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attachment_from_row).collect()
+    }
+
+    /// One attachment of a notice.
+    pub async fn notice_attachment(
+        &self,
+        tenant: &str,
+        notice_id: &str,
+        id: &str,
+    ) -> Result<Option<NoticeAttachment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS} FROM notice_attachments \
+             WHERE tenant_id = $1 AND notice_id = $2 AND id = $3"
+        ))
+        .bind(tenant)
+        .bind(notice_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(attachment_from_row).transpose()
     }
 
     pub async fn notice(&self, tenant: &str, id: &str) -> Result<Option<Notice>> {

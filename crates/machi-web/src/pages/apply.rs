@@ -232,7 +232,7 @@ pub(crate) fn draw_form(
 }
 
 /// Reads a urlencoded or multipart form into text pairs and uploaded files.
-pub(super) async fn read_form(
+pub(crate) async fn read_form(
     state: &AppState,
     request: Request,
 ) -> Result<(Vec<(String, String)>, Vec<Upload>), ApiError> {

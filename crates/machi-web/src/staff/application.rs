@@ -554,7 +554,7 @@ pub(super) async fn attachment(
 }
 
 /// RFC 5987 encoding of a file name for `filename*`.
-fn percent_encode(name: &str) -> String {
+pub(crate) fn percent_encode(name: &str) -> String {
     name.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

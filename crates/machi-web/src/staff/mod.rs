@@ -7,7 +7,7 @@
 //! with [`Signed::require_department`].
 
 mod accounts;
-mod application;
+pub(crate) mod application;
 mod audit_log;
 mod counter;
 mod deliveries;
@@ -19,7 +19,7 @@ mod payments;
 mod procedures;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,8 +37,10 @@ use crate::AppState;
 
 /// The session cookie; only its SHA-256 is stored.
 pub(crate) const SESSION_COOKIE: &str = "machi_staff";
-/// Largest staff form body (comments and bulk selections; files never come this way).
+/// Largest urlencoded staff form body (comments and bulk selections).
 const FORM_LIMIT: usize = 256 * 1024;
+/// Largest multipart staff form body (a notice with its attachments).
+pub(crate) const MULTIPART_LIMIT: usize = 56 * 1024 * 1024;
 
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     let guarded = Router::new()
@@ -100,11 +102,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/staff/notices", get(crate::notices::staff_list))
         .route(
             "/staff/notices/new",
-            get(crate::notices::staff_new).post(crate::notices::staff_create),
+            get(crate::notices::staff_new)
+                .post(crate::notices::staff_create)
+                .layer(DefaultBodyLimit::max(MULTIPART_LIMIT)),
         )
         .route(
             "/staff/notices/{id}",
-            get(crate::notices::staff_edit).post(crate::notices::staff_update),
+            get(crate::notices::staff_edit)
+                .post(crate::notices::staff_update)
+                .layer(DefaultBodyLimit::max(MULTIPART_LIMIT)),
         )
         .route("/staff/notices/{id}/deliveries", get(deliveries::report))
         .route("/staff/deliveries", get(deliveries::dead_letters))
@@ -337,8 +343,8 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Reads the form body, checks its `csrf` field against the session's token, and hands the
-/// request on with the same body. A JSON request carries the token in `X-CSRF-Token`
+/// Reads the form body (urlencoded, or multipart when it carries files), checks its `csrf`
+/// field against the session's token, and hands the request on with the same body. A JSON request carries the token in `X-CSRF-Token`
 /// instead (a cross-site page cannot send that header, nor JSON, without CORS).
 async fn checked_form(request: Request, expected: &str) -> Result<Request, ApiError> {
     check_origin(request.headers())?;
@@ -352,19 +358,44 @@ async fn checked_form(request: Request, expected: &str) -> Result<Request, ApiEr
         }
         return Ok(request);
     }
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok());
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+    let limit = if boundary.is_some() {
+        MULTIPART_LIMIT
+    } else {
+        FORM_LIMIT
+    };
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::bad_request("the form is too large"))?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let sent = pairs
-        .iter()
-        .find(|(name, _)| name == "csrf")
-        .map(|(_, value)| value.as_str());
+    let sent = match boundary {
+        Some(boundary) => multipart_csrf(bytes.clone(), boundary).await,
+        None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(name, _)| name == "csrf")
+            .map(|(_, value)| value),
+    };
     if !sent.is_some_and(|sent| constant_time_eq(sent.as_bytes(), expected.as_bytes())) {
         return Err(csrf_refused());
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The `csrf` field of a multipart form (a form with files), read from the buffered body.
+async fn multipart_csrf(bytes: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("csrf") && field.file_name().is_none() {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn csrf_refused() -> ApiError {

@@ -1,0 +1,588 @@
+//! 職員のお知らせ作成: staff write, preview and schedule notices, with files attached. A
+//! preview renders the notice exactly as residents will see it and saves nothing to the
+//! database; attached files are checked by their content (PDF, JPEG, PNG), at most
+//! [`MAX_FILES`] of [`MAX_FILE_BYTES`] each, and written durably before the notice row that
+//! names them is committed.
+
+use askama::Template;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use chrono::{FixedOffset, NaiveDateTime, Utc};
+use machi_core::notices::{NoticeDraft, Urgency, CATEGORIES};
+use machi_core::procedures::{AttachmentKind, Localized};
+use machi_store::notices::{
+    AttachmentChanges, NewNoticeFile, Notice, NoticeAttachment, NoticeSave,
+};
+use machi_store::StoredFile;
+
+use super::{notice_view, row, NoticeRow, NoticeView};
+use crate::pages::{render, PageError};
+use crate::problem::ApiError;
+use crate::staff::{see_other, Chrome, Signed};
+use crate::submit::{clean_filename, Upload};
+use crate::AppState;
+
+/// Most files one notice carries.
+pub(crate) const MAX_FILES: usize = 5;
+/// Largest attached file.
+pub(crate) const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Template)]
+#[template(path = "staff_notices.html")]
+struct StaffList {
+    chrome: Chrome,
+    notices: Vec<NoticeRow>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_notice_form.html")]
+struct StaffForm {
+    chrome: Chrome,
+    action: String,
+    title_ja: String,
+    title_en: String,
+    body_ja: String,
+    body_en: String,
+    categories: Vec<(String, String, bool)>,
+    areas: String,
+    urgencies: Vec<(String, String, bool)>,
+    publish_at: String,
+    expires_at: String,
+    /// Attachments already saved: id, label, marked for removal.
+    files: Vec<(String, String, bool)>,
+    /// Files checked and on disk but not yet named by a saved notice (carried by a preview).
+    carried: Vec<(String, String)>,
+    /// The notice as residents will see it, in Japanese and (when written) English.
+    preview: Vec<(&'static str, NoticeView)>,
+    errors: Vec<(String, String)>,
+}
+
+/// What the form shows besides the draft and its times.
+#[derive(Default)]
+struct FormExtras {
+    saved: Vec<NoticeAttachment>,
+    removed: Vec<String>,
+    carried: Vec<NoticeAttachment>,
+    preview: Option<Notice>,
+}
+
+fn require_writer(signed: &Signed) -> Result<Option<String>, PageError> {
+    signed.require(signed.role().edits_procedures())?;
+    if signed.role().manages_accounts() {
+        Ok(None)
+    } else {
+        Ok(Some(signed.department()?.to_string()))
+    }
+}
+pub(crate) async fn staff_list(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    let department = require_writer(&signed)?;
+    let notices = state
+        .store
+        .department_notices(&signed.city.id, department.as_deref())
+        .await
+        .map_err(|e| signed.error(e))?;
+    Ok(render(&StaffList {
+        chrome: signed.chrome("/staff/notices"),
+        notices: notices.iter().map(|n| row(signed.ui, n)).collect(),
+    }))
+}
+fn form_time(stored: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .ok()
+        .and_then(|t| FixedOffset::east_opt(9 * 3600).map(|jst| t.with_timezone(&jst)))
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+fn empty_draft() -> NoticeDraft {
+    NoticeDraft {
+        title: Localized::default(),
+        body: Localized::default(),
+        categories: Vec::new(),
+        areas: Vec::new(),
+        urgency: Urgency::Normal,
+    }
+}
+async fn editable(state: &AppState, signed: &Signed, id: &str) -> Result<Notice, PageError> {
+    let department = require_writer(signed)?;
+    let notice = state
+        .store
+        .notice(&signed.city.id, id)
+        .await
+        .map_err(|e| signed.error(e))?
+        .ok_or_else(|| signed.error(ApiError::not_found("no such notice")))?;
+    if department.is_some() {
+        signed.require_department(&notice.department_code)?;
+    }
+    Ok(notice)
+}
+fn parse_time(text: &str) -> Option<String> {
+    let text = machi_core::text::fold_width(text.trim())
+        .replace('/', "-")
+        .replace('T', " ");
+    let local = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M").ok()?;
+    let jst = FixedOffset::east_opt(9 * 3600)?;
+    local
+        .and_local_timezone(jst)
+        .single()
+        .map(|t| machi_store::format_time(t.with_timezone(&Utc)))
+}
+fn read_form(pairs: &[(String, String)]) -> (NoticeDraft, String, String) {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let draft = NoticeDraft {
+        title: Localized::new(
+            machi_core::text::clean_text(&field("title_ja")),
+            machi_core::text::clean_text(&field("title_en")),
+        ),
+        body: Localized::new(field("body_ja").trim(), field("body_en").trim()),
+        categories: pairs
+            .iter()
+            .filter(|(k, _)| k == "category")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        areas: machi_core::notices::read_areas(&field("areas"))
+            .into_iter()
+            .filter(|a| !a.contains('|'))
+            .collect(),
+        urgency: Urgency::parse(&field("urgency")).unwrap_or(Urgency::Normal),
+    };
+    (draft, field("publish_at"), field("expires_at"))
+}
+
+fn form_page(
+    signed: &Signed,
+    action: String,
+    draft: &NoticeDraft,
+    times: (String, String),
+    extras: &FormExtras,
+    errors: &[(&str, Localized)],
+) -> Response {
+    let ui = signed.ui;
+    let preview = extras.preview.as_ref().map(|notice| {
+        let shown: Vec<NoticeAttachment> = extras
+            .saved
+            .iter()
+            .filter(|f| !extras.removed.contains(&f.id))
+            .chain(&extras.carried)
+            .cloned()
+            .collect();
+        let mut views = vec![(
+            "ja",
+            notice_view(crate::i18n::Ui { en: false }, notice, &shown, false),
+        )];
+        if !notice.draft.title.en.is_empty() || !notice.draft.body.en.is_empty() {
+            views.push((
+                "en",
+                notice_view(crate::i18n::Ui { en: true }, notice, &shown, false),
+            ));
+        }
+        views
+    });
+    let page = StaffForm {
+        chrome: signed.chrome("/staff/notices"),
+        action,
+        title_ja: draft.title.ja.clone(),
+        title_en: draft.title.en.clone(),
+        body_ja: draft.body.ja.clone(),
+        body_en: draft.body.en.clone(),
+        categories: CATEGORIES
+            .iter()
+            .map(|(id, ja, en)| {
+                (
+                    id.to_string(),
+                    ui.t(ja, en).to_string(),
+                    draft.categories.iter().any(|c| c == id),
+                )
+            })
+            .collect(),
+        areas: draft.areas.join("、"),
+        urgencies: [Urgency::Normal, Urgency::Important, Urgency::Emergency]
+            .iter()
+            .map(|u| {
+                (
+                    u.as_str().to_string(),
+                    ui.l(&u.label()).to_string(),
+                    *u == draft.urgency,
+                )
+            })
+            .collect(),
+        publish_at: times.0,
+        expires_at: times.1,
+        files: extras
+            .saved
+            .iter()
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    super::file_label(ui, &f.filename, &f.media_type, f.size_bytes),
+                    extras.removed.contains(&f.id),
+                )
+            })
+            .collect(),
+        carried: extras
+            .carried
+            .iter()
+            .map(|f| {
+                (
+                    carry_value(f),
+                    super::file_label(ui, &f.filename, &f.media_type, f.size_bytes),
+                )
+            })
+            .collect(),
+        preview: preview.unwrap_or_default(),
+        errors: errors
+            .iter()
+            .map(|(field, message)| (format!("n-{field}"), ui.l(message).to_string()))
+            .collect(),
+    };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, render(&page)).into_response()
+}
+
+pub(crate) async fn staff_new(signed: Signed) -> Result<Response, PageError> {
+    require_writer(&signed)?;
+    Ok(form_page(
+        &signed,
+        "/staff/notices/new".into(),
+        &empty_draft(),
+        (String::new(), String::new()),
+        &FormExtras::default(),
+        &[],
+    ))
+}
+
+pub(crate) async fn staff_edit(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let notice = editable(&state, &signed, &id).await?;
+    let saved = state
+        .store
+        .notice_attachments(&signed.city.id, &id)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let times = (
+        form_time(&notice.publish_at),
+        notice
+            .expires_at
+            .as_deref()
+            .map(form_time)
+            .unwrap_or_default(),
+    );
+    Ok(form_page(
+        &signed,
+        format!("/staff/notices/{id}"),
+        &notice.draft,
+        times,
+        &FormExtras {
+            saved,
+            ..FormExtras::default()
+        },
+        &[],
+    ))
+}
+
+pub(crate) async fn staff_create(
+    State(state): State<AppState>,
+    signed: Signed,
+    request: Request,
+) -> Result<Response, PageError> {
+    save(&state, &signed, None, request).await
+}
+
+pub(crate) async fn staff_update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, PageError> {
+    save(&state, &signed, Some(id), request).await
+}
+
+/// A carried file as a hidden field: `sha256:media type:size:name`.
+fn carry_value(file: &NoticeAttachment) -> String {
+    format!(
+        "{}:{}:{}:{}",
+        file.sha256, file.media_type, file.size_bytes, file.filename
+    )
+}
+
+/// Files a preview carried, kept only if they are on disk with the stated size and type.
+async fn read_carried(state: &AppState, pairs: &[(String, String)]) -> Vec<NoticeAttachment> {
+    let mut kept = Vec::new();
+    for (_, value) in pairs.iter().filter(|(k, _)| k == "carried") {
+        let mut parts = value.splitn(4, ':');
+        let (Some(sha256), Some(_), Some(size), Some(name)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let digest_like = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if !digest_like {
+            continue;
+        }
+        let Ok(bytes) = state.store.read_file(sha256.to_ascii_lowercase()).await else {
+            continue;
+        };
+        let Some(kind) = AttachmentKind::sniff(&bytes) else {
+            continue;
+        };
+        if size.parse::<u64>().ok() == Some(bytes.len() as u64) {
+            kept.push(NoticeAttachment {
+                id: String::new(),
+                filename: clean_filename(name),
+                media_type: kind.media_type().to_string(),
+                size_bytes: bytes.len() as u64,
+                sha256: sha256.to_ascii_lowercase(),
+            });
+        }
+    }
+    kept
+}
+
+/// Checks new files (type from the content, size, how many the notice would then carry).
+fn check_uploads(
+    uploads: &[Upload],
+    keeping: usize,
+    errors: &mut Vec<(&'static str, Localized)>,
+) -> Vec<(String, AttachmentKind)> {
+    let mut good = Vec::new();
+    if keeping + uploads.len() > MAX_FILES {
+        errors.push((
+            "files",
+            Localized::new(
+                format!("添付ファイルは{MAX_FILES}件までにしてください"),
+                format!("attach at most {MAX_FILES} files"),
+            ),
+        ));
+    }
+    for upload in uploads {
+        let name = clean_filename(&upload.filename);
+        if upload.bytes.len() > MAX_FILE_BYTES {
+            errors.push((
+                "files",
+                Localized::new(
+                    format!("{name}は10MB以下のファイルにしてください"),
+                    format!("{name} must be 10 MB or smaller"),
+                ),
+            ));
+        } else if let Some(kind) = AttachmentKind::sniff(&upload.bytes) {
+            good.push((name, kind));
+        } else {
+            errors.push((
+                "files",
+                Localized::new(
+                    format!("{name}は PDF・JPEG・PNG のファイルにしてください"),
+                    format!("{name} must be a PDF, JPEG or PNG file"),
+                ),
+            ));
+        }
+    }
+    good
+}
+
+async fn save(
+    state: &AppState,
+    signed: &Signed,
+    id: Option<String>,
+    request: Request,
+) -> Result<Response, PageError> {
+    let department = match &id {
+        Some(id) => editable(state, signed, id).await?.department_code,
+        None => {
+            require_writer(signed)?;
+            signed.department()?.to_string()
+        }
+    };
+    let (pairs, uploads) = crate::pages::apply::read_form(state, request)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let uploads: Vec<Upload> = uploads.into_iter().filter(|u| u.field == "files").collect();
+    let (draft, publish_text, expires_text) = read_form(&pairs);
+    let (publish_at, expires_at, mut errors) = check(&draft, &publish_text, &expires_text);
+    let saved = match &id {
+        Some(id) => state
+            .store
+            .notice_attachments(&signed.city.id, id)
+            .await
+            .map_err(|e| signed.error(e))?,
+        None => Vec::new(),
+    };
+    let removed: Vec<String> = saved
+        .iter()
+        .filter(|f| pairs.iter().any(|(k, v)| k == "remove_file" && *v == f.id))
+        .map(|f| f.id.clone())
+        .collect();
+    let mut carried = read_carried(state, &pairs).await;
+    let good = check_uploads(
+        &uploads,
+        saved.len().saturating_sub(removed.len()) + carried.len(),
+        &mut errors,
+    );
+    let action = id.as_ref().map_or("/staff/notices/new".to_string(), |id| {
+        format!("/staff/notices/{id}")
+    });
+    let times = (publish_text, expires_text);
+    if !errors.is_empty() {
+        let extras = FormExtras {
+            saved,
+            removed,
+            carried,
+            preview: None,
+        };
+        return Ok(form_page(signed, action, &draft, times, &extras, &errors));
+    }
+    // Durable on disk before any row names them (and before a preview carries them).
+    for (upload, (name, kind)) in uploads.iter().zip(good) {
+        let file = state
+            .store
+            .save_file(upload.bytes.clone())
+            .await
+            .map_err(|e| signed.error(e))?;
+        carried.push(NoticeAttachment {
+            id: String::new(),
+            filename: name,
+            media_type: kind.media_type().to_string(),
+            size_bytes: file.size_bytes,
+            sha256: file.sha256,
+        });
+    }
+    if pairs.iter().any(|(k, _)| k == "preview") {
+        let notice = Notice {
+            id: id.clone().unwrap_or_default(),
+            department_code: department,
+            draft: draft.clone(),
+            publish_at: publish_at.unwrap_or_default(),
+            expires_at: expires_at.flatten(),
+            updated_at: machi_store::now_text(),
+        };
+        let extras = FormExtras {
+            saved,
+            removed,
+            carried,
+            preview: Some(notice),
+        };
+        return Ok(form_page(signed, action, &draft, times, &extras, &[]));
+    }
+    let add: Vec<NewNoticeFile> = carried
+        .into_iter()
+        .map(|f| NewNoticeFile {
+            filename: f.filename,
+            media_type: f.media_type,
+            file: StoredFile {
+                sha256: f.sha256,
+                size_bytes: f.size_bytes,
+            },
+        })
+        .collect();
+    let saved = state
+        .store
+        .save_notice_with_files(
+            &signed.city.id,
+            &draft,
+            &NoticeSave {
+                id: id.as_deref(),
+                department_code: &department,
+                publish_at: publish_at.as_deref().unwrap_or_default(),
+                expires_at: expires_at.flatten().as_deref(),
+                actor: signed.email(),
+            },
+            &AttachmentChanges {
+                add: &add,
+                remove: &removed,
+            },
+        )
+        .await
+        .map_err(|e| signed.error(e))?;
+    Ok(see_other(&format!("/staff/notices/{saved}")))
+}
+
+type Checked = (
+    Option<String>,
+    Option<Option<String>>,
+    Vec<(&'static str, Localized)>,
+);
+
+/// The draft's own checks and the publish and expiry times, parsed.
+fn check(draft: &NoticeDraft, publish_text: &str, expires_text: &str) -> Checked {
+    let mut errors = draft.check().err().unwrap_or_default();
+    let publish_at = if publish_text.trim().is_empty() {
+        Some(machi_store::now_text())
+    } else {
+        parse_time(publish_text)
+    };
+    let expires_at = (!expires_text.trim().is_empty()).then(|| parse_time(expires_text));
+    let time_error = Localized::new(
+        "日時は 2026-12-01 09:00 の形で入力してください",
+        "enter times as 2026-12-01 09:00",
+    );
+    if publish_at.is_none() {
+        errors.push(("publish_at", time_error.clone()));
+    }
+    if matches!(expires_at, Some(None)) {
+        errors.push(("expires_at", time_error));
+    }
+    if let (Some(publish), Some(Some(expires))) = (&publish_at, &expires_at) {
+        if expires <= publish {
+            errors.push((
+                "expires_at",
+                Localized::new(
+                    "終了は公開より後にしてください",
+                    "the end must come after the start",
+                ),
+            ));
+        }
+    }
+    (publish_at, expires_at, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_typed_in_japan_time() {
+        assert_eq!(
+            parse_time("2026-12-01 09:00").as_deref(),
+            Some("2026-12-01T00:00:00.000000Z")
+        );
+        assert_eq!(
+            parse_time("２０２６/１２/０１ ０９:００").as_deref(),
+            Some("2026-12-01T00:00:00.000000Z")
+        );
+        assert_eq!(parse_time("明日"), None);
+    }
+
+    #[test]
+    fn more_than_five_files_or_a_renamed_program_are_refused() {
+        let upload = |name: &str, bytes: &[u8]| Upload {
+            field: "files".into(),
+            filename: name.into(),
+            bytes: bytes.to_vec(),
+        };
+        let mut errors = Vec::new();
+        let good = check_uploads(
+            &[upload("a.pdf", b"%PDF-1.4"), upload("b.pdf", b"MZ\x90\x00")],
+            0,
+            &mut errors,
+        );
+        assert_eq!(good, vec![("a.pdf".to_string(), AttachmentKind::Pdf)]);
+        assert_eq!(errors.len(), 1);
+        let mut errors = Vec::new();
+        check_uploads(&[upload("a.pdf", b"%PDF-1.4")], MAX_FILES, &mut errors);
+        assert_eq!(errors.len(), 1);
+    }
+}
