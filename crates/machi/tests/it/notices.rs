@@ -198,3 +198,199 @@ async fn staff_publish_and_residents_choose_what_concerns_them(app: &TestApp) {
 }
 
 on_both_backends!(staff_publish_and_residents_choose_what_concerns_them);
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// Posts the notice form as a browser does once it has a file input: multipart, with the
+/// CSRF token of the form page.
+async fn write_with_files(
+    app: &TestApp,
+    staff: &mut crate::harness::StaffClient,
+    page: &str,
+    action: &str,
+    form: &[(&str, &str)],
+    files: &[(&str, &[u8])],
+) -> reqwest::Response {
+    let html = staff.get_html(page).await;
+    let mut multipart =
+        reqwest::multipart::Form::new().text("csrf", crate::harness::csrf_of(&html));
+    for (name, value) in form {
+        multipart = multipart.text(name.to_string(), value.to_string());
+    }
+    for (name, bytes) in files {
+        multipart = multipart.part(
+            "files",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    }
+    let cookie = staff
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    staff
+        .client
+        .post(app.url(action))
+        .header("cookie", cookie)
+        .multipart(multipart)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn staff_preview_and_attach_files_residents_download(app: &TestApp) {
+    app.create_staff(WRITER, "staff", Some("kikikanri")).await;
+    let mut staff = app.sign_in(WRITER).await;
+    let form = [
+        ("title_ja", "避難所の案内"),
+        ("title_en", "Evacuation shelters"),
+        ("body_ja", "**北小学校**が開いています。"),
+        ("body_en", "**Kita school** is open."),
+        ("category", "bousai"),
+        ("areas", "北町"),
+        ("urgency", "emergency"),
+    ];
+
+    // A preview shows the notice as residents will see it, in both languages, and saves nothing.
+    let mut previewing = form.to_vec();
+    previewing.push(("preview", "1"));
+    let preview = write_with_files(
+        app,
+        &mut staff,
+        "/staff/notices/new",
+        "/staff/notices/new",
+        &previewing,
+        &[("避難所一覧.pdf", PDF)],
+    )
+    .await;
+    assert_eq!(preview.status(), 200);
+    let html = preview.text().await.unwrap();
+    assert!(html.contains("id=\"preview-title\""), "{html}");
+    assert!(
+        html.contains("<strong>北小学校</strong>") && html.contains("<strong>Kita school</strong>")
+    );
+    assert!(html.contains("避難所一覧（PDF、1KB）"), "{html}");
+    assert!(app
+        .store
+        .department_notices(CITY, None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A program renamed .pdf is refused by its content, and nothing is saved.
+    let refused = write_with_files(
+        app,
+        &mut staff,
+        "/staff/notices/new",
+        "/staff/notices/new",
+        &form,
+        &[("避難所一覧.pdf", b"MZ\x90\x00\x03\x00\x00\x00")],
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("href=\"#n-files\""), "{html}");
+    assert!(app
+        .store
+        .department_notices(CITY, None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Saved with a PDF and a PNG; residents download them with the right headers.
+    let png: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+    let created = write_with_files(
+        app,
+        &mut staff,
+        "/staff/notices/new",
+        "/staff/notices/new",
+        &form,
+        &[("避難所一覧.pdf", PDF), ("map.png", png)],
+    )
+    .await;
+    assert_eq!(created.status(), 303);
+    let edit_path = created.headers()["location"].to_str().unwrap().to_string();
+    let id = edit_path.rsplit('/').next().unwrap().to_string();
+    let files = app.store.notice_attachments(CITY, &id).await.unwrap();
+    assert_eq!(files.len(), 2);
+    let page = app
+        .get(&format!("/notices/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let href = format!("/notices/{id}/files/{}", files[0].id);
+    assert!(
+        page.contains(&format!("<a href=\"{href}\">避難所一覧（PDF、1KB）</a>")),
+        "{page}"
+    );
+    let download = app.get(&href).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+    let disposition = download.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment;")
+            && disposition
+                .contains("filename*=UTF-8''%E9%81%BF%E9%9B%A3%E6%89%80%E4%B8%80%E8%A6%A7.pdf"),
+        "{disposition}"
+    );
+    assert_eq!(download.bytes().await.unwrap().as_ref(), PDF);
+
+    // The feed carries each file as an enclosure with its type and length.
+    let feed = app.get("/feeds/notices.atom").await.bytes().await.unwrap();
+    let feed = feed_rs::parser::parse(feed.as_ref()).unwrap();
+    let enclosures: Vec<_> = feed.entries[0]
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .collect();
+    assert_eq!(enclosures.len(), 2);
+    assert!(enclosures[0].href.ends_with(&href));
+    assert_eq!(enclosures[0].media_type.as_deref(), Some("application/pdf"));
+    assert_eq!(enclosures[0].length, Some(PDF.len() as u64));
+
+    // Editing removes one file; the other stays.
+    let removed = write_with_files(
+        app,
+        &mut staff,
+        &edit_path,
+        &edit_path,
+        &[form.as_slice(), &[("remove_file", files[1].id.as_str())]].concat(),
+        &[],
+    )
+    .await;
+    assert_eq!(removed.status(), 303);
+    let left = app.store.notice_attachments(CITY, &id).await.unwrap();
+    assert_eq!(left, vec![files[0].clone()]);
+    assert_eq!(
+        app.get(&format!("/notices/{id}/files/{}", files[1].id))
+            .await
+            .status(),
+        404
+    );
+
+    // A notice not yet published does not give its files away.
+    let scheduled = write_with_files(
+        app,
+        &mut staff,
+        "/staff/notices/new",
+        "/staff/notices/new",
+        &[form.as_slice(), &[("publish_at", "2099-01-01 09:00")]].concat(),
+        &[("later.pdf", PDF)],
+    )
+    .await;
+    assert_eq!(scheduled.status(), 303);
+    let later = scheduled.headers()["location"].to_str().unwrap();
+    let later = later.rsplit('/').next().unwrap();
+    let file = &app.store.notice_attachments(CITY, later).await.unwrap()[0];
+    assert_eq!(
+        app.get(&format!("/notices/{later}/files/{}", file.id))
+            .await
+            .status(),
+        404
+    );
+}
+
+on_both_backends!(staff_preview_and_attach_files_residents_download);
