@@ -72,6 +72,9 @@ pub struct Store {
     files: files::FileStore,
     /// Seed of the access codes given to idempotent requests (see `idempotent_access_code`).
     idempotency_secret: std::sync::Arc<str>,
+    /// Takes turns among this process's delivery workers writing the outbox (see
+    /// `deliveries::outbox_turn`).
+    outbox: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -96,6 +99,7 @@ impl Store {
             intake,
             files,
             idempotency_secret,
+            outbox: Default::default(),
         })
     }
 
