@@ -7,10 +7,13 @@ self.addEventListener("push", function (event) {
     body: data.body || "",
     tag: data.tag || undefined,
     requireInteraction: Boolean(data.urgent),
-    data: { url: data.url || "/notices" }
+    actions: data.manage_url ? [{ action: "manage", title: "配信の設定・停止" }] : [],
+    data: { url: data.url || "/notices", manage: data.manage_url }
   }));
 });
 self.addEventListener("notificationclick", function (event) {
   event.notification.close();
-  event.waitUntil(self.clients.openWindow(event.notification.data.url));
+  var data = event.notification.data;
+  var target = event.action === "manage" && data.manage ? data.manage : data.url;
+  event.waitUntil(self.clients.openWindow(target));
 });

@@ -167,6 +167,8 @@ fn payload(item: &Prepared) -> serde_json::Value {
         "body": text,
         "url": content.url.clone().or_else(|| item.manage_url()),
         "tag": item.delivery.notice_id,
+        // Every message carries the way to change or stop what arrives.
+        "manage_url": item.manage_url(),
         "urgent": item.is_emergency(),
     })
 }

@@ -515,6 +515,10 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
     );
     assert_eq!(shown["title"], "【緊急】北町に避難指示");
     assert_eq!(shown["urgent"], true);
+    assert!(shown["manage_url"]
+        .as_str()
+        .unwrap()
+        .contains("/subscriptions/"));
     let line = receivers.wait_for("/line/push", 1).await;
     assert_eq!(line[0].json()["to"], line_user);
     assert!(line[0].json()["messages"][0]["text"]
