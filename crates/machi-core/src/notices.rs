@@ -116,26 +116,40 @@ impl NoticeDraft {
                 ),
             ));
         }
-        if self.categories.is_empty() {
-            problems.push((
-                "categories",
-                Localized::new(
-                    "分類を1つ以上選んでください",
-                    "choose at least one category",
-                ),
-            ));
-        }
-        if self.categories.iter().any(|c| category_label(c).is_none()) {
-            problems.push((
-                "categories",
-                Localized::new("不明な分類があります", "unknown category"),
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        check_categories(
+            &self.categories,
+            Localized::new(
+                "分類を1つ以上選んでください",
+                "choose at least one category",
+            ),
+            &mut problems,
+        );
+        problems_or_ok(problems)
+    }
+}
+
+/// A problem with one field of a form: the field's name and what to tell the person.
+pub type Problem = (&'static str, Localized);
+
+/// Adds the problems of a list of category ids (`when_empty` if there is none) to `problems`.
+pub fn check_categories(categories: &[String], when_empty: Localized, problems: &mut Vec<Problem>) {
+    if categories.is_empty() {
+        problems.push(("categories", when_empty));
+    }
+    if categories.iter().any(|c| category_label(c).is_none()) {
+        problems.push((
+            "categories",
+            Localized::new("不明な分類があります", "unknown category"),
+        ));
+    }
+}
+
+/// `Ok` when nothing was found wrong.
+pub fn problems_or_ok(problems: Vec<Problem>) -> Result<(), Vec<Problem>> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::notices::{category_label, read_areas, Urgency};
+use crate::notices::{check_categories, problems_or_ok, read_areas, Problem, Urgency};
 use crate::procedures::Localized;
 
 /// How a notice reaches a subscriber.
@@ -90,23 +90,16 @@ impl Choices {
     }
 
     /// Problems that keep the choices from being saved, each naming the field.
-    pub fn check(&self) -> Result<(), Vec<(&'static str, Localized)>> {
+    pub fn check(&self) -> Result<(), Vec<Problem>> {
         let mut problems = Vec::new();
-        if self.categories.is_empty() {
-            problems.push((
-                "categories",
-                Localized::new(
-                    "受け取る分類を1つ以上選んでください",
-                    "choose at least one category",
-                ),
-            ));
-        }
-        if self.categories.iter().any(|c| category_label(c).is_none()) {
-            problems.push((
-                "categories",
-                Localized::new("不明な分類があります", "unknown category"),
-            ));
-        }
+        check_categories(
+            &self.categories,
+            Localized::new(
+                "受け取る分類を1つ以上選んでください",
+                "choose at least one category",
+            ),
+            &mut problems,
+        );
         if self.areas.len() > MAX_AREAS {
             problems.push((
                 "areas",
@@ -126,11 +119,7 @@ impl Choices {
                 Localized::new("地域名が正しくありません", "an area name is not valid"),
             ));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        problems_or_ok(problems)
     }
 }
 

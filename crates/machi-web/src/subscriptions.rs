@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use machi_core::notices::CATEGORIES;
+use machi_core::notices::{Problem, CATEGORIES};
 use machi_core::procedures::Localized;
 use machi_core::subscriptions::{Channel, Choices};
 use machi_store::mail::OutgoingMail;
@@ -108,12 +108,29 @@ impl Typed {
     }
 }
 
+/// Problems as the page lists them: the field's id and the message in the page's language.
+fn shown(ui: Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
+    problems
+        .into_iter()
+        .map(|(field, message)| (field.to_string(), ui.l(&message).to_string()))
+        .collect()
+}
+
+/// 422 for a form shown again with problems.
+fn status_for(errors: &[(String, String)]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 fn subscribe_form(
     ui: Ui,
     city: &machi_store::Tenant,
     state: &AppState,
     typed: &Typed,
-    errors: Vec<(&str, Localized)>,
+    errors: Vec<Problem>,
 ) -> Response {
     let page = SubscribePage {
         ui,
@@ -138,17 +155,9 @@ fn subscribe_form(
         email: typed.email.clone(),
         webhook_url: typed.webhook_url.clone(),
         line: state.line.is_some(),
-        errors: errors
-            .into_iter()
-            .map(|(field, message)| (field.to_string(), ui.l(&message).to_string()))
-            .collect(),
+        errors: shown(ui, errors),
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    (status_for(&page.errors), render(&page)).into_response()
 }
 
 async fn subscribe_page(State(state): State<AppState>, City(city): City, ui: Ui) -> Response {
@@ -348,7 +357,7 @@ fn manage_page(
     subscription: &Subscription,
     typed: Option<&Typed>,
     saved: bool,
-    errors: Vec<(&str, Localized)>,
+    errors: Vec<Problem>,
 ) -> Response {
     let chosen = |id: &str| match typed {
         Some(typed) => typed.categories.iter().any(|c| c == id),
@@ -370,17 +379,9 @@ fn manage_page(
             .map(|t| t.areas.clone())
             .unwrap_or_else(|| subscription.choices.areas.join("、")),
         saved,
-        errors: errors
-            .into_iter()
-            .map(|(field, message)| (field.to_string(), ui.l(&message).to_string()))
-            .collect(),
+        errors: shown(ui, errors),
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (status, render(&page)).into_response()
+    (status_for(&page.errors), render(&page)).into_response()
 }
 
 /// The address as the manage page shows it: e-mail and webhooks in full (their owner has the
