@@ -18,7 +18,6 @@ use machi_core::subscriptions::{Channel, Choices};
 use machi_store::notices::NoticeSave;
 use machi_store::subscriptions::NewSubscription;
 use machi_store::{Store, Tenant};
-use sqlx::Executor;
 
 use super::load::{self, Target};
 use super::sinks::{SmtpSink, WebhookSink};
@@ -167,26 +166,9 @@ fn alert() -> NoticeDraft {
     }
 }
 
-async fn fresh_store(
-    postgres: Option<&str>,
-) -> anyhow::Result<(Store, std::path::PathBuf, Option<String>)> {
-    let dir = super::tempfile_dir()?;
-    let schema = format!("bench_alert_{}", std::process::id());
-    let url = match postgres {
-        None => format!("sqlite://{}/machi.db", dir.display()),
-        Some(base) => {
-            let admin = sqlx::AnyPool::connect(base).await?;
-            admin
-                .execute(
-                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-                        .as_str(),
-                )
-                .await?;
-            admin.close().await;
-            machi_store::postgres_url_in_schema(base, &schema)
-        }
-    };
-    let store = Store::open(Some(&url), dir.clone()).await?;
+async fn fresh_store(postgres: Option<&str>) -> anyhow::Result<(Store, super::BenchDb)> {
+    let db = super::BenchDb::create(postgres, "alert").await?;
+    let store = Store::open(Some(&db.url), db.dir.clone()).await?;
     store
         .ensure_tenant(&Tenant {
             id: CITY.into(),
@@ -195,25 +177,7 @@ async fn fresh_store(
             host: None,
         })
         .await?;
-    Ok((store, dir, postgres.map(|_| schema)))
-}
-
-async fn drop_store(
-    store: Store,
-    dir: std::path::PathBuf,
-    postgres: Option<&str>,
-    schema: Option<String>,
-) -> anyhow::Result<()> {
-    store.close().await;
-    if let (Some(base), Some(schema)) = (postgres, schema) {
-        let admin = sqlx::AnyPool::connect(base).await?;
-        admin
-            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-            .await?;
-        admin.close().await;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    Ok((store, db))
 }
 
 fn subscribers(args: &AlertArgs, hooks: SocketAddr) -> Vec<NewSubscription> {
@@ -245,7 +209,7 @@ async fn measure(
     hooks: &WebhookSink,
     smtp: &SmtpSink,
 ) -> anyhow::Result<Measured> {
-    let (store, dir, schema) = fresh_store(postgres).await?;
+    let (store, db) = fresh_store(postgres).await?;
     eprintln!(
         "{backend}: {} webhook and {} e-mail subscribers …",
         args.webhooks, args.emails
@@ -294,7 +258,8 @@ async fn measure(
         emails: smtp.count(),
         repeats: hooks.repeats(),
     };
-    drop_store(store, dir, postgres, schema).await?;
+    store.close().await;
+    db.remove().await?;
     Ok(measured)
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use machi_core::procedures::{parse_catalog, CatalogFormat};
 use machi_store::{Backend, Store, Tenant};
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 
 use crate::settings::Settings;
 
@@ -144,39 +144,14 @@ async fn measure(
     city: &City,
     args: &InboxArgs,
 ) -> anyhow::Result<Measured> {
-    let dir = super::tempfile_dir()?;
-    let schema = format!("bench_inbox_{}", std::process::id());
-    let url = match postgres {
-        None => format!("sqlite://{}/machi.db", dir.display()),
-        Some(base) => {
-            let admin = sqlx::AnyPool::connect(base).await?;
-            admin
-                .execute(
-                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-                        .as_str(),
-                )
-                .await?;
-            admin.close().await;
-            machi_store::postgres_url_in_schema(base, &schema)
-        }
-    };
-    let store = Store::open(Some(&url), dir.clone()).await?;
-    let result = load_and_time(backend, &store, &url, city, args).await;
+    let db = super::BenchDb::create(postgres, "inbox").await?;
+    let store = Store::open(Some(&db.url), db.dir.clone()).await?;
+    let result = load_and_time(backend, &store, &db.url, city, args).await;
     store.close().await;
     if args.keep {
-        match postgres {
-            None => eprintln!("  kept {}", dir.display()),
-            Some(_) => eprintln!("  kept schema {schema}"),
-        }
+        eprintln!("  kept {}", db.describe());
     } else {
-        if let Some(base) = postgres {
-            let admin = sqlx::AnyPool::connect(base).await?;
-            admin
-                .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-                .await?;
-            admin.close().await;
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        db.remove().await?;
     }
     result
 }

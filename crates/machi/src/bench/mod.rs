@@ -192,6 +192,62 @@ async fn spawn_machi(
     Ok((addr, cleanup))
 }
 
+/// A fresh database for one measurement: SQLite in a temporary directory, or a temporary
+/// schema of the PostgreSQL at `postgres`.
+pub(crate) struct BenchDb {
+    pub dir: std::path::PathBuf,
+    pub url: String,
+    /// The server and the schema, on PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl BenchDb {
+    pub async fn create(postgres: Option<&str>, name: &str) -> anyhow::Result<Self> {
+        let dir = tempfile_dir()?;
+        let schema = format!("bench_{name}_{}", std::process::id());
+        let url = match postgres {
+            None => format!("sqlite://{}/machi.db", dir.display()),
+            Some(base) => {
+                let admin = sqlx::AnyPool::connect(base).await?;
+                admin
+                    .execute(
+                        format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+                            .as_str(),
+                    )
+                    .await?;
+                admin.close().await;
+                machi_store::postgres_url_in_schema(base, &schema)
+            }
+        };
+        Ok(Self {
+            dir,
+            url,
+            postgres: postgres.map(|base| (base.to_string(), schema)),
+        })
+    }
+
+    /// Where it is, for `--keep`.
+    pub fn describe(&self) -> String {
+        match &self.postgres {
+            None => self.dir.display().to_string(),
+            Some((_, schema)) => format!("schema {schema}"),
+        }
+    }
+
+    /// Drops the schema and the directory.
+    pub async fn remove(self) -> anyhow::Result<()> {
+        if let Some((base, schema)) = &self.postgres {
+            let admin = sqlx::AnyPool::connect(base).await?;
+            admin
+                .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+                .await?;
+            admin.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(())
+    }
+}
+
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "machi-bench-{}-{}",
