@@ -12,10 +12,10 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Router};
 use machi_core::notices::{Problem, CATEGORIES};
 use machi_core::procedures::Localized;
 use machi_core::subscriptions::{Channel, Choices};
@@ -23,7 +23,6 @@ use machi_store::mail::OutgoingMail;
 use machi_store::subscriptions::{NewSubscription, Subscribed, Subscription};
 use serde::Deserialize;
 
-use crate::delivery::webpush::{vapid_keys, BrowserKeys};
 use crate::i18n::Ui;
 use crate::pages::{city_name, render, PageError};
 use crate::payments::base_url;
@@ -32,6 +31,7 @@ use crate::staff::see_other;
 use crate::tenant::City;
 use crate::AppState;
 
+pub(crate) mod push;
 mod verify;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -46,14 +46,14 @@ pub(crate) fn routes() -> Router<AppState> {
             "/subscriptions/{id}/unsubscribe",
             get(unsubscribe_page).post(unsubscribe),
         )
-        .route("/sw.js", get(service_worker))
-        .route("/static/subscribe.js", get(subscribe_script))
+        .route("/sw.js", get(push::service_worker))
+        .route("/static/subscribe.js", get(push::subscribe_script))
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {
     Router::new()
-        .route("/subscriptions", post(subscribe_browser))
-        .route("/subscriptions/vapid-key", get(vapid_public_key))
+        .route("/subscriptions", post(push::subscribe_browser))
+        .route("/subscriptions/vapid-key", get(push::vapid_public_key))
 }
 
 #[derive(Template)]
@@ -553,125 +553,4 @@ async fn unsubscribe(
         ),
         None,
     ))
-}
-
-// --- Browser notifications --------------------------------------------------------------
-
-/// The city's VAPID public key, for `pushManager.subscribe({applicationServerKey})`.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct VapidKey {
-    /// Uncompressed P-256 point, base64url without padding.
-    public_key: String,
-}
-
-#[utoipa::path(get, path = "/api/v1/subscriptions/vapid-key", tag = "notices",
-    responses((status = 200, body = VapidKey)))]
-pub(crate) async fn vapid_public_key(
-    State(state): State<AppState>,
-    City(city): City,
-) -> Result<Json<VapidKey>, ApiError> {
-    let keys = vapid_keys(&state.store, &city.id)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(VapidKey {
-        public_key: keys.public,
-    }))
-}
-
-/// A browser's push subscription, as `PushSubscription.toJSON()` gives it, with the choices.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(crate) struct BrowserSubscription {
-    /// The push service's address for this browser (https).
-    endpoint: String,
-    keys: BrowserKeys,
-    /// Category ids: bousai, kosodate, kenko, gomi, zei, event, douro.
-    #[serde(default)]
-    categories: Vec<String>,
-    /// 町丁目 separated by commas or 、; empty for the whole city.
-    #[serde(default)]
-    areas: String,
-    /// `ja` (default) or `en`.
-    #[serde(default)]
-    language: Option<String>,
-}
-
-/// The subscription made.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct SubscriptionCreated {
-    id: String,
-    /// Where the subscriber changes or ends it.
-    manage_url: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/subscriptions", tag = "notices",
-    request_body(content = BrowserSubscription, description = "A browser's push subscription and the notices wanted"),
-    responses(
-        (status = 201, body = SubscriptionCreated, description = "Subscribed (a browser subscribing again replaces its old choices)"),
-        (status = 400, body = crate::problem::Problem, content_type = "application/problem+json", description = "Not a push subscription"),
-        (status = 422, body = crate::problem::Problem, content_type = "application/problem+json", description = "Choices or keys need correcting")))]
-pub(crate) async fn subscribe_browser(
-    State(state): State<AppState>,
-    City(city): City,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let request: BrowserSubscription = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not a push subscription: {e}")))?;
-    let choices = Choices::read(&request.categories, &request.areas);
-    if let Err(problems) = choices.check() {
-        let (field, message) = &problems[0];
-        return Err(ApiError::invalid_field(
-            &format!("/{field}"),
-            message.clone(),
-        ));
-    }
-    verify::check_push_subscription(&request.endpoint, &request.keys)?;
-    let subscription = state
-        .store
-        .resubscribe(
-            &city.id,
-            &NewSubscription {
-                channel: Channel::WebPush,
-                address: request.endpoint.clone(),
-                secret: serde_json::to_string(&request.keys).map_err(ApiError::internal)?,
-                choices,
-                language: request
-                    .language
-                    .filter(|l| l == "en")
-                    .unwrap_or_else(|| "ja".into()),
-                confirmed: true,
-            },
-        )
-        .await?;
-    let manage = format!("{}/subscriptions/{}", base_url(&headers), subscription.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, manage.clone())],
-        Json(SubscriptionCreated {
-            id: subscription.id,
-            manage_url: manage,
-        }),
-    )
-        .into_response())
-}
-
-fn script(js: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        js,
-    )
-        .into_response()
-}
-
-/// The service worker that shows pushed notices (served from the root so its scope is the
-/// whole site).
-async fn service_worker() -> Response {
-    script(include_str!("../static/sw.js"))
-}
-
-async fn subscribe_script() -> Response {
-    script(include_str!("../static/subscribe.js"))
 }

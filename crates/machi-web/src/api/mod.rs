@@ -31,8 +31,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
         procedures::show_procedure,
         applications::create_application,
         applications::show_application,
-        crate::subscriptions::subscribe_browser,
-        crate::subscriptions::vapid_public_key
+        crate::subscriptions::push::subscribe_browser,
+        crate::subscriptions::push::vapid_public_key
     ),
     components(schemas(crate::problem::Problem)),
     tags((name = "procedures", description = "手続 (the procedure catalog)"),

@@ -1,0 +1,175 @@
+//! How each channel's far end subscribes and what it checks in what arrives: a browser's push
+//! subscription (keys made by `ece`), a webhook answering its challenge, a LINE follow event,
+//! the webhook signature, and the push message (decrypted by `ece`, VAPID verified by
+//! `jwt-simple`).
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::{b64url, line_settings};
+use crate::harness::TestApp;
+use crate::receivers::{Receivers, LINE_SECRET};
+
+/// A browser's push subscription: keys made as a browser makes them (ece), the endpoint at the
+/// test's push service.
+pub(super) async fn subscribe_browser(
+    app: &TestApp,
+    receivers: &Receivers,
+) -> (Box<dyn ece::LocalKeyPair>, Vec<u8>) {
+    let (keys, auth) = ece::generate_keypair_and_auth_secret().unwrap();
+    let public = keys.pub_as_raw().unwrap();
+    let bad = app
+        .client
+        .post(app.url("/api/v1/subscriptions"))
+        .json(&json!({
+            "endpoint": receivers.url("/push/1"),
+            "keys": { "p256dh": b64url(&public[..20]), "auth": b64url(&auth) },
+            "categories": ["bousai"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let created = app
+        .client
+        .post(app.url("/api/v1/subscriptions"))
+        .json(&json!({
+            "endpoint": receivers.url("/push/1"),
+            "keys": { "p256dh": b64url(&public), "auth": b64url(&auth) },
+            "categories": ["bousai"],
+            "areas": "北町",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert!(created["manage_url"]
+        .as_str()
+        .unwrap()
+        .contains("/subscriptions/"));
+    (keys, auth.to_vec())
+}
+
+/// A webhook registered through the page: it answers the challenge and gets its secret.
+pub(super) async fn subscribe_webhook(app: &TestApp, receivers: &Receivers) -> String {
+    let page = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[
+            ("category", "bousai"),
+            ("channel", "webhook"),
+            ("webhook_url", &receivers.url("/hook")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let at = page.find("id=\"secret\"").expect("the secret is shown");
+    let value = &page[at..];
+    let start = value.find("value=\"").unwrap() + 7;
+    let challenge = receivers.at("/hook");
+    assert_eq!(challenge[0].json()["type"], "subscription.verify");
+    value[start..start + 64].to_string()
+}
+
+/// A LINE user follows the city's account: LINE's signed event arrives at machi.
+pub(super) async fn follow_on_line(line_app: &str, user: &str) {
+    let body = json!({
+        "destination": "Uffffffffffffffffffffffffffffffff",
+        "events": [{
+            "type": "follow", "mode": "active", "timestamp": 1_700_000_000_000_i64,
+            "replyToken": "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
+            "source": { "type": "user", "userId": user },
+            "webhookEventId": "01FZ74A0TDDPYRVKNK77XKC3ZR",
+            "deliveryContext": { "isRedelivery": false }
+        }]
+    })
+    .to_string();
+    let forged = reqwest::Client::new()
+        .post(format!("{line_app}/line/webhook"))
+        .header("x-line-signature", "AAAA")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let mut mac = Hmac::<Sha256>::new_from_slice(LINE_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let accepted = reqwest::Client::new()
+        .post(format!("{line_app}/line/webhook"))
+        .header("content-type", "application/json")
+        .header("x-line-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+}
+
+/// Starts machi's router with the LINE account configured, beside the test's own app.
+pub(super) async fn line_enabled_app(app: &TestApp, receivers: &Receivers) -> String {
+    let tenants = app.store.tenants().await.unwrap();
+    let router = machi_web::router(
+        machi_web::AppState::new(app.store.clone(), tenants)
+            .with_line(Some(line_settings(receivers))),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+pub(super) fn check_webhook_signature(received: &crate::receivers::Received, secret: &str) {
+    let header = received.header("machi-signature");
+    let (t, v1) = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .expect("t=…,v1=…");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&received.body);
+    mac.verify_slice(&hex::decode(v1).unwrap())
+        .expect("the signature verifies with the subscription's secret");
+}
+
+pub(super) fn check_push(
+    received: &crate::receivers::Received,
+    keys: &dyn ece::LocalKeyPair,
+    auth: &[u8],
+    vapid_public: &str,
+    audience: &str,
+) -> Value {
+    assert_eq!(received.header("content-encoding"), "aes128gcm");
+    assert_eq!(received.header("urgency"), "high");
+    assert!(received.header("ttl").parse::<u32>().unwrap() > 0);
+    let authorization = received.header("authorization");
+    let (token, key) = authorization
+        .strip_prefix("vapid t=")
+        .and_then(|rest| rest.split_once(", k="))
+        .expect("vapid t=…, k=… (RFC 8292)");
+    assert_eq!(
+        key, vapid_public,
+        "signed with the key browsers subscribed with"
+    );
+    let raw_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key)
+        .unwrap();
+    use jwt_simple::prelude::*;
+    let verifier = ES256PublicKey::from_bytes(&raw_key).unwrap();
+    let claims = verifier
+        .verify_token::<Value>(token, None)
+        .expect("the VAPID token verifies");
+    assert_eq!(claims.audiences.unwrap().into_string().unwrap(), audience);
+    assert!(claims.subject.unwrap().starts_with("mailto:"));
+    let plain = ece::decrypt(&keys.raw_components().unwrap(), auth, &received.body)
+        .expect("the payload decrypts with the browser's keys (RFC 8291)");
+    serde_json::from_slice(&plain).unwrap()
+}
