@@ -19,9 +19,13 @@ use crate::{format_time, now_text, Result, Store, StoreError};
 
 /// Attempts before a delivery is given up and left for staff to see.
 pub const MAX_ATTEMPTS: i64 = 10;
-/// How long a claimed delivery is left alone by other workers: longer than the slowest batch
-/// (every request has its own shorter timeout).
-const LEASE_SECONDS: i64 = 300;
+/// How long a claimed delivery is left alone by other workers. A worker renews the lease of
+/// its batch every [`LEASE_RENEWAL`] while it sends, so a slow batch keeps it, and a node
+/// that dies leaves its batch for others after at most this long (an emergency must not wait
+/// minutes behind a crashed node).
+pub const LEASE_SECONDS: i64 = 60;
+/// How often a worker renews the lease of the batch in hand.
+pub const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A delivery taken from the outbox by a worker.
 #[derive(Debug, Clone)]
@@ -240,6 +244,22 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|d| d.id);
         Ok(claimed)
+    }
+
+    /// Keeps the lease of a batch still being sent (see [`LEASE_SECONDS`]).
+    pub async fn renew_lease(&self, ids: &[i64]) -> Result<()> {
+        let _turn = self.outbox_turn().await;
+        let until = format_time(Utc::now() + Duration::seconds(LEASE_SECONDS));
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::new(self.backend, "UPDATE deliveries SET next_attempt_at = ");
+            sql.bind(Param::Text(until.clone()))
+                .push(" WHERE state = 'queued' AND id IN ");
+            sql.bind_row(chunk.iter().map(|id| Param::Int(*id)).collect());
+            sqlx::query_with(sql.text(), sql.arguments())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Records what became of claimed deliveries: the sent ones in one statement.

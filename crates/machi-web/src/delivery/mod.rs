@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use machi_core::subscriptions::Channel;
-use machi_store::deliveries::Outcome;
+use machi_store::deliveries::{Outcome, LEASE_RENEWAL};
 use machi_store::Store;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -213,13 +213,29 @@ async fn run(
             }
             continue;
         }
+        let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
         let (prepared, unsendable) = contents.prepare(claimed).await;
-        let outcomes = sender.send(&prepared).await;
+        let outcomes = while_leased(&store, &ids, sender.send(&prepared)).await;
         let mut recorded: Vec<_> = prepared.iter().map(|p| &p.delivery).zip(outcomes).collect();
         recorded.extend(unsendable.iter().map(|(d, o)| (d, o.clone())));
         count(channel, &recorded);
         if let Err(error) = store.record_deliveries(&recorded).await {
             tracing::error!(channel, %error, "cannot record delivery outcomes; they go again after the lease");
+        }
+    }
+}
+
+/// Runs `sending`, renewing the lease of `ids` every [`LEASE_RENEWAL`] until it is done.
+async fn while_leased<T>(store: &Store, ids: &[i64], sending: impl Future<Output = T>) -> T {
+    tokio::pin!(sending);
+    loop {
+        tokio::select! {
+            done = &mut sending => return done,
+            _ = tokio::time::sleep(LEASE_RENEWAL) => {
+                if let Err(error) = store.renew_lease(ids).await {
+                    tracing::warn!(%error, "cannot renew the lease of a batch being sent");
+                }
+            }
         }
     }
 }
