@@ -30,6 +30,9 @@ pub(crate) use content::Prepared;
 pub use line::LineSettings;
 pub use webhook::signature as webhook_signature;
 
+/// How long a stopping node waits for its workers to finish the batches in hand (under the
+/// 30 s most process managers give before SIGKILL).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// How often an empty outbox is looked at again (other nodes' notices, scheduled ones).
 const POLL: Duration = Duration::from_millis(250);
 
@@ -135,11 +138,21 @@ impl Workers {
         self.wake.clone()
     }
 
-    /// Lets every worker finish and record the batch in hand, then returns.
+    /// Lets every worker finish and record the batch in hand, then returns; after
+    /// [`SHUTDOWN_GRACE`] (receivers that hang) the rest is left to its lease, to go again with
+    /// the same delivery ids once the lease runs out.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for handle in self.handles {
-            let _ = handle.await;
+        let aborts: Vec<_> = self.handles.iter().map(|h| h.abort_handle()).collect();
+        let all = futures_util::future::join_all(self.handles);
+        if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+            tracing::warn!(
+                "delivery workers still sending after {} s; their batches go again after the lease",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            for abort in aborts {
+                abort.abort();
+            }
         }
     }
 }
