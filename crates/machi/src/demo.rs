@@ -31,6 +31,7 @@ pub async fn load(store: &Store, city: &str) -> anyhow::Result<()> {
     let bundles = machi_core::life_events::parse_bundles(DEMO_BUNDLES, true)
         .map_err(|e| anyhow::anyhow!("the demo life events are invalid: {e}"))?;
     store.import_bundles(city, &bundles).await?;
+    notices(store, city).await?;
     println!(
         "loaded the demo city: {} procedures, {} forms",
         summary.procedures, summary.forms_added
@@ -38,11 +39,71 @@ pub async fn load(store: &Store, city: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A few notices of the demo city's 危機管理課, so that /notices, the feeds and /signage show
+/// something: one of them an important 防災 notice, which is also a CAP alert.
+async fn notices(store: &Store, city: &str) -> anyhow::Result<()> {
+    use machi_core::notices::{NoticeDraft, Urgency};
+    use machi_core::procedures::Localized;
+    let demo: [(&str, &str, &str, &str, &[&str], &[&str], Urgency); 3] = [
+        (
+            "市内一斉防災訓練を行います",
+            "City-wide disaster drill",
+            "**12月6日(土)午前10時**から、市内全域で防災訓練を行います。防災行政無線とお知らせ配信で訓練の放送・通知があります。",
+            "A city-wide drill starts at **10:00 on Saturday 6 December**. Sirens and notices will announce it.",
+            &["bousai"],
+            &[],
+            Urgency::Normal,
+        ),
+        (
+            "北町で断水します(水道管工事)",
+            "Water cut in Kitamachi (pipe works)",
+            "水道管の工事のため、北町一丁目・二丁目で**午前9時から午後3時まで**断水します。給水車を北町公民館に配置します。",
+            "Kitamachi 1 and 2 chōme have no water **from 9:00 to 15:00** for pipe works. A water truck will be at Kitamachi community hall.",
+            &["bousai", "douro"],
+            &["北町"],
+            Urgency::Important,
+        ),
+        (
+            "粗大ごみの収集日が変わります",
+            "New collection days for bulky waste",
+            "来年1月から、粗大ごみの収集日が地区ごとに変わります。詳しくは市のごみ分別アプリをご覧ください。",
+            "From January, bulky waste is collected on new days in each district.",
+            &["gomi"],
+            &[],
+            Urgency::Normal,
+        ),
+    ];
+    let now = machi_store::now_text();
+    for (title_ja, title_en, body_ja, body_en, categories, areas, urgency) in demo {
+        let draft = NoticeDraft {
+            title: Localized::new(title_ja, title_en),
+            body: Localized::new(body_ja, body_en),
+            categories: categories.iter().map(|c| c.to_string()).collect(),
+            areas: areas.iter().map(|a| a.to_string()).collect(),
+            urgency,
+        };
+        store
+            .save_notice(
+                city,
+                &draft,
+                &machi_store::notices::NoticeSave {
+                    id: None,
+                    department_code: "kikikanri",
+                    publish_at: &now,
+                    expires_at: None,
+                    actor: "bousai@demo.machi.example",
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// The demo password of every demo account, unless MACHI_DEMO_PASSWORD sets another.
 const DEMO_PASSWORD: &str = "machi-demo-password";
 
 /// Demo staff: one account per role, in departments of the demo catalog.
-const DEMO_STAFF: [(&str, &str, &str, Option<&str>); 7] = [
+const DEMO_STAFF: [(&str, &str, &str, Option<&str>); 8] = [
     (
         "admin@demo.machi.example",
         "情報 太郎",
@@ -72,6 +133,12 @@ const DEMO_STAFF: [(&str, &str, &str, Option<&str>); 7] = [
         "窓口 次郎",
         "counter",
         Some("shimin"),
+    ),
+    (
+        "bousai@demo.machi.example",
+        "防災 五郎",
+        "staff",
+        Some("kikikanri"),
     ),
     ("kansa@demo.machi.example", "監査 三郎", "auditor", None),
     ("cio@demo.machi.example", "CIO 四郎", "cio", None),
