@@ -219,7 +219,16 @@ async fn subscribe(
         confirmed: false,
     };
     if new.channel == Channel::Webhook {
-        return verify::subscribe_webhook(&state, &city, ui, new, &base).await;
+        return match verify::subscribe_webhook(&state, &city, ui, new, &base).await? {
+            verify::Registered::Done(page) => Ok(page),
+            verify::Registered::Refused(why) => Ok(subscribe_form(
+                ui,
+                &city,
+                &state,
+                &typed,
+                vec![("webhook_url", why)],
+            )),
+        };
     }
     let city_label = city_name(ui, &city);
     state

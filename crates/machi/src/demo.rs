@@ -44,43 +44,53 @@ pub async fn load(store: &Store, city: &str) -> anyhow::Result<()> {
 async fn notices(store: &Store, city: &str) -> anyhow::Result<()> {
     use machi_core::notices::{NoticeDraft, Urgency};
     use machi_core::procedures::Localized;
-    let demo: [(&str, &str, &str, &str, &[&str], &[&str], Urgency); 3] = [
-        (
-            "市内一斉防災訓練を行います",
-            "City-wide disaster drill",
-            "**12月6日(土)午前10時**から、市内全域で防災訓練を行います。防災行政無線とお知らせ配信で訓練の放送・通知があります。",
-            "A city-wide drill starts at **10:00 on Saturday 6 December**. Sirens and notices will announce it.",
-            &["bousai"],
-            &[],
-            Urgency::Normal,
-        ),
-        (
-            "北町で断水します(水道管工事)",
-            "Water cut in Kitamachi (pipe works)",
-            "水道管の工事のため、北町一丁目・二丁目で**午前9時から午後3時まで**断水します。給水車を北町公民館に配置します。",
-            "Kitamachi 1 and 2 chōme have no water **from 9:00 to 15:00** for pipe works. A water truck will be at Kitamachi community hall.",
-            &["bousai", "douro"],
-            &["北町"],
-            Urgency::Important,
-        ),
-        (
-            "粗大ごみの収集日が変わります",
-            "New collection days for bulky waste",
-            "来年1月から、粗大ごみの収集日が地区ごとに変わります。詳しくは市のごみ分別アプリをご覧ください。",
-            "From January, bulky waste is collected on new days in each district.",
-            &["gomi"],
-            &[],
-            Urgency::Normal,
-        ),
+    struct DemoNotice {
+        title: Localized,
+        body: Localized,
+        categories: &'static [&'static str],
+        areas: &'static [&'static str],
+        urgency: Urgency,
+    }
+    let demo = [
+        DemoNotice {
+            title: Localized::new("市内一斉防災訓練を行います", "City-wide disaster drill"),
+            body: Localized::new(
+                "**12月6日(土)午前10時**から、市内全域で防災訓練を行います。防災行政無線とお知らせ配信で訓練の放送・通知があります。",
+                "A city-wide drill starts at **10:00 on Saturday 6 December**. Sirens and notices will announce it.",
+            ),
+            categories: &["bousai"],
+            areas: &[],
+            urgency: Urgency::Normal,
+        },
+        DemoNotice {
+            title: Localized::new("北町で断水します(水道管工事)", "Water cut in Kitamachi (pipe works)"),
+            body: Localized::new(
+                "水道管の工事のため、北町一丁目・二丁目で**午前9時から午後3時まで**断水します。給水車を北町公民館に配置します。",
+                "Kitamachi 1 and 2 chōme have no water **from 9:00 to 15:00** for pipe works. A water truck will be at Kitamachi community hall.",
+            ),
+            categories: &["bousai", "douro"],
+            areas: &["北町"],
+            urgency: Urgency::Important,
+        },
+        DemoNotice {
+            title: Localized::new("粗大ごみの収集日が変わります", "New collection days for bulky waste"),
+            body: Localized::new(
+                "来年1月から、粗大ごみの収集日が地区ごとに変わります。詳しくは市のごみ分別アプリをご覧ください。",
+                "From January, bulky waste is collected on new days in each district.",
+            ),
+            categories: &["gomi"],
+            areas: &[],
+            urgency: Urgency::Normal,
+        },
     ];
     let now = machi_store::now_text();
-    for (title_ja, title_en, body_ja, body_en, categories, areas, urgency) in demo {
+    for notice in demo {
         let draft = NoticeDraft {
-            title: Localized::new(title_ja, title_en),
-            body: Localized::new(body_ja, body_en),
-            categories: categories.iter().map(|c| c.to_string()).collect(),
-            areas: areas.iter().map(|a| a.to_string()).collect(),
-            urgency,
+            title: notice.title,
+            body: notice.body,
+            categories: notice.categories.iter().map(|c| c.to_string()).collect(),
+            areas: notice.areas.iter().map(|a| a.to_string()).collect(),
+            urgency: notice.urgency,
         };
         store
             .save_notice(

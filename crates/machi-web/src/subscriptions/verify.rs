@@ -113,27 +113,27 @@ async fn answers_challenge(url: &str, secret: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What became of a webhook's registration.
+pub(super) enum Registered {
+    Done(Response),
+    /// The address did not answer its challenge: the form again, saying why.
+    Refused(Localized),
+}
+
 pub(super) async fn subscribe_webhook(
     state: &AppState,
     city: &machi_store::Tenant,
     ui: Ui,
     mut new: NewSubscription,
     base: &str,
-) -> Result<Response, PageError> {
+) -> Result<Registered, PageError> {
     new.secret = machi_store::sessions::random_token();
     new.confirmed = true;
     if let Err(error) = answers_challenge(&new.address, &new.secret).await {
-        return Err(PageError::new(
-            ui,
-            city,
-            ApiError::bad_request(format!(
-                "{} ({error})",
-                ui.t(
-                    "WebhookのURLが確認用のリクエストに応えませんでした。受信側で challenge の値を返すようにしてください",
-                    "The webhook did not answer the verification request; it must answer with the challenge"
-                )
-            )),
-        ));
+        return Ok(Registered::Refused(Localized::new(
+            format!("このURLが確認用のリクエストに応えませんでした。受信側で challenge の値を返してください({error})"),
+            format!("The address did not answer the verification request with its challenge ({error})"),
+        )));
     }
     let outcome = state
         .store
@@ -145,7 +145,7 @@ pub(super) async fn subscribe_webhook(
     let subscription = match outcome {
         Subscribed::Created(s) | Subscribed::Existing(s) => s,
     };
-    Ok(super::message_page(
+    Ok(Registered::Done(super::message_page(
         ui,
         city,
         ui.t("Webhookを登録しました", "Webhook registered"),
@@ -158,7 +158,7 @@ pub(super) async fn subscribe_webhook(
             subscription.id
         ),
         Some(subscription.secret),
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -56,6 +56,35 @@ pub(super) async fn subscribe_browser(
 
 /// A webhook registered through the page: it answers the challenge and gets its secret.
 pub(super) async fn subscribe_webhook(app: &TestApp, receivers: &Receivers) -> String {
+    let silent = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[
+            ("category", "bousai"),
+            ("channel", "webhook"),
+            ("webhook_url", &receivers.url("/hook-broken")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        silent.status(),
+        422,
+        "an address that does not answer its challenge"
+    );
+    assert!(silent.text().await.unwrap().contains("challenge"));
+    let plain_http = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[
+            ("category", "bousai"),
+            ("channel", "webhook"),
+            ("webhook_url", "http://school.example.jp/hook"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain_http.status(), 422, "plain http to another machine");
     let page = app
         .client
         .post(app.url("/subscribe"))
