@@ -26,14 +26,35 @@ fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Workers that send to the test's far ends.
-fn workers(app: &TestApp, sink: &SmtpSink, receivers: &Receivers) -> machi_web::delivery::Workers {
-    let mut settings = machi_web::delivery::DeliverySettings::new(&app.url(""));
-    settings.smtp_url = Some(sink.url.clone());
-    settings.mail_from = "no-reply@demo.test".into();
-    settings.mail_per_second = 1000;
-    settings.line = Some(line_settings(receivers));
-    machi_web::delivery::spawn(app.store.clone(), settings)
+/// The far ends of every channel, and delivery workers that send to them.
+struct FarEnds {
+    sink: SmtpSink,
+    receivers: Receivers,
+    delivery: machi_web::delivery::Workers,
+}
+
+impl FarEnds {
+    async fn start(app: &TestApp) -> Self {
+        let sink = SmtpSink::start().await;
+        let receivers = Receivers::start().await;
+        let mut settings = machi_web::delivery::DeliverySettings::new(&app.url(""));
+        settings.smtp_url = Some(sink.url.clone());
+        settings.mail_from = "no-reply@demo.test".into();
+        settings.mail_per_second = 1000;
+        settings.line = Some(line_settings(&receivers));
+        let delivery = machi_web::delivery::spawn(app.store.clone(), settings);
+        Self {
+            sink,
+            receivers,
+            delivery,
+        }
+    }
+
+    async fn stop(self) {
+        self.delivery.shutdown().await;
+        self.receivers.stop();
+        self.sink.stop();
+    }
 }
 
 fn line_settings(receivers: &Receivers) -> machi_web::delivery::LineSettings {
@@ -64,9 +85,8 @@ fn link_id(text: &str, suffix: &str) -> String {
 }
 
 async fn residents_subscribe_by_email_with_double_opt_in_and_leave_in_one_click(app: &TestApp) {
-    let sink = SmtpSink::start().await;
-    let receivers = Receivers::start().await;
-    let delivery = workers(app, &sink, &receivers);
+    let far = FarEnds::start(app).await;
+    let sink = &far.sink;
     let resident = StaffClient::anonymous(app);
     let page = app.get("/subscribe").await.text().await.unwrap();
     assert!(page.contains("お知らせ配信の登録"));
@@ -266,16 +286,13 @@ async fn residents_subscribe_by_email_with_double_opt_in_and_leave_in_one_click(
     assert!(app.store.subscription(CITY, &id).await.unwrap().is_none());
     assert_eq!(app.get(&format!("/subscriptions/{id}")).await.status(), 404);
     drop(resident);
-    delivery.shutdown().await;
-    receivers.stop();
-    sink.stop();
+    far.stop().await;
 }
 
 async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
-    let sink = SmtpSink::start().await;
-    let receivers = Receivers::start().await;
-    let line_app = line_enabled_app(app, &receivers).await;
-    let delivery = workers(app, &sink, &receivers);
+    let far = FarEnds::start(app).await;
+    let (sink, receivers) = (&far.sink, &far.receivers);
+    let line_app = line_enabled_app(app, receivers).await;
 
     // Subscribers on every channel, each choosing 防災 (or, by e-mail, only ごみ: an
     // emergency reaches them too).
@@ -299,8 +316,8 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
         .confirm_subscription(CITY, &email_id)
         .await
         .unwrap());
-    let (browser_keys, browser_auth) = subscribe_browser(app, &receivers).await;
-    let secret = subscribe_webhook(app, &receivers).await;
+    let (browser_keys, browser_auth) = subscribe_browser(app, receivers).await;
+    let secret = subscribe_webhook(app, receivers).await;
     let line_user = "U4af4980629a0c8f7e3a7e6b2b1b1b1b1";
     follow_on_line(&line_app, line_user).await;
     let reply = receivers.wait_for("/line/reply", 1).await;
@@ -392,16 +409,13 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
             ("webpush".to_string(), 1)
         ]
     );
-    delivery.shutdown().await;
-    receivers.stop();
-    sink.stop();
+    far.stop().await;
 }
 
 /// What could not be sent is reported to staff and can be sent again.
 async fn staff_see_the_delivery_report_and_resend_dead_letters(app: &TestApp) {
-    let sink = SmtpSink::start().await;
-    let receivers = Receivers::start().await;
-    let delivery = workers(app, &sink, &receivers);
+    let far = FarEnds::start(app).await;
+    let receivers = &far.receivers;
     let broken = machi_store::subscriptions::NewSubscription {
         channel: machi_core::subscriptions::Channel::Webhook,
         address: receivers.url("/hook-broken"),
@@ -480,9 +494,7 @@ async fn staff_see_the_delivery_report_and_resend_dead_letters(app: &TestApp) {
         "{}",
         again.status()
     );
-    delivery.shutdown().await;
-    receivers.stop();
-    sink.stop();
+    far.stop().await;
 }
 
 /// A node that dies mid-send leaves its batch leased; the lease is renewed while a batch is
