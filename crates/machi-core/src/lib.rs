@@ -9,6 +9,7 @@ pub mod life_events;
 pub mod mynumber;
 pub mod notices;
 pub mod payments;
+pub mod plans;
 pub mod procedures;
 pub mod receipt;
 pub mod staff;
