@@ -19,6 +19,7 @@ pub mod mail;
 pub mod notices;
 pub mod passkeys;
 pub mod payments;
+pub mod plans;
 pub mod procedures;
 pub mod residents;
 pub mod review;

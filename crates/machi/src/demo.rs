@@ -11,6 +11,34 @@ pub const DEMO_CATALOG: &[u8] = include_bytes!("../demo/procedures.yaml");
 /// The demo life-event bundles (see `demo/life_events.yaml`).
 pub const DEMO_BUNDLES: &[u8] = include_bytes!("../demo/life_events.yaml");
 
+/// The five seed plans, transcribed in the machi-plan/1 format (see docs/plan-format.md). They
+/// are other cities' plans, imported as they are: the demo city shows real structures.
+pub const DEMO_PLANS: [&[u8]; 5] = [
+    include_bytes!("../demo/plans/ibaraki-ict-vision.yaml"),
+    include_bytes!("../demo/plans/ibaraki-dx-roadmap.yaml"),
+    include_bytes!("../demo/plans/takatsuki-ict-strategy.yaml"),
+    include_bytes!("../demo/plans/kadoma-dx-plan.yaml"),
+    include_bytes!("../demo/plans/settsu-chiiki-johoka-2.yaml"),
+];
+
+/// Imports the demo plans the city does not have yet (a plan it has is left as it is).
+pub async fn plans(store: &Store, city: &str) -> anyhow::Result<()> {
+    let existing = store.plans(city).await?;
+    for bytes in DEMO_PLANS {
+        let plan = machi_core::plans::parse_plan(bytes)
+            .map_err(|e| anyhow::anyhow!("a demo plan is invalid: {}", e.join("; ")))?;
+        if existing.iter().any(|p| p.id == plan.plan.id) {
+            continue;
+        }
+        let summary = store.import_plan(city, &plan, "demo").await?;
+        println!(
+            "loaded demo plan {}: {} nodes",
+            summary.id, summary.node_count
+        );
+    }
+    Ok(())
+}
+
 /// Loads the demo catalog into `city` unless it already has procedures.
 pub async fn load(store: &Store, city: &str) -> anyhow::Result<()> {
     let existing = store

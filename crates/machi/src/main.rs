@@ -91,6 +91,12 @@ enum ImportCommand {
         /// The bundle file (.yaml, .yml or .json).
         file: std::path::PathBuf,
     },
+    /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); replaces the plan
+    /// with the same id; all or nothing.
+    Plan {
+        /// The plan file (.yaml or .yml).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,12 +180,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::load(&store, &settings.city).await?;
                 demo::staff_accounts(&store, &settings.city).await?;
+                demo::plans(&store, &settings.city).await?;
             }
             serve(&settings, store).await
         }
         Command::Import(ImportCommand::LifeEvents { file }) => {
             let store = open_store(&settings).await?;
             let result = import_life_events(&store, &settings.city, &file).await;
+            store.close().await;
+            result
+        }
+        Command::Import(ImportCommand::Plan { file }) => {
+            let store = open_store(&settings).await?;
+            let result = import_plan(&store, &settings.city, &file).await;
             store.close().await;
             result
         }
@@ -268,6 +281,28 @@ async fn import_life_events(
         .await
         .with_context(|| format!("{name} was not imported"))?;
     println!("imported {count} life-event bundles from {name}");
+    Ok(())
+}
+
+async fn import_plan(store: &Store, city: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    // Every problem on its own line with its path, so a city fixes its file in one pass.
+    let plan = machi_core::plans::parse_plan(&bytes).map_err(|problems| {
+        anyhow::anyhow!(
+            "{name} was not imported; {} problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        )
+    })?;
+    let summary = store
+        .import_plan(city, &plan, "machi import plan")
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
+    println!(
+        "imported plan {} ({}): {} nodes, {} measures from {name}",
+        summary.id, summary.title, summary.node_count, summary.measure_count
+    );
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! 3.1 document at `/api/v1/openapi.json`.
 
 mod applications;
+mod plans;
 mod procedures;
 mod types;
 
@@ -23,7 +24,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 #[openapi(
     info(
         title = "machi API",
-        description = "Online procedures of a Japanese city hall: the procedure catalog, applications and their status.",
+        description = "Online procedures of a Japanese city hall: the procedure catalog, applications and their status, and the city's ICT/DX plans.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
@@ -32,12 +33,15 @@ pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
         applications::create_application,
         applications::show_application,
         crate::subscriptions::push::subscribe_browser,
-        crate::subscriptions::push::vapid_public_key
+        crate::subscriptions::push::vapid_public_key,
+        plans::list_plans,
+        plans::show_plan
     ),
     components(schemas(crate::problem::Problem)),
     tags((name = "procedures", description = "手続 (the procedure catalog)"),
          (name = "applications", description = "申請 (applications and their status)"),
-         (name = "notices", description = "お知らせ配信 (subscriptions to notices)"))
+         (name = "notices", description = "お知らせ配信 (subscriptions to notices)"),
+         (name = "plans", description = "情報化計画・DX推進計画 (ICT/DX plans)"))
 )]
 struct ApiDoc;
 
@@ -60,6 +64,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/applications/{receipt_number}",
             get(applications::show_application),
         )
+        .route("/plans", get(plans::list_plans))
+        .route("/plans/{id}", get(plans::show_plan))
         .merge(crate::subscriptions::api_routes())
         .fallback(|| async { crate::problem::ApiError::not_found("no such API route") })
 }

@@ -27,5 +27,6 @@ mod ops;
 mod pages;
 mod passkeys;
 mod payments;
+mod plans;
 mod staff;
 mod subscriptions;

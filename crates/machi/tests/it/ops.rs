@@ -27,6 +27,8 @@ async fn the_openapi_document_lists_every_route(app: &TestApp) {
         "/api/v1/procedures/{id}",
         "/api/v1/procedures/{id}/applications",
         "/api/v1/applications/{receipt_number}",
+        "/api/v1/plans",
+        "/api/v1/plans/{id}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

@@ -1,0 +1,272 @@
+//! 情報化計画 pages: the list of the city's ICT/DX plans and each plan's tree with the city's own
+//! level names, numbering as printed, owners, schedule, figures and sources. The tree is nested
+//! lists with a heading per node so screen-reader users can move by heading or by list.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use machi_core::plans::{Figure, Node, Plan};
+use machi_store::plans::PlanSummary;
+
+use super::{city_name, render, PageError};
+use crate::i18n::Ui;
+use crate::problem::ApiError;
+use crate::tenant::City;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "plans.html")]
+struct ListPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    plans: Vec<PlanSummary>,
+}
+
+/// One step of walking the tree: askama has no recursion, so the tree is flattened into the
+/// opening and closing of lists and items, in document order.
+enum Step {
+    OpenList,
+    Item(Box<NodeView>),
+    CloseItem,
+    CloseList,
+}
+
+/// What a node shows.
+struct NodeView {
+    /// `h3` for level 1 (under the page's `h2`) down to `h6`, so headings follow the tree.
+    heading: u32,
+    level_name: String,
+    label: String,
+    title: String,
+    measure: bool,
+    description: Vec<String>,
+    sections: Vec<(String, Vec<String>, bool)>,
+    owners: Vec<String>,
+    /// Header cells and the phase of each year (empty when the table has no cell for it).
+    schedule: Option<(Vec<String>, Vec<String>)>,
+    progress: Vec<String>,
+    figures: Vec<String>,
+    source: String,
+    notes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    summary: PlanSummary,
+    plan: Plan,
+    levels: Vec<(String, String)>,
+    steps: Vec<Step>,
+    figures: Vec<String>,
+    notes: Vec<(String, Vec<String>, String)>,
+}
+
+fn fy(ui: Ui, fy: i32) -> String {
+    if ui.en {
+        format!("FY{fy}")
+    } else {
+        format!("{fy}年度")
+    }
+}
+
+fn period(ui: Ui, summary: &PlanSummary) -> String {
+    let year = |v: Option<i32>| v.map(|v| fy(ui, v)).unwrap_or_else(|| "?".into());
+    format!("{}〜{}", year(summary.from_fy), year(summary.to_fy))
+}
+
+fn figure_line(figure: &Figure) -> String {
+    let mut line = format!("{}: {} {}", figure.name, figure.value, figure.unit);
+    if let Some(of) = &figure.of {
+        line.push_str(&format!(" / {of}"));
+    }
+    let when = [
+        figure.as_of.clone(),
+        figure.fy.map(|v| format!("{v}年度")),
+        figure.period.clone(),
+    ];
+    if let Some(when) = when.into_iter().flatten().next() {
+        line.push_str(&format!("（{when}）"));
+    }
+    if !figure.breakdown.is_empty() {
+        let parts: Vec<String> = figure
+            .breakdown
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        line.push_str(&format!(" — {}", parts.join("、")));
+    }
+    line
+}
+
+fn node_view(ui: Ui, plan: &Plan, node: &Node) -> NodeView {
+    let schedule = (!node.schedule.is_empty()).then(|| {
+        let mut years: Vec<i32> = plan.plan.schedule_columns.iter().map(|c| c.fy).collect();
+        if years.is_empty() {
+            years = node.schedule.iter().map(|r| r.fy).collect();
+            years.sort_unstable();
+            years.dedup();
+        }
+        let cells = years
+            .iter()
+            .map(|year| {
+                let texts: Vec<&str> = node
+                    .schedule
+                    .iter()
+                    .filter(|r| r.fy == *year)
+                    .map(|r| r.text.as_str())
+                    .collect();
+                texts.join("・")
+            })
+            .collect();
+        (years.iter().map(|y| fy(ui, *y)).collect(), cells)
+    });
+    NodeView {
+        heading: (node.level + 2).min(6),
+        level_name: plan.level_name(node.level).unwrap_or_default().to_string(),
+        label: node.label.clone(),
+        title: node.title.clone(),
+        measure: node.measure,
+        description: node
+            .description
+            .as_deref()
+            .map(|d| d.lines().map(str::to_string).collect())
+            .unwrap_or_default(),
+        sections: node
+            .sections
+            .iter()
+            .map(|s| match (&s.items, &s.text) {
+                (Some(items), _) => (s.heading.clone(), items.clone(), true),
+                (None, text) => (s.heading.clone(), text.iter().cloned().collect(), false),
+            })
+            .collect(),
+        owners: node.owners.iter().map(|o| o.name.clone()).collect(),
+        schedule,
+        progress: node
+            .progress
+            .iter()
+            .map(|p| {
+                let parts: Vec<String> = [
+                    p.status
+                        .and_then(|s| serde_json::to_value(s).ok())
+                        .and_then(|v| v.as_str().map(str::to_string)),
+                    p.grade
+                        .as_ref()
+                        .map(|g| format!("{}: {g}", ui.t("評価", "Grade"))),
+                    p.comment.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                format!("{} {}", fy(ui, p.fy), parts.join(" — "))
+            })
+            .collect(),
+        figures: node.figures.iter().map(figure_line).collect(),
+        source: node.source.clone(),
+        notes: node
+            .notes
+            .iter()
+            .flat_map(|n| n.lines())
+            .chain(node.uncertain.as_deref())
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+fn steps(ui: Ui, plan: &Plan, nodes: &[Node], out: &mut Vec<Step>) {
+    if nodes.is_empty() {
+        return;
+    }
+    out.push(Step::OpenList);
+    for node in nodes {
+        out.push(Step::Item(Box::new(node_view(ui, plan, node))));
+        steps(ui, plan, &node.children, out);
+        out.push(Step::CloseItem);
+    }
+    out.push(Step::CloseList);
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+) -> Result<Response, PageError> {
+    let plans = state
+        .store
+        .plans(&city.id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    Ok(render(&ListPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/plans".into(),
+        plans,
+    }))
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let stored = state
+        .store
+        .plan(&city.id, &id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?
+        .ok_or_else(|| {
+            let missing = ui.t("その計画はありません。", "There is no such plan.");
+            PageError::new(ui, &city, ApiError::not_found(missing))
+        })?;
+    let plan = stored.plan;
+    let mut tree = Vec::new();
+    steps(ui, &plan, &plan.nodes, &mut tree);
+    Ok(render(&PlanPage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("/plans/{id}"),
+        levels: plan
+            .plan
+            .levels
+            .iter()
+            .map(|l| (l.name.clone(), l.numbering.clone().unwrap_or_default()))
+            .collect(),
+        figures: plan.figures.iter().map(figure_line).collect(),
+        notes: plan
+            .notes
+            .iter()
+            .map(|n| {
+                let lines = n
+                    .text
+                    .iter()
+                    .chain(n.items.iter().flatten())
+                    .cloned()
+                    .collect();
+                (n.heading.clone(), lines, n.source.clone())
+            })
+            .collect(),
+        steps: tree,
+        summary: stored.summary,
+        plan,
+    }))
+}
+
+impl PlanPage {
+    fn period(&self) -> String {
+        period(self.ui, &self.summary)
+    }
+
+    fn is_draft(&self) -> bool {
+        self.plan.plan.status == Some(machi_core::plans::PlanStatus::Draft)
+    }
+}
+
+impl ListPage {
+    fn period(&self, summary: &PlanSummary) -> String {
+        period(self.ui, summary)
+    }
+}
