@@ -735,3 +735,19 @@ test('a resident subscribes to 防災 for their area by e-mail and browser notif
     await push.stop();
   }
 });
+
+test('a resident browses the ICT plans from the menu; the list and the plan trees pass axe', async () => {
+  const page = await phonePage();
+  await page.goto(`${base}/`);
+  await page.getByRole('link', { name: 'ICT計画' }).click();
+  await checkAccessibility(page, 'plan list');
+  await page.getByRole('link', { name: '(仮称) 門真市DX推進計画(案)' }).click();
+  assert.match(await page.locator('main').innerText(), /環境整備・運用開始/);
+  assert.ok(await page.getByRole('columnheader', { name: '2025年度' }).count() > 0);
+  await checkAccessibility(page, '門真市 plan with its schedule tables');
+  await page.goto(`${base}/plans/takatsuki-ict-strategy`);
+  assert.equal(await page.getByRole('heading', { level: 4, name: '(ア) 防災分野におけるICTの利活用' }).count(), 1);
+  await checkAccessibility(page, '高槻市 plan');
+  await page.goto(`${base}/plans/ibaraki-ict-vision`);
+  await checkAccessibility(page, '茨木市 ICT vision, four levels deep');
+});
