@@ -351,6 +351,19 @@ pub enum Status {
     Stopped,
 }
 
+impl Status {
+    /// The word as staff write it (未着手 …).
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::NotStarted => "未着手",
+            Status::InProgress => "実施中",
+            Status::Done => "完了",
+            Status::UnderReview => "見直し",
+            Status::Stopped => "中止",
+        }
+    }
+}
+
 /// A progress report or evaluation the document states for a fiscal year.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

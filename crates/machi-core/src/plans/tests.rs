@@ -189,3 +189,16 @@ fn a_null_period_needs_a_reason_and_a_loose_figure_an_existing_node() {
         ]
     );
 }
+
+#[test]
+fn a_status_reads_as_staff_write_it_in_the_file_and_on_the_page() {
+    for status in [
+        Status::NotStarted,
+        Status::InProgress,
+        Status::Done,
+        Status::UnderReview,
+        Status::Stopped,
+    ] {
+        assert_eq!(serde_json::to_value(status).unwrap(), status.label());
+    }
+}

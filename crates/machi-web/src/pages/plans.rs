@@ -150,9 +150,7 @@ fn node_view(ui: Ui, plan: &Plan, node: &Node) -> NodeView {
             .iter()
             .map(|p| {
                 let parts: Vec<String> = [
-                    p.status
-                        .and_then(|s| serde_json::to_value(s).ok())
-                        .and_then(|v| v.as_str().map(str::to_string)),
+                    p.status.map(|s| s.label().to_string()),
                     p.grade
                         .as_ref()
                         .map(|g| format!("{}: {g}", ui.t("評価", "Grade"))),
