@@ -40,6 +40,8 @@ pub struct AppState {
     oidc: Option<OidcSettings>,
     /// The city's LINE official account, whose follow events become subscriptions.
     line: Option<delivery::LineSettings>,
+    /// Whether webhooks may be registered at addresses in private networks.
+    webhook_allow_private: bool,
 }
 
 impl AppState {
@@ -53,12 +55,20 @@ impl AppState {
             procedures: cache::ProcedureCache::default(),
             oidc: None,
             line: None,
+            webhook_allow_private: false,
         }
     }
 
     /// Lets residents subscribe by following the city's LINE official account.
     pub fn with_line(mut self, line: Option<delivery::LineSettings>) -> Self {
         self.line = line;
+        self
+    }
+
+    /// Lets the public form register webhooks at private addresses (a city whose receivers sit
+    /// in its own network, LGWAN).
+    pub fn with_private_webhooks(mut self, allowed: bool) -> Self {
+        self.webhook_allow_private = allowed;
         self
     }
 

@@ -328,7 +328,8 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     let app = machi_web::router(
         machi_web::AppState::new(store.clone(), tenants)
             .with_oidc(settings.oidc())
-            .with_line(settings.line()),
+            .with_line(settings.line())
+            .with_private_webhooks(settings.webhook_allow_private),
     );
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await

@@ -94,6 +94,10 @@ pub struct Settings {
         global = true
     )]
     pub webhook_concurrency: usize,
+    /// Allow webhooks at addresses in private networks (refused by default: the subscribe form
+    /// is public, and machi must not be made to post into the city's own network).
+    #[arg(long, env = "MACHI_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
     /// OpenID Connect provider residents may sign in with (its issuer URL, e.g. the national
     /// デジタル認証アプリ's); without it, residents sign in by e-mailed link only.
     #[arg(long, env = "MACHI_OIDC_ISSUER", global = true)]

@@ -45,6 +45,69 @@ pub(super) fn check_address(address: &str) -> Result<(), Localized> {
     Ok(())
 }
 
+/// Whether an address is on the public internet: not this machine, not the city's own network
+/// (private, shared, link-local, unique-local ranges), not a special range.
+fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                // 100.64.0.0/10, shared address space (carrier-grade NAT).
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    // fc00::/7 unique local, fe80::/10 link local.
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// A webhook registered from the public form must be on the public internet, so that nobody can
+/// make machi post into the city's own network (server-side request forgery) unless the city
+/// allows it (`--webhook-allow-private`). Plain http to this machine stays allowed (a relay
+/// beside machi).
+pub(super) async fn reaches_outside(address: &str, allow_private: bool) -> Result<(), Localized> {
+    let refused = |why: &str| {
+        Err(Localized::new(
+            format!("このURLには送れません({why})。インターネットから届くhttps://のURLを入力してください"),
+            format!("machi cannot send to this address ({why}); enter an https:// address reachable from the internet"),
+        ))
+    };
+    let Ok(url) = reqwest::Url::parse(address) else {
+        return refused("URL");
+    };
+    if allow_private || url.scheme() == "http" {
+        return Ok(());
+    }
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return refused("host");
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<std::net::IpAddr> = match tokio::net::lookup_host((host, port)).await {
+        Ok(found) => found.map(|a| a.ip()).collect(),
+        Err(_) => return refused("DNS"),
+    };
+    if addresses.is_empty() || !addresses.iter().all(|ip| is_public(*ip)) {
+        return refused("private address");
+    }
+    Ok(())
+}
+
 /// A push subscription as browsers make them: an HTTPS endpoint, an uncompressed P-256 public
 /// key and a 16-byte secret (RFC 8291), base64url.
 pub(super) fn check_push_subscription(endpoint: &str, keys: &BrowserKeys) -> Result<(), ApiError> {
@@ -127,6 +190,9 @@ pub(super) async fn subscribe_webhook(
     mut new: NewSubscription,
     base: &str,
 ) -> Result<Registered, PageError> {
+    if let Err(why) = reaches_outside(&new.address, state.webhook_allow_private).await {
+        return Ok(Registered::Refused(why));
+    }
     new.secret = machi_store::sessions::random_token();
     new.confirmed = true;
     if let Err(error) = answers_challenge(&new.address, &new.secret).await {
@@ -164,6 +230,45 @@ pub(super) async fn subscribe_webhook(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_citys_own_network_is_not_public() {
+        for private in [
+            "10.1.2.3",
+            "192.168.0.10",
+            "172.16.5.5",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "133.242.0.1", "2001:4860:4860::8888"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn webhooks_into_the_citys_network_are_refused_unless_allowed() {
+        assert!(reaches_outside("https://10.0.0.5/hook", false)
+            .await
+            .is_err());
+        assert!(reaches_outside("https://127.0.0.1:8443/hook", false)
+            .await
+            .is_err());
+        assert!(reaches_outside("https://localhost/hook", false)
+            .await
+            .is_err());
+        assert!(reaches_outside("https://10.0.0.5/hook", true).await.is_ok());
+        assert!(reaches_outside("http://127.0.0.1:9000/hook", false)
+            .await
+            .is_ok());
+        assert!(reaches_outside("https://8.8.8.8/hook", false).await.is_ok());
+    }
 
     #[test]
     fn only_https_or_this_machine() {

@@ -85,6 +85,23 @@ pub(super) async fn subscribe_webhook(app: &TestApp, receivers: &Receivers) -> S
         .await
         .unwrap();
     assert_eq!(plain_http.status(), 422, "plain http to another machine");
+    let inside = app
+        .client
+        .post(app.url("/subscribe"))
+        .form(&[
+            ("category", "bousai"),
+            ("channel", "webhook"),
+            ("webhook_url", "https://10.0.0.5/hook"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inside.status(), 422, "the city's own network");
+    assert!(inside
+        .text()
+        .await
+        .unwrap()
+        .contains("このURLには送れません"));
     let page = app
         .client
         .post(app.url("/subscribe"))
