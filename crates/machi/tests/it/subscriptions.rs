@@ -16,7 +16,7 @@ use crate::smtp_sink::SmtpSink;
 mod channels;
 
 use channels::{
-    check_push, check_webhook_signature, follow_on_line, line_enabled_app, subscribe_browser,
+    check_push, check_webhook_signature, line_enabled_app, line_event, subscribe_browser,
     subscribe_webhook,
 };
 
@@ -319,7 +319,7 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
     let (browser_keys, browser_auth) = subscribe_browser(app, receivers).await;
     let secret = subscribe_webhook(app, receivers).await;
     let line_user = "U4af4980629a0c8f7e3a7e6b2b1b1b1b1";
-    follow_on_line(&line_app, line_user).await;
+    line_event(&line_app, "follow", line_user).await;
     let reply = receivers.wait_for("/line/reply", 1).await;
     assert!(reply[0].json()["messages"][0]["text"]
         .as_str()
@@ -408,6 +408,23 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
             ("webhook".to_string(), 1),
             ("webpush".to_string(), 1)
         ]
+    );
+
+    // Blocking the official account ends the LINE subscription.
+    let line_subscribers = |counts: Vec<(machi_core::subscriptions::Channel, i64)>| {
+        counts
+            .into_iter()
+            .find(|(c, _)| *c == machi_core::subscriptions::Channel::Line)
+            .map_or(0, |(_, n)| n)
+    };
+    assert_eq!(
+        line_subscribers(app.store.subscriber_counts(CITY).await.unwrap()),
+        1
+    );
+    line_event(&line_app, "unfollow", line_user).await;
+    assert_eq!(
+        line_subscribers(app.store.subscriber_counts(CITY).await.unwrap()),
+        0
     );
     far.stop().await;
 }

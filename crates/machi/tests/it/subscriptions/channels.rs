@@ -123,12 +123,12 @@ pub(super) async fn subscribe_webhook(app: &TestApp, receivers: &Receivers) -> S
     value[start..start + 64].to_string()
 }
 
-/// A LINE user follows the city's account: LINE's signed event arrives at machi.
-pub(super) async fn follow_on_line(line_app: &str, user: &str) {
+/// LINE's signed event about one user arrives at machi (`follow` or `unfollow`).
+pub(super) async fn line_event(line_app: &str, kind: &str, user: &str) {
     let body = json!({
         "destination": "Uffffffffffffffffffffffffffffffff",
         "events": [{
-            "type": "follow", "mode": "active", "timestamp": 1_700_000_000_000_i64,
+            "type": kind, "mode": "active", "timestamp": 1_700_000_000_000_i64,
             "replyToken": "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
             "source": { "type": "user", "userId": user },
             "webhookEventId": "01FZ74A0TDDPYRVKNK77XKC3ZR",
