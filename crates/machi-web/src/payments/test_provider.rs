@@ -68,14 +68,12 @@ impl TestProvider {
             .map_err(ApiError::from)
     }
 
-    /// The signature header for a body sent at `time`.
+    /// The signature header for a body sent at `time` (the scheme machi's own webhooks use).
     async fn sign(&self, time: i64, body: &[u8]) -> Result<String, ApiError> {
-        let mut mac = mac(self.secret().await?)?;
-        mac.update(format!("{time}.").as_bytes());
-        mac.update(body);
-        Ok(format!(
-            "t={time},v1={}",
-            hex::encode(mac.finalize().into_bytes())
+        Ok(crate::delivery::webhook_signature(
+            self.secret().await?,
+            time,
+            body,
         ))
     }
 

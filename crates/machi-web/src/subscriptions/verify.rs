@@ -151,7 +151,7 @@ pub(super) fn check_push_subscription(endpoint: &str, keys: &BrowserKeys) -> Res
 async fn answers_challenge(url: &str, secret: &str) -> Result<(), String> {
     let challenge = machi_store::sessions::random_token();
     let body = json!({ "type": "subscription.verify", "challenge": challenge }).to_string();
-    let signature = webhook_signature(secret, chrono::Utc::now().timestamp(), &body);
+    let signature = webhook_signature(secret, chrono::Utc::now().timestamp(), body.as_bytes());
     let client = reqwest::Client::builder()
         .timeout(CHALLENGE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())

@@ -97,7 +97,7 @@ fn assert_signed(request: &Received) {
     let body = std::str::from_utf8(&request.body).unwrap();
     assert_eq!(
         header,
-        machi_web::delivery::webhook_signature(&secret(subscriber), timestamp, body),
+        machi_web::delivery::webhook_signature(&secret(subscriber), timestamp, body.as_bytes()),
         "bad signature at {}",
         request.path
     );
