@@ -85,10 +85,21 @@ impl Contents {
     ) -> (Vec<Prepared>, Vec<(Delivery, Outcome)>) {
         let mut prepared = Vec::with_capacity(claimed.len());
         let mut unsendable = Vec::new();
+        // A batch is nearly always one city's: look each city up once per batch.
+        let mut cities: HashMap<String, (String, String)> = HashMap::new();
         for delivery in claimed {
-            let tenant = self.tenant(&delivery.tenant_id).await;
-            let base = self.base_of(tenant.as_ref());
-            let city = tenant.map(|t| t.name_ja).unwrap_or_default();
+            let (base, city) = match cities.get(&delivery.tenant_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let tenant = self.tenant(&delivery.tenant_id).await;
+                    let found = (
+                        self.base_of(tenant.as_ref()),
+                        tenant.map(|t| t.name_ja).unwrap_or_default(),
+                    );
+                    cities.insert(delivery.tenant_id.clone(), found.clone());
+                    found
+                }
+            };
             let content = match &delivery.notice_id {
                 None => Ok(Arc::new(Content {
                     subject: delivery.subject.clone(),

@@ -72,6 +72,8 @@ fn b64(bytes: &[u8]) -> String {
 
 pub(crate) struct WebPush {
     store: Store,
+    /// Each city's VAPID keys, read once: they never change once made.
+    keys: tokio::sync::Mutex<std::collections::HashMap<String, VapidKeys>>,
     client: reqwest::Client,
     contact: String,
     limit: Arc<DefaultDirectRateLimiter>,
@@ -82,6 +84,7 @@ impl WebPush {
     pub fn new(store: Store, contact: &str) -> Self {
         Self {
             store,
+            keys: Default::default(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
                 .build()
@@ -107,11 +110,21 @@ impl WebPush {
         }
     }
 
+    async fn city_keys(&self, tenant: &str) -> Result<VapidKeys, String> {
+        let mut keys = self.keys.lock().await;
+        if let Some(known) = keys.get(tenant) {
+            return Ok(known.clone());
+        }
+        let stored = vapid_keys(&self.store, tenant).await?;
+        keys.insert(tenant.to_string(), stored.clone());
+        Ok(stored)
+    }
+
     async fn request(&self, item: &Prepared) -> Result<reqwest::RequestBuilder, String> {
         let keys: BrowserKeys = serde_json::from_str(&item.delivery.secret)
             .map_err(|e| format!("stored browser keys: {e}"))?;
         let info = SubscriptionInfo::new(item.delivery.address.as_str(), &keys.p256dh, &keys.auth);
-        let vapid = vapid_keys(&self.store, &item.delivery.tenant_id).await?;
+        let vapid = self.city_keys(&item.delivery.tenant_id).await?;
         let mut signature = VapidSignatureBuilder::from_base64(&vapid.private, &info)
             .map_err(|e| format!("VAPID key: {e}"))?;
         signature.add_claim("sub", self.contact.as_str());
