@@ -297,8 +297,7 @@ impl Store {
                 Outcome::Gone(error) => {
                     self.mark_failed(delivery.id, "dead", &now, error).await?;
                     if let Some(subscription) = &delivery.subscription_id {
-                        crate::subscriptions::forget(self, &delivery.tenant_id, subscription)
-                            .await?;
+                        self.unsubscribe(&delivery.tenant_id, subscription).await?;
                     }
                 }
             }

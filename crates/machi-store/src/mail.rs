@@ -1,8 +1,6 @@
-//! E-mail to one person (a status change, a sign-in link, an opt-in link). It goes through the
-//! delivery outbox ([`crate::deliveries`]) like every other message: committed with the change
-//! it reports, sent by the workers, retried with backoff.
-
-use sqlx::{Any, Transaction};
+//! E-mail to one person (a status change, a sign-in link, an opt-in link). It is queued with
+//! [`crate::deliveries::enqueue_direct`], in the transaction of the change it reports, and goes
+//! out like every other message.
 
 use crate::{Result, Store};
 
@@ -12,14 +10,6 @@ pub struct OutgoingMail {
     pub recipient: String,
     pub subject: String,
     pub body: String,
-}
-
-pub(crate) async fn enqueue(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    mail: &OutgoingMail,
-) -> Result<()> {
-    crate::deliveries::enqueue_direct(tx, tenant, mail).await
 }
 
 impl Store {

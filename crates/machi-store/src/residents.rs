@@ -103,7 +103,7 @@ impl Store {
                  If you did not ask for it, ignore this message.\n"
             ),
         };
-        crate::mail::enqueue(&mut tx, tenant, &mail).await?;
+        crate::deliveries::enqueue_direct(&mut tx, tenant, &mail).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -205,7 +205,7 @@ impl Store {
         )
         .await?;
         if let Some(mail) = mail {
-            crate::mail::enqueue(&mut tx.tx, tenant, mail).await?;
+            crate::deliveries::enqueue_direct(&mut tx.tx, tenant, mail).await?;
         }
         tx.append(&AuditEntry::new(
             actor,
@@ -311,7 +311,7 @@ async fn apply_status_change(
     )
     .await?;
     if let Some(mail) = &change.mail {
-        crate::mail::enqueue(&mut tx.tx, tenant, mail).await?;
+        crate::deliveries::enqueue_direct(&mut tx.tx, tenant, mail).await?;
     }
     tx.append(&AuditEntry::new(
         &change.actor,

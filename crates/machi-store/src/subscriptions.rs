@@ -85,6 +85,79 @@ async fn by_address(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Inserts the subscription, or finds the one its address already has on that channel. Writing
+/// first makes SQLite take the write lock at the start (a read first could not be upgraded once
+/// a worker had written meanwhile).
+async fn insert_or_find(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    new: &NewSubscription,
+) -> Result<Subscribed> {
+    let id = random_token();
+    let now = now_text();
+    let inserted = sqlx::query(
+        "INSERT INTO subscriptions (tenant_id, id, channel, address, secret, categories, areas, \
+         language, confirmed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (tenant_id, channel, address) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(&id)
+    .bind(new.channel.as_str())
+    .bind(&new.address)
+    .bind(&new.secret)
+    .bind(joined(&new.choices.categories))
+    .bind(joined(&new.choices.areas))
+    .bind(&new.language)
+    .bind(new.confirmed.then(|| now.clone()))
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(if inserted == 1 {
+        Subscribed::Created(Subscription {
+            id,
+            channel: new.channel,
+            address: new.address.clone(),
+            secret: new.secret.clone(),
+            choices: new.choices.clone(),
+            language: new.language.clone(),
+            confirmed: new.confirmed,
+        })
+    } else {
+        let existing = by_address(tx, tenant, new.channel, &new.address)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the subscription was just removed".into()))?;
+        Subscribed::Existing(existing)
+    })
+}
+
+/// Deletes the subscription of an address on a channel and what was still queued for it.
+async fn delete_by_address(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    channel: Channel,
+    address: &str,
+) -> Result<bool> {
+    sqlx::query(
+        "DELETE FROM deliveries WHERE tenant_id = $1 AND state = 'queued' AND subscription_id IN \
+         (SELECT id FROM subscriptions WHERE tenant_id = $1 AND channel = $2 AND address = $3)",
+    )
+    .bind(tenant)
+    .bind(channel.as_str())
+    .bind(address)
+    .execute(&mut **tx)
+    .await?;
+    let removed = sqlx::query(
+        "DELETE FROM subscriptions WHERE tenant_id = $1 AND channel = $2 AND address = $3",
+    )
+    .bind(tenant)
+    .bind(channel.as_str())
+    .bind(address)
+    .execute(&mut **tx)
+    .await?;
+    Ok(removed.rows_affected() == 1)
+}
+
 impl Store {
     /// Creates a subscription, or finds the one the address already has on that channel. The
     /// mail `welcome` writes for the result (the opt-in link, say) is queued in the same
@@ -96,44 +169,7 @@ impl Store {
         welcome: impl FnOnce(&Subscribed) -> Option<OutgoingMail>,
     ) -> Result<Subscribed> {
         let mut tx = self.pool.begin().await?;
-        // Writing first makes SQLite take the write lock at the start (a read first could not
-        // be upgraded once a worker had written meanwhile).
-        let id = random_token();
-        let now = now_text();
-        let inserted = sqlx::query(
-            "INSERT INTO subscriptions (tenant_id, id, channel, address, secret, categories, areas, \
-             language, confirmed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (tenant_id, channel, address) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&id)
-        .bind(new.channel.as_str())
-        .bind(&new.address)
-        .bind(&new.secret)
-        .bind(joined(&new.choices.categories))
-        .bind(joined(&new.choices.areas))
-        .bind(&new.language)
-        .bind(new.confirmed.then(|| now.clone()))
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let outcome = if inserted == 1 {
-            Subscribed::Created(Subscription {
-                id,
-                channel: new.channel,
-                address: new.address.clone(),
-                secret: new.secret.clone(),
-                choices: new.choices.clone(),
-                language: new.language.clone(),
-                confirmed: new.confirmed,
-            })
-        } else {
-            let existing = by_address(&mut tx, tenant, new.channel, &new.address)
-                .await?
-                .ok_or_else(|| StoreError::Conflict("the subscription was just removed".into()))?;
-            Subscribed::Existing(existing)
-        };
+        let outcome = insert_or_find(&mut tx, tenant, new).await?;
         if let Some(mail) = welcome(&outcome) {
             crate::deliveries::enqueue_direct(&mut tx, tenant, &mail).await?;
         }
@@ -143,10 +179,13 @@ impl Store {
 
     /// Replaces a browser's or a LINE user's subscription: the same endpoint or user id
     /// subscribing again is the same person changing their mind.
+    /// The old subscription goes and the new one comes in one transaction.
     pub async fn resubscribe(&self, tenant: &str, new: &NewSubscription) -> Result<Subscription> {
-        self.unsubscribe_address(tenant, new.channel, &new.address)
-            .await?;
-        match self.subscribe(tenant, new, |_| None).await? {
+        let mut tx = self.pool.begin().await?;
+        delete_by_address(&mut tx, tenant, new.channel, &new.address).await?;
+        let outcome = insert_or_find(&mut tx, tenant, new).await?;
+        tx.commit().await?;
+        match outcome {
             Subscribed::Created(created) | Subscribed::Existing(created) => Ok(created),
         }
     }
@@ -211,25 +250,9 @@ impl Store {
         address: &str,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "DELETE FROM deliveries WHERE tenant_id = $1 AND state = 'queued' AND subscription_id IN \
-             (SELECT id FROM subscriptions WHERE tenant_id = $1 AND channel = $2 AND address = $3)",
-        )
-        .bind(tenant)
-        .bind(channel.as_str())
-        .bind(address)
-        .execute(&mut *tx)
-        .await?;
-        let removed = sqlx::query(
-            "DELETE FROM subscriptions WHERE tenant_id = $1 AND channel = $2 AND address = $3",
-        )
-        .bind(tenant)
-        .bind(channel.as_str())
-        .bind(address)
-        .execute(&mut *tx)
-        .await?;
+        let removed = delete_by_address(&mut tx, tenant, channel, address).await?;
         tx.commit().await?;
-        Ok(removed.rows_affected() == 1)
+        Ok(removed)
     }
 
     /// Takes over the subscribers of a city's previous system, all or nothing, in one
@@ -314,12 +337,4 @@ async fn delete(tx: &mut Transaction<'_, Any>, tenant: &str, id: &str) -> Result
         .execute(&mut **tx)
         .await?;
     Ok(removed.rows_affected() == 1)
-}
-
-/// Removes a subscription the channel says is gone (a push endpoint answering 410, say).
-pub(crate) async fn forget(store: &Store, tenant: &str, id: &str) -> Result<()> {
-    let mut tx = store.pool.begin().await?;
-    delete(&mut tx, tenant, id).await?;
-    tx.commit().await?;
-    Ok(())
 }
