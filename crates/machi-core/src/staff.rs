@@ -97,6 +97,17 @@ impl Role {
     pub fn reads_audit_log(self) -> bool {
         matches!(self, Role::Admin | Role::Auditor)
     }
+
+    /// Imports and revises ICT/DX plans, sets yearly action plans and evaluates progress (the
+    /// CIO and the DX team, which is the administrators' 情報政策課).
+    pub fn edits_plans(self) -> bool {
+        matches!(self, Role::Admin | Role::Cio)
+    }
+
+    /// Reports progress on plan measures: departments on their own, plan editors on any.
+    pub fn reports_progress(self) -> bool {
+        self.edits_plans() || matches!(self, Role::Manager | Role::Staff)
+    }
 }
 
 /// Whether a member of `own` may see data of `department`: only their own.

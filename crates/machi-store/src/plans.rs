@@ -1,12 +1,30 @@
 //! 情報化計画 as imported: the parsed file kept whole for fidelity, plus one row per node so the
-//! tree can be queried. Importing a plan id again replaces that plan in one transaction.
+//! tree can be queried. Importing a plan id again replaces that plan in one audited transaction
+//! and records a revision: why, by whom, and which headings changed. Progress, evaluations and
+//! KPI actuals are keyed by node id (see `cycle`), so a revision keeps them.
 
+pub mod cycle;
+pub mod metrics;
+
+use machi_core::plans::revision::{changes, PlanChanges};
 use machi_core::plans::{Node, Plan};
 use serde::Serialize;
+use serde_json::json;
 use sqlx::Row;
 
+use crate::audit::AuditEntry;
 use crate::procedures::{parse_json, to_json};
 use crate::{now_text, Result, Store};
+
+/// 改定履歴 as machi recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevisionRecord {
+    pub number: i64,
+    pub reason: String,
+    pub changes: PlanChanges,
+    pub revised_by: String,
+    pub revised_at: String,
+}
 
 /// A plan as listed: header columns and the size of its tree.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,11 +91,23 @@ impl Store {
         tenant: &str,
         plan: &Plan,
         imported_by: &str,
+        reason: &str,
     ) -> Result<PlanSummary> {
         let walk = plan.walk();
         let measures = walk.iter().filter(|(_, n)| n.measure).count();
         let header = &plan.plan;
-        let mut tx = self.pool.begin().await?;
+        let mut audited = self.begin_audited(tenant).await?;
+        let tx = &mut audited.tx;
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT definition FROM plans WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(&header.id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let changed = match &previous {
+            Some(previous) => changes(&parse_json::<Plan>(previous)?, plan),
+            None => PlanChanges::default(),
+        };
         // Nodes first: they reference the plan row.
         for table in ["plan_nodes", "plans"] {
             let column = if table == "plans" { "id" } else { "plan_id" };
@@ -86,7 +116,7 @@ impl Store {
             ))
             .bind(tenant)
             .bind(&header.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         sqlx::query(
@@ -110,7 +140,7 @@ impl Store {
         .bind(i64::try_from(measures).unwrap_or(i64::MAX))
         .bind(now_text())
         .bind(imported_by)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let mut positions: std::collections::HashMap<Option<&str>, i64> = Default::default();
         for (parent, node) in &walk {
@@ -136,10 +166,22 @@ impl Store {
             .bind(i64::from(node.measure))
             .bind(to_json(&node.owners)?)
             .bind(to_json(&own)?)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
-        tx.commit().await?;
+        let number = record_revision(tx, tenant, &header.id, reason, &changed, imported_by).await?;
+        let detail = json!({"revision": number, "reason": reason, "added": changed.added.len(),
+            "removed": changed.removed.len(), "changed": changed.changed.len(), "header": changed.header});
+        let subject = format!("plan:{}", header.id);
+        audited
+            .append(&AuditEntry::new(
+                imported_by,
+                "plan.import",
+                &subject,
+                detail,
+            ))
+            .await?;
+        audited.commit().await?;
         let stored = self.plan_summary(tenant, &header.id).await?;
         stored.ok_or_else(|| crate::StoreError::Corrupt(format!("plan {} vanished", header.id)))
     }
@@ -213,4 +255,60 @@ impl Store {
             nodes,
         }))
     }
+
+    /// The revisions machi recorded for a plan, newest first.
+    pub async fn plan_revisions(&self, tenant: &str, plan: &str) -> Result<Vec<RevisionRecord>> {
+        let rows = sqlx::query(
+            "SELECT number, reason, changes, revised_by, revised_at FROM plan_revisions \
+             WHERE tenant_id = $1 AND plan_id = $2 ORDER BY number DESC",
+        )
+        .bind(tenant)
+        .bind(plan)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RevisionRecord {
+                    number: row.try_get("number")?,
+                    reason: row.try_get("reason")?,
+                    changes: parse_json(&row.try_get::<String, _>("changes")?)?,
+                    revised_by: row.try_get("revised_by")?,
+                    revised_at: row.try_get("revised_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Appends the next revision of a plan inside the import's transaction.
+async fn record_revision(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tenant: &str,
+    plan: &str,
+    reason: &str,
+    changed: &PlanChanges,
+    by: &str,
+) -> Result<i64> {
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(number) FROM plan_revisions WHERE tenant_id = $1 AND plan_id = $2",
+    )
+    .bind(tenant)
+    .bind(plan)
+    .fetch_one(&mut **tx)
+    .await?;
+    let number = last.unwrap_or(0) + 1;
+    sqlx::query(
+        "INSERT INTO plan_revisions (tenant_id, plan_id, number, reason, changes, revised_by, revised_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tenant)
+    .bind(plan)
+    .bind(number)
+    .bind(reason)
+    .bind(to_json(changed)?)
+    .bind(by)
+    .bind(now_text())
+    .execute(&mut **tx)
+    .await?;
+    Ok(number)
 }

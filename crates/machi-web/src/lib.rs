@@ -14,6 +14,7 @@ mod notices;
 mod ops;
 mod pages;
 mod payments;
+mod plans;
 mod problem;
 mod staff;
 mod submit;
@@ -27,6 +28,7 @@ use machi_store::{Store, Tenant};
 
 pub use account::OidcSettings;
 pub use api::openapi_document;
+pub use plans::snapshot_metrics_hourly;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(payments::routes())
         .merge(account::routes())
         .merge(notices::public_routes())
+        .merge(plans::public_routes())
         .merge(subscriptions::routes())
         .merge(line::routes())
         .merge(alerts::public_routes())

@@ -12,8 +12,10 @@ pub const DEMO_CATALOG: &[u8] = include_bytes!("../demo/procedures.yaml");
 pub const DEMO_BUNDLES: &[u8] = include_bytes!("../demo/life_events.yaml");
 
 /// The five seed plans, transcribed in the machi-plan/1 format (see docs/plan-format.md). They
-/// are other cities' plans, imported as they are: the demo city shows real structures.
-pub const DEMO_PLANS: [&[u8]; 5] = [
+/// are other cities' plans, imported as they are: the demo city shows real structures. The
+/// sixth is the demo city's own (fictional) plan, whose KPIs are bound to live figures.
+pub const DEMO_PLANS: [&[u8]; 6] = [
+    include_bytes!("../demo/plans/demo-city-dx.yaml"),
     include_bytes!("../demo/plans/ibaraki-ict-vision.yaml"),
     include_bytes!("../demo/plans/ibaraki-dx-roadmap.yaml"),
     include_bytes!("../demo/plans/takatsuki-ict-strategy.yaml"),
@@ -30,7 +32,9 @@ pub async fn plans(store: &Store, city: &str) -> anyhow::Result<()> {
         if existing.iter().any(|p| p.id == plan.plan.id) {
             continue;
         }
-        let summary = store.import_plan(city, &plan, "demo").await?;
+        let summary = store
+            .import_plan(city, &plan, "demo", "デモデータの取込")
+            .await?;
         println!(
             "loaded demo plan {}: {} nodes",
             summary.id, summary.node_count

@@ -91,11 +91,14 @@ enum ImportCommand {
         /// The bundle file (.yaml, .yml or .json).
         file: std::path::PathBuf,
     },
-    /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); replaces the plan
-    /// with the same id; all or nothing.
+    /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); a plan with the
+    /// same id is replaced as a revision (progress is kept by measure id); all or nothing.
     Plan {
         /// The plan file (.yaml or .yml).
         file: std::path::PathBuf,
+        /// Why the plan is revised, kept in its revision history (required to replace a plan).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -190,9 +193,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
-        Command::Import(ImportCommand::Plan { file }) => {
+        Command::Import(ImportCommand::Plan { file, reason }) => {
             let store = open_store(&settings).await?;
-            let result = import_plan(&store, &settings.city, &file).await;
+            let result = import_plan(&store, &settings.city, &file, reason.as_deref()).await;
             store.close().await;
             result
         }
@@ -284,7 +287,12 @@ async fn import_life_events(
     Ok(())
 }
 
-async fn import_plan(store: &Store, city: &str, file: &std::path::Path) -> anyhow::Result<()> {
+async fn import_plan(
+    store: &Store,
+    city: &str,
+    file: &std::path::Path,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
     // Every problem on its own line with its path, so a city fixes its file in one pass.
@@ -295,8 +303,17 @@ async fn import_plan(store: &Store, city: &str, file: &std::path::Path) -> anyho
             problems.join("\n  ")
         )
     })?;
+    let exists = store.plan(city, &plan.plan.id).await?.is_some();
+    let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) => reason,
+        None if exists => anyhow::bail!(
+            "{name} was not imported: plan {} exists; give --reason for the revision",
+            plan.plan.id
+        ),
+        None => "初版の取込",
+    };
     let summary = store
-        .import_plan(city, &plan, "machi import plan")
+        .import_plan(city, &plan, "machi import plan", reason)
         .await
         .with_context(|| format!("{name} was not imported"))?;
     println!(
@@ -336,6 +353,7 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let local = listener.local_addr()?;
     let workers = machi_web::delivery::spawn(store.clone(), settings.delivery(local));
+    let snapshots = tokio::spawn(machi_web::snapshot_metrics_hourly(store.clone()));
     println!(
         "machi is serving {} on http://{local}/ ({})",
         settings.city_name,
@@ -348,6 +366,8 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     // The batches in hand are sent and recorded before the database closes, so a restart
     // neither loses nor repeats a delivery.
     workers.shutdown().await;
+    // A snapshot is a few single-row writes, so stopping between them loses nothing.
+    snapshots.abort();
     store.close().await;
     Ok(())
 }

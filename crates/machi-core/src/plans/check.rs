@@ -243,6 +243,19 @@ impl<'a> Checker<'a> {
             if let Some(target) = &kpi.target {
                 self.fy(&format!("{at}.target.fy"), target.fy);
             }
+            if let Some(binding) = &kpi.binding {
+                if super::metric::Metric::parse(binding).is_none() {
+                    let known: Vec<&str> =
+                        super::metric::ALL_METRICS.iter().map(|m| m.key()).collect();
+                    self.fail(
+                        &format!("{at}.binding"),
+                        format_args!(
+                            "'{binding}' is not a figure machi computes ({})",
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
             for (i, actual) in kpi.actuals.iter().enumerate() {
                 if actual.as_of.is_none() && actual.fy.is_none() {
                     self.fail(&format!("{at}.actuals[{i}]"), "give as_of or fy");

@@ -8,6 +8,10 @@ mod check;
 
 use serde::{Deserialize, Serialize};
 
+pub mod cycle;
+pub mod metric;
+pub mod revision;
+
 pub use check::city_code_is_valid;
 
 /// The only format string this parser accepts.

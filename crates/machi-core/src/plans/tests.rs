@@ -202,3 +202,26 @@ fn a_status_reads_as_staff_write_it_in_the_file_and_on_the_page() {
         assert_eq!(serde_json::to_value(status).unwrap(), status.label());
     }
 }
+
+#[test]
+fn a_revision_names_added_removed_and_rewritten_nodes() {
+    use super::revision::changes;
+    let before = parse_plan(MINIMAL.as_bytes()).unwrap();
+    let mut after = before.clone();
+    after.plan.title = "改定版".into();
+    let first = &mut after.nodes[0].children[0];
+    first.title = "行政手続のオンライン化".into();
+    let removed = after.nodes[0].children.remove(0);
+    let mut added = removed.clone();
+    added.id = "1-(9)".into();
+    after.nodes[0].children.push(added);
+    after.nodes[0].description = Some("書き直し".into());
+    let diff = changes(&before, &after);
+    assert_eq!(diff.header, ["title"]);
+    assert_eq!(diff.added.len(), 1);
+    assert_eq!(diff.added[0].id, "1-(9)");
+    assert_eq!(diff.removed.len(), 1);
+    assert_eq!(diff.changed.len(), 1);
+    assert_eq!(diff.changed[0].fields, ["description"]);
+    assert!(changes(&before, &before).is_empty());
+}

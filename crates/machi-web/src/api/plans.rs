@@ -91,6 +91,17 @@ pub struct PlanDetail {
     /// Free-form notes (推進体制, 転記の範囲 …).
     #[schema(value_type = Vec<Object>)]
     pub notes: Value,
+    /// The cycle as recorded in machi, oldest first: `reports` (progress per measure and
+    /// fiscal year: status 未着手/実施中/完了/見直し/中止 as in the plan format,
+    /// narrative, evidence), `evaluations` (CIO grade and comment), `actions` (yearly action
+    /// plans) and `actuals` (KPI actuals per fiscal year). The latest report or evaluation of a
+    /// measure's year is the current one.
+    #[schema(value_type = Object)]
+    pub cycle: Value,
+    /// This month's value of each live figure the plan's KPIs are bound to (its key, as in a
+    /// KPI's `binding`, to the value; null when there is nothing to compute from yet).
+    #[schema(value_type = Object)]
+    pub live: Value,
 }
 
 /// The city's ICT/DX plans (情報化計画・DX推進計画).
@@ -121,6 +132,18 @@ pub(crate) async fn show_plan(
         .await?
         .ok_or_else(|| ApiError::not_found("no such plan"))?;
     let json = |value: Result<Value, serde_json::Error>| value.map_err(ApiError::internal);
+    let cycle = state.store.plan_cycle(&city.id, &id).await?;
+    let month = machi_store::plans::metrics::current_month();
+    let mut live = serde_json::Map::new();
+    for (_, node) in stored.plan.walk() {
+        for metric in node.kpis.iter().filter_map(|k| k.binding.as_deref()) {
+            let Some(metric) = machi_core::plans::metric::Metric::parse(metric) else {
+                continue;
+            };
+            let value = state.store.metric_value(&city.id, metric, &month).await?;
+            live.insert(metric.key().to_string(), json(serde_json::to_value(value))?);
+        }
+    }
     let plan = stored.plan;
     Ok(Json(PlanDetail {
         summary: stored.summary.into(),
@@ -129,5 +152,7 @@ pub(crate) async fn show_plan(
         nodes: json(serde_json::to_value(&plan.nodes))?,
         figures: json(serde_json::to_value(&plan.figures))?,
         notes: json(serde_json::to_value(&plan.notes))?,
+        cycle: json(serde_json::to_value(&cycle))?,
+        live: Value::Object(live),
     }))
 }

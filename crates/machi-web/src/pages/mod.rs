@@ -6,7 +6,6 @@ mod catalog;
 mod correct;
 pub(crate) mod form_view;
 mod life_events;
-mod plans;
 pub(crate) mod prefill;
 pub(crate) mod status;
 
@@ -46,8 +45,6 @@ pub(crate) fn routes() -> Router<AppState> {
             get(life_events::questions).post(life_events::submit),
         )
         .route("/life-events/{id}/form", get(life_events::form))
-        .route("/plans", get(plans::list))
-        .route("/plans/{id}", get(plans::show))
         .route("/status", get(status::show).post(status::lookup))
         .route("/status/correct", axum::routing::post(correct::correct))
         .route("/lang/{code}", get(switch_language))

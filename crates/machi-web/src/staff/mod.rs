@@ -132,6 +132,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             post(passkeys::register_finish),
         )
         .route("/staff/passkeys/{id}/remove", post(passkeys::remove))
+        .merge(crate::plans::staff_routes())
         .route("/staff/logout", post(login::logout))
         .route("/staff/logout-everywhere", post(login::logout_everywhere))
         .route_layer(axum::middleware::from_fn_with_state(state, guard));
@@ -226,6 +227,7 @@ impl Signed {
             serves_counter: role.serves_counter(),
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
+            plans: role.reports_progress(),
         }
     }
 }
@@ -244,6 +246,7 @@ pub(crate) struct Chrome {
     pub serves_counter: bool,
     pub manages_accounts: bool,
     pub reads_audit: bool,
+    pub plans: bool,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Signed {

@@ -27,6 +27,7 @@ mod ops;
 mod pages;
 mod passkeys;
 mod payments;
+mod plan_cycle;
 mod plans;
 mod staff;
 mod subscriptions;

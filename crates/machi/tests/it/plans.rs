@@ -58,7 +58,10 @@ nodes:
 async fn import_demo_plans(app: &TestApp) {
     for bytes in DEMO_PLANS {
         let plan = parse_plan(bytes).unwrap();
-        app.store.import_plan(CITY, &plan, "test").await.unwrap();
+        app.store
+            .import_plan(CITY, &plan, "test", "test")
+            .await
+            .unwrap();
     }
 }
 
@@ -88,7 +91,7 @@ async fn the_seed_plans_can_be_browsed_with_their_own_levels(app: &TestApp) {
         .find("<h3>(1) ICT利活用による行政サービスの向上</h3>")
         .unwrap();
     let measure = takatsuki
-        .find("<h4>(ア) 防災分野におけるICTの利活用</h4>")
+        .find("(ア) 防災分野におけるICTの利活用</a></h4>")
         .unwrap();
     assert!(basic < measure, "the measure is under its 基本方針");
     assert!(takatsuki.contains("ICT戦略の基本方針") && takatsuki.contains("個別施策"));
@@ -148,10 +151,17 @@ async fn the_api_gives_the_tree_and_a_problem_for_an_unknown_plan(app: &TestApp)
 
 async fn a_reimport_replaces_the_plan_and_its_nodes(app: &TestApp) {
     let first = parse_plan(small_plan("第1版", true).as_bytes()).unwrap();
-    let summary = app.store.import_plan(CITY, &first, "test").await.unwrap();
+    let summary = app
+        .store
+        .import_plan(CITY, &first, "test", "first")
+        .await
+        .unwrap();
     assert_eq!((summary.node_count, summary.measure_count), (3, 1));
     let second = parse_plan(small_plan("第2版", false).as_bytes()).unwrap();
-    app.store.import_plan(CITY, &second, "test").await.unwrap();
+    app.store
+        .import_plan(CITY, &second, "test", "second")
+        .await
+        .unwrap();
     let stored = app
         .store
         .plan(CITY, "example-dx-plan")
@@ -234,6 +244,21 @@ async fn the_cli_imports_a_plan_and_a_broken_file_changes_nothing(db: Db) {
     }
     assert!(stderr.contains("3 problem(s)"), "{stderr}");
 
+    // Replacing a plan is a revision: it needs a reason.
+    let output = machi(&db)
+        .args(["import", "plan"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("give --reason"));
+    let output = machi(&db)
+        .args(["import", "plan", "--reason", "字句の修正"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+
     let store = machi_store::Store::open(db.url.as_deref(), dir)
         .await
         .unwrap();
@@ -247,6 +272,12 @@ async fn the_cli_imports_a_plan_and_a_broken_file_changes_nothing(db: Db) {
         "nothing of the broken file was written"
     );
     assert_eq!(stored.nodes.len(), 3);
+    let revisions = store
+        .plan_revisions("demo", "example-dx-plan")
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = revisions.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons, ["字句の修正", "初版の取込"]);
     store.close().await;
     db.drop().await;
 }

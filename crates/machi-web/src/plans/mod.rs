@@ -1,18 +1,122 @@
-//! 情報化計画 pages: the list of the city's ICT/DX plans and each plan's tree with the city's own
-//! level names, numbering as printed, owners, schedule, figures and sources. The tree is nested
+//! 情報化計画: the city's ICT/DX plans as a living PDCA cycle. Public pages show the list, each
+//! plan's tree with the city's own level names, numbering, owners, schedule, figures and
+//! sources, a page per measure with its KPI charts, the dashboard, the yearly report and the
+//! revision history; staff report, evaluate and revise under `/staff/plans`. The tree is nested
 //! lists with a heading per node so screen-reader users can move by heading or by list.
+
+mod chart;
+mod dashboard;
+mod measure;
+mod report;
+mod staff;
+mod standing;
+
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use machi_core::plans::metric::Metric;
 use machi_core::plans::{Figure, Node, Plan};
-use machi_store::plans::PlanSummary;
+use machi_store::plans::cycle::Cycle;
+use machi_store::plans::{PlanSummary, RevisionRecord};
 
-use super::{city_name, render, PageError};
+pub(crate) use staff::routes as staff_routes;
+
 use crate::i18n::Ui;
+use crate::pages::{city_name, render, PageError};
 use crate::problem::ApiError;
 use crate::tenant::City;
 use crate::AppState;
+
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/plans", get(list))
+        .route("/plans/{id}", get(show))
+        .route("/plans/{id}/dashboard", get(dashboard::show))
+        .route("/plans/{id}/report", get(report::show))
+        .route("/plans/{id}/revisions", get(revisions))
+        .route("/plans/{id}/measures/{node}", get(measure::show))
+}
+
+/// How often the live figures are written to this month's snapshot.
+const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Keeps this month's value of every live figure of every city, hourly from the start, so
+/// that each month keeps the last value taken in it (the trend a KPI chart draws). Every node
+/// may run it: the write of a month's value is an upsert.
+pub async fn snapshot_metrics_hourly(store: machi_store::Store) {
+    let mut ticks = tokio::time::interval(SNAPSHOT_EVERY);
+    loop {
+        ticks.tick().await;
+        let month = machi_store::plans::metrics::current_month();
+        let tenants = match store.tenants().await {
+            Ok(tenants) => tenants,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list cities for KPI snapshots");
+                continue;
+            }
+        };
+        for tenant in tenants {
+            if let Err(error) = store.snapshot_metrics(&tenant.id, &month).await {
+                tracing::warn!(%error, city = %tenant.id, "KPI snapshot failed");
+            }
+        }
+    }
+}
+
+/// A path segment for an id from a plan file: ids such as `1-(1)` or `ア` are kept readable,
+/// anything else is percent-encoded (no crate of ours encodes a single segment).
+pub(crate) fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A plan with what machi recorded of its cycle and the live figures its KPIs are bound to.
+pub(crate) struct Loaded {
+    pub summary: PlanSummary,
+    pub plan: Plan,
+    pub cycle: Cycle,
+    pub live: HashMap<Metric, standing::Live>,
+}
+
+/// Loads a plan for a page, or the 404 page.
+pub(crate) async fn load(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    id: &str,
+) -> Result<Loaded, PageError> {
+    let failed = |e: machi_store::StoreError| PageError::new(ui, city, e);
+    let stored = state
+        .store
+        .plan(&city.id, id)
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| {
+            let missing = ui.t("その計画はありません。", "There is no such plan.");
+            PageError::new(ui, city, ApiError::not_found(missing))
+        })?;
+    let cycle = state.store.plan_cycle(&city.id, id).await.map_err(failed)?;
+    let live = standing::live_figures(&state.store, &city.id, &stored.plan)
+        .await
+        .map_err(failed)?;
+    Ok(Loaded {
+        summary: stored.summary,
+        plan: stored.plan,
+        cycle,
+        live,
+    })
+}
 
 #[derive(Template)]
 #[template(path = "plans.html")]
@@ -36,6 +140,8 @@ enum Step {
 struct NodeView {
     /// `h3` for level 1 (under the page's `h2`) down to `h6`, so headings follow the tree.
     heading: u32,
+    /// The measure's own page, for measures.
+    href: String,
     level_name: String,
     label: String,
     title: String,
@@ -65,13 +171,7 @@ struct PlanPage {
     notes: Vec<(String, Vec<String>, String)>,
 }
 
-fn fy(ui: Ui, fy: i32) -> String {
-    if ui.en {
-        format!("FY{fy}")
-    } else {
-        format!("{fy}年度")
-    }
-}
+use standing::fy_label as fy;
 
 fn period(ui: Ui, summary: &PlanSummary) -> String {
     let year = |v: Option<i32>| v.map(|v| fy(ui, v)).unwrap_or_else(|| "?".into());
@@ -126,6 +226,15 @@ fn node_view(ui: Ui, plan: &Plan, node: &Node) -> NodeView {
     });
     NodeView {
         heading: (node.level + 2).min(6),
+        href: if node.measure {
+            format!(
+                "/plans/{}/measures/{}",
+                path_segment(&plan.plan.id),
+                path_segment(&node.id)
+            )
+        } else {
+            String::new()
+        },
         level_name: plan.level_name(node.level).unwrap_or_default().to_string(),
         label: node.label.clone(),
         title: node.title.clone(),
@@ -187,7 +296,7 @@ fn steps(ui: Ui, plan: &Plan, nodes: &[Node], out: &mut Vec<Step>) {
     out.push(Step::CloseList);
 }
 
-pub(super) async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     City(city): City,
     ui: Ui,
@@ -205,7 +314,7 @@ pub(super) async fn list(
     }))
 }
 
-pub(super) async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     City(city): City,
     ui: Ui,
@@ -254,6 +363,10 @@ pub(super) async fn show(
 }
 
 impl PlanPage {
+    fn href_id(&self) -> String {
+        path_segment(&self.summary.id)
+    }
+
     fn period(&self) -> String {
         period(self.ui, &self.summary)
     }
@@ -267,4 +380,46 @@ impl ListPage {
     fn period(&self, summary: &PlanSummary) -> String {
         period(self.ui, summary)
     }
+}
+
+#[derive(Template)]
+#[template(path = "plan_revisions.html")]
+struct RevisionsPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    summary: PlanSummary,
+    plan_href: String,
+    revisions: Vec<RevisionRecord>,
+}
+
+impl RevisionsPage {
+    fn when(&self, revision: &RevisionRecord) -> String {
+        standing::short_time(&revision.revised_at)
+    }
+}
+
+/// 改定履歴: every import and edit of the plan recorded in machi, with the reason and the
+/// headings that were added, removed or changed.
+pub(crate) async fn revisions(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let loaded = load(&state, &city, ui, &id).await?;
+    let revisions = state
+        .store
+        .plan_revisions(&city.id, &id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let plan_href = format!("/plans/{}", path_segment(&id));
+    Ok(render(&RevisionsPage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("{plan_href}/revisions"),
+        summary: loaded.summary,
+        plan_href,
+        revisions,
+    }))
 }
