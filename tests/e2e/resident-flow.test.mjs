@@ -751,3 +751,48 @@ test('a resident browses the ICT plans from the menu; the list and the plan tree
   await page.goto(`${base}/plans/ibaraki-ict-vision`);
   await checkAccessibility(page, '茨木市 ICT vision, four levels deep');
 });
+
+test('市民課 reports progress on its measure, the CIO evaluates, and the dashboard and KPI charts follow; the pages pass axe', async () => {
+  const dashboard = `${base}/plans/demo-city-dx/dashboard`;
+  const reader = await phonePage();
+  await reader.goto(dashboard);
+  const before = await reader.locator('.achievement').innerText();
+  assert.match(before, /施策 4件、うち完了 0件/);
+
+  const department = await deskPage();
+  await signIn(department, 'shimin@demo.machi.example');
+  await department.getByRole('link', { name: '計画の進捗' }).click();
+  await checkAccessibility(department, 'staff plan home of a department');
+  await department.getByRole('link', { name: '1-2 オンライン申請の利用促進' }).click();
+  await checkAccessibility(department, 'staff measure page with the report form');
+  assert.equal(await department.getByRole('heading', { name: 'CIO評価' }).count(), 0, 'a department does not grade');
+  await department.selectOption('#fy', '2026');
+  await department.getByLabel('完了').check();
+  await department.getByLabel('取組内容・進捗').fill('全窓口でオンライン申請の案内を始めた');
+  await department.getByLabel('オンラインで行われた申請の割合（%）').fill('４２．５');
+  await department.getByRole('button', { name: '報告する' }).click();
+  assert.match(await department.getByRole('status').innerText(), /進捗報告を保存しました/);
+
+  const cio = await deskPage();
+  await signIn(cio, 'cio@demo.machi.example');
+  await cio.goto(`${base}/staff/plans`);
+  await cio.getByRole('link', { name: '1-2 オンライン申請の利用促進' }).click();
+  await cio.selectOption('#eval-fy', '2026');
+  await cio.getByRole('radio', { name: 'B' }).check();
+  await cio.getByLabel('コメント').fill('次年度は子育て手続にも広げること');
+  await cio.getByRole('button', { name: '評価を保存' }).click();
+  assert.match(await cio.getByRole('status').innerText(), /評価を保存しました/);
+  await checkAccessibility(cio, 'staff measure page after the evaluation');
+
+  await reader.goto(`${dashboard}?fy=2026`);
+  assert.match(await reader.locator('.achievement').innerText(), /施策 4件、うち完了 1件：達成率 25\.0%/);
+  const kpi = reader.getByRole('img', { name: 'オンラインで行われた申請の割合' });
+  assert.equal(await kpi.count(), 1, 'the KPI chart is an image with its name');
+  assert.ok(await reader.getByRole('cell', { name: '42.5%' }).count() > 0, 'its data table has the actual');
+  await checkAccessibility(reader, 'plan dashboard with KPI charts');
+  await reader.getByRole('link', { name: 'オンライン申請の利用促進' }).first().click();
+  assert.match(await reader.locator('main').innerText(), /次年度は子育て手続にも広げること/);
+  await checkAccessibility(reader, 'public measure page');
+  await reader.goto(`${base}/plans/demo-city-dx/report?fy=2026`);
+  await checkAccessibility(reader, 'printable yearly report');
+});

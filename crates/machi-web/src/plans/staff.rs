@@ -321,7 +321,7 @@ async fn measure_page(
         }
     }
     Ok(MeasurePage {
-        chrome: signed.chrome(&m.href),
+        chrome: signed.chrome(&format!("/staff{}", m.href)),
         ui,
         can_report: role.reports_progress() && (role.edits_plans() || own),
         can_evaluate: role.edits_plans(),
