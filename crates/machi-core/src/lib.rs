@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod applications;
+pub mod assets;
 pub mod digest;
 pub mod life_events;
 pub mod mynumber;

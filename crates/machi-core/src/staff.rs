@@ -108,6 +108,26 @@ impl Role {
     pub fn reports_progress(self) -> bool {
         self.edits_plans() || matches!(self, Role::Manager | Role::Staff)
     }
+
+    /// Edits every system of the 情報資産台帳: the CIO and the DX team (情報政策課).
+    pub fn edits_all_assets(self) -> bool {
+        matches!(self, Role::Admin | Role::Cio)
+    }
+
+    /// Reads the whole 情報資産台帳 (the auditor too); others see their department's systems.
+    pub fn reads_all_assets(self) -> bool {
+        self.edits_all_assets() || self == Role::Auditor
+    }
+
+    /// Reports on systems at all: managers and staff on their own department's.
+    pub fn edits_assets(self) -> bool {
+        self.edits_all_assets() || matches!(self, Role::Manager | Role::Staff)
+    }
+
+    /// Opens the 情報資産台帳.
+    pub fn reads_assets(self) -> bool {
+        self.edits_assets() || self.reads_all_assets()
+    }
 }
 
 /// Whether a member of `own` may see data of `department`: only their own.
@@ -130,6 +150,14 @@ mod tests {
         assert!(!Role::Auditor.manages_accounts());
         assert!(Role::Auditor.reads_audit_log());
         assert!(!Role::Staff.assigns_work());
+    }
+
+    #[test]
+    fn the_cio_and_the_dx_team_edit_every_asset_and_the_auditor_only_reads() {
+        assert!(Role::Admin.edits_all_assets() && Role::Cio.edits_all_assets());
+        assert!(!Role::Manager.edits_all_assets() && Role::Manager.edits_assets());
+        assert!(Role::Auditor.reads_all_assets() && !Role::Auditor.edits_assets());
+        assert!(!Role::Counter.reads_assets());
     }
 
     #[test]
