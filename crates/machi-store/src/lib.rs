@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod applications;
+pub mod assets;
 pub mod audit;
 mod connect;
 pub mod counter;
