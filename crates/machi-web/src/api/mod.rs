@@ -2,6 +2,7 @@
 //! 3.1 document at `/api/v1/openapi.json`.
 
 mod applications;
+mod assets;
 mod plans;
 mod procedures;
 mod types;
@@ -24,7 +25,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 #[openapi(
     info(
         title = "machi API",
-        description = "Online procedures of a Japanese city hall: the procedure catalog, applications and their status, and the city's ICT/DX plans.",
+        description = "Online procedures of a Japanese city hall: the procedure catalog, applications and their status, and the city's ICT/DX plans and, for staff, its IT asset ledger.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
@@ -35,13 +36,15 @@ pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
         crate::subscriptions::push::subscribe_browser,
         crate::subscriptions::push::vapid_public_key,
         plans::list_plans,
-        plans::show_plan
+        plans::show_plan,
+        assets::list_assets
     ),
     components(schemas(crate::problem::Problem)),
     tags((name = "procedures", description = "手続 (the procedure catalog)"),
          (name = "applications", description = "申請 (applications and their status)"),
          (name = "notices", description = "お知らせ配信 (subscriptions to notices)"),
-         (name = "plans", description = "情報化計画・DX推進計画 (ICT/DX plans)"))
+         (name = "plans", description = "情報化計画・DX推進計画 (ICT/DX plans)"),
+         (name = "assets", description = "情報資産台帳 (the IT asset ledger; staff only)"))
 )]
 struct ApiDoc;
 
@@ -66,6 +69,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/plans", get(plans::list_plans))
         .route("/plans/{id}", get(plans::show_plan))
+        .route("/assets", get(assets::list_assets))
         .merge(crate::subscriptions::api_routes())
         .fallback(|| async { crate::problem::ApiError::not_found("no such API route") })
 }

@@ -157,7 +157,8 @@ impl Workers {
     }
 }
 
-/// Starts one worker per channel; they run until [`Workers::shutdown`].
+/// Starts one worker per channel, and the asset ledger's reminder check; they run until
+/// [`Workers::shutdown`].
 pub fn spawn(store: Store, settings: DeliverySettings) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let wake = Arc::new(Notify::new());
@@ -191,7 +192,13 @@ pub fn spawn(store: Store, settings: DeliverySettings) -> Workers {
                 wake.clone(),
             ))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut handles = handles;
+    handles.push(tokio::spawn(crate::staff::assets::reminders::run(
+        store.clone(),
+        settings.public_url.clone(),
+        stopped.clone(),
+    )));
     Workers {
         stop,
         wake,

@@ -8,6 +8,7 @@
 
 mod accounts;
 pub(crate) mod application;
+pub(crate) mod assets;
 mod audit_log;
 mod counter;
 mod deliveries;
@@ -118,6 +119,18 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/staff/counter", get(counter::home))
         .route("/staff/counter/open", get(counter::open))
         .route("/staff/counter/submit", post(counter::submit_for_visitor))
+        .route("/staff/assets", get(assets::list).post(assets::create))
+        .route("/staff/assets/new", get(assets::new_form))
+        .route("/staff/assets/costs", get(assets::costs))
+        .route("/staff/assets/export", get(assets::export))
+        .route(
+            "/staff/assets/import",
+            get(assets::import_form)
+                .post(assets::import)
+                .layer(DefaultBodyLimit::max(assets::MAX_CSV_BYTES)),
+        )
+        .route("/staff/assets/{id}", post(assets::update))
+        .route("/staff/assets/{id}/edit", get(assets::edit_form))
         .route("/staff/users", get(accounts::list).post(accounts::create))
         .route("/staff/users/{email}", post(accounts::change))
         .route("/staff/audit", get(audit_log::search))
@@ -228,6 +241,7 @@ impl Signed {
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
             plans: role.reports_progress(),
+            reads_assets: role.reads_assets(),
         }
     }
 }
@@ -247,6 +261,7 @@ pub(crate) struct Chrome {
     pub manages_accounts: bool,
     pub reads_audit: bool,
     pub plans: bool,
+    pub reads_assets: bool,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Signed {
