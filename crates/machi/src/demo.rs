@@ -217,3 +217,63 @@ pub async fn staff_accounts(store: &Store, city: &str) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// デモ市's 情報資産台帳: a few systems as 情報政策課 would list them, some of the 20 標準化対象業務
+/// on ガバメントクラウド at different stages, and one contract that ends within 90 days (so the
+/// ledger shows a deadline and the reminder check has something to send). Loaded once.
+pub async fn assets(store: &Store, city: &str) -> anyhow::Result<()> {
+    if !store.assets(city, &Default::default()).await?.is_empty() {
+        return Ok(());
+    }
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let soon = today + chrono::Duration::days(75);
+    let measures = store.plan_measures(city).await?;
+    let link = machi_core::assets::MeasureLink {
+        plan_id: "kadoma-dx-plan".into(),
+        node_id: "1-(1)".into(),
+    };
+    let link = if measures.contains(&link) {
+        link.text()
+    } else {
+        String::new()
+    };
+    let csv = format!(
+        "管理番号,システム名,所管課,目的,事業者,契約開始日,契約終了日,年額費用（円）,稼働環境,機密性,完全性,可用性,個人情報,標準化対象業務,移行状況,サポート終了日,関連施策\r\n\
+         SYS-001,住民記録システム,shimin,住民基本台帳・印鑑登録事務,デモ情報システム株式会社,2026-01-01,2030-12-31,18000000,ガバメントクラウド,3,2,2,あり,住民基本台帳,移行済,2031-03-31,{link}\r\n\
+         SYS-002,個人住民税システム,zeimu,個人住民税の賦課,デモ情報システム株式会社,2021-04-01,2027-03-31,9600000,ガバメントクラウド,3,2,2,あり,個人住民税,移行中,2027-03-31,\r\n\
+         SYS-003,国民健康保険システム,kokuho,国保の資格・賦課・給付,株式会社サンプル計算センター,2020-04-01,{soon},7200000,オンプレミス,3,2,2,あり,国民健康保険,計画中,{soon},\r\n\
+         SYS-004,介護保険システム,kaigo,要介護認定・給付,株式会社サンプル計算センター,2022-04-01,2028-03-31,6000000,オンプレミス,3,2,1,あり,介護保険,未着手,2028-03-31,\r\n\
+         SYS-005,児童手当システム,kosodate,児童手当の認定・支給,デモ情報システム株式会社,2023-04-01,2028-03-31,2400000,ガバメントクラウド,3,2,1,あり,児童手当,移行中,,\r\n\
+         SYS-101,電子申請システム（machi）,johoseisaku,オンライン申請・お知らせ配信,（自庁運用）,2025-04-01,,1200000,クラウド,2,2,2,あり,,対象外,,{link}\r\n\
+         SYS-102,庁内グループウェア,johoseisaku,職員のスケジュール・文書共有,株式会社デモソフト,2022-10-01,2027-09-30,3600000,クラウド,2,1,1,なし,,,,\r\n"
+    );
+    let context = machi_core::assets::Context {
+        departments: store
+            .departments(city)
+            .await?
+            .into_iter()
+            .map(|d| (d.code, d.ja))
+            .collect(),
+        writable: None,
+        measures,
+    };
+    let file = machi_core::assets::parse_csv(csv.as_bytes(), &context).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("line {} {}: {}", p.line, p.column, p.message.en))
+            .collect();
+        anyhow::anyhow!("the demo asset ledger is invalid: {}", lines.join("; "))
+    })?;
+    let assets: Vec<_> = file.assets.into_iter().map(|(_, a)| a).collect();
+    let summary = store
+        .save_assets(
+            city,
+            &assets,
+            "demo",
+            None,
+            Some(serde_json::json!({ "rows": assets.len(), "encoding": "utf-8" })),
+        )
+        .await?;
+    println!("loaded the demo asset ledger: {} systems", summary.created);
+    Ok(())
+}

@@ -184,6 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::load(&store, &settings.city).await?;
                 demo::staff_accounts(&store, &settings.city).await?;
                 demo::plans(&store, &settings.city).await?;
+                demo::assets(&store, &settings.city).await?;
             }
             serve(&settings, store).await
         }

@@ -462,6 +462,24 @@ impl StaffClient {
         response
     }
 
+    /// Posts a multipart form (a file upload) exactly as given.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.app_url))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
     /// Posts a form with the CSRF token of the page at `page` (as the browser would).
     pub async fn submit(
         &mut self,

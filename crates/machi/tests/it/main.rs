@@ -13,6 +13,7 @@ mod smtp_sink;
 mod accounts;
 mod alerts;
 mod api_applications;
+mod assets;
 mod broadcast;
 mod catalog;
 mod counter;
