@@ -267,7 +267,7 @@ async fn cost_is_counted_per_department_and_fiscal_year(app: &TestApp) {
             "1,000,000",
             "1,000,000",
             "0",
-            "3,010,000"
+            "3,020,000"
         ]
     );
     assert_eq!(cells(row("市民税課")), ["0", "0", "0", "1", "1", "2"]);
@@ -279,7 +279,7 @@ async fn cost_is_counted_per_department_and_fiscal_year(app: &TestApp) {
             "1,000,000",
             "1,000,001",
             "1",
-            "3,010,002"
+            "3,020,002"
         ]
     );
 }
