@@ -4,7 +4,40 @@
 //! word arrives as 'ｼﾞﾄﾞｳ', 'ジドウ' or 'じどう', and a phone number as '０６－１２３４'. Everything
 //! that is compared or stored goes through one of these functions first.
 
+use encoding_rs::{EncoderResult, SHIFT_JIS};
 use unicode_normalization::UnicodeNormalization;
+
+/// 〓 (geta) in CP932: what a character without a Shift_JIS code becomes, as printed forms do.
+const GETA: &[u8] = &[0x81, 0xAC];
+
+/// Shift_JIS as Windows writes it (encoding_rs's Shift_JIS is the WHATWG one, i.e. CP932 with
+/// its NEC and IBM extensions); a character CP932 lacks becomes 〓 rather than an HTML escape.
+/// For the CSV files older 基幹 software and Excel read.
+pub fn to_cp932(text: &str) -> Vec<u8> {
+    let mut encoder = SHIFT_JIS.new_encoder();
+    let mut out = Vec::with_capacity(text.len());
+    let mut buffer = [0u8; 8192];
+    let mut rest = text;
+    loop {
+        let (result, read, written) =
+            encoder.encode_from_utf8_without_replacement(rest, &mut buffer, true);
+        out.extend_from_slice(&buffer[..written]);
+        rest = &rest[read..];
+        match result {
+            EncoderResult::InputEmpty => return out,
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(_) => out.extend_from_slice(GETA),
+        }
+    }
+}
+
+/// UTF-8 with a byte order mark, so that Excel detects the encoding of a CSV file.
+pub fn with_bom(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    bytes.extend_from_slice(b"\xEF\xBB\xBF");
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
 
 /// Folds width and compatibility forms (NFKC): 全角 ASCII → 半角, 半角カナ → 全角カナ.
 pub fn fold_width(input: &str) -> String {
@@ -102,6 +135,19 @@ pub fn clean_text(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cp932_keeps_ibm_and_nec_characters_and_marks_the_rest() {
+        let bytes = to_cp932("髙橋①,山﨑\r\n😀");
+        let (decoded, _, errors) = SHIFT_JIS.decode(&bytes);
+        assert!(!errors);
+        assert_eq!(decoded, "髙橋①,山﨑\r\n〓");
+    }
+
+    #[test]
+    fn utf8_exports_start_with_a_bom() {
+        assert_eq!(&with_bom("受付")[..3], b"\xEF\xBB\xBF");
+    }
 
     #[test]
     fn hiragana_and_half_width_kana_give_the_same_search_key() {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use encoding_rs::{EncoderResult, SHIFT_JIS};
+use encoding_rs::SHIFT_JIS;
 
 use super::{Asset, AssetInput, Context, FIELDS};
 use crate::procedures::Localized;
@@ -24,8 +24,6 @@ pub const COLUMNS: [&str; 17] = {
 };
 /// Columns every file must have.
 const REQUIRED: [&str; 3] = ["id", "name", "department"];
-/// 〓 (geta) in CP932: what a character without a Shift_JIS code becomes.
-const GETA: &[u8] = &[0x81, 0xAC];
 
 /// How a file was (or is to be) encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,25 +348,7 @@ pub fn encode_csv(
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
     let text = String::from_utf8_lossy(&bytes);
     Ok(match encoding {
-        Encoding::Utf8 => [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
-        Encoding::Cp932 => to_cp932(&text),
+        Encoding::Utf8 => crate::text::with_bom(&text),
+        Encoding::Cp932 => crate::text::to_cp932(&text),
     })
-}
-
-fn to_cp932(text: &str) -> Vec<u8> {
-    let mut encoder = SHIFT_JIS.new_encoder();
-    let mut out = Vec::with_capacity(text.len());
-    let mut buffer = [0u8; 8192];
-    let mut rest = text;
-    loop {
-        let (result, read, written) =
-            encoder.encode_from_utf8_without_replacement(rest, &mut buffer, true);
-        out.extend_from_slice(&buffer[..written]);
-        rest = &rest[read..];
-        match result {
-            EncoderResult::InputEmpty => return out,
-            EncoderResult::OutputFull => {}
-            EncoderResult::Unmappable(_) => out.extend_from_slice(GETA),
-        }
-    }
 }

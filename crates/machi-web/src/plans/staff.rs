@@ -372,6 +372,15 @@ fn shown(ui: crate::i18n::Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The measure a form at `at` writes to, in this person's city.
+fn measure_ref<'a>(signed: &'a Signed, at: &'a NodePath) -> MeasureRef<'a> {
+    MeasureRef {
+        tenant: &signed.city.id,
+        plan: &at.id,
+        node: &at.node,
+    }
+}
+
 /// After a save: back to the measure with a note of what was saved.
 fn saved(at: &NodePath, fy: i32, what: &str) -> Response {
     see_other(&format!(
@@ -416,15 +425,15 @@ pub(crate) async fn report(
     );
     match checked {
         Ok(input) => {
-            let measure = MeasureRef {
-                tenant: &signed.city.id,
-                plan: &at.id,
-                node: &at.node,
-            };
             let department = signed.session.user.department_code.as_deref();
             state
                 .store
-                .save_report(measure, &input, department, signed.email())
+                .save_report(
+                    measure_ref(&signed, &at),
+                    &input,
+                    department,
+                    signed.email(),
+                )
                 .await
                 .map_err(|e| signed.error(e))?;
             Ok(saved(&at, input.fy, "report"))
@@ -469,14 +478,9 @@ pub(crate) async fn evaluate(
     );
     match checked {
         Ok(input) => {
-            let measure = MeasureRef {
-                tenant: &signed.city.id,
-                plan: &at.id,
-                node: &at.node,
-            };
             state
                 .store
-                .save_evaluation(measure, &input, signed.email())
+                .save_evaluation(measure_ref(&signed, &at), &input, signed.email())
                 .await
                 .map_err(|e| signed.error(e))?;
             Ok(saved(&at, input.fy, "evaluation"))
@@ -506,14 +510,9 @@ pub(crate) async fn action(
     signed.require(signed.role().edits_plans() || owns(&state, &signed, node).await?)?;
     match read_action(&loaded.plan, field(&pairs, "fy"), field(&pairs, "action")) {
         Ok((fy, text)) => {
-            let measure = MeasureRef {
-                tenant: &signed.city.id,
-                plan: &at.id,
-                node: &at.node,
-            };
             state
                 .store
-                .save_action(measure, fy, &text, signed.email())
+                .save_action(measure_ref(&signed, &at), fy, &text, signed.email())
                 .await
                 .map_err(|e| signed.error(e))?;
             Ok(saved(&at, fy, "action"))

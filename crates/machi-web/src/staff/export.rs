@@ -5,8 +5,8 @@
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use encoding_rs::{EncoderResult, SHIFT_JIS};
 use machi_core::procedures::{CompiledForm, FieldHint, InputKind};
+use machi_core::text::{to_cp932, with_bom};
 use machi_store::review::MAX_PAGE;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -21,8 +21,6 @@ use crate::AppState;
 
 /// Most rows one export holds; narrow the filters for more.
 const MAX_ROWS: usize = 100_000;
-/// 〓 (geta) in CP932: what a character without a Shift_JIS code becomes, as printed forms do.
-const GETA: &[u8] = &[0x81, 0xAC];
 
 #[derive(Deserialize)]
 pub(super) struct ExportParams {
@@ -237,49 +235,9 @@ fn cell_text(hint: &FieldHint, value: &Value, wareki: bool) -> String {
     }
 }
 
-fn with_bom(text: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(text.len() + 3);
-    bytes.extend_from_slice(b"\xEF\xBB\xBF");
-    bytes.extend_from_slice(text.as_bytes());
-    bytes
-}
-
-/// Shift_JIS as Windows writes it (encoding_rs's Shift_JIS is the WHATWG one, i.e. CP932 with
-/// its NEC and IBM extensions); a character CP932 lacks becomes 〓 rather than an HTML escape.
-fn to_cp932(text: &str) -> Vec<u8> {
-    let mut encoder = SHIFT_JIS.new_encoder();
-    let mut out = Vec::with_capacity(text.len());
-    let mut buffer = [0u8; 8192];
-    let mut rest = text;
-    loop {
-        let (result, read, written) =
-            encoder.encode_from_utf8_without_replacement(rest, &mut buffer, true);
-        out.extend_from_slice(&buffer[..written]);
-        rest = &rest[read..];
-        match result {
-            EncoderResult::InputEmpty => return out,
-            EncoderResult::OutputFull => {}
-            EncoderResult::Unmappable(_) => out.extend_from_slice(GETA),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cp932_keeps_ibm_and_nec_characters_and_marks_the_rest() {
-        let bytes = to_cp932("髙橋①,山﨑\r\n😀");
-        let (decoded, _, errors) = SHIFT_JIS.decode(&bytes);
-        assert!(!errors);
-        assert_eq!(decoded, "髙橋①,山﨑\r\n〓");
-    }
-
-    #[test]
-    fn utf8_exports_start_with_a_bom() {
-        assert_eq!(&with_bom("受付")[..3], b"\xEF\xBB\xBF");
-    }
 
     #[test]
     fn a_group_cell_holds_every_entry() {
