@@ -218,12 +218,31 @@ pub async fn staff_accounts(store: &Store, city: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The departments the demo asset ledger names, as the demo catalog defines them.
+const DEMO_ASSET_DEPARTMENTS: [(&str, &str, &str); 6] = [
+    ("shimin", "市民課", "Citizen Services Division"),
+    ("zeimu", "市民税課", "Municipal Tax Division"),
+    (
+        "kokuho",
+        "保険年金課",
+        "Health Insurance and Pension Division",
+    ),
+    ("kaigo", "介護保険課", "Long-Term Care Insurance Division"),
+    ("kosodate", "子育て支援課", "Child Support Division"),
+    ("johoseisaku", "情報政策課", "Information Policy Division"),
+];
+
 /// デモ市's 情報資産台帳: a few systems as 情報政策課 would list them, some of the 20 標準化対象業務
 /// on ガバメントクラウド at different stages, and one contract that ends within 90 days (so the
 /// ledger shows a deadline and the reminder check has something to send). Loaded once.
 pub async fn assets(store: &Store, city: &str) -> anyhow::Result<()> {
     if !store.assets(city, &Default::default()).await?.is_empty() {
         return Ok(());
+    }
+    // The ledger names departments of the demo catalog; a city serving its own catalog with
+    // --demo gets them too, so the demo ledger always loads.
+    for (code, ja, en) in DEMO_ASSET_DEPARTMENTS {
+        store.ensure_department(city, code, ja, en).await?;
     }
     let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
     let soon = today + chrono::Duration::days(75);
