@@ -10,6 +10,21 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::text::fold_digits_and_dashes;
 
+/// Today in Japan, where every date of a city's work is meant.
+pub fn today_jst() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
+}
+
+/// The 年度 a day belongs to: a fiscal year runs from 1 April to 31 March and is named by the
+/// year it starts in (2026-03-31 is in 2025年度).
+pub fn fiscal_year(date: NaiveDate) -> i32 {
+    if date.month() >= 4 {
+        date.year()
+    } else {
+        date.year() - 1
+    }
+}
+
 /// One era (元号) with the first day it was in use.
 struct Era {
     kanji: &'static str,

@@ -244,7 +244,7 @@ pub async fn assets(store: &Store, city: &str) -> anyhow::Result<()> {
     for (code, ja, en) in DEMO_ASSET_DEPARTMENTS {
         store.ensure_department(city, code, ja, en).await?;
     }
-    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let today = machi_core::wareki::today_jst();
     let soon = today + chrono::Duration::days(75);
     let measures = store.plan_measures(city).await?;
     let link = machi_core::assets::MeasureLink {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::Asset;
@@ -17,14 +17,7 @@ use crate::procedures::Localized;
 /// Days before a deadline that its reminders go, earliest first.
 pub const REMINDER_DAYS: [i64; 2] = [90, 30];
 
-/// The 年度 a day belongs to.
-pub fn fiscal_year(date: NaiveDate) -> i32 {
-    if date.month() >= 4 {
-        date.year()
-    } else {
-        date.year() - 1
-    }
-}
+pub use crate::wareki::fiscal_year;
 
 /// One department's yearly costs, by fiscal year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

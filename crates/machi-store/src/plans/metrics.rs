@@ -17,7 +17,7 @@ fn jst() -> FixedOffset {
 
 /// The month (`YYYY-MM`) it is now in Japan.
 pub fn current_month() -> String {
-    Utc::now().with_timezone(&jst()).format("%Y-%m").to_string()
+    machi_core::wareki::today_jst().format("%Y-%m").to_string()
 }
 
 /// The first instant of a month and of the next one, as stored timestamps (UTC text).

@@ -7,9 +7,8 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Utc};
 use machi_core::plans::cycle::numeric;
-use machi_core::plans::metric::Metric;
+use machi_core::plans::metric::{bound_metrics, Metric};
 use machi_core::plans::{Kpi, Node, Plan, Status};
 use machi_store::plans::cycle::Cycle;
 use machi_store::plans::metrics::current_month;
@@ -64,12 +63,7 @@ pub(crate) fn short_time(stored: &str) -> String {
 
 /// The fiscal year it is now in Japan (April to March).
 pub(crate) fn current_fy() -> i32 {
-    let now = Utc::now() + chrono::Duration::hours(9);
-    if now.month() >= 4 {
-        now.year()
-    } else {
-        now.year() - 1
-    }
+    machi_core::wareki::fiscal_year(machi_core::wareki::today_jst())
 }
 
 /// The year a page shows unless asked for another: this year inside the plan's period, else
@@ -106,21 +100,13 @@ pub(crate) async fn live_figures(
 ) -> machi_store::Result<HashMap<Metric, Live>> {
     let month = current_month();
     let mut figures = HashMap::new();
-    for (_, node) in plan.walk() {
-        for kpi in &node.kpis {
-            let Some(metric) = kpi.binding.as_deref().and_then(Metric::parse) else {
-                continue;
-            };
-            if figures.contains_key(&metric) {
-                continue;
-            }
-            let live = Live {
-                history: store.metric_history(tenant, metric).await?,
-                now: store.metric_value(tenant, metric, &month).await?,
-                month: month.clone(),
-            };
-            figures.insert(metric, live);
-        }
+    for metric in bound_metrics(plan) {
+        let live = Live {
+            history: store.metric_history(tenant, metric).await?,
+            now: store.metric_value(tenant, metric, &month).await?,
+            month: month.clone(),
+        };
+        figures.insert(metric, live);
     }
     Ok(figures)
 }

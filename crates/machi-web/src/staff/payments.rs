@@ -71,7 +71,7 @@ pub(super) async fn reconcile(
     } else {
         Some(signed.department()?.to_string())
     };
-    let today = (Utc::now() + Duration::hours(9)).date_naive();
+    let today = machi_core::wareki::today_jst();
     let parse = |text: &str, default: NaiveDate| -> Result<NaiveDate, PageError> {
         if text.is_empty() {
             return Ok(default);

@@ -32,10 +32,7 @@ const UPCOMING_DAYS: i64 = 90;
 /// Most fiscal years the cost table spans.
 const MAX_YEARS: i32 = 10;
 
-/// Today in Japan, where contract and support dates are meant.
-pub(crate) fn today_jst() -> NaiveDate {
-    (chrono::Utc::now() + Duration::hours(9)).date_naive()
-}
+pub(crate) use machi_core::wareki::today_jst;
 
 /// The department whose systems this person sees (`None`: every department).
 pub(crate) fn read_scope(signed: &Signed) -> Result<Option<String>, PageError> {
