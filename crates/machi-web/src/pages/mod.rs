@@ -64,6 +64,31 @@ pub(crate) fn render(template: &impl Template) -> Response {
     }
 }
 
+/// A file to save (CSV, Excel) under an ASCII file name.
+pub(crate) fn attachment(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// Percent-encodes all but ASCII letters, digits and the bytes in `keep` (RFC 3986 unreserved
+/// characters are `-._~`; a URL path segment may keep more).
+pub(crate) fn percent_encode_except(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A page answer that must not be cached (it shows personal data or a secret).
 pub(crate) fn no_store(mut response: Response) -> Response {
     response

@@ -4,8 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use machi_core::plans::cycle::plan_years;
 use machi_core::plans::Node;
 use rust_xlsxwriter::{Format, Workbook};
@@ -14,7 +13,7 @@ use serde::Deserialize;
 use super::standing::{fy_label, kpi_points, standing};
 use super::{load, path_segment, Loaded};
 use crate::i18n::Ui;
-use crate::pages::{city_name, render, PageError};
+use crate::pages::{attachment, city_name, render, PageError};
 use crate::problem::ApiError;
 use crate::tenant::City;
 use crate::AppState;
@@ -135,16 +134,6 @@ struct ReportPage {
     year: String,
     headers: Vec<String>,
     lines: Vec<Line>,
-}
-
-fn attachment(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
 }
 
 fn csv(headers: &[String], lines: &[Line]) -> Result<Vec<u8>, csv::Error> {

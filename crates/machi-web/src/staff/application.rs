@@ -555,13 +555,5 @@ pub(super) async fn attachment(
 
 /// RFC 5987 encoding of a file name for `filename*`.
 pub(crate) fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    crate::pages::percent_encode_except(name, b"-._~")
 }

@@ -2,8 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use machi_store::audit::{AuditQuery, AuditRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -175,15 +174,9 @@ pub(super) async fn export(
     let bytes = writer
         .into_inner()
         .map_err(|e| signed.error(ApiError::internal(e)))?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"audit-log.csv\""),
-    );
-    Ok(response)
+    Ok(crate::pages::attachment(
+        bytes,
+        "text/csv; charset=utf-8",
+        "audit-log.csv",
+    ))
 }

@@ -3,8 +3,7 @@
 //! ends, and dates in 西暦 or 和暦.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use machi_core::procedures::{CompiledForm, FieldHint, InputKind};
 use machi_core::text::{to_cp932, with_bom};
 use machi_store::review::MAX_PAGE;
@@ -150,13 +149,7 @@ pub(super) async fn applications(
         "applications-{}.csv",
         chrono::Utc::now().format("%Y%m%d-%H%M%S")
     );
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(crate::pages::attachment(bytes, content_type, &filename))
 }
 
 async fn current_form(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Multipart, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use machi_core::assets::{encode_csv, parse_csv, CsvProblem, Encoding};
 use machi_store::assets::AssetFilter;
@@ -211,11 +211,5 @@ pub(in crate::staff) async fn export(
         Encoding::Utf8 => "text/csv; charset=utf-8",
     };
     let filename = format!("assets-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(crate::pages::attachment(bytes, content_type, &filename))
 }
