@@ -1,6 +1,7 @@
 //! Live KPIs: figures machi computes from its own data, to which a plan's KPI can be bound
 //! (`binding:` in the plan file). Their values are kept per month so that trends survive.
 
+use super::Plan;
 use crate::procedures::Localized;
 
 /// A figure machi computes.
@@ -61,6 +62,23 @@ impl Metric {
             Metric::NoticeSubscribers => "人",
         }
     }
+}
+
+/// The figures a plan's KPIs are bound to, each once, in document order.
+pub fn bound_metrics(plan: &Plan) -> Vec<Metric> {
+    let mut metrics = Vec::new();
+    for (_, node) in plan.walk() {
+        for metric in node
+            .kpis
+            .iter()
+            .filter_map(|k| k.binding.as_deref().and_then(Metric::parse))
+        {
+            if !metrics.contains(&metric) {
+                metrics.push(metric);
+            }
+        }
+    }
+    metrics
 }
 
 /// A share in percent with one decimal, none when there is nothing to divide by.

@@ -135,14 +135,9 @@ pub(crate) async fn show_plan(
     let cycle = state.store.plan_cycle(&city.id, &id).await?;
     let month = machi_store::plans::metrics::current_month();
     let mut live = serde_json::Map::new();
-    for (_, node) in stored.plan.walk() {
-        for metric in node.kpis.iter().filter_map(|k| k.binding.as_deref()) {
-            let Some(metric) = machi_core::plans::metric::Metric::parse(metric) else {
-                continue;
-            };
-            let value = state.store.metric_value(&city.id, metric, &month).await?;
-            live.insert(metric.key().to_string(), json(serde_json::to_value(value))?);
-        }
+    for metric in machi_core::plans::metric::bound_metrics(&stored.plan) {
+        let value = state.store.metric_value(&city.id, metric, &month).await?;
+        live.insert(metric.key().to_string(), json(serde_json::to_value(value))?);
     }
     let plan = stored.plan;
     Ok(Json(PlanDetail {

@@ -67,29 +67,39 @@ pub async fn snapshot_metrics_hourly(store: machi_store::Store) {
     }
 }
 
-/// A path segment for an id from a plan file: ids such as `1-(1)` or `ア` are kept readable,
-/// anything else is percent-encoded (no crate of ours encodes a single segment).
+/// A path segment for an id from a plan file: ids such as `1-(1)` keep their parentheses
+/// (allowed in a segment) so links stay readable; anything else is percent-encoded.
 pub(crate) fn path_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~()".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    crate::pages::percent_encode_except(id, b"-._~()")
 }
 
 /// A plan with what machi recorded of its cycle and the live figures its KPIs are bound to.
 pub(crate) struct Loaded {
-    pub summary: PlanSummary,
     pub plan: Plan,
     pub cycle: Cycle,
     pub live: HashMap<Metric, standing::Live>,
 }
 
-/// Loads a plan for a page, or the 404 page.
+/// A plan as stored, or the 404 page: for pages and forms that need neither the cycle nor
+/// the live figures.
+pub(crate) async fn stored_plan(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    id: &str,
+) -> Result<machi_store::plans::StoredPlan, PageError> {
+    state
+        .store
+        .plan(&city.id, id)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?
+        .ok_or_else(|| {
+            let missing = ui.t("その計画はありません。", "There is no such plan.");
+            PageError::new(ui, city, ApiError::not_found(missing))
+        })
+}
+
+/// Loads a plan with its cycle and live figures for a page, or the 404 page.
 pub(crate) async fn load(
     state: &AppState,
     city: &machi_store::Tenant,
@@ -97,21 +107,12 @@ pub(crate) async fn load(
     id: &str,
 ) -> Result<Loaded, PageError> {
     let failed = |e: machi_store::StoreError| PageError::new(ui, city, e);
-    let stored = state
-        .store
-        .plan(&city.id, id)
-        .await
-        .map_err(failed)?
-        .ok_or_else(|| {
-            let missing = ui.t("その計画はありません。", "There is no such plan.");
-            PageError::new(ui, city, ApiError::not_found(missing))
-        })?;
+    let stored = stored_plan(state, city, ui, id).await?;
     let cycle = state.store.plan_cycle(&city.id, id).await.map_err(failed)?;
     let live = standing::live_figures(&state.store, &city.id, &stored.plan)
         .await
         .map_err(failed)?;
     Ok(Loaded {
-        summary: stored.summary,
         plan: stored.plan,
         cycle,
         live,
@@ -407,7 +408,7 @@ pub(crate) async fn revisions(
     ui: Ui,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let loaded = load(&state, &city, ui, &id).await?;
+    let stored = stored_plan(&state, &city, ui, &id).await?;
     let revisions = state
         .store
         .plan_revisions(&city.id, &id)
@@ -418,7 +419,7 @@ pub(crate) async fn revisions(
         ui,
         city: city_name(ui, &city),
         back: format!("{plan_href}/revisions"),
-        summary: loaded.summary,
+        summary: stored.summary,
         plan_href,
         revisions,
     }))

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::measure::{find_node, measure_view, MeasureView, NodePath};
 use super::standing::{default_fy, fy_label, standing};
-use super::{load, path_segment};
+use super::{load, path_segment, stored_plan};
 use crate::pages::{render, PageError};
 use crate::staff::{see_other, Chrome, Signed};
 use crate::AppState;
@@ -40,11 +40,30 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/staff/plans/{id}/measures/{node}/action", post(action))
 }
 
-/// Whether this person's department owns a measure: by the 所属コード printed in the plan,
-/// or by the department's name as the plan writes it.
-async fn owns(state: &AppState, signed: &Signed, node: &Node) -> Result<bool, PageError> {
-    let Some(code) = signed.session.user.department_code.as_deref() else {
-        return Ok(false);
+/// This person's department as plans may name it: its code and its Japanese name.
+struct OwnDepartment {
+    code: String,
+    name: Option<String>,
+}
+
+impl OwnDepartment {
+    /// Whether the department owns a measure: by the 所属コード printed in the plan, or by the
+    /// department's name as the plan writes it.
+    fn owns(&self, node: &Node) -> bool {
+        node.owners.iter().any(|owner| {
+            owner.code.as_deref() == Some(self.code.as_str())
+                || self.name.as_deref() == Some(owner.name.as_str())
+        })
+    }
+}
+
+/// Looks the department up once per request (a plan has hundreds of measures to match).
+async fn own_department(
+    state: &AppState,
+    signed: &Signed,
+) -> Result<Option<OwnDepartment>, PageError> {
+    let Some(code) = signed.session.user.department_code.clone() else {
+        return Ok(None);
     };
     let departments = state
         .store
@@ -52,12 +71,17 @@ async fn owns(state: &AppState, signed: &Signed, node: &Node) -> Result<bool, Pa
         .await
         .map_err(|e| signed.error(e))?;
     let name = departments
-        .iter()
+        .into_iter()
         .find(|d| d.code == code)
-        .map(|d| d.ja.clone());
-    Ok(node.owners.iter().any(|owner| {
-        owner.code.as_deref() == Some(code) || name.as_deref() == Some(owner.name.as_str())
-    }))
+        .map(|d| d.ja);
+    Ok(Some(OwnDepartment { code, name }))
+}
+
+/// Whether this person's department owns a measure.
+async fn owns(state: &AppState, signed: &Signed, node: &Node) -> Result<bool, PageError> {
+    Ok(own_department(state, signed)
+        .await?
+        .is_some_and(|own| own.owns(node)))
 }
 
 /// A measure of the home page's lists.
@@ -98,6 +122,7 @@ async fn home_page(
     let mut own = Vec::new();
     let mut to_evaluate = Vec::new();
     let mut year = String::new();
+    let department = own_department(state, signed).await?;
     for summary in &summaries {
         let loaded = load(state, &signed.city, signed.ui, &summary.id).await?;
         let fy = default_fy(&plan_years(&loaded.plan));
@@ -127,7 +152,7 @@ async fn home_page(
             };
             if role.edits_plans() && awaiting {
                 to_evaluate.push(link);
-            } else if !role.edits_plans() && owns(state, signed, node).await? {
+            } else if !role.edits_plans() && department.as_ref().is_some_and(|d| d.owns(node)) {
                 own.push(link);
             }
         }
@@ -407,7 +432,7 @@ pub(crate) async fn report(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().reports_progress())?;
-    let loaded = load(&state, &signed.city, signed.ui, &at.id).await?;
+    let loaded = stored_plan(&state, &signed.city, signed.ui, &at.id).await?;
     let node = find_node(signed.ui, &signed.city, &loaded.plan, &at.node)?;
     signed.require(signed.role().edits_plans() || owns(&state, &signed, node).await?)?;
     let actuals: Vec<(String, String)> = pairs
@@ -468,7 +493,7 @@ pub(crate) async fn evaluate(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().edits_plans())?;
-    let loaded = load(&state, &signed.city, signed.ui, &at.id).await?;
+    let loaded = stored_plan(&state, &signed.city, signed.ui, &at.id).await?;
     find_node(signed.ui, &signed.city, &loaded.plan, &at.node)?;
     let checked = read_evaluation(
         &loaded.plan,
@@ -505,7 +530,7 @@ pub(crate) async fn action(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().reports_progress())?;
-    let loaded = load(&state, &signed.city, signed.ui, &at.id).await?;
+    let loaded = stored_plan(&state, &signed.city, signed.ui, &at.id).await?;
     let node = find_node(signed.ui, &signed.city, &loaded.plan, &at.node)?;
     signed.require(signed.role().edits_plans() || owns(&state, &signed, node).await?)?;
     match read_action(&loaded.plan, field(&pairs, "fy"), field(&pairs, "action")) {
