@@ -34,6 +34,19 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The `machi` binary, run against this database (warnings only in its log).
+    pub fn machi(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_machi"));
+        command
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .env("MACHI_LOG", "warn");
+        if let Some(url) = &self.url {
+            command.arg("--database-url").arg(url);
+        }
+        command
+    }
+
     /// Makes the database, or `None` when PostgreSQL is optional and not reachable.
     pub async fn new(db: Db) -> Option<Self> {
         let data_dir = tempfile::tempdir().unwrap();

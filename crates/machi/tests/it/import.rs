@@ -1,20 +1,6 @@
 //! `machi import procedures`: a city's own catalog from CSV (UTF-8 or Shift_JIS), all or nothing.
 
-use std::process::Command;
-
 use crate::harness::{Db, TestDb};
-
-fn machi(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_machi"));
-    command
-        .arg("--data-dir")
-        .arg(db.data_dir.path())
-        .env("MACHI_LOG", "warn");
-    if let Some(url) = &db.url {
-        command.arg("--database-url").arg(url);
-    }
-    command
-}
 
 /// An inventory (手続棚卸) of `n` procedures as a Japanese-headed CSV.
 fn inventory_csv(n: usize) -> String {
@@ -61,7 +47,8 @@ async fn imports_are_all_or_nothing(db: Db) {
     let csv = inventory_csv(3000);
     let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&csv);
     std::fs::write(&good, &sjis).unwrap();
-    let output = machi(&db)
+    let output = db
+        .machi()
         .args(["import", "procedures"])
         .arg(&good)
         .output()
@@ -78,7 +65,8 @@ async fn imports_are_all_or_nothing(db: Db) {
     let mut text = inventory_csv(5).replace("proc-", "new-");
     text.push_str("new-bad,壊れた行,,d,課,fax,abc,,,\n");
     std::fs::write(&bad, text).unwrap();
-    let output = machi(&db)
+    let output = db
+        .machi()
         .args(["import", "procedures"])
         .arg(&bad)
         .output()
@@ -120,14 +108,15 @@ async fn staff_accounts_are_created_once_with_a_known_role(db: Db) {
     };
     let catalog = db.data_dir.path().join("catalog.csv");
     std::fs::write(&catalog, inventory_csv(40)).unwrap();
-    let imported = machi(&db)
+    let imported = db
+        .machi()
         .args(["import", "procedures"])
         .arg(&catalog)
         .output()
         .unwrap();
     assert!(imported.status.success());
     let create_in = |email: &str, role: &str, department: &str| {
-        machi(&db)
+        db.machi()
             .args([
                 "user",
                 "create",
@@ -157,7 +146,8 @@ async fn staff_accounts_are_created_once_with_a_known_role(db: Db) {
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role 'mayor'"));
     let nowhere = create_in("sato@city.example.jp", "staff", "no-such-department");
     assert!(String::from_utf8_lossy(&nowhere.stderr).contains("unknown department"));
-    let short = machi(&db)
+    let short = db
+        .machi()
         .args([
             "user",
             "create",

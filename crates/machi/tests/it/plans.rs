@@ -1,8 +1,6 @@
 //! 情報化計画: the five seed plans import in the machi-plan/1 format and can be browsed on the
 //! public pages and through the API; a re-import replaces a plan; a broken file changes nothing.
 
-use std::process::Command;
-
 use machi_core::plans::parse_plan;
 
 use crate::harness::{Db, TestApp, TestDb, CITY};
@@ -190,18 +188,6 @@ on_both_backends!(
     a_reimport_replaces_the_plan_and_its_nodes,
 );
 
-fn machi(db: &TestDb) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_machi"));
-    command
-        .arg("--data-dir")
-        .arg(db.data_dir.path())
-        .env("MACHI_LOG", "warn");
-    if let Some(url) = &db.url {
-        command.arg("--database-url").arg(url);
-    }
-    command
-}
-
 async fn the_cli_imports_a_plan_and_a_broken_file_changes_nothing(db: Db) {
     let Some(db) = TestDb::new(db).await else {
         return;
@@ -209,7 +195,8 @@ async fn the_cli_imports_a_plan_and_a_broken_file_changes_nothing(db: Db) {
     let dir = db.data_dir.path().to_path_buf();
     let good = dir.join("plan.yaml");
     std::fs::write(&good, small_plan("第1版", true)).unwrap();
-    let output = machi(&db)
+    let output = db
+        .machi()
         .args(["import", "plan"])
         .arg(&good)
         .output()
@@ -228,7 +215,8 @@ async fn the_cli_imports_a_plan_and_a_broken_file_changes_nothing(db: Db) {
         .replace("{fy: 2022, text", "{fy: 3000, text");
     let bad = dir.join("broken.yaml");
     std::fs::write(&bad, broken).unwrap();
-    let output = machi(&db)
+    let output = db
+        .machi()
         .args(["import", "plan"])
         .arg(&bad)
         .output()
@@ -245,14 +233,16 @@ async fn the_cli_imports_a_plan_and_a_broken_file_changes_nothing(db: Db) {
     assert!(stderr.contains("3 problem(s)"), "{stderr}");
 
     // Replacing a plan is a revision: it needs a reason.
-    let output = machi(&db)
+    let output = db
+        .machi()
         .args(["import", "plan"])
         .arg(&good)
         .output()
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("give --reason"));
-    let output = machi(&db)
+    let output = db
+        .machi()
         .args(["import", "plan", "--reason", "字句の修正"])
         .arg(&good)
         .output()
