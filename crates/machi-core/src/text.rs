@@ -31,6 +31,72 @@ pub fn to_cp932(text: &str) -> Vec<u8> {
     }
 }
 
+/// How a spreadsheet file was (or is to be) encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// Shift_JIS as Windows writes it (encoding_rs's Shift_JIS is the WHATWG one, i.e. CP932).
+    Cp932,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Cp932 => "cp932",
+        }
+    }
+}
+
+/// Bytes that are neither UTF-8 nor CP932: the first line they are on, and what was tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undecodable {
+    pub line: u64,
+    pub tried: &'static str,
+}
+
+/// Reads a file as Japanese spreadsheets are saved: UTF-8 (a BOM is dropped), else CP932.
+/// Bytes valid in neither are refused with their line, never silently replaced.
+pub fn decode_spreadsheet(bytes: &[u8]) -> Result<(String, Encoding), Undecodable> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return match std::str::from_utf8(rest) {
+            Ok(text) => Ok((text.to_string(), Encoding::Utf8)),
+            Err(error) => Err(Undecodable {
+                line: line_of(rest, error.valid_up_to()),
+                tried: "UTF-8",
+            }),
+        };
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok((text.to_string(), Encoding::Utf8));
+    }
+    if let Some(text) = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes) {
+        return Ok((text.into_owned(), Encoding::Cp932));
+    }
+    // 0x0A is never the second byte of a Shift_JIS character, so lines can be tried alone.
+    let bad = bytes
+        .split(|b| *b == b'\n')
+        .position(|line| {
+            SHIFT_JIS
+                .decode_without_bom_handling_and_without_replacement(line)
+                .is_none()
+        })
+        .unwrap_or(0);
+    Err(Undecodable {
+        line: bad as u64 + 1,
+        tried: "UTF-8 / Shift_JIS (CP932)",
+    })
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(bytes: &[u8], offset: usize) -> u64 {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+        + 1
+}
+
 /// UTF-8 with a byte order mark, so that Excel detects the encoding of a CSV file.
 pub fn with_bom(text: &str) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(text.len() + 3);

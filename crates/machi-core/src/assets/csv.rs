@@ -7,8 +7,6 @@
 
 use std::collections::HashMap;
 
-use encoding_rs::SHIFT_JIS;
-
 use super::{Asset, AssetInput, Context, FIELDS};
 use crate::procedures::Localized;
 
@@ -25,22 +23,7 @@ pub const COLUMNS: [&str; 17] = {
 /// Columns every file must have.
 const REQUIRED: [&str; 3] = ["id", "name", "department"];
 
-/// How a file was (or is to be) encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Utf8,
-    /// Shift_JIS as Windows writes it (encoding_rs's Shift_JIS is the WHATWG one, i.e. CP932).
-    Cp932,
-}
-
-impl Encoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Utf8 => "utf-8",
-            Encoding::Cp932 => "cp932",
-        }
-    }
-}
+pub use crate::text::Encoding;
 
 /// One problem of a file: where (line, and column when it is about one cell) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,38 +107,9 @@ pub fn parse_csv(bytes: &[u8], context: &Context) -> Result<CsvFile, Vec<CsvProb
     }
 }
 
-/// UTF-8 (a BOM is dropped), else CP932; bytes that are neither are refused with their line.
+/// UTF-8 or CP932; bytes that are neither are refused with their line.
 fn decode(bytes: &[u8]) -> Result<(String, Encoding), CsvProblem> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return match std::str::from_utf8(rest) {
-            Ok(text) => Ok((text.to_string(), Encoding::Utf8)),
-            Err(error) => Err(undecodable(line_of(rest, error.valid_up_to()), "UTF-8")),
-        };
-    }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok((text.to_string(), Encoding::Utf8));
-    }
-    if let Some(text) = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes) {
-        return Ok((text.into_owned(), Encoding::Cp932));
-    }
-    // 0x0A is never the second byte of a Shift_JIS character, so lines can be tried alone.
-    let bad = bytes
-        .split(|b| *b == b'\n')
-        .position(|line| {
-            SHIFT_JIS
-                .decode_without_bom_handling_and_without_replacement(line)
-                .is_none()
-        })
-        .unwrap_or(0);
-    Err(undecodable(bad as u64 + 1, "UTF-8 / Shift_JIS (CP932)"))
-}
-
-fn line_of(bytes: &[u8], offset: usize) -> u64 {
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u64
-        + 1
+    crate::text::decode_spreadsheet(bytes).map_err(|bad| undecodable(bad.line, bad.tried))
 }
 
 /// The line a record starts on. The reader's offset can sit on the line break before the
@@ -168,7 +122,7 @@ fn record_line(text: &str, byte: u64) -> u64 {
     while bytes.get(at).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
         at += 1;
     }
-    line_of(bytes, at)
+    crate::text::line_of(bytes, at)
 }
 
 fn undecodable(line: u64, tried: &str) -> CsvProblem {

@@ -98,18 +98,14 @@ fn single(line: Option<u64>, message: String) -> ImportError {
 /// Decodes UTF-8 (with or without BOM) or Shift_JIS (CP932), the two encodings Japanese
 /// spreadsheets are saved in. Bytes valid in neither are an error, never silently replaced.
 pub fn decode_text(bytes: &[u8]) -> Result<String, ImportError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok(text.to_string());
-    }
-    let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
-    if had_errors {
-        return Err(single(
-            None,
-            "the file is neither UTF-8 nor Shift_JIS (CP932) text".into(),
-        ));
-    }
-    Ok(text.into_owned())
+    crate::text::decode_spreadsheet(bytes)
+        .map(|(text, _)| text)
+        .map_err(|_| {
+            single(
+                None,
+                "the file is neither UTF-8 nor Shift_JIS (CP932) text".into(),
+            )
+        })
 }
 
 fn check_all(procedures: &[ProcedureDefinition], lines: &[u64]) -> Result<(), ImportError> {
