@@ -9,6 +9,7 @@ pub mod digest;
 pub mod life_events;
 pub mod mynumber;
 pub mod notices;
+pub mod opendata;
 pub mod payments;
 pub mod plans;
 pub mod procedures;

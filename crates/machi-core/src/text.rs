@@ -88,6 +88,19 @@ pub fn decode_spreadsheet(bytes: &[u8]) -> Result<(String, Encoding), Undecodabl
     })
 }
 
+/// The line a CSV record starts on, from the reader's byte offset, which can sit on the line
+/// break before the record (it stops after `\r` of a CRLF), so breaks there are skipped.
+pub fn record_line(text: &str, byte: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut at = usize::try_from(byte)
+        .unwrap_or(bytes.len())
+        .min(bytes.len());
+    while bytes.get(at).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+        at += 1;
+    }
+    line_of(bytes, at)
+}
+
 /// The 1-based line of a byte offset.
 pub fn line_of(bytes: &[u8], offset: usize) -> u64 {
     bytes[..offset.min(bytes.len())]

@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod demo;
+mod opendata;
 mod settings;
 
 use std::process::ExitCode;
@@ -57,9 +58,19 @@ enum Command {
     /// Checks the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Open data: checks a CSV against a standard dataset.
+    #[command(subcommand)]
+    Opendata(OpendataCommand),
     /// Measures intake and the staff inbox beside their baselines (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum OpendataCommand {
+    /// Checks a CSV (UTF-8 or Shift_JIS) against a standard dataset; errors and warnings by
+    /// line and column; fails when there are errors.
+    Check(opendata::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -148,6 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", settings.describe());
             Ok(())
         }
+        Command::Opendata(OpendataCommand::Check(args)) => opendata::run(&args),
         Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
         Command::Bench(BenchCommand::Inbox(args)) => bench::inbox::run(&settings, args).await,
         Command::Bench(BenchCommand::Alert(args)) => bench::alert::run(&settings, args).await,

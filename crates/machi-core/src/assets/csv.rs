@@ -80,7 +80,7 @@ pub fn parse_csv(bytes: &[u8], context: &Context) -> Result<CsvFile, Vec<CsvProb
         };
         let line = record
             .position()
-            .map_or(0, |p| record_line(&text, p.byte()));
+            .map_or(0, |p| crate::text::record_line(&text, p.byte()));
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue; // Excel leaves rows of empty cells after the data.
         }
@@ -112,19 +112,6 @@ fn decode(bytes: &[u8]) -> Result<(String, Encoding), CsvProblem> {
     crate::text::decode_spreadsheet(bytes).map_err(|bad| undecodable(bad.line, bad.tried))
 }
 
-/// The line a record starts on. The reader's offset can sit on the line break before the
-/// record (it stops after `\r` of a CRLF), so breaks at the offset are skipped first.
-fn record_line(text: &str, byte: u64) -> u64 {
-    let bytes = text.as_bytes();
-    let mut at = usize::try_from(byte)
-        .unwrap_or(bytes.len())
-        .min(bytes.len());
-    while bytes.get(at).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-        at += 1;
-    }
-    crate::text::line_of(bytes, at)
-}
-
 fn undecodable(line: u64, tried: &str) -> CsvProblem {
     CsvProblem::new(
         line,
@@ -144,7 +131,9 @@ fn empty_file() -> CsvProblem {
 }
 
 fn csv_error(text: &str, error: &::csv::Error) -> CsvProblem {
-    let line = error.position().map_or(0, |p| record_line(text, p.byte()));
+    let line = error
+        .position()
+        .map_or(0, |p| crate::text::record_line(text, p.byte()));
     CsvProblem::new(
         line,
         "",

@@ -24,6 +24,7 @@ mod import;
 mod life_events;
 mod mynumber;
 mod notices;
+mod opendata;
 mod ops;
 mod pages;
 mod passkeys;

@@ -1,0 +1,17 @@
+//! オープンデータ: reading the spreadsheets cities publish and checking them against the
+//! national standard datasets (自治体標準オープンデータセット and the older 推奨データセット).
+//!
+//! - [`table`] reads a CSV as Japanese offices save it (UTF-8 with or without BOM, or CP932),
+//!   keeping each record's line so that every problem can name it.
+//! - [`types`] infers a column's type (integer, numeric, date including 和暦, time, text) for
+//!   the datastore, with an override.
+//! - [`standard`] loads the dataset definitions as data (a JSON file a city can replace without
+//!   a rebuild) and reports, by line and column, where a file departs from its definition;
+//!   definitions the reference marks uncertain give warnings, not errors.
+
+pub mod standard;
+pub mod table;
+pub mod types;
+
+#[cfg(test)]
+mod tests;

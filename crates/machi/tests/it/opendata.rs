@@ -1,0 +1,76 @@
+//! `machi opendata check`: a Shift_JIS CSV is checked against its standard dataset, with every
+//! problem named by line and column; a right file passes; a newer definitions file is used as
+//! given, without a rebuild.
+
+use std::process::Command;
+
+const AED_HEADER: &str = "都道府県コード又は市区町村コード,NO,都道府県名,市区町村名,名称,名称_カナ,住所,方書,緯度,経度,設置位置,電話番号,内線番号,法人番号,団体名,利用可能曜日,開始時間,終了時間,利用可能日時特記事項,小児対応設備の有無,URL,備考";
+const GOOD_ROW: &str = "272230,1,大阪府,門真市,門真市役所,カドマシヤクショ,大阪府門真市中町1-1,本館,34.7390,135.5870,1階 正面玄関,06-6902-1231,,,門真市,月-金,09:00,17:30,,有,https://www.city.kadoma.osaka.jp/,";
+const BAD_ROW: &str = "272231,2,大阪府,門真市,,ルミエール,大阪府門真市末広町29-2,,134.74,135.58,ホール,06-6909-1234,,,門真市,毎日,09:00,21:00,,あり,,";
+
+fn shift_jis(lines: &[&str]) -> Vec<u8> {
+    let text = lines.join("\r\n") + "\r\n";
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+fn check(file: &std::path::Path, extra: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_machi"))
+        .args(["opendata", "check"])
+        .arg(file)
+        .args(extra)
+        .env("MACHI_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[test]
+fn a_shift_jis_aed_list_is_checked_against_its_standard() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("272230_aed.csv");
+    std::fs::write(&bad, shift_jis(&[AED_HEADER, GOOD_ROW, BAD_ROW])).unwrap();
+    let (passed, report) = check(&bad, &[]);
+    assert!(!passed, "{report}");
+    for expected in [
+        "2 rows (cp932), checked against aed_legacy AED設置箇所一覧",
+        "error: line 3 名称: 必須の「名称」が空です",
+        "error: line 3 緯度: 「緯度」の値「134.74」",
+        "error: line 3 小児対応設備の有無: 「小児対応設備の有無」の値「あり」: 決められた値（有 / 無）ではありません",
+        "error: line 3 都道府県コード又は市区町村コード:",
+        "4 error(s), 0 warning(s)",
+    ] {
+        assert!(report.contains(expected), "{expected} in {report}");
+    }
+
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, shift_jis(&[AED_HEADER, GOOD_ROW])).unwrap();
+    let (passed, report) = check(&good, &["--dataset", "aed_legacy"]);
+    assert!(passed, "{report}");
+    assert!(report.contains("0 error(s), 0 warning(s)"));
+
+    // A newer definitions file is data: it is read at run time.
+    let newer = dir.path().join("newer.json");
+    std::fs::write(
+        &newer,
+        r#"{"title": "t", "compiled": "2027-04-01", "datasets": [{"id": "aed_2027", "name_ja": "AED設置箇所一覧", "edition": "current", "version": "2027", "confidence": "high", "columns": [{"name": "名称", "required": true, "type": "text"}, {"name": "備考", "required": true, "type": "text"}]}]}"#,
+    )
+    .unwrap();
+    let (passed, report) = check(&good, &["--definitions", newer.to_str().unwrap()]);
+    assert!(!passed, "{report}");
+    assert!(report.contains("checked against aed_2027"), "{report}");
+    assert!(
+        report.contains("error: line 2 備考: 必須の「備考」が空です"),
+        "{report}"
+    );
+
+    let (passed, report) = check(&good, &["--dataset", "no_such"]);
+    assert!(!passed);
+    assert!(
+        report.contains("no dataset 'no_such'; known: public_toilet"),
+        "{report}"
+    );
+}
