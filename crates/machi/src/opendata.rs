@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use machi_core::opendata::standard::{check, Definitions, Severity};
+use machi_core::opendata::standard::{check, column_types, Definitions, Severity};
 use machi_core::opendata::table::read_csv;
-use machi_core::opendata::types::infer;
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -58,8 +57,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         report.dataset_name,
         report.edition
     );
-    for (i, header) in table.headers.iter().enumerate() {
-        let kind = infer(table.rows.iter().map(|r| r[i].as_str()));
+    for (header, kind) in table
+        .headers
+        .iter()
+        .zip(column_types(&table, Some(dataset)))
+    {
         println!("  column {header}: {}", kind.as_str());
     }
     for finding in &report.findings {

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 
 use super::table::Table;
-use super::types::{date, time};
+use super::types::{date, infer, time, ColumnType};
 use crate::plans::city_code_is_valid;
 use crate::procedures::Localized;
 
@@ -133,6 +133,43 @@ impl Definitions {
             .max_by_key(|(_, known)| *known)
             .map(|(d, _)| d)
     }
+}
+
+impl Column {
+    /// The datastore type the definition asks for: codes, phone numbers and the like stay
+    /// text even when their cells look like numbers (団体コード 272230 is not a quantity).
+    pub fn column_type(&self) -> ColumnType {
+        match self.kind.as_str() {
+            "integer" => ColumnType::Integer,
+            "number" | "latitude" | "longitude" => ColumnType::Numeric,
+            "date" => ColumnType::Date,
+            "time" => ColumnType::Time,
+            _ => ColumnType::Text,
+        }
+    }
+}
+
+/// The type of each column of a table: the definition's where the dataset defines the column
+/// and every filled cell fits it, else the type inferred from the cells.
+pub fn column_types(table: &Table, dataset: Option<&Dataset>) -> Vec<ColumnType> {
+    table
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, header)| {
+            let cells = table.rows.iter().map(move |r| r[i].as_str());
+            let defined = dataset
+                .and_then(|d| d.columns.iter().find(|c| c.name == *header))
+                .map(Column::column_type)
+                .filter(|kind| {
+                    cells
+                        .clone()
+                        .filter(|c| !c.is_empty())
+                        .all(|c| kind.normalise(c).is_some())
+                });
+            defined.unwrap_or_else(|| infer(cells))
+        })
+        .collect()
 }
 
 impl Dataset {

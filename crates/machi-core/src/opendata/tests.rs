@@ -1,4 +1,4 @@
-use super::standard::{check, Definitions, Severity};
+use super::standard::{check, column_types, Definitions, Severity};
 use super::table::read_csv;
 use super::types::{infer, ColumnType};
 use crate::text::{to_cp932, Encoding};
@@ -158,4 +158,31 @@ fn column_types_are_inferred_as_a_reader_would() {
     );
     assert_eq!(ColumnType::parse("integer"), Some(ColumnType::Integer));
     assert_eq!(ColumnType::parse("blob"), None);
+}
+
+#[test]
+fn a_declared_standard_decides_column_types_where_the_cells_fit() {
+    let table = read_csv(&aed_csv()).unwrap();
+    let definitions = Definitions::bundled().unwrap();
+    let aed = definitions.dataset("aed_legacy").unwrap();
+    let types = column_types(&table, Some(aed));
+    let of = |name: &str| types[table.headers.iter().position(|h| h == name).unwrap()];
+    assert_eq!(
+        of("都道府県コード又は市区町村コード"),
+        ColumnType::Text,
+        "a code, not a number"
+    );
+    assert_eq!(of("経度"), ColumnType::Numeric);
+    assert_eq!(of("開始時間"), ColumnType::Time, "9時 fits a time");
+    assert_eq!(
+        of("緯度"),
+        ColumnType::Text,
+        "line 3's 北緯34度 fits no number"
+    );
+    let inferred = column_types(&table, None);
+    assert_eq!(
+        inferred[0],
+        ColumnType::Integer,
+        "without a standard the cells decide"
+    );
 }

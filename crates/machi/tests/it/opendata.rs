@@ -42,6 +42,9 @@ fn a_shift_jis_aed_list_is_checked_against_its_standard() {
         "error: line 3 小児対応設備の有無: 「小児対応設備の有無」の値「あり」: 決められた値（有 / 無）ではありません",
         "error: line 3 都道府県コード又は市区町村コード:",
         "4 error(s), 0 warning(s)",
+        "column 都道府県コード又は市区町村コード: text",
+        "column 経度: numeric",
+        "column 開始時間: time",
     ] {
         assert!(report.contains(expected), "{expected} in {report}");
     }
