@@ -18,6 +18,7 @@ mod files;
 pub mod life_events;
 pub mod mail;
 pub mod notices;
+pub mod opendata;
 pub mod passkeys;
 pub mod payments;
 pub mod plans;

@@ -7,6 +7,7 @@ mod account;
 mod alerts;
 mod api;
 mod cache;
+mod ckan;
 pub mod delivery;
 mod i18n;
 mod line;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes())
         .merge(notices::public_routes())
         .merge(plans::public_routes())
+        .merge(ckan::routes())
         .merge(subscriptions::routes())
         .merge(line::routes())
         .merge(alerts::public_routes())

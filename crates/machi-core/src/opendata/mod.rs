@@ -9,6 +9,7 @@
 //!   a rebuild) and reports, by line and column, where a file departs from its definition;
 //!   definitions the reference marks uncertain give warnings, not errors.
 
+pub mod catalog;
 pub mod standard;
 pub mod table;
 pub mod types;

@@ -20,7 +20,19 @@ use crate::procedures::Localized;
 pub struct Definitions {
     pub title: String,
     pub compiled: String,
+    /// The national list of recommended datasets (the catalog's groups).
+    #[serde(default)]
+    pub catalog: Vec<CatalogEntry>,
     pub datasets: Vec<Dataset>,
+}
+
+/// One category of the national recommended dataset list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogEntry {
+    pub no: String,
+    pub name_ja: String,
+    #[serde(default)]
+    pub file_name_suffix: Option<String>,
 }
 
 /// One dataset's definition.

@@ -186,3 +186,56 @@ fn a_declared_standard_decides_column_types_where_the_cells_fit() {
         "without a standard the cells decide"
     );
 }
+
+#[test]
+fn a_dataset_is_checked_and_tidied() {
+    use super::catalog::{format_of, DatasetInput};
+    let groups = Definitions::bundled().unwrap().groups();
+    assert!(groups
+        .iter()
+        .any(|g| g.name == "aed" && g.title == "AED設置箇所一覧"));
+    assert!(groups.iter().any(|g| g.name == "standard-06"));
+    let departments = vec!["kikikanri".to_string()];
+    let input = DatasetInput {
+        name: "aed-list".into(),
+        title_ja: " AED設置箇所一覧 ".into(),
+        organization: "kikikanri".into(),
+        tags: vec!["防災".into(), "防災".into(), " AED ".into()],
+        groups: vec!["aed".into()],
+        ..DatasetInput::default()
+    };
+    let checked = input.clone().check(&departments, &groups).unwrap();
+    assert_eq!(checked.license_id, "CC-BY-4.0", "CC BY 4.0 by default");
+    assert_eq!(checked.tags, ["防災", "AED"]);
+    assert_eq!(checked.title_ja, "AED設置箇所一覧");
+    let bad = DatasetInput {
+        name: "AED List".into(),
+        title_ja: "".into(),
+        organization: "nowhere".into(),
+        license_id: "mine".into(),
+        tags: vec!["a,b".into()],
+        groups: vec!["parks".into()],
+        temporal_start: "someday".into(),
+        ..DatasetInput::default()
+    };
+    let fields: Vec<&str> = bad
+        .check(&departments, &groups)
+        .unwrap_err()
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "title",
+            "owner_org",
+            "license_id",
+            "tags",
+            "groups",
+            "temporal_start"
+        ]
+    );
+    assert_eq!(format_of("aed.CSV", ""), "CSV");
+    assert_eq!(format_of("x", "application/pdf"), "PDF");
+}

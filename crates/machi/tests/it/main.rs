@@ -16,6 +16,7 @@ mod api_applications;
 mod assets;
 mod broadcast;
 mod catalog;
+mod ckan;
 mod counter;
 mod durability;
 mod editor;
