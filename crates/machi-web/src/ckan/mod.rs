@@ -7,8 +7,6 @@
 
 mod package;
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -162,13 +160,21 @@ impl Params {
 fn read_params(
     method: &Method,
     headers: &HeaderMap,
-    query: HashMap<String, String>,
+    query: Vec<(String, String)>,
     body: &Bytes,
 ) -> Result<Params, CkanError> {
-    let mut params: Map<String, Value> = query
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
+    // A name given more than once (`facet.field=tags&facet.field=groups`, as clients encode a
+    // list in a query string) becomes a list.
+    let mut params = Map::new();
+    for (name, value) in query {
+        match params.get_mut(&name) {
+            None => {
+                params.insert(name, Value::String(value));
+            }
+            Some(Value::Array(values)) => values.push(Value::String(value)),
+            Some(first) => *first = Value::Array(vec![first.take(), Value::String(value)]),
+        }
+    }
     if *method == Method::POST && !body.is_empty() {
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -208,7 +214,7 @@ async fn action(
     method: Method,
     headers: HeaderMap,
     Path(action): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
     let help = help_url(&headers, &action);
