@@ -98,6 +98,12 @@ impl Role {
         matches!(self, Role::Admin | Role::Auditor)
     }
 
+    /// Publishes open data: datasets and their files, of the own department (administrators:
+    /// of every department).
+    pub fn publishes_open_data(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager | Role::Staff)
+    }
+
     /// Imports and revises ICT/DX plans, sets yearly action plans and evaluates progress (the
     /// CIO and the DX team, which is the administrators' 情報政策課).
     pub fn edits_plans(self) -> bool {

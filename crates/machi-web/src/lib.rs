@@ -12,6 +12,7 @@ pub mod delivery;
 mod i18n;
 mod line;
 mod notices;
+mod opendata;
 mod ops;
 mod pages;
 mod payments;

@@ -146,6 +146,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/staff/passkeys/{id}/remove", post(passkeys::remove))
         .merge(crate::plans::staff_routes())
+        .merge(crate::opendata::staff_routes())
         .route("/staff/logout", post(login::logout))
         .route("/staff/logout-everywhere", post(login::logout_everywhere))
         .route_layer(axum::middleware::from_fn_with_state(state, guard));
@@ -241,6 +242,7 @@ impl Signed {
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
             plans: role.reports_progress(),
+            opendata: role.publishes_open_data(),
             reads_assets: role.reads_assets(),
         }
     }
@@ -261,6 +263,7 @@ pub(crate) struct Chrome {
     pub manages_accounts: bool,
     pub reads_audit: bool,
     pub plans: bool,
+    pub opendata: bool,
     pub reads_assets: bool,
 }
 

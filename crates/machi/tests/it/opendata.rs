@@ -77,3 +77,135 @@ fn a_shift_jis_aed_list_is_checked_against_its_standard() {
         "{report}"
     );
 }
+
+/// Uploads a CSV to a dataset's page as the staff form does, the standard recognised.
+async fn upload(
+    client: &mut crate::harness::StaffClient,
+    page: &str,
+    bytes: Vec<u8>,
+    csrf: String,
+) -> reqwest::Response {
+    use reqwest::multipart::{Form, Part};
+    let form = Form::new()
+        .text("csrf", csrf)
+        .text("standard", "auto")
+        .part("file", Part::bytes(bytes).file_name("272230_aed.csv"));
+    client
+        .post_multipart(&format!("{page}/resources"), form)
+        .await
+}
+
+async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
+    app: &crate::harness::TestApp,
+) {
+    let staff = "bousai@kikikanri.test";
+    app.create_staff(staff, "staff", Some("kikikanri")).await;
+    let mut client = app.sign_in(staff).await;
+    let bad_form = client
+        .submit(
+            "/staff/opendata/new",
+            "/staff/opendata/new",
+            &[("name", "AED List"), ("title_ja", ""), ("groups", "parks")],
+        )
+        .await;
+    assert_eq!(bad_form.status(), 422);
+    let bad_form = bad_form.text().await.unwrap();
+    assert!(
+        bad_form.contains(r##"<a href="#name">"##)
+            && bad_form.contains("タイトルを入力してください")
+    );
+    let created = client
+        .submit(
+            "/staff/opendata/new",
+            "/staff/opendata/new",
+            &[
+                ("name", "aed"),
+                ("title_ja", "AED設置箇所一覧"),
+                ("tags", "防災、AED"),
+                ("groups", "aed"),
+                ("organization", "shimin"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303, "{}", created.text().await.unwrap());
+    let page = created.headers()["location"].to_str().unwrap().to_string();
+    let dataset = app
+        .store
+        .dataset(crate::harness::CITY, "aed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        dataset.input.organization, "kikikanri",
+        "a department publishes as itself"
+    );
+    assert_eq!(dataset.input.license_id, "CC-BY-4.0");
+
+    let csrf = crate::harness::csrf_of(&client.get_html(&page).await);
+    let rejected = upload(
+        &mut client,
+        &page,
+        shift_jis(&[AED_HEADER, GOOD_ROW, BAD_ROW]),
+        csrf.clone(),
+    )
+    .await;
+    assert_eq!(rejected.status(), 422);
+    let report = rejected.text().await.unwrap();
+    for shown in [
+        "エラーがあるため公開していません",
+        "cp932",
+        "AED設置箇所一覧（aed_legacy, legacy）",
+        "<td>3</td><td>名称</td><td>エラー</td><td>必須の「名称」が空です</td>",
+        "決められた値（有 / 無）ではありません",
+    ] {
+        assert!(report.contains(shown), "{shown} in the report");
+    }
+    let unchanged = app
+        .store
+        .dataset(crate::harness::CITY, "aed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        unchanged.resources.is_empty(),
+        "a file with errors is not kept"
+    );
+
+    let loose_time = GOOD_ROW.replace(",09:00,", ",9時,");
+    let kept = upload(
+        &mut client,
+        &page,
+        shift_jis(&[AED_HEADER, &loose_time]),
+        csrf,
+    )
+    .await;
+    assert_eq!(kept.status(), 200);
+    let report = kept.text().await.unwrap();
+    assert!(report.contains("ファイルを公開しました。"));
+    assert!(
+        report.contains("<td>2</td><td>開始時間</td><td>警告</td>"),
+        "warnings are shown"
+    );
+    let published = app
+        .store
+        .dataset(crate::harness::CITY, "aed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(published.resources.len(), 1);
+    assert_eq!(published.resources[0].standard, "aed_legacy");
+    assert_eq!(published.resources[0].format, "CSV");
+
+    let mut outsider = {
+        app.create_staff("tanto@shimin.test", "staff", Some("shimin"))
+            .await;
+        app.sign_in("tanto@shimin.test").await
+    };
+    assert_eq!(
+        outsider.get(&page).await.status(),
+        403,
+        "another department's dataset"
+    );
+}
+
+crate::on_both_backends!(staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file,);

@@ -1,0 +1,38 @@
+//! オープンデータ: the catalog in the staff console (datasets, files checked against the
+//! national standard datasets on upload). The CKAN Action API is in `crate::ckan`.
+
+mod staff;
+mod upload;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use machi_core::opendata::standard::Definitions;
+
+use crate::pages::PageError;
+use crate::problem::ApiError;
+use crate::staff::Signed;
+use crate::AppState;
+
+/// The staff routes; the staff guard (session, CSRF, Origin) wraps them.
+pub(crate) fn staff_routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/opendata", get(staff::list))
+        .route(
+            "/staff/opendata/new",
+            get(staff::new_form).post(staff::create),
+        )
+        .route(
+            "/staff/opendata/{id}",
+            get(staff::edit_form).post(staff::update),
+        )
+        .route(
+            "/staff/opendata/{id}/resources",
+            post(upload::add).layer(DefaultBodyLimit::max(upload::MAX_FILE + 64 * 1024)),
+        )
+}
+
+/// The standard dataset definitions machi ships with.
+pub(crate) fn definitions(signed: &Signed) -> Result<Definitions, PageError> {
+    Definitions::bundled().map_err(|e| signed.error(ApiError::internal(e)))
+}

@@ -1,0 +1,288 @@
+//! Open data in the staff console (`/staff/opendata`): a department lists, creates and edits
+//! its datasets (administrators: every department's); every change is audited in the store.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use machi_core::notices::Problem;
+use machi_core::opendata::catalog::{DatasetInput, Group, LICENSES};
+use machi_store::opendata::{DatasetFilter, DatasetQuery, DatasetRecord, DatasetSort};
+use machi_store::StoreError;
+
+use super::definitions;
+use crate::pages::{render, PageError};
+use crate::problem::ApiError;
+use crate::staff::{see_other, Chrome, Signed};
+use crate::AppState;
+
+/// Most datasets the staff list shows.
+const LIST_SIZE: i64 = 1_000;
+
+/// The department whose datasets this person works on (`None`: every department).
+pub(super) fn scope(signed: &Signed) -> Result<Option<String>, PageError> {
+    signed.require(signed.role().publishes_open_data())?;
+    if signed.role().manages_accounts() {
+        Ok(None)
+    } else {
+        Ok(Some(signed.department()?.to_string()))
+    }
+}
+
+/// A dataset this person may change, or 404/403.
+pub(super) async fn editable(
+    state: &AppState,
+    signed: &Signed,
+    id: &str,
+) -> Result<DatasetRecord, PageError> {
+    let own = scope(signed)?;
+    let dataset = state
+        .store
+        .dataset(&signed.city.id, id)
+        .await
+        .map_err(|e| signed.error(e))?
+        .filter(|d| d.state == "active")
+        .ok_or_else(|| signed.error(ApiError::not_found("no such dataset")))?;
+    if let Some(own) = own {
+        signed.require(dataset.input.organization == own)?;
+    }
+    Ok(dataset)
+}
+
+#[derive(Template)]
+#[template(path = "staff_opendata.html")]
+struct ListPage {
+    chrome: Chrome,
+    datasets: Vec<DatasetRecord>,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    let own = scope(&signed)?;
+    let query = DatasetQuery {
+        filters: own.into_iter().map(DatasetFilter::Organization).collect(),
+        sort: DatasetSort::NameAsc,
+        rows: LIST_SIZE,
+        ..DatasetQuery::default()
+    };
+    let page = state
+        .store
+        .search_datasets(&signed.city.id, &query)
+        .await
+        .map_err(|e| signed.error(e))?;
+    Ok(render(&ListPage {
+        chrome: signed.chrome("/staff/opendata"),
+        datasets: page.datasets,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "staff_dataset_form.html")]
+struct FormPage {
+    chrome: Chrome,
+    action: String,
+    input: DatasetInput,
+    tags: String,
+    departments: Vec<(String, String)>,
+    licenses: Vec<(&'static str, &'static str)>,
+    groups: Vec<(Group, bool)>,
+    errors: Vec<(String, String)>,
+    dataset: Option<DatasetRecord>,
+    standards: Vec<(String, String)>,
+}
+
+async fn form_page(
+    state: &AppState,
+    signed: &Signed,
+    input: DatasetInput,
+    errors: Vec<Problem>,
+    dataset: Option<DatasetRecord>,
+) -> Result<FormPage, PageError> {
+    let own = scope(signed)?;
+    let definitions = definitions(signed)?;
+    let departments = state
+        .store
+        .departments(&signed.city.id)
+        .await
+        .map_err(|e| signed.error(e))?
+        .into_iter()
+        .filter(|d| own.as_deref().is_none_or(|o| o == d.code))
+        .map(|d| (d.code, d.ja))
+        .collect();
+    let ui = signed.ui;
+    Ok(FormPage {
+        chrome: signed.chrome("/staff/opendata"),
+        action: dataset.as_ref().map_or("/staff/opendata/new".into(), |d| {
+            format!("/staff/opendata/{}", d.id)
+        }),
+        tags: input.tags.join("、"),
+        departments,
+        licenses: LICENSES.iter().map(|l| (l.id, l.title)).collect(),
+        groups: definitions
+            .groups()
+            .into_iter()
+            .map(|g| {
+                let chosen = input.groups.contains(&g.name);
+                (g, chosen)
+            })
+            .collect(),
+        errors: errors
+            .into_iter()
+            .map(|(field, text)| (field.to_string(), ui.l(&text).to_string()))
+            .collect(),
+        standards: definitions
+            .datasets
+            .iter()
+            .map(|d| (d.id.clone(), format!("{}（{}）", d.name_ja, d.edition)))
+            .collect(),
+        input,
+        dataset,
+    })
+}
+
+pub(super) async fn new_form(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    let input = DatasetInput {
+        organization: scope(&signed)?.unwrap_or_default(),
+        license_id: machi_core::opendata::catalog::DEFAULT_LICENSE.into(),
+        ..DatasetInput::default()
+    };
+    Ok(render(
+        &form_page(&state, &signed, input, Vec::new(), None).await?,
+    ))
+}
+
+pub(super) async fn edit_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let dataset = editable(&state, &signed, &id).await?;
+    let input = dataset.input.clone();
+    Ok(render(
+        &form_page(&state, &signed, input, Vec::new(), Some(dataset)).await?,
+    ))
+}
+
+/// Reads the form: tags separated by 、 , or spaces-free commas; groups as checkboxes.
+fn read_form(pairs: &[(String, String)]) -> DatasetInput {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    DatasetInput {
+        name: field("name"),
+        title_ja: field("title_ja"),
+        title_en: field("title_en"),
+        notes_ja: field("notes_ja"),
+        notes_en: field("notes_en"),
+        organization: field("organization"),
+        license_id: field("license_id"),
+        frequency: field("frequency"),
+        spatial: field("spatial"),
+        temporal_start: field("temporal_start"),
+        temporal_end: field("temporal_end"),
+        contact_name: field("contact_name"),
+        contact_email: field("contact_email"),
+        tags: field("tags")
+            .split(['、', ',', '，'])
+            .map(str::to_string)
+            .collect(),
+        groups: pairs
+            .iter()
+            .filter(|(k, _)| k == "groups")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    }
+}
+
+async fn save(
+    state: &AppState,
+    signed: &Signed,
+    existing: Option<DatasetRecord>,
+    pairs: Vec<(String, String)>,
+) -> Result<Response, PageError> {
+    let own = scope(signed)?;
+    let mut input = read_form(&pairs);
+    if let Some(own) = &own {
+        input.organization = own.clone();
+    }
+    let departments: Vec<String> = state
+        .store
+        .departments(&signed.city.id)
+        .await
+        .map_err(|e| signed.error(e))?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    let groups = definitions(signed)?.groups();
+    let checked = match input.clone().check(&departments, &groups) {
+        Ok(checked) => checked,
+        Err(problems) => return shown_again(state, signed, input, problems, existing).await,
+    };
+    let id = existing.as_ref().map(|d| d.id.as_str());
+    match state
+        .store
+        .save_dataset(&signed.city.id, id, &checked, signed.email())
+        .await
+    {
+        Ok(saved) => Ok(see_other(&format!("/staff/opendata/{}", saved.id))),
+        Err(StoreError::Conflict(_)) => {
+            let taken = (
+                "name",
+                machi_core::procedures::Localized::new(
+                    format!("名前「{}」は別のデータセットが使っています", checked.name),
+                    format!("the name '{}' is taken by another dataset", checked.name),
+                ),
+            );
+            shown_again(state, signed, input, vec![taken], existing).await
+        }
+        Err(error) => Err(signed.error(error)),
+    }
+}
+
+async fn shown_again(
+    state: &AppState,
+    signed: &Signed,
+    input: DatasetInput,
+    problems: Vec<Problem>,
+    existing: Option<DatasetRecord>,
+) -> Result<Response, PageError> {
+    let page = form_page(state, signed, input, problems, existing).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    save(&state, &signed, None, pairs).await
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let existing = editable(&state, &signed, &id).await?;
+    save(&state, &signed, Some(existing), pairs).await
+}
+
+impl FormPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}

@@ -1,0 +1,246 @@
+//! Adding a file to a dataset. A CSV (UTF-8 or Shift_JIS) is read and, when it follows a
+//! standard dataset (declared, or recognised from its header), checked against it; staff see
+//! the report, line by line and column by column. A file with errors is not kept, so what was
+//! published stays as it was; one with only warnings is kept and the warnings are shown.
+
+use askama::Template;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use machi_core::opendata::catalog::format_of;
+use machi_core::opendata::standard::{check, column_types, Report, Severity};
+use machi_core::opendata::table::read_csv;
+use machi_store::opendata::{DatasetRecord, ResourceInput};
+
+use super::definitions;
+use super::staff::editable;
+use crate::pages::{render, PageError};
+use crate::staff::{see_other, Chrome, Signed};
+use crate::AppState;
+
+/// Largest file a resource may have.
+pub(super) const MAX_FILE: usize = 50 * 1024 * 1024;
+
+/// One line of the report.
+struct Line {
+    line: String,
+    column: String,
+    severity: String,
+    message: String,
+    error: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_resource_report.html")]
+struct ReportPage {
+    chrome: Chrome,
+    dataset: DatasetRecord,
+    file_name: String,
+    /// Whether the file was kept (no errors).
+    kept: bool,
+    summary: Vec<(String, String)>,
+    lines: Vec<Line>,
+    errors: usize,
+    warnings: usize,
+    columns: Vec<(String, String)>,
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+pub(super) async fn add(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, PageError> {
+    let dataset = editable(&state, &signed, &id).await?;
+    let (pairs, uploads) = crate::pages::apply::read_form(&state, request)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let ui = signed.ui;
+    let mut page = ReportPage {
+        chrome: signed.chrome(&format!("/staff/opendata/{id}")),
+        dataset,
+        file_name: String::new(),
+        kept: false,
+        summary: Vec::new(),
+        lines: Vec::new(),
+        errors: 0,
+        warnings: 0,
+        columns: Vec::new(),
+    };
+    let Some(upload) = uploads
+        .into_iter()
+        .find(|u| u.field == "file" && !u.bytes.is_empty())
+    else {
+        return Ok(refused(
+            page,
+            ui.t("ファイルを選んでください", "Choose a file"),
+        ));
+    };
+    page.file_name = upload.filename.clone();
+    let format = format_of(&upload.filename, "");
+    if format.is_empty() {
+        let only = ui.t(
+            "CSV・XLSX・JSON・GeoJSON・PDF のファイルを選んでください",
+            "Choose a CSV, XLSX, JSON, GeoJSON or PDF file",
+        );
+        return Ok(refused(page, only));
+    }
+    let mut standard = field(&pairs, "standard");
+    if format == "CSV" {
+        match validate(&signed, &upload.bytes, &standard, &mut page) {
+            Ok(Some(report)) if report.errors() > 0 => {
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+            }
+            Ok(Some(report)) => standard = report.dataset,
+            Ok(None) => standard.clear(),
+            Err(message) => return Ok(refused(page, &message)),
+        }
+    } else if !standard.is_empty() && standard != "auto" {
+        let message = ui.t(
+            "標準データセットの確認は CSV ファイルでできます",
+            "Files are checked against a standard dataset as CSV",
+        );
+        return Ok(refused(page, message));
+    } else {
+        standard.clear();
+    }
+    let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
+    let media_type = media_type(&format);
+    let stored = state
+        .store
+        .save_file(upload.bytes)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let name = Some(field(&pairs, "name"))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| upload.filename.clone());
+    let resource = ResourceInput {
+        name,
+        description: field(&pairs, "description"),
+        format: format.clone(),
+        url: String::new(),
+        media_type: media_type.into(),
+        size_bytes: Some(size),
+        file_sha256: Some(stored.sha256),
+        standard,
+    };
+    state
+        .store
+        .add_resource(&signed.city.id, &page.dataset.id, &resource, signed.email())
+        .await
+        .map_err(|e| signed.error(e))?;
+    if format != "CSV" {
+        return Ok(see_other(&format!("/staff/opendata/{id}")));
+    }
+    page.kept = true;
+    Ok(render(&page))
+}
+
+fn media_type(format: &str) -> &'static str {
+    match format {
+        "CSV" => "text/csv",
+        "XLSX" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "GeoJSON" => "application/geo+json",
+        "JSON" => "application/json",
+        _ => "application/pdf",
+    }
+}
+
+/// The page for a file refused before it could be read as a table.
+fn refused(mut page: ReportPage, message: &str) -> Response {
+    page.errors = 1;
+    page.lines.push(Line {
+        line: String::new(),
+        column: String::new(),
+        severity: page.chrome.ui.t("エラー", "Error").into(),
+        message: message.to_string(),
+        error: true,
+    });
+    (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
+}
+
+/// Reads the CSV and checks it against the declared or recognised standard, filling the page;
+/// `Ok(None)` when it follows none. `Err` is a file that cannot be read as a table.
+fn validate(
+    signed: &Signed,
+    bytes: &[u8],
+    declared: &str,
+    page: &mut ReportPage,
+) -> Result<Option<Report>, String> {
+    let ui = signed.ui;
+    let table = read_csv(bytes).map_err(|e| {
+        format!(
+            "{}: {}",
+            ui.t("読み込めません", "Cannot read"),
+            ui.l(&e.message)
+        )
+    })?;
+    let definitions = definitions(signed).map_err(|_| "definitions".to_string())?;
+    let dataset = match declared {
+        "" => None,
+        "auto" => definitions.recognise(&table),
+        id => Some(definitions.dataset(id).ok_or_else(|| {
+            format!(
+                "{}: {id}",
+                ui.t("標準データセットがありません", "No such standard dataset")
+            )
+        })?),
+    };
+    page.summary = vec![
+        (
+            ui.t("文字コード", "Encoding").into(),
+            table.encoding.as_str().into(),
+        ),
+        (
+            ui.t("データ行数", "Rows").into(),
+            table.rows.len().to_string(),
+        ),
+        (
+            ui.t("確認した標準", "Checked against").into(),
+            dataset.map_or_else(
+                || ui.t("なし", "none").to_string(),
+                |d| format!("{}（{}, {}）", d.name_ja, d.id, d.edition),
+            ),
+        ),
+    ];
+    page.columns = table
+        .headers
+        .iter()
+        .zip(column_types(&table, dataset))
+        .map(|(h, t)| (h.clone(), t.as_str().to_string()))
+        .collect();
+    let Some(dataset) = dataset else {
+        return Ok(None);
+    };
+    let report = check(dataset, &table);
+    page.errors = report.errors();
+    page.warnings = report.warnings();
+    page.lines = report
+        .findings
+        .iter()
+        .map(|f| Line {
+            line: if f.line == 0 {
+                String::new()
+            } else {
+                f.line.to_string()
+            },
+            column: f.column.clone(),
+            severity: match f.severity {
+                Severity::Error => ui.t("エラー", "Error"),
+                Severity::Warning => ui.t("警告", "Warning"),
+            }
+            .into(),
+            message: ui.l(&f.message).to_string(),
+            error: f.severity == Severity::Error,
+        })
+        .collect();
+    Ok(Some(report))
+}
