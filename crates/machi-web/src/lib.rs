@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notices::public_routes())
         .merge(plans::public_routes())
         .merge(ckan::routes())
+        .merge(opendata::public_routes())
         .merge(subscriptions::routes())
         .merge(line::routes())
         .merge(alerts::public_routes())

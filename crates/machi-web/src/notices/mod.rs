@@ -272,37 +272,11 @@ async fn download(
         .await?
         .ok_or_else(not_found)?;
     let bytes = state.store.read_file(file.sha256.clone()).await?;
-    let disposition = format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        ascii_fallback(&file.filename),
-        crate::staff::application::percent_encode(&file.filename)
-    );
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&file.media_type) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
-}
-
-/// The plain `filename=` for old clients: ASCII letters, digits and `-._` kept, the rest `_`.
-fn ascii_fallback(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    Ok(crate::pages::named_download(
+        bytes,
+        &file.media_type,
+        &file.filename,
+    ))
 }
 
 fn rfc3339(stored: &str) -> DateTime<FixedOffset> {
@@ -429,6 +403,5 @@ mod tests {
             file_label(Ui { en: true }, "map.PNG", "image/png", 3 * 1024 * 1024),
             "map (PNG, 3.0 MB)"
         );
-        assert_eq!(ascii_fallback("避難所 list.pdf"), "____list.pdf");
     }
 }

@@ -1,6 +1,7 @@
 //! オープンデータ: the catalog in the staff console (datasets, files checked against the
 //! national standard datasets on upload). The CKAN Action API is in `crate::ckan`.
 
+mod public;
 mod staff;
 mod upload;
 
@@ -13,6 +14,14 @@ use crate::pages::PageError;
 use crate::problem::ApiError;
 use crate::staff::Signed;
 use crate::AppState;
+
+/// The public pages and file downloads.
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/opendata", get(public::catalog))
+        .route("/opendata/datasets/{name}", get(public::dataset))
+        .route("/opendata/resources/{id}/download", get(public::download))
+}
 
 /// The staff routes; the staff guard (session, CSRF, Origin) wraps them.
 pub(crate) fn staff_routes() -> Router<AppState> {

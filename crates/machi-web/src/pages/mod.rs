@@ -75,6 +75,42 @@ pub(crate) fn attachment(bytes: Vec<u8>, content_type: &'static str, filename: &
     response
 }
 
+/// A stored file to download under its own name (RFC 5987 `filename*`, with an ASCII
+/// fallback for old clients), of its own type and never sniffed by the browser.
+pub(crate) fn named_download(bytes: Vec<u8>, media_type: &str, filename: &str) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        ascii_fallback(filename),
+        crate::staff::application::percent_encode(filename)
+    );
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(media_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The plain `filename=` for old clients: ASCII letters, digits and `-._` kept, the rest `_`.
+fn ascii_fallback(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Percent-encodes all but ASCII letters, digits and the bytes in `keep` (RFC 3986 unreserved
 /// characters are `-._~`; a URL path segment may keep more).
 pub(crate) fn percent_encode_except(text: &str, keep: &[u8]) -> String {
@@ -246,4 +282,18 @@ pub(crate) fn jst(time: &str) -> String {
             )
         })
         .unwrap_or_else(|_| time.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_fall_back_to_ascii_for_old_clients() {
+        assert_eq!(ascii_fallback("避難所 list.pdf"), "____list.pdf");
+        assert_eq!(
+            percent_encode_except("避 a(1)", b"-._~()"),
+            "%E9%81%BF%20a(1)"
+        );
+    }
 }

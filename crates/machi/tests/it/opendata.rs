@@ -196,6 +196,41 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
     assert_eq!(published.resources[0].standard, "aed_legacy");
     assert_eq!(published.resources[0].format, "CSV");
 
+    // Residents find it, read it and download the very file.
+    let catalog = app.get("/opendata?q=aed").await.text().await.unwrap();
+    assert!(catalog.contains("1件のデータセット") && catalog.contains("/opendata/datasets/aed"));
+    let filtered = app.get("/opendata?tags=防災").await.text().await.unwrap();
+    assert!(
+        filtered.contains("aria-current=\"true\""),
+        "the chosen facet is marked"
+    );
+    let page_html = app
+        .get("/opendata/datasets/aed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page_html.contains("クリエイティブ・コモンズ 表示 4.0"));
+    let download = format!("/opendata/resources/{}/download", published.resources[0].id);
+    assert!(page_html.contains(&download));
+    let file = app.get(&download).await;
+    assert_eq!(file.headers()["content-type"], "text/csv");
+    assert!(file.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("filename*=UTF-8''272230_aed.csv"));
+    assert_eq!(
+        file.bytes().await.unwrap().to_vec(),
+        shift_jis(&[AED_HEADER, &loose_time]),
+        "the file as uploaded"
+    );
+    assert_eq!(
+        app.get("/opendata/resources/nothing/download")
+            .await
+            .status(),
+        404
+    );
+
     let mut outsider = {
         app.create_staff("tanto@shimin.test", "staff", Some("shimin"))
             .await;

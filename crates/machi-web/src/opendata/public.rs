@@ -1,0 +1,305 @@
+//! The public open-data pages: the catalog with free-text search and facets (組織, タグ,
+//! 分類, 形式), a page per dataset with its licence and files, and the files themselves.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use machi_core::opendata::catalog::{license, Group};
+use machi_store::opendata::{
+    DatasetFilter, DatasetQuery, DatasetRecord, DatasetSort, Facet, ResourceRecord,
+};
+use serde::Deserialize;
+
+use crate::i18n::Ui;
+use crate::pages::{city_name, named_download, render, PageError};
+use crate::problem::ApiError;
+use crate::tenant::City;
+use crate::AppState;
+
+/// Datasets on one page of the catalog.
+const PAGE_SIZE: i64 = 20;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct CatalogQuery {
+    q: String,
+    tags: String,
+    groups: String,
+    organization: String,
+    res_format: String,
+    page: String,
+}
+
+/// A facet's values as links that add (or, when chosen, remove) the filter.
+struct FacetView {
+    title: String,
+    items: Vec<(String, String, i64, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "opendata.html")]
+struct CatalogPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    q: String,
+    count: i64,
+    datasets: Vec<DatasetRecord>,
+    facets: Vec<FacetView>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+impl CatalogQuery {
+    fn filters(&self) -> Vec<DatasetFilter> {
+        let mut filters = Vec::new();
+        for (value, make) in [
+            (
+                &self.tags,
+                DatasetFilter::Tag as fn(String) -> DatasetFilter,
+            ),
+            (&self.groups, DatasetFilter::Group),
+            (&self.organization, DatasetFilter::Organization),
+            (&self.res_format, DatasetFilter::Format),
+        ] {
+            if !value.is_empty() {
+                filters.push(make(value.clone()));
+            }
+        }
+        filters
+    }
+
+    /// This query with one parameter set (or cleared), as a link.
+    fn with(&self, name: &str, value: &str, page: i64) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("q", self.q.clone()),
+            ("tags", self.tags.clone()),
+            ("groups", self.groups.clone()),
+            ("organization", self.organization.clone()),
+            ("res_format", self.res_format.clone()),
+        ];
+        for pair in pairs.iter_mut().filter(|(k, _)| *k == name) {
+            pair.1 = value.to_string();
+        }
+        if page > 1 {
+            pairs.push(("page", page.to_string()));
+        }
+        let kept: Vec<(&str, String)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        format!(
+            "/opendata?{}",
+            serde_urlencoded::to_string(kept).unwrap_or_default()
+        )
+    }
+
+    fn chosen(&self, name: &str) -> &str {
+        match name {
+            "tags" => &self.tags,
+            "groups" => &self.groups,
+            "organization" => &self.organization,
+            _ => &self.res_format,
+        }
+    }
+}
+
+pub(super) async fn catalog(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Query(query): Query<CatalogQuery>,
+) -> Result<Response, PageError> {
+    let page: i64 = query.page.parse().unwrap_or(1).clamp(1, 10_000);
+    let search = DatasetQuery {
+        q: query.q.clone(),
+        filters: query.filters(),
+        sort: DatasetSort::ModifiedDesc,
+        rows: PAGE_SIZE,
+        start: (page - 1) * PAGE_SIZE,
+        facets: vec![
+            Facet::Organization,
+            Facet::Groups,
+            Facet::Tags,
+            Facet::Format,
+        ],
+        facet_limit: 20,
+    };
+    let failed = |e: machi_store::StoreError| PageError::new(ui, &city, e);
+    let found = state
+        .store
+        .search_datasets(&city.id, &search)
+        .await
+        .map_err(failed)?;
+    let departments = state.store.departments(&city.id).await.map_err(failed)?;
+    let groups: Vec<Group> = machi_core::opendata::standard::Definitions::bundled()
+        .map(|d| d.groups())
+        .unwrap_or_default();
+    let facets = found
+        .facets
+        .iter()
+        .map(|(facet, counts)| {
+            let (name, title) = match facet {
+                Facet::Organization => ("organization", ui.t("組織", "Organization")),
+                Facet::Groups => ("groups", ui.t("分類", "Category")),
+                Facet::Tags => ("tags", ui.t("タグ", "Tags")),
+                _ => ("res_format", ui.t("形式", "Format")),
+            };
+            let items = counts
+                .iter()
+                .map(|(value, count)| {
+                    let label = match facet {
+                        Facet::Organization => departments
+                            .iter()
+                            .find(|d| d.code == *value)
+                            .map(|d| ui.name(&d.ja, &d.en).to_string()),
+                        Facet::Groups => groups
+                            .iter()
+                            .find(|g| g.name == *value)
+                            .map(|g| g.title.clone()),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| value.clone());
+                    let chosen = query.chosen(name) == value;
+                    let link = query.with(name, if chosen { "" } else { value }, 1);
+                    (link, label, *count, chosen)
+                })
+                .collect();
+            FacetView {
+                title: title.to_string(),
+                items,
+            }
+        })
+        .collect();
+    let last = (found.count + PAGE_SIZE - 1) / PAGE_SIZE;
+    Ok(render(&CatalogPage {
+        ui,
+        city: city_name(ui, &city),
+        back: query.with("", "", page),
+        previous: (page > 1).then(|| query.with("", "", page - 1)),
+        next: (page < last).then(|| query.with("", "", page + 1)),
+        q: query.q.clone(),
+        count: found.count,
+        datasets: found.datasets,
+        facets,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "opendata_dataset.html")]
+struct DatasetPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    dataset: DatasetRecord,
+    organization: String,
+    license_title: String,
+    license_url: String,
+    groups: Vec<String>,
+}
+
+impl DatasetPage {
+    fn size(&self, resource: &ResourceRecord) -> String {
+        match resource.size_bytes {
+            Some(bytes) if bytes >= 1024 * 1024 => format!("{:.1} MB", bytes as f64 / 1048576.0),
+            Some(bytes) => format!("{:.1} KB", bytes as f64 / 1024.0),
+            None => String::new(),
+        }
+    }
+
+    fn href(&self, resource: &ResourceRecord) -> String {
+        if resource.file_sha256.is_some() {
+            format!("/opendata/resources/{}/download", resource.id)
+        } else {
+            resource.url.clone()
+        }
+    }
+}
+
+async fn active_dataset(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    id: &str,
+) -> Result<DatasetRecord, PageError> {
+    state
+        .store
+        .dataset(&city.id, id)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?
+        .filter(|d| d.state == "active")
+        .ok_or_else(|| {
+            let missing = ui.t(
+                "そのデータセットはありません。",
+                "There is no such dataset.",
+            );
+            PageError::new(ui, city, ApiError::not_found(missing))
+        })
+}
+
+pub(super) async fn dataset(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    let dataset = active_dataset(&state, &city, ui, &name).await?;
+    let departments = state
+        .store
+        .departments(&city.id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let organization = departments
+        .iter()
+        .find(|d| d.code == dataset.input.organization)
+        .map(|d| ui.name(&d.ja, &d.en).to_string())
+        .unwrap_or_default();
+    let licence = license(&dataset.input.license_id);
+    let groups = machi_core::opendata::standard::Definitions::bundled()
+        .map(|d| d.groups())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| dataset.input.groups.contains(&g.name))
+        .map(|g| g.title)
+        .collect();
+    Ok(render(&DatasetPage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("/opendata/datasets/{}", dataset.input.name),
+        organization,
+        license_title: licence.map(|l| l.title.to_string()).unwrap_or_default(),
+        license_url: licence.map(|l| l.url.to_string()).unwrap_or_default(),
+        groups,
+        dataset,
+    }))
+}
+
+/// A published file, while its dataset is published.
+pub(super) async fn download(
+    State(state): State<AppState>,
+    City(city): City,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("There is no such file.");
+    let resource = state
+        .store
+        .resource(&city.id, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    let sha256 = resource.file_sha256.clone().ok_or_else(not_found)?;
+    state
+        .store
+        .dataset(&city.id, &resource.dataset_id)
+        .await?
+        .filter(|d| d.state == "active")
+        .ok_or_else(not_found)?;
+    let bytes = state.store.read_file(sha256).await?;
+    let extension = resource.format.to_ascii_lowercase();
+    let name = if resource
+        .name
+        .to_ascii_lowercase()
+        .ends_with(&format!(".{extension}"))
+    {
+        resource.name.clone()
+    } else {
+        format!("{}.{extension}", resource.name)
+    };
+    Ok(named_download(bytes, &resource.media_type, &name))
+}
