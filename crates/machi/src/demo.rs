@@ -296,3 +296,91 @@ pub async fn assets(store: &Store, city: &str) -> anyhow::Result<()> {
     println!("loaded the demo asset ledger: {} systems", summary.created);
     Ok(())
 }
+
+/// The demo city's open data, in the standard formats (one file delivered as Shift_JIS, as
+/// many cities' spreadsheets are): each file is checked like an upload before it is published.
+const DEMO_OPEN_DATA: [(&str, &str, &str, &str, &[u8]); 3] = [
+    (
+        "public-facility",
+        "公共施設一覧",
+        "johoseisaku",
+        "public_facility",
+        include_bytes!("../demo/opendata/990019_public_facility.csv"),
+    ),
+    (
+        "evacuation-space",
+        "指定緊急避難場所一覧",
+        "kikikanri",
+        "evacuation_space",
+        include_bytes!("../demo/opendata/990019_evacuation_space.csv"),
+    ),
+    (
+        "aed",
+        "AED設置箇所一覧",
+        "kikikanri",
+        "aed",
+        include_bytes!("../demo/opendata/990019_aed.csv"),
+    ),
+];
+
+/// Publishes the demo datasets unless the city has datasets already.
+pub async fn opendata(store: &Store, city: &str) -> anyhow::Result<()> {
+    use machi_core::opendata::catalog::DatasetInput;
+    use machi_core::opendata::standard::{check, Definitions};
+    if !store.dataset_names(city, 1, 0).await?.is_empty() {
+        return Ok(());
+    }
+    store
+        .ensure_department(
+            city,
+            "kikikanri",
+            "危機管理課",
+            "Crisis Management Division",
+        )
+        .await?;
+    let definitions = Definitions::bundled().map_err(anyhow::Error::msg)?;
+    for (name, title, department, group, bytes) in DEMO_OPEN_DATA {
+        let table = machi_core::opendata::table::read_csv(bytes)
+            .map_err(|e| anyhow::anyhow!("demo file {name}: {e}"))?;
+        let standard = definitions
+            .recognise(&table)
+            .with_context(|| format!("demo file {name} follows no standard"))?;
+        let report = check(standard, &table);
+        anyhow::ensure!(report.errors() == 0, "demo file {name} has errors");
+        let input = DatasetInput {
+            name: name.into(),
+            title_ja: format!("{title}（デモ市）"),
+            notes_ja: format!("デモ市の{title}です（架空のデモデータ）。"),
+            organization: department.into(),
+            license_id: machi_core::opendata::catalog::DEFAULT_LICENSE.into(),
+            frequency: "随時".into(),
+            spatial: "デモ市".into(),
+            tags: vec!["デモ".into(), title.into()],
+            groups: vec![group.into()],
+            ..DatasetInput::default()
+        };
+        let dataset = store.save_dataset(city, None, &input, "demo").await?;
+        let file = store.save_file(bytes.to_vec()).await?;
+        let resource = machi_store::opendata::ResourceInput {
+            name: format!("990019_{group}.csv"),
+            format: "CSV".into(),
+            media_type: match table.encoding {
+                machi_core::text::Encoding::Cp932 => "text/csv; charset=Shift_JIS",
+                machi_core::text::Encoding::Utf8 => "text/csv",
+            }
+            .into(),
+            size_bytes: i64::try_from(bytes.len()).ok(),
+            file_sha256: Some(file.sha256),
+            standard: report.dataset.clone(),
+            ..Default::default()
+        };
+        store
+            .add_resource(city, &dataset.id, &resource, "demo")
+            .await?;
+    }
+    println!(
+        "published the demo open data: {} datasets",
+        DEMO_OPEN_DATA.len()
+    );
+    Ok(())
+}

@@ -197,6 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::staff_accounts(&store, &settings.city).await?;
                 demo::plans(&store, &settings.city).await?;
                 demo::assets(&store, &settings.city).await?;
+                demo::opendata(&store, &settings.city).await?;
             }
             serve(&settings, store).await
         }

@@ -49,7 +49,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         })?,
     };
     let report = check(dataset, &table);
-    println!(
+    // Written in one piece, so that a reader that stops early (`| head`) ends nothing badly.
+    let mut out = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        out,
         "{name}: {} rows ({}), checked against {} {} ({})",
         table.rows.len(),
         table.encoding.as_str(),
@@ -62,23 +66,26 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         .iter()
         .zip(column_types(&table, Some(dataset)))
     {
-        println!("  column {header}: {}", kind.as_str());
+        let _ = writeln!(out, "  column {header}: {}", kind.as_str());
     }
     for finding in &report.findings {
         let severity = match finding.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{severity}: line {} {}: {}",
             finding.line, finding.column, finding.message.ja
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} error(s), {} warning(s)",
         report.errors(),
         report.warnings()
     );
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
     anyhow::ensure!(
         report.errors() == 0,
         "{name} does not follow {}",

@@ -296,7 +296,12 @@ fn check_header(dataset: &Dataset, table: &Table, found: &mut Findings) {
 fn check_cell(column: &Column, cell: &str, line: u64, found: &mut Findings) {
     let name = column.name.as_str();
     if cell.is_empty() {
-        if column.required == Some(true) {
+        // An enumeration may list the empty value (災害種別: "1" or empty), so empty is a value.
+        let empty_allowed = column
+            .values
+            .as_ref()
+            .is_some_and(|v| v.iter().any(String::is_empty));
+        if column.required == Some(true) && !empty_allowed {
             found.push(
                 Severity::Error,
                 line,

@@ -239,3 +239,29 @@ fn a_dataset_is_checked_and_tidied() {
     assert_eq!(format_of("aed.CSV", ""), "CSV");
     assert_eq!(format_of("x", "application/pdf"), "PDF");
 }
+
+#[test]
+fn the_demo_files_follow_their_standards_without_a_finding() {
+    let definitions = Definitions::bundled().unwrap();
+    for (file, id) in [
+        (
+            &include_bytes!("../../../machi/demo/opendata/990019_evacuation_space.csv")[..],
+            "evacuation_space",
+        ),
+        (
+            &include_bytes!("../../../machi/demo/opendata/990019_aed.csv")[..],
+            "aed_legacy",
+        ),
+        (
+            &include_bytes!("../../../machi/demo/opendata/990019_public_facility.csv")[..],
+            "public_facility_legacy",
+        ),
+    ] {
+        let table = read_csv(file).unwrap();
+        let dataset = definitions.recognise(&table).unwrap();
+        assert_eq!(dataset.id, id);
+        // 災害種別 columns are required yet may be empty: "1" or empty is the enumeration.
+        let report = check(dataset, &table);
+        assert!(report.findings.is_empty(), "{id}: {:#?}", report.findings);
+    }
+}

@@ -113,7 +113,13 @@ pub(super) async fn add(
         standard.clear();
     }
     let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
-    let media_type = media_type(&format);
+    // A Shift_JIS CSV says so, so that browsers and clients read it right.
+    let media_type = match page.summary.first() {
+        Some((_, encoding)) if format == "CSV" && encoding == "cp932" => {
+            "text/csv; charset=Shift_JIS"
+        }
+        _ => media_type(&format),
+    };
     let stored = state
         .store
         .save_file(upload.bytes)

@@ -214,7 +214,10 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
     let download = format!("/opendata/resources/{}/download", published.resources[0].id);
     assert!(page_html.contains(&download));
     let file = app.get(&download).await;
-    assert_eq!(file.headers()["content-type"], "text/csv");
+    assert_eq!(
+        file.headers()["content-type"],
+        "text/csv; charset=Shift_JIS"
+    );
     assert!(file.headers()["content-disposition"]
         .to_str()
         .unwrap()
