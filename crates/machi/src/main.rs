@@ -82,6 +82,8 @@ enum BenchCommand {
     /// An emergency notice to 300,000 subscribers by webhook and e-mail, beside a plain HTTP
     /// load tool against the same receiver.
     Alert(bench::alert::AlertArgs),
+    /// CKAN package_search over 10,000 datasets: p50/p99 per query beside raw SQLite.
+    Catalog(bench::catalog::CatalogArgs),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
         Command::Bench(BenchCommand::Inbox(args)) => bench::inbox::run(&settings, args).await,
         Command::Bench(BenchCommand::Alert(args)) => bench::alert::run(&settings, args).await,
+        Command::Bench(BenchCommand::Catalog(args)) => bench::catalog::run(args).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&settings).await?;
             let report = store.verify_audit(&settings.city).await;

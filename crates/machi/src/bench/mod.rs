@@ -5,6 +5,7 @@
 
 pub mod alert;
 mod baselines;
+pub mod catalog;
 pub mod inbox;
 mod load;
 mod sinks;
