@@ -1,6 +1,7 @@
 //! オープンデータ: the catalog in the staff console (datasets, files checked against the
 //! national standard datasets on upload). The CKAN Action API is in `crate::ckan`.
 
+mod dcat;
 mod public;
 mod staff;
 mod upload;
@@ -21,6 +22,8 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/opendata", get(public::catalog))
         .route("/opendata/datasets/{name}", get(public::dataset))
         .route("/opendata/resources/{id}/download", get(public::download))
+        .route("/catalog.jsonld", get(dcat::json_ld))
+        .route("/catalog.ttl", get(dcat::turtle))
 }
 
 /// The staff routes; the staff guard (session, CSRF, Origin) wraps them.

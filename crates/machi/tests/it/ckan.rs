@@ -310,4 +310,39 @@ async fn an_unmodified_ckan_client_reads_the_catalog(app: &TestApp) {
     );
 }
 
-on_both_backends!(an_unmodified_ckan_client_reads_the_catalog,);
+async fn rdflib_reads_the_dcat_catalog(app: &TestApp) {
+    publish(app).await;
+    let (status, json_ld) = (
+        app.get("/catalog.jsonld").await.status(),
+        app.get_json("/catalog.jsonld").await,
+    );
+    assert_eq!(status, 200);
+    let nodes = json_ld.as_array().unwrap();
+    let datasets = nodes
+        .iter()
+        .filter(|n| n["@type"] == json!(["http://www.w3.org/ns/dcat#Dataset"]))
+        .count();
+    assert_eq!(datasets, 3, "deleted datasets are not in the catalog");
+    let Some(python) = ckanapi_python() else {
+        eprintln!("MACHI_TEST_CKANAPI is not set: the rdflib check is skipped");
+        return;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/rdflib_dcat.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(app.url(""))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "rdflib failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+on_both_backends!(
+    an_unmodified_ckan_client_reads_the_catalog,
+    rdflib_reads_the_dcat_catalog,
+);
