@@ -274,3 +274,27 @@ pub fn format_of(file_name: &str, media_type: &str) -> String {
     }
     .to_string()
 }
+
+/// Stars of the 5-star open data scheme a resource earns: ★ an open licence, ★★ structured
+/// data (a spreadsheet), ★★★ in an open format (CSV, JSON, GeoJSON). Four and five stars need
+/// URIs and links to other data, which plain files do not have. No open licence, no star.
+pub fn openness_stars(format: &str, license_id: &str) -> u8 {
+    if !license(license_id).is_some_and(|l| l.open) {
+        return 0;
+    }
+    match format {
+        "CSV" | "JSON" | "GeoJSON" => 3,
+        "XLSX" => 2,
+        _ => 1,
+    }
+}
+
+/// Coverage of the national recommended dataset list: the categories that have at least one
+/// published dataset, out of all of them.
+pub fn coverage(groups: &[Group], published: &[String]) -> (usize, usize) {
+    let covered = groups
+        .iter()
+        .filter(|g| published.contains(&g.name))
+        .count();
+    (covered, groups.len())
+}

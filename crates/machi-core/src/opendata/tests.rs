@@ -265,3 +265,15 @@ fn the_demo_files_follow_their_standards_without_a_finding() {
         assert!(report.findings.is_empty(), "{id}: {:#?}", report.findings);
     }
 }
+
+#[test]
+fn openness_stars_follow_the_five_star_scheme() {
+    use super::catalog::{coverage, openness_stars};
+    assert_eq!(openness_stars("CSV", "CC-BY-4.0"), 3);
+    assert_eq!(openness_stars("XLSX", "CC-BY-4.0"), 2);
+    assert_eq!(openness_stars("PDF", "PDL-1.0"), 1);
+    assert_eq!(openness_stars("CSV", "other-closed"), 0);
+    let groups = Definitions::bundled().unwrap().groups();
+    let (covered, all) = coverage(&groups, &["aed".into(), "aed".into(), "population".into()]);
+    assert_eq!((covered, all), (2, groups.len()));
+}

@@ -15,13 +15,19 @@ pub enum Metric {
     MedianProcessingDays,
     /// Confirmed subscribers of notices, all channels.
     NoticeSubscribers,
+    /// Published open datasets.
+    OpenDatasets,
+    /// Share of the national recommended dataset categories with a published dataset.
+    OpenDataCoverage,
 }
 
-pub const ALL_METRICS: [Metric; 4] = [
+pub const ALL_METRICS: [Metric; 6] = [
     Metric::OnlineProcedureShare,
     Metric::OnlineApplicationShare,
     Metric::MedianProcessingDays,
     Metric::NoticeSubscribers,
+    Metric::OpenDatasets,
+    Metric::OpenDataCoverage,
 ];
 
 impl Metric {
@@ -32,6 +38,8 @@ impl Metric {
             Metric::OnlineApplicationShare => "online_application_share",
             Metric::MedianProcessingDays => "median_processing_days",
             Metric::NoticeSubscribers => "notice_subscribers",
+            Metric::OpenDatasets => "open_datasets",
+            Metric::OpenDataCoverage => "open_data_coverage",
         }
     }
 
@@ -51,13 +59,21 @@ impl Metric {
             ),
             Metric::MedianProcessingDays => ("処理日数の中央値", "Median processing days"),
             Metric::NoticeSubscribers => ("お知らせの配信登録者数", "Notice subscribers"),
+            Metric::OpenDatasets => ("公開しているオープンデータの数", "Published open datasets"),
+            Metric::OpenDataCoverage => (
+                "推奨データセットの公開率",
+                "Coverage of the recommended dataset list",
+            ),
         };
         Localized::new(ja, en)
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::OnlineProcedureShare | Metric::OnlineApplicationShare => "%",
+            Metric::OnlineProcedureShare
+            | Metric::OnlineApplicationShare
+            | Metric::OpenDataCoverage => "%",
+            Metric::OpenDatasets => "件",
             Metric::MedianProcessingDays => "日",
             Metric::NoticeSubscribers => "人",
         }
@@ -106,7 +122,8 @@ mod tests {
         for metric in ALL_METRICS {
             assert_eq!(Metric::parse(metric.key()), Some(metric));
         }
-        assert_eq!(Metric::parse("open_datasets"), None);
+        assert_eq!(Metric::parse("open_datasets"), Some(Metric::OpenDatasets));
+        assert_eq!(Metric::parse("datasets"), None);
         assert_eq!(percent(1, 3), Some(33.3));
         assert_eq!(percent(0, 0), None);
         assert_eq!(median(vec![5.0, 1.0, 3.0]), Some(3.0));

@@ -101,6 +101,30 @@ impl Store {
                 }
                 Ok(median(days).map(|d| (d * 10.0).round() / 10.0))
             }
+            Metric::OpenDatasets => {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM od_datasets WHERE tenant_id = $1 AND state = 'active'",
+                )
+                .bind(tenant)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(Some(count as f64))
+            }
+            Metric::OpenDataCoverage => {
+                let published: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT g.group_name FROM od_dataset_groups g JOIN od_datasets d \
+                     ON d.tenant_id = g.tenant_id AND d.id = g.dataset_id \
+                     WHERE g.tenant_id = $1 AND d.state = 'active'",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await?;
+                let groups = machi_core::opendata::standard::Definitions::bundled()
+                    .map_err(StoreError::Corrupt)?
+                    .groups();
+                let (covered, all) = machi_core::opendata::catalog::coverage(&groups, &published);
+                Ok(percent(covered as i64, all as i64))
+            }
             Metric::NoticeSubscribers => {
                 let count: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = $1 AND confirmed_at IS NOT NULL",

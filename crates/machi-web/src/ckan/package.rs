@@ -109,7 +109,7 @@ fn group_json(group: &Group, count: Option<i64>) -> Value {
     value
 }
 
-fn resource_json(call: &Call<'_>, resource: &ResourceRecord) -> Value {
+fn resource_json(call: &Call<'_>, resource: &ResourceRecord, license_id: &str) -> Value {
     let uploaded = resource.file_sha256.is_some();
     let url = if uploaded {
         format!("{}/opendata/resources/{}/download", call.base, resource.id)
@@ -127,6 +127,8 @@ fn resource_json(call: &Call<'_>, resource: &ResourceRecord) -> Value {
         "metadata_modified": ckan_time(&resource.modified_at),
         "state": "active", "datastore_active": false,
         "conforms_to": resource.standard,
+        // As ckanext-qa names it: the 5-star openness of the file.
+        "openness_score": machi_core::opendata::catalog::openness_stars(&resource.format, license_id),
     })
 }
 
@@ -157,7 +159,7 @@ fn dataset_json(
     let resources: Vec<Value> = dataset
         .resources
         .iter()
-        .map(|r| resource_json(call, r))
+        .map(|r| resource_json(call, r, &d.license_id))
         .collect();
     let extras: Vec<Value> = [
         ("title_en", &d.title_en),
@@ -492,7 +494,7 @@ async fn resource_show(call: &Call<'_>) -> Outcome {
         .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| CkanError::not_found("Resource was not found."))?;
-    let mut value = resource_json(call, &resource);
+    let mut value = resource_json(call, &resource, &dataset.input.license_id);
     if let Some(object) = value.as_object_mut() {
         object.insert("package_name".into(), json!(dataset.input.name));
     }

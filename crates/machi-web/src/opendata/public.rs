@@ -204,6 +204,21 @@ impl DatasetPage {
         }
     }
 
+    /// The 5-star openness of a file, as stars and as words for screen readers.
+    fn stars(&self, resource: &ResourceRecord) -> (String, String) {
+        let stars = machi_core::opendata::catalog::openness_stars(
+            &resource.format,
+            &self.dataset.input.license_id,
+        );
+        let shown = format!(
+            "{}{}",
+            "★".repeat(usize::from(stars)),
+            "☆".repeat(5 - usize::from(stars))
+        );
+        let words = format!("{}{stars}", self.ui.t("5段階中", "out of 5: "));
+        (shown, words)
+    }
+
     fn href(&self, resource: &ResourceRecord) -> String {
         if resource.file_sha256.is_some() {
             format!("/opendata/resources/{}/download", resource.id)
@@ -302,4 +317,54 @@ pub(super) async fn download(
         format!("{}.{extension}", resource.name)
     };
     Ok(named_download(bytes, &resource.media_type, &name))
+}
+
+#[derive(Template)]
+#[template(path = "opendata_coverage.html")]
+struct CoveragePage {
+    ui: Ui,
+    city: String,
+    back: String,
+    /// Number, name, group name, datasets.
+    rows: Vec<(String, String, String, i64)>,
+    covered: usize,
+    all: usize,
+    rate: String,
+}
+
+/// 推奨データセットの公開状況: each category of the national list and how many datasets the
+/// city publishes in it (the figure 茨木市 tracks: "7 of 22 categories").
+pub(super) async fn coverage(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+) -> Result<Response, PageError> {
+    let counts = state
+        .store
+        .facet_counts(&city.id, Facet::Groups)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let groups = machi_core::opendata::standard::Definitions::bundled()
+        .map(|d| d.groups())
+        .unwrap_or_default();
+    let published: Vec<String> = counts.iter().map(|(g, _)| g.clone()).collect();
+    let (covered, all) = machi_core::opendata::catalog::coverage(&groups, &published);
+    let rate = machi_core::plans::metric::percent(covered as i64, all as i64)
+        .map(|p| format!("{p}%"))
+        .unwrap_or_default();
+    Ok(render(&CoveragePage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/opendata/coverage".into(),
+        rows: groups
+            .into_iter()
+            .map(|g| {
+                let count = counts.iter().find(|c| c.0 == g.name).map_or(0, |c| c.1);
+                (g.number, g.title, g.name, count)
+            })
+            .collect(),
+        covered,
+        all,
+        rate,
+    }))
 }

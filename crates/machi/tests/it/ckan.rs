@@ -230,6 +230,36 @@ async fn a_ckan_client_lists_searches_and_reads_the_catalog(app: &TestApp) {
     assert_eq!(tags["result"], json!(["AED", "人口", "防災"]));
     let (_, licenses) = action(app, "license_list").await;
     assert_eq!(licenses["result"][0]["id"], "CC-BY-4.0");
+    assert_eq!(
+        resource["result"]["openness_score"], 3,
+        "an open CSV earns three stars"
+    );
+
+    // The coverage of the recommended list, on its page and as the live KPIs of issue 7.
+    let coverage = app.get("/opendata/coverage").await.text().await.unwrap();
+    assert!(
+        coverage.contains("<strong>3</strong>"),
+        "aed, evacuation_space, population"
+    );
+    assert!(coverage.contains("<a href=\"/opendata?groups=aed\">AED設置箇所一覧</a>"));
+    use machi_core::plans::metric::Metric;
+    let month = machi_store::plans::metrics::current_month();
+    let datasets = app
+        .store
+        .metric_value(CITY, Metric::OpenDatasets, &month)
+        .await
+        .unwrap();
+    assert_eq!(datasets, Some(3.0));
+    let groups = machi_core::opendata::standard::Definitions::bundled()
+        .unwrap()
+        .groups()
+        .len();
+    let share = app
+        .store
+        .metric_value(CITY, Metric::OpenDataCoverage, &month)
+        .await
+        .unwrap();
+    assert_eq!(share, machi_core::plans::metric::percent(3, groups as i64));
 }
 
 async fn errors_follow_ckan(app: &TestApp) {
