@@ -78,6 +78,8 @@ pub struct Store {
     /// Takes turns among this process's delivery workers writing the outbox (see
     /// `deliveries::outbox_turn`).
     outbox: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Snapshots of the cities' open-data catalogs for search (see `opendata::search`).
+    catalogs: opendata::CatalogCache,
 }
 
 impl Store {
@@ -103,6 +105,7 @@ impl Store {
             files,
             idempotency_secret,
             outbox: Default::default(),
+            catalogs: Default::default(),
         })
     }
 

@@ -1,7 +1,10 @@
 //! The open-data catalog as stored: datasets with their tags, groups and resources. Every write
-//! is one audited transaction. Search filters (tags, groups, organization, format, licence) are
-//! lookups in link tables, and free text is matched against a normalised search key (width,
-//! kana and case folded), so that 10,000 datasets are searched without a search engine.
+//! is one audited transaction. Searches run over an in-memory snapshot of the city's catalog
+//! (`search`), matched against a normalised search key (width, kana and case folded).
+
+mod search;
+
+pub(crate) use search::CatalogCache;
 
 use machi_core::opendata::catalog::DatasetInput;
 use machi_core::text::search_key;
@@ -11,7 +14,6 @@ use sqlx::Row;
 
 use crate::audit::AuditEntry;
 use crate::sessions::random_token;
-use crate::sql::{like_escape, Param, Sql};
 use crate::{now_text, Result, Store, StoreError};
 
 /// A resource (a file or link) of a dataset.
@@ -112,14 +114,16 @@ pub struct DatasetPage {
     pub facets: Vec<(Facet, Vec<(String, i64)>)>,
 }
 
-const DATASET_COLUMNS: &str = "id, name, title_ja, title_en, notes_ja, notes_en, department_code, \
+pub(crate) const DATASET_COLUMNS: &str =
+    "id, name, title_ja, title_en, notes_ja, notes_en, department_code, \
     license_id, frequency, spatial, temporal_start, temporal_end, contact_name, contact_email, \
     state, created_at, modified_at";
 
-const RESOURCE_COLUMNS: &str = "id, dataset_id, position, name, description, format, url, \
+pub(crate) const RESOURCE_COLUMNS: &str =
+    "id, dataset_id, position, name, description, format, url, \
     media_type, size_bytes, file_sha256, standard, created_at, modified_at";
 
-fn resource(row: &sqlx::any::AnyRow) -> Result<ResourceRecord> {
+pub(crate) fn resource(row: &sqlx::any::AnyRow) -> Result<ResourceRecord> {
     Ok(ResourceRecord {
         id: row.try_get("id")?,
         dataset_id: row.try_get("dataset_id")?,
@@ -137,7 +141,7 @@ fn resource(row: &sqlx::any::AnyRow) -> Result<ResourceRecord> {
     })
 }
 
-fn dataset_head(row: &sqlx::any::AnyRow) -> Result<DatasetRecord> {
+pub(crate) fn dataset_head(row: &sqlx::any::AnyRow) -> Result<DatasetRecord> {
     Ok(DatasetRecord {
         id: row.try_get("id")?,
         input: DatasetInput {
@@ -165,7 +169,7 @@ fn dataset_head(row: &sqlx::any::AnyRow) -> Result<DatasetRecord> {
 }
 
 /// What free text is matched against: names, titles, descriptions and tags, folded.
-fn search_text(input: &DatasetInput) -> String {
+pub(crate) fn search_text(input: &DatasetInput) -> String {
     let parts = [
         input.name.as_str(),
         &input.title_ja,
@@ -176,33 +180,6 @@ fn search_text(input: &DatasetInput) -> String {
     let mut text: Vec<String> = parts.iter().map(|p| search_key(p)).collect();
     text.extend(input.tags.iter().map(|t| search_key(t)));
     text.join("\n")
-}
-
-impl Facet {
-    /// The link table or column the facet counts, as `(table, column)` with the dataset id
-    /// column of that table.
-    fn source(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Facet::Tags => ("od_dataset_tags", "tag", "dataset_id"),
-            Facet::Groups => ("od_dataset_groups", "group_name", "dataset_id"),
-            Facet::Format => ("od_resources", "format", "dataset_id"),
-            Facet::Organization => ("od_datasets", "department_code", "id"),
-            Facet::License => ("od_datasets", "license_id", "id"),
-        }
-    }
-}
-
-impl DatasetSort {
-    fn order_by(self) -> &'static str {
-        match self {
-            DatasetSort::ModifiedDesc => "modified_at DESC, name",
-            DatasetSort::ModifiedAsc => "modified_at ASC, name",
-            DatasetSort::NameAsc => "name ASC",
-            DatasetSort::NameDesc => "name DESC",
-            DatasetSort::TitleAsc => "title_ja ASC, name",
-            DatasetSort::TitleDesc => "title_ja DESC, name",
-        }
-    }
 }
 
 impl Store {
@@ -465,68 +442,10 @@ impl Store {
         row.as_ref().map(resource).transpose()
     }
 
-    /// Searches the active datasets: free-text terms (all must match), filters, order, a page
-    /// and facet counts over everything that matched.
+    /// Searches the published datasets: free-text terms (all must match), filters, order, a
+    /// page and facet counts over everything that matched (see `search`).
     pub async fn search_datasets(&self, tenant: &str, query: &DatasetQuery) -> Result<DatasetPage> {
-        let matched = |select: &str| {
-            let mut sql = Sql::new(self.backend, select);
-            push_matching(&mut sql, tenant, query);
-            sql
-        };
-        let counted = matched("SELECT COUNT(*) FROM od_datasets d WHERE d.tenant_id = ");
-        let count: i64 = sqlx::query_scalar_with(counted.text(), counted.arguments())
-            .fetch_one(&self.pool)
-            .await?;
-        let mut page = matched(&format!(
-            "SELECT {} FROM od_datasets d WHERE d.tenant_id = ",
-            DATASET_COLUMNS
-                .split(", ")
-                .map(|c| format!("d.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        page.push(&format!(" ORDER BY {} LIMIT ", query.sort.order_by()));
-        page.bind(Param::Int(query.rows));
-        page.push(" OFFSET ");
-        page.bind(Param::Int(query.start));
-        let rows = sqlx::query_with(page.text(), page.arguments())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut datasets = rows.iter().map(dataset_head).collect::<Result<Vec<_>>>()?;
-        self.fill(tenant, &mut datasets).await?;
-        let mut facets = Vec::new();
-        for facet in &query.facets {
-            let (table, column, key) = facet.source();
-            let mut counting = Sql::new(
-                self.backend,
-                &format!(
-                    "SELECT f.{column} AS value, COUNT(DISTINCT f.{key}) AS n FROM {table} f \
-                     WHERE f.tenant_id = "
-                ),
-            );
-            counting.bind(Param::Text(tenant.to_string()));
-            counting.push(&format!(
-                " AND f.{column} <> '' AND f.{key} IN (SELECT d.id FROM od_datasets d WHERE d.tenant_id = "
-            ));
-            push_matching(&mut counting, tenant, query);
-            counting.push(&format!(
-                ") GROUP BY f.{column} ORDER BY n DESC, value LIMIT "
-            ));
-            counting.bind(Param::Int(query.facet_limit));
-            let rows = sqlx::query_with(counting.text(), counting.arguments())
-                .fetch_all(&self.pool)
-                .await?;
-            let mut counts = Vec::with_capacity(rows.len());
-            for row in &rows {
-                counts.push((row.try_get("value")?, row.try_get("n")?));
-            }
-            facets.push((*facet, counts));
-        }
-        Ok(DatasetPage {
-            count,
-            datasets,
-            facets,
-        })
+        Ok(self.catalog(tenant).await?.search(query))
     }
 
     /// Every value of a facet with its number of active datasets (tags, groups,
@@ -572,62 +491,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Binds the tenant (the caller wrote `… d.tenant_id = `) and adds the search's conditions.
-fn push_matching(sql: &mut Sql, tenant: &str, query: &DatasetQuery) {
-    sql.bind(Param::Text(tenant.to_string()));
-    sql.push(" AND d.state = 'active'");
-    for term in query
-        .q
-        .split_whitespace()
-        .map(search_key)
-        .filter(|t| !t.is_empty())
-    {
-        sql.push(" AND d.search_text LIKE ");
-        sql.bind(Param::Text(format!("%{}%", like_escape(&term))));
-        sql.push(" ESCAPE '\\'");
-    }
-    for filter in &query.filters {
-        push_filter(sql, tenant, filter);
-    }
-}
-
-fn push_filter(sql: &mut Sql, tenant: &str, filter: &DatasetFilter) {
-    let (prefix, value) = match filter {
-        DatasetFilter::Tag(v) => (
-            " AND d.id IN (SELECT dataset_id FROM od_dataset_tags WHERE tenant_id = ",
-            v,
-        ),
-        DatasetFilter::Group(v) => (
-            " AND d.id IN (SELECT dataset_id FROM od_dataset_groups WHERE tenant_id = ",
-            v,
-        ),
-        DatasetFilter::Format(v) => (
-            " AND d.id IN (SELECT dataset_id FROM od_resources WHERE tenant_id = ",
-            v,
-        ),
-        DatasetFilter::Organization(v) => {
-            sql.push(" AND d.department_code = ");
-            sql.bind(Param::Text(v.clone()));
-            return;
-        }
-        DatasetFilter::License(v) => {
-            sql.push(" AND d.license_id = ");
-            sql.bind(Param::Text(v.clone()));
-            return;
-        }
-    };
-    let column = match filter {
-        DatasetFilter::Tag(_) => "tag",
-        DatasetFilter::Group(_) => "group_name",
-        _ => "format",
-    };
-    sql.push(prefix);
-    sql.bind(Param::Text(tenant.to_string()));
-    sql.push(&format!(" AND {column} = "));
-    sql.bind(Param::Text(value.clone()));
-    sql.push(")");
 }
 
 /// A CKAN-style id: 32 random hex digits in UUID form.
