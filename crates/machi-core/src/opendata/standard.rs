@@ -119,6 +119,14 @@ impl Definitions {
         Self::from_json(BUNDLED)
     }
 
+    /// The shipped definitions, read once per process (pages and the API ask for them on
+    /// every request).
+    pub fn shared() -> Result<&'static Self, String> {
+        static SHARED: std::sync::OnceLock<Result<Definitions, String>> =
+            std::sync::OnceLock::new();
+        SHARED.get_or_init(Self::bundled).as_ref().map_err(Clone::clone)
+    }
+
     /// Reads a definitions file; the error says what in it could not be read.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("standard dataset definitions: {e}"))

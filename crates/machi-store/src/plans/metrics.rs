@@ -119,7 +119,7 @@ impl Store {
                 .bind(tenant)
                 .fetch_all(&self.pool)
                 .await?;
-                let groups = machi_core::opendata::standard::Definitions::bundled()
+                let groups = machi_core::opendata::standard::Definitions::shared()
                     .map_err(StoreError::Corrupt)?
                     .groups();
                 let (covered, all) = machi_core::opendata::catalog::coverage(&groups, &published);

@@ -73,7 +73,7 @@ fn licenses() -> Value {
 }
 
 fn groups() -> Result<Vec<Group>, CkanError> {
-    Ok(Definitions::bundled()
+    Ok(Definitions::shared()
         .map_err(|e| CkanError::validation("groups", e))?
         .groups())
 }

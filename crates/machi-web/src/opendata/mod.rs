@@ -46,6 +46,6 @@ pub(crate) fn staff_routes() -> Router<AppState> {
 }
 
 /// The standard dataset definitions machi ships with.
-pub(crate) fn definitions(signed: &Signed) -> Result<Definitions, PageError> {
-    Definitions::bundled().map_err(|e| signed.error(ApiError::internal(e)))
+pub(crate) fn definitions(signed: &Signed) -> Result<&'static Definitions, PageError> {
+    Definitions::shared().map_err(|e| signed.error(ApiError::internal(e)))
 }

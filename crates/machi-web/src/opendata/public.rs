@@ -129,7 +129,7 @@ pub(super) async fn catalog(
         .await
         .map_err(failed)?;
     let departments = state.store.departments(&city.id).await.map_err(failed)?;
-    let groups: Vec<Group> = machi_core::opendata::standard::Definitions::bundled()
+    let groups: Vec<Group> = machi_core::opendata::standard::Definitions::shared()
         .map(|d| d.groups())
         .unwrap_or_default();
     let facets = found
@@ -267,7 +267,7 @@ pub(super) async fn dataset(
         .map(|d| ui.name(&d.ja, &d.en).to_string())
         .unwrap_or_default();
     let licence = license(&dataset.input.license_id);
-    let groups = machi_core::opendata::standard::Definitions::bundled()
+    let groups = machi_core::opendata::standard::Definitions::shared()
         .map(|d| d.groups())
         .unwrap_or_default()
         .into_iter()
@@ -344,7 +344,7 @@ pub(super) async fn coverage(
         .facet_counts(&city.id, Facet::Groups)
         .await
         .map_err(|e| PageError::new(ui, &city, e))?;
-    let groups = machi_core::opendata::standard::Definitions::bundled()
+    let groups = machi_core::opendata::standard::Definitions::shared()
         .map(|d| d.groups())
         .unwrap_or_default();
     let published: Vec<String> = counts.iter().map(|(g, _)| g.clone()).collect();
