@@ -5,11 +5,15 @@
 //!   keeping each record's line so that every problem can name it.
 //! - [`types`] infers a column's type (integer, numeric, date including 和暦, time, text) for
 //!   the datastore, with an override.
+//! - [`ingest`] turns a table and its chosen types into typed rows for the datastore, all or
+//!   nothing, every bad cell named by line and column.
 //! - [`standard`] loads the dataset definitions as data (a JSON file a city can replace without
 //!   a rebuild) and reports, by line and column, where a file departs from its definition;
 //!   definitions the reference marks uncertain give warnings, not errors.
 
 pub mod catalog;
+pub mod ingest;
+pub mod standard;
 pub mod standard;
 pub mod table;
 pub mod types;
