@@ -12,6 +12,7 @@ pub mod assets;
 pub mod audit;
 mod connect;
 pub mod counter;
+pub mod datastore;
 pub mod deliveries;
 pub mod editor;
 mod files;

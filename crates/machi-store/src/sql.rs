@@ -16,7 +16,25 @@ use crate::connect::Backend;
 pub(crate) enum Param {
     Text(String),
     Int(i64),
+    Float(f64),
     NullText,
+    NullInt,
+    NullFloat,
+}
+
+impl Param {
+    /// Adds the value to `args`, moving it (batch inserts bind millions of cells).
+    pub(crate) fn add_to(self, args: &mut AnyArguments<'static>) {
+        // Adding an owned String, i64, f64 or a typed NULL to AnyArguments cannot fail.
+        let _ = match self {
+            Param::Text(s) => args.add(s),
+            Param::Int(i) => args.add(i),
+            Param::Float(f) => args.add(f),
+            Param::NullText => args.add(None::<String>),
+            Param::NullInt => args.add(None::<i64>),
+            Param::NullFloat => args.add(None::<f64>),
+        };
+    }
 }
 
 /// SQL text with its parameters, in order.
@@ -70,12 +88,7 @@ impl Sql {
     pub(crate) fn arguments(&self) -> AnyArguments<'static> {
         let mut args = AnyArguments::default();
         for param in &self.params {
-            // Adding an owned String, i64 or Option<String> to AnyArguments cannot fail.
-            let _ = match param {
-                Param::Text(s) => args.add(s.clone()),
-                Param::Int(i) => args.add(*i),
-                Param::NullText => args.add(None::<String>),
-            };
+            param.clone().add_to(&mut args);
         }
         args
     }

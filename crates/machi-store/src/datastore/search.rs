@@ -1,0 +1,354 @@
+//! `datastore_search` with CKAN's parameters: `filters` (exact match, a list for any of several
+//! values, ANDed across fields), `q`, `fields`, `sort`, `limit`, `offset`, `include_total`.
+//!
+//! `q` is, as a first step, a case-insensitive substring over the text, date and time columns
+//! (`LIKE` on SQLite, which folds ASCII case only; `ILIKE` on PostgreSQL). It scans the table;
+//! CKAN's ranked full-text search (`_full_text`) is not built yet. Rows come in `_id` order
+//! unless `sort` says otherwise, so pages are stable.
+
+use machi_core::opendata::ingest::{typed_cell, Cell, Field};
+use machi_core::opendata::types::ColumnType;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use super::{quote, registered, DatastoreError, Result};
+use crate::sql::{like_escape, Param, Sql};
+use crate::{Backend, Store};
+
+/// Rows a page has when `limit` is not given, and at most (CKAN's defaults).
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 32_000;
+
+/// The parameters of `datastore_search`, deserialisable from CKAN's JSON body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    /// Field id → a value, or a list of values any of which may match.
+    pub filters: Map<String, Value>,
+    pub q: Option<String>,
+    /// The fields to return, in this order (`_id` only if listed); all when `None`.
+    pub fields: Option<Vec<String>>,
+    /// `"field asc, other desc"`.
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    pub include_total: bool,
+}
+
+impl Default for SearchQuery {
+    fn default() -> Self {
+        Self {
+            filters: Map::new(),
+            q: None,
+            fields: None,
+            sort: None,
+            limit: None,
+            offset: None,
+            include_total: true,
+        }
+    }
+}
+
+/// A page of records, as CKAN's `result` holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    pub fields: Vec<Field>,
+    pub records: Vec<Map<String, Value>>,
+    pub total: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn unknown_field(id: &str) -> DatastoreError {
+    DatastoreError::Validation(format!("field '{id}' does not exist"))
+}
+
+/// The resource's fields with `_id` first, as searches see them.
+fn all_fields(fields: &[Field]) -> Vec<Field> {
+    std::iter::once(Field {
+        id: "_id".into(),
+        kind: ColumnType::Integer,
+    })
+    .chain(fields.iter().cloned())
+    .collect()
+}
+
+fn find<'a>(fields: &'a [Field], id: &str) -> Result<&'a Field> {
+    fields
+        .iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| unknown_field(id))
+}
+
+/// The fields a page returns: the ones asked for, in that order, or all.
+fn chosen(all: &[Field], asked: Option<&[String]>) -> Result<Vec<Field>> {
+    match asked {
+        None => Ok(all.to_vec()),
+        Some(ids) => ids.iter().map(|id| find(all, id.trim()).cloned()).collect(),
+    }
+}
+
+/// `ORDER BY` from CKAN's `sort`; each name is checked against the fields (never interpolated
+/// as given) and may be double-quoted.
+fn order_by(all: &[Field], sort: Option<&str>) -> Result<String> {
+    let Some(sort) = sort.filter(|s| !s.trim().is_empty()) else {
+        return Ok("_id".into());
+    };
+    let mut terms = Vec::new();
+    for term in sort.split(',') {
+        let term = term.trim();
+        let lower = term.to_ascii_lowercase();
+        let (name, direction) = if lower.ends_with(" desc") {
+            (&term[..term.len() - 5], "DESC")
+        } else if lower.ends_with(" asc") {
+            (&term[..term.len() - 4], "ASC")
+        } else {
+            (term, "ASC")
+        };
+        let name = name.trim();
+        let name = name
+            .strip_prefix('"')
+            .and_then(|n| n.strip_suffix('"'))
+            .unwrap_or(name);
+        let field = find(all, name)?;
+        terms.push(format!("{} {direction}", quote(&field.id)));
+    }
+    terms.push("_id".into());
+    Ok(terms.join(", "))
+}
+
+/// A filter value in its field's type, or a validation error naming the field.
+fn filter_cell(field: &Field, value: &Value) -> Result<Cell> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => return Ok(Cell::Null),
+        _ => String::new(),
+    };
+    let fitting = matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    fitting
+        .then(|| typed_cell(field.kind, &text))
+        .flatten()
+        .ok_or_else(|| {
+            DatastoreError::Validation(format!(
+                "filter on '{}': {value} is not of type {}",
+                field.id,
+                field.kind.as_str()
+            ))
+        })
+}
+
+/// Appends `WHERE …` for the filters and `q` to `sql`.
+fn push_where(sql: &mut Sql, backend: Backend, all: &[Field], query: &SearchQuery) -> Result<()> {
+    let mut clauses = 0;
+    let mut and = |sql: &mut Sql| {
+        sql.push(if clauses == 0 { " WHERE " } else { " AND " });
+        clauses += 1;
+    };
+    for (id, value) in &query.filters {
+        let field = find(all, id)?;
+        let values = match value {
+            Value::Array(values) => values.iter().collect::<Vec<_>>(),
+            value => vec![value],
+        };
+        let cells = values
+            .into_iter()
+            .map(|v| filter_cell(field, v))
+            .collect::<Result<Vec<_>>>()?;
+        and(sql);
+        push_any_of(sql, field, cells);
+    }
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        and(sql);
+        push_substring(sql, backend, all, q.trim());
+    }
+    Ok(())
+}
+
+/// `(f = $1 OR f = $2 OR f IS NULL)`; an empty list matches nothing, as CKAN's `IN ()` would.
+fn push_any_of(sql: &mut Sql, field: &Field, cells: Vec<Cell>) {
+    let column = quote(&field.id);
+    sql.push("(");
+    if cells.is_empty() {
+        sql.push("1 = 0");
+    }
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        match cell {
+            Cell::Null => sql.push(&format!("{column} IS NULL")),
+            Cell::Int(v) => sql.push(&format!("{column} = ")).bind(Param::Int(v)),
+            Cell::Numeric(v) => sql.push(&format!("{column} = ")).bind(Param::Float(v)),
+            Cell::Text(v) => sql.push(&format!("{column} = ")).bind(Param::Text(v)),
+        };
+    }
+    sql.push(")");
+}
+
+/// `q`: a substring of any text, date or time column, ignoring case.
+fn push_substring(sql: &mut Sql, backend: Backend, all: &[Field], q: &str) {
+    let like = match backend {
+        Backend::Sqlite => "LIKE",
+        Backend::Postgres => "ILIKE",
+    };
+    let pattern = format!("%{}%", like_escape(q));
+    let texts: Vec<&Field> = all
+        .iter()
+        .filter(|f| !matches!(f.kind, ColumnType::Integer | ColumnType::Numeric))
+        .collect();
+    sql.push("(");
+    if texts.is_empty() {
+        sql.push("1 = 0");
+    }
+    for (i, field) in texts.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push(&format!("{} {like} ", quote(&field.id)))
+            .bind(Param::Text(pattern.clone()))
+            .push(" ESCAPE '\\'");
+    }
+    sql.push(")");
+}
+
+/// One column of a row as JSON: ints and numerics as numbers, the rest as strings.
+fn json_value(row: &sqlx::any::AnyRow, index: usize, kind: ColumnType) -> Result<Value> {
+    Ok(match kind {
+        ColumnType::Integer => row
+            .try_get::<Option<i64>, _>(index)?
+            .map_or(Value::Null, Value::from),
+        ColumnType::Numeric => row
+            .try_get::<Option<f64>, _>(index)?
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        _ => row
+            .try_get::<Option<String>, _>(index)?
+            .map_or(Value::Null, Value::String),
+    })
+}
+
+fn page_bounds(query: &SearchQuery) -> Result<(i64, i64)> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    let offset = query.offset.unwrap_or(0);
+    if limit < 0 || offset < 0 {
+        return Err(DatastoreError::Validation(
+            "limit and offset must not be negative".into(),
+        ));
+    }
+    Ok((limit.min(MAX_LIMIT), offset))
+}
+
+impl Store {
+    /// `datastore_search`: a page of a resource's records with CKAN's semantics.
+    #[tracing::instrument(name = "datastore_search", skip(self, query))]
+    pub async fn datastore_search(
+        &self,
+        tenant: &str,
+        resource_id: &str,
+        query: &SearchQuery,
+    ) -> Result<SearchResult> {
+        let resource = registered(&self.pool, tenant, resource_id).await?;
+        let all = all_fields(&resource.fields);
+        let fields = chosen(&all, query.fields.as_deref())?;
+        let order = order_by(&all, query.sort.as_deref())?;
+        let (limit, offset) = page_bounds(query)?;
+        let table = quote(&resource.table_name);
+        let columns: Vec<String> = fields.iter().map(|f| quote(&f.id)).collect();
+        let select = format!("SELECT {} FROM {table}", columns.join(", "));
+        let mut sql = Sql::new(self.backend, &select);
+        push_where(&mut sql, self.backend, &all, query)?;
+        sql.push(&format!(" ORDER BY {order} LIMIT "))
+            .bind(Param::Int(limit))
+            .push(" OFFSET ")
+            .bind(Param::Int(offset));
+        let rows = sqlx::query_with(sql.text(), sql.arguments())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut record = Map::new();
+            for (i, field) in fields.iter().enumerate() {
+                record.insert(field.id.clone(), json_value(row, i, field.kind)?);
+            }
+            records.push(record);
+        }
+        let total = match query.include_total {
+            true => Some(self.count(&table, &all, query).await?),
+            false => None,
+        };
+        Ok(SearchResult {
+            fields,
+            records,
+            total,
+            limit,
+            offset,
+        })
+    }
+
+    async fn count(&self, table: &str, all: &[Field], query: &SearchQuery) -> Result<i64> {
+        let mut sql = Sql::new(self.backend, &format!("SELECT COUNT(*) FROM {table}"));
+        push_where(&mut sql, self.backend, all, query)?;
+        Ok(sqlx::query_scalar_with(sql.text(), sql.arguments())
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<Field> {
+        all_fields(&[
+            Field {
+                id: "人口".into(),
+                kind: ColumnType::Integer,
+            },
+            Field {
+                id: "町 名".into(),
+                kind: ColumnType::Text,
+            },
+        ])
+    }
+
+    #[test]
+    fn sort_names_are_checked_and_quoted_with_id_last_for_stable_pages() {
+        assert_eq!(
+            order_by(&fields(), Some("人口 desc, \"町 名\"")).unwrap(),
+            "\"人口\" DESC, \"町 名\" ASC, _id"
+        );
+        assert_eq!(order_by(&fields(), None).unwrap(), "_id");
+        let error = order_by(&fields(), Some("人口; DROP TABLE x")).unwrap_err();
+        assert!(error.to_string().contains("人口; DROP TABLE x"), "{error}");
+    }
+
+    #[test]
+    fn a_filter_value_must_fit_its_field() {
+        let all = fields();
+        assert_eq!(filter_cell(&all[1], &Value::from(5)).unwrap(), Cell::Int(5));
+        assert_eq!(
+            filter_cell(&all[1], &Value::from("1,000")).unwrap(),
+            Cell::Int(1000)
+        );
+        assert!(filter_cell(&all[1], &Value::from("多い")).is_err());
+        assert_eq!(filter_cell(&all[1], &Value::Null).unwrap(), Cell::Null);
+    }
+
+    #[test]
+    fn limit_is_capped_and_negative_bounds_are_refused() {
+        let query = SearchQuery {
+            limit: Some(100_000),
+            ..SearchQuery::default()
+        };
+        assert_eq!(page_bounds(&query).unwrap(), (MAX_LIMIT, 0));
+        let query = SearchQuery {
+            offset: Some(-1),
+            ..SearchQuery::default()
+        };
+        assert!(page_bounds(&query).is_err());
+        assert_eq!(page_bounds(&SearchQuery::default()).unwrap(), (100, 0));
+    }
+}
