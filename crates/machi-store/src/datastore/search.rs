@@ -50,14 +50,32 @@ impl Default for SearchQuery {
     }
 }
 
-/// A page of records, as CKAN's `result` holds it.
+/// A page of records, as CKAN's `result` holds it: `rows` are in `fields` order (CKAN's
+/// `records_format=lists`); [`SearchResult::records`] gives the objects of the default format.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResult {
     pub fields: Vec<Field>,
-    pub records: Vec<Map<String, Value>>,
+    pub rows: Vec<Vec<Value>>,
     pub total: Option<i64>,
     pub limit: i64,
     pub offset: i64,
+}
+
+impl SearchResult {
+    /// The rows as JSON objects keyed by field id. serde_json sorts an object's keys, so a
+    /// client wanting the column order reads it from `fields`, as CKAN clients do.
+    pub fn records(&self) -> Vec<Map<String, Value>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.fields
+                    .iter()
+                    .zip(row)
+                    .map(|(f, v)| (f.id.clone(), v.clone()))
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 fn unknown_field(id: &str) -> DatastoreError {
@@ -269,11 +287,11 @@ impl Store {
             .await?;
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
-            let mut record = Map::new();
-            for (i, field) in fields.iter().enumerate() {
-                record.insert(field.id.clone(), json_value(row, i, field.kind)?);
-            }
-            records.push(record);
+            let values = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| json_value(row, i, f.kind));
+            records.push(values.collect::<Result<Vec<_>>>()?);
         }
         let total = match query.include_total {
             true => Some(self.count(&table, &all, query).await?),
@@ -281,7 +299,7 @@ impl Store {
         };
         Ok(SearchResult {
             fields,
-            records,
+            rows: records,
             total,
             limit,
             offset,

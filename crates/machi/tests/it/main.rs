@@ -18,6 +18,7 @@ mod broadcast;
 mod catalog;
 mod ckan;
 mod counter;
+mod datastore;
 mod durability;
 mod editor;
 mod groups;
