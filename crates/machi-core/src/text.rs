@@ -101,6 +101,48 @@ pub fn record_line(text: &str, byte: u64) -> u64 {
     line_of(bytes, at)
 }
 
+/// [`record_line`] for the records of one text in order, counting each line break once:
+/// counting from the start for every record made reading a file quadratic (two minutes for
+/// 20,000 rows).
+pub struct RecordLines<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> RecordLines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line the record at `byte` starts on; offsets must not decrease.
+    pub fn line(&mut self, byte: u64) -> u64 {
+        let mut target = usize::try_from(byte)
+            .unwrap_or(self.bytes.len())
+            .min(self.bytes.len());
+        while self
+            .bytes
+            .get(target)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            target += 1;
+        }
+        if target < self.at {
+            return line_of(self.bytes, target);
+        }
+        self.line += self.bytes[self.at..target]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.at = target;
+        self.line
+    }
+}
+
 /// The 1-based line of a byte offset.
 pub fn line_of(bytes: &[u8], offset: usize) -> u64 {
     bytes[..offset.min(bytes.len())]
@@ -214,6 +256,21 @@ pub fn clean_text(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_lines_counted_in_order_match_record_line() {
+        let text = "a,b\r\n1,\"two\r\nlines\"\r\n\r\n3,x\r\n";
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let mut lines = RecordLines::new(text);
+        let found: Vec<(u64, u64)> = reader
+            .records()
+            .map(|r| r.unwrap().position().unwrap().byte())
+            .map(|byte| (lines.line(byte), record_line(text, byte)))
+            .collect();
+        assert_eq!(found, [(1, 1), (2, 2), (5, 5)]);
+    }
 
     #[test]
     fn cp932_keeps_ibm_and_nec_characters_and_marks_the_rest() {

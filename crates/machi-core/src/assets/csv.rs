@@ -70,6 +70,7 @@ pub fn parse_csv(bytes: &[u8], context: &Context) -> Result<CsvFile, Vec<CsvProb
     let mut problems = Vec::new();
     let mut assets = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut lines = crate::text::RecordLines::new(&text);
     for record in records {
         let record = match record {
             Ok(record) => record,
@@ -78,9 +79,7 @@ pub fn parse_csv(bytes: &[u8], context: &Context) -> Result<CsvFile, Vec<CsvProb
                 continue;
             }
         };
-        let line = record
-            .position()
-            .map_or(0, |p| crate::text::record_line(&text, p.byte()));
+        let line = record.position().map_or(0, |p| lines.line(p.byte()));
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue; // Excel leaves rows of empty cells after the data.
         }

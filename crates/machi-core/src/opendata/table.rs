@@ -71,11 +71,10 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
         rows: Vec::new(),
         lines: Vec::new(),
     };
+    let mut lines = crate::text::RecordLines::new(&text);
     for record in records {
         let record = record.map_err(|e| csv_error(&text, &e))?;
-        let line = record
-            .position()
-            .map_or(0, |p| crate::text::record_line(&text, p.byte()));
+        let line = record.position().map_or(0, |p| lines.line(p.byte()));
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
