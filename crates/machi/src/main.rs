@@ -84,6 +84,9 @@ enum BenchCommand {
     Alert(bench::alert::AlertArgs),
     /// CKAN package_search over 10,000 datasets: p50/p99 per query beside raw SQLite.
     Catalog(bench::catalog::CatalogArgs),
+    /// The open-data datastore at a million rows: ingest rows/s and filtered search p50/p99,
+    /// beside the same lookup as raw SQLite.
+    Datastore(bench::datastore::DatastoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -166,6 +169,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Inbox(args)) => bench::inbox::run(&settings, args).await,
         Command::Bench(BenchCommand::Alert(args)) => bench::alert::run(&settings, args).await,
         Command::Bench(BenchCommand::Catalog(args)) => bench::catalog::run(args).await,
+        Command::Bench(BenchCommand::Datastore(args)) => {
+            bench::datastore::run(&settings, args).await
+        }
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&settings).await?;
             let report = store.verify_audit(&settings.city).await;

@@ -14,7 +14,6 @@
 pub mod catalog;
 pub mod ingest;
 pub mod standard;
-pub mod standard;
 pub mod table;
 pub mod types;
 

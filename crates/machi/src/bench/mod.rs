@@ -6,6 +6,7 @@
 pub mod alert;
 mod baselines;
 pub mod catalog;
+pub mod datastore;
 pub mod inbox;
 mod load;
 mod sinks;
