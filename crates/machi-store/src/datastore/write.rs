@@ -192,6 +192,17 @@ async fn create_indexes(tx: &mut Tx<'_>, table: &str, fields: &[Field]) -> Resul
     Ok(())
 }
 
+/// Gives PostgreSQL's planner statistics of the new table now, as autovacuum would later: a
+/// table it knows nothing about can be planned badly for its first searches.
+async fn analyze(tx: &mut Tx<'_>, backend: Backend, table: &str) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query(&format!("ANALYZE {}", quote(table)))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Points the registry at `table` with `fields` and `row_count`.
 async fn register(
     tx: &mut Tx<'_>,
@@ -245,6 +256,7 @@ impl Store {
         create_table(&mut tx, self.backend, &table, fields).await?;
         let count = insert_rows(&mut tx, self.backend, &table, fields, rows, 1).await?;
         create_indexes(&mut tx, &table, fields).await?;
+        analyze(&mut tx, self.backend, &table).await?;
         register(&mut tx, tenant, resource_id, &table, fields, count).await?;
         if let Some(previous) = previous {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", quote(&previous)))
