@@ -22,7 +22,7 @@ mod write;
 pub use search::{SearchQuery, SearchResult};
 pub use write::{UpsertMethod, UpsertRow};
 
-use machi_core::opendata::ingest::{field_id_problem, Field};
+use machi_core::opendata::ingest::{field_id_problem, same_field_id, Field};
 use machi_core::opendata::types::ColumnType;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -97,7 +97,7 @@ fn check_fields(fields: &[Field]) -> Result<()> {
         if let Some(problem) = field_id_problem(&field.id) {
             return Err(DatastoreError::Validation(problem.en));
         }
-        if fields[..i].iter().any(|f| f.id == field.id) {
+        if fields[..i].iter().any(|f| same_field_id(&f.id, &field.id)) {
             return Err(DatastoreError::Validation(format!(
                 "the field '{}' appears twice",
                 field.id
@@ -249,6 +249,7 @@ mod tests {
         };
         assert!(check_fields(&[field("_id")]).is_err());
         assert!(check_fields(&[field("a"), field("a")]).is_err());
+        assert!(check_fields(&[field("Name"), field("name")]).is_err());
         assert!(check_fields(&[]).is_err());
         assert!(check_fields(&[field("人口"), field("a\"b")]).is_ok());
     }

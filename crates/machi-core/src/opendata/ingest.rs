@@ -123,7 +123,7 @@ pub fn fields(headers: &[String], types: &[ColumnType]) -> Result<Vec<Field>, In
     for (i, id) in headers.iter().enumerate() {
         if let Some(message) = field_id_problem(id) {
             problems.push(header_problem(Some(id), message));
-        } else if headers[..i].contains(id) {
+        } else if headers[..i].iter().any(|h| same_field_id(h, id)) {
             problems.push(header_problem(
                 Some(id),
                 Localized::new(
@@ -147,6 +147,12 @@ pub fn fields(headers: &[String], types: &[ColumnType]) -> Result<Vec<Field>, In
             kind: *kind,
         })
         .collect())
+}
+
+/// Whether two ids name the same column: SQLite folds ASCII case in column names, so `Name`
+/// and `name` cannot both be columns there, and are refused on both databases alike.
+pub fn same_field_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 fn header_problem(column: Option<&str>, message: Localized) -> Problem {
@@ -330,6 +336,8 @@ mod tests {
         let error = fields(&headers, &[ColumnType::Text; 5]).unwrap_err();
         assert_eq!(error.problems.len(), 4, "{error}");
         assert!(field_id_problem("人口").is_none());
+        let error = fields(&["Name".into(), "name".into()], &[ColumnType::Text; 2]).unwrap_err();
+        assert_eq!(error.problems[0].column.as_deref(), Some("name"));
         assert!(field_id_problem("").is_some());
         assert!(field_id_problem(&"あ".repeat(21)).is_none());
     }
