@@ -188,6 +188,19 @@ async fn registered(
 }
 
 impl Store {
+    /// The resources of a city that have datastore rows (CKAN's `datastore_active`).
+    pub async fn datastore_resource_ids(
+        &self,
+        tenant: &str,
+    ) -> Result<std::collections::HashSet<String>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT resource_id FROM datastore_resources WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(ids.into_iter().collect())
+    }
+
     /// The datastore entry of a resource (fields and row count), or `NotFound`.
     pub async fn datastore_info(
         &self,

@@ -374,8 +374,13 @@ pub async fn opendata(store: &Store, city: &str) -> anyhow::Result<()> {
             standard: report.dataset.clone(),
             ..Default::default()
         };
-        store
+        let added = store
             .add_resource(city, &dataset.id, &resource, "demo")
+            .await?;
+        let types = machi_core::opendata::standard::column_types(&table, Some(standard));
+        let typed = machi_core::opendata::ingest::ingest(&table, &types)?;
+        store
+            .datastore_replace(city, &added.id, &typed.fields, typed.rows)
             .await?;
     }
     println!(

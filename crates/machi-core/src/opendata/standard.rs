@@ -124,7 +124,10 @@ impl Definitions {
     pub fn shared() -> Result<&'static Self, String> {
         static SHARED: std::sync::OnceLock<Result<Definitions, String>> =
             std::sync::OnceLock::new();
-        SHARED.get_or_init(Self::bundled).as_ref().map_err(Clone::clone)
+        SHARED
+            .get_or_init(Self::bundled)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Reads a definitions file; the error says what in it could not be read.

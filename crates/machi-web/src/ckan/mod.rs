@@ -5,6 +5,7 @@
 //! message}}` with CKAN's status codes (400 unknown action, 404 Not Found Error, 409
 //! Validation Error).
 
+mod datastore;
 mod package;
 
 use axum::body::Bytes;
@@ -28,7 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// A call's parameters, whichever way they came.
-pub(crate) struct Params(Map<String, Value>);
+pub(crate) struct Params(pub(super) Map<String, Value>);
 
 /// A failed call, as CKAN reports it.
 pub(crate) struct CkanError {

@@ -10,6 +10,7 @@ use machi_store::opendata::{
 };
 use machi_store::Tenant;
 use serde_json::{json, Map, Value};
+use std::collections::HashSet;
 
 use super::{CkanError, Params, CKAN_VERSION};
 use crate::AppState;
@@ -39,6 +40,8 @@ pub(crate) async fn dispatch(action: &str, call: Call<'_>) -> Option<Outcome> {
         "tag_list" => tag_list(&call).await,
         "resource_show" => resource_show(&call).await,
         "license_list" => Ok(licenses()),
+        "datastore_search" => super::datastore::search(&call).await,
+        "datastore_info" => super::datastore::info(&call).await,
         _ => return None,
     })
 }
@@ -109,7 +112,12 @@ fn group_json(group: &Group, count: Option<i64>) -> Value {
     value
 }
 
-fn resource_json(call: &Call<'_>, resource: &ResourceRecord, license_id: &str) -> Value {
+fn resource_json(
+    call: &Call<'_>,
+    resource: &ResourceRecord,
+    license_id: &str,
+    in_datastore: &HashSet<String>,
+) -> Value {
     let uploaded = resource.file_sha256.is_some();
     let url = if uploaded {
         format!("{}/opendata/resources/{}/download", call.base, resource.id)
@@ -125,19 +133,36 @@ fn resource_json(call: &Call<'_>, resource: &ResourceRecord, license_id: &str) -
         "created": ckan_time(&resource.created_at),
         "last_modified": ckan_time(&resource.modified_at),
         "metadata_modified": ckan_time(&resource.modified_at),
-        "state": "active", "datastore_active": false,
+        "state": "active", "datastore_active": in_datastore.contains(&resource.id),
         "conforms_to": resource.standard,
         // As ckanext-qa names it: the 5-star openness of the file.
         "openness_score": machi_core::opendata::catalog::openness_stars(&resource.format, license_id),
     })
 }
 
-fn dataset_json(
-    call: &Call<'_>,
-    dataset: &DatasetRecord,
-    departments: &[DepartmentRef],
-    groups: &[Group],
-) -> Value {
+/// What a dataset's JSON refers to besides the dataset: the city's departments, the groups
+/// and which resources have datastore rows (each read once per call).
+pub(crate) struct Context {
+    departments: Vec<DepartmentRef>,
+    groups: Vec<Group>,
+    in_datastore: HashSet<String>,
+}
+
+async fn context(call: &Call<'_>) -> Result<Context, CkanError> {
+    Ok(Context {
+        departments: departments(call).await?,
+        groups: groups()?,
+        in_datastore: call
+            .state
+            .store
+            .datastore_resource_ids(&call.city.id)
+            .await
+            .map_err(CkanError::from)?,
+    })
+}
+
+fn dataset_json(call: &Call<'_>, dataset: &DatasetRecord, context: &Context) -> Value {
+    let (departments, groups) = (&context.departments, &context.groups);
     let d = &dataset.input;
     let licence = license(&d.license_id);
     let organization = departments
@@ -159,7 +184,7 @@ fn dataset_json(
     let resources: Vec<Value> = dataset
         .resources
         .iter()
-        .map(|r| resource_json(call, r, &d.license_id))
+        .map(|r| resource_json(call, r, &d.license_id, &context.in_datastore))
         .collect();
     let extras: Vec<Value> = [
         ("title_en", &d.title_en),
@@ -227,8 +252,7 @@ async fn package_show(call: &Call<'_>) -> Outcome {
         .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| CkanError::not_found("Not found"))?;
-    let departments = departments(call).await?;
-    Ok(dataset_json(call, &dataset, &departments, &groups()?))
+    Ok(dataset_json(call, &dataset, &context(call).await?))
 }
 
 /// Reads `fq` as CKAN clients write it: `field:value` clauses joined by spaces or `AND`,
@@ -345,12 +369,12 @@ async fn package_search(call: &Call<'_>) -> Outcome {
         .store
         .search_datasets(&call.city.id, &query)
         .await?;
-    let departments = departments(call).await?;
-    let groups = groups()?;
+    let context = context(call).await?;
+    let (departments, groups) = (&context.departments, &context.groups);
     let results: Vec<Value> = page
         .datasets
         .iter()
-        .map(|d| dataset_json(call, d, &departments, &groups))
+        .map(|d| dataset_json(call, d, &context))
         .collect();
     let mut facets = Map::new();
     let mut search_facets = Map::new();
@@ -494,7 +518,13 @@ async fn resource_show(call: &Call<'_>) -> Outcome {
         .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| CkanError::not_found("Resource was not found."))?;
-    let mut value = resource_json(call, &resource, &dataset.input.license_id);
+    let in_datastore = call
+        .state
+        .store
+        .datastore_resource_ids(&call.city.id)
+        .await
+        .map_err(CkanError::from)?;
+    let mut value = resource_json(call, &resource, &dataset.input.license_id, &in_datastore);
     if let Some(object) = value.as_object_mut() {
         object.insert("package_name".into(), json!(dataset.input.name));
     }

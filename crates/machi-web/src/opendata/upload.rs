@@ -8,13 +8,16 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use machi_core::opendata::catalog::format_of;
+use machi_core::opendata::ingest::ingest;
 use machi_core::opendata::standard::{check, column_types, Report, Severity};
-use machi_core::opendata::table::read_csv;
+use machi_core::opendata::table::{read_csv, Table};
+use machi_core::opendata::types::ColumnType;
 use machi_store::opendata::{DatasetRecord, ResourceInput};
 
 use super::definitions;
 use super::staff::editable;
 use crate::pages::{render, PageError};
+use crate::problem::ApiError;
 use crate::staff::{see_other, Chrome, Signed};
 use crate::AppState;
 
@@ -94,14 +97,30 @@ pub(super) async fn add(
         return Ok(refused(page, only));
     }
     let mut standard = field(&pairs, "standard");
+    let mut typed = None;
     if format == "CSV" {
-        match validate(&signed, &upload.bytes, &standard, &mut page) {
-            Ok(Some(report)) if report.errors() > 0 => {
+        let checked = match validate(&signed, &upload.bytes, &standard, &mut page) {
+            Ok(checked) => checked,
+            Err(message) => return Ok(refused(page, &message)),
+        };
+        match &checked.report {
+            Some(report) if report.errors() > 0 => {
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
             }
-            Ok(Some(report)) => standard = report.dataset,
-            Ok(None) => standard.clear(),
-            Err(message) => return Ok(refused(page, &message)),
+            Some(report) => standard = report.dataset.clone(),
+            None => standard.clear(),
+        }
+        // Typed rows for the datastore, made before anything is stored.
+        match ingest(&checked.table, &checked.types) {
+            Ok(rows) => typed = Some(rows),
+            Err(error) => {
+                let problems: Vec<String> = error
+                    .problems
+                    .iter()
+                    .map(|p| ui.l(&p.message).to_string())
+                    .collect();
+                return Ok(refused(page, &problems.join(" / ")));
+            }
         }
     } else if !standard.is_empty() && standard != "auto" {
         let message = ui.t(
@@ -138,11 +157,18 @@ pub(super) async fn add(
         file_sha256: Some(stored.sha256),
         standard,
     };
-    state
+    let added = state
         .store
         .add_resource(&signed.city.id, &page.dataset.id, &resource, signed.email())
         .await
         .map_err(|e| signed.error(e))?;
+    if let Some(typed) = typed {
+        state
+            .store
+            .datastore_replace(&signed.city.id, &added.id, &typed.fields, typed.rows)
+            .await
+            .map_err(|e| signed.error(ApiError::internal(e)))?;
+    }
     if format != "CSV" {
         return Ok(see_other(&format!("/staff/opendata/{id}")));
     }
@@ -173,14 +199,22 @@ fn refused(mut page: ReportPage, message: &str) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
 }
 
-/// Reads the CSV and checks it against the declared or recognised standard, filling the page;
-/// `Ok(None)` when it follows none. `Err` is a file that cannot be read as a table.
+/// A CSV read and checked: the table, its column types and the report (none when the file
+/// follows no standard).
+struct Checked {
+    table: Table,
+    types: Vec<ColumnType>,
+    report: Option<Report>,
+}
+
+/// Reads the CSV and checks it against the declared or recognised standard, filling the page.
+/// `Err` is a file that cannot be read as a table.
 fn validate(
     signed: &Signed,
     bytes: &[u8],
     declared: &str,
     page: &mut ReportPage,
-) -> Result<Option<Report>, String> {
+) -> Result<Checked, String> {
     let ui = signed.ui;
     let table = read_csv(bytes).map_err(|e| {
         format!(
@@ -217,14 +251,19 @@ fn validate(
             ),
         ),
     ];
+    let types = column_types(&table, dataset);
     page.columns = table
         .headers
         .iter()
-        .zip(column_types(&table, dataset))
+        .zip(&types)
         .map(|(h, t)| (h.clone(), t.as_str().to_string()))
         .collect();
     let Some(dataset) = dataset else {
-        return Ok(None);
+        return Ok(Checked {
+            table,
+            types,
+            report: None,
+        });
     };
     let report = check(dataset, &table);
     page.errors = report.errors();
@@ -248,5 +287,9 @@ fn validate(
             error: f.severity == Severity::Error,
         })
         .collect();
-    Ok(Some(report))
+    Ok(Checked {
+        table,
+        types,
+        report: Some(report),
+    })
 }

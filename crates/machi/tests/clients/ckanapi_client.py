@@ -7,7 +7,7 @@ import sys
 import ckanapi
 
 
-def read(site):
+def read(site, get_only=False):
     assert site.action.site_read() is True
     names = site.action.package_list()
     assert names == ["aed", "hinanbasho", "jinko"], names
@@ -29,6 +29,19 @@ def read(site):
     assert faceted["facets"]["tags"] == {"防災": 2, "AED": 1}, faceted["facets"]
     assert faceted["search_facets"]["organization"]["items"][0]["display_name"] == "危機管理課"
 
+    assert resource["datastore_active"] is True
+    if get_only:
+        # requests cannot put a dict in a query string, so by GET only plain parameters.
+        rows = site.action.datastore_search(resource_id=resource["id"], q="市役所", sort="名称 desc")
+        assert rows["total"] == 1, rows
+    else:
+        rows = site.action.datastore_search(
+            resource_id=resource["id"], filters={"開始時間": "09:00:00"}, sort="名称 desc", limit=5
+        )
+        assert rows["total"] == 2, rows
+    assert [f["id"] for f in rows["fields"]] == ["_id", "名称", "緯度", "開始時間", "設置日"]
+    assert rows["records"][0]["設置日"] == "2024-04-01", rows["records"]
+
     orgs = site.action.organization_list(all_fields=True)
     assert {o["name"]: o["package_count"] for o in orgs}["kikikanri"] == 2
     assert "aed" in site.action.group_list()
@@ -48,5 +61,5 @@ def read(site):
 
 address = sys.argv[1]
 read(ckanapi.RemoteCKAN(address, user_agent="machi-ckanapi-test"))
-read(ckanapi.RemoteCKAN(address, user_agent="machi-ckanapi-test", get_only=True))
+read(ckanapi.RemoteCKAN(address, user_agent="machi-ckanapi-test", get_only=True), get_only=True)
 print("ckanapi read the catalog by POST and by GET")

@@ -53,8 +53,20 @@ async fn publish(app: &TestApp) -> String {
         standard: "aed_legacy".into(),
         ..ResourceInput::default()
     };
-    store
+    let resource = store
         .add_resource(CITY, &aed.id, &csv, "test")
+        .await
+        .unwrap();
+    // Its rows in the datastore, typed as an upload would type them.
+    let table = machi_core::opendata::table::read_csv(
+        "名称,緯度,開始時間,設置日\n市役所,34.73,9:00,令和6年4月1日\n図書館,34.74,10:00,2023-10-01\n体育館,34.72,9:00,\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    let types = machi_core::opendata::standard::column_types(&table, None);
+    let typed = machi_core::opendata::ingest::ingest(&table, &types).unwrap();
+    store
+        .datastore_replace(CITY, &resource.id, &typed.fields, typed.rows)
         .await
         .unwrap();
     store
@@ -228,6 +240,59 @@ async fn a_ckan_client_lists_searches_and_reads_the_catalog(app: &TestApp) {
     assert_eq!(group["result"]["package_count"], 1);
     let (_, tags) = action(app, "tag_list").await;
     assert_eq!(tags["result"], json!(["AED", "人口", "防災"]));
+    // Datastore rows, as CKAN clients read them.
+    assert_eq!(resource["result"]["datastore_active"], true);
+    let (_, rows) = action(
+        app,
+        &format!("datastore_search?resource_id={resource_id}&filters=%7B%22%E9%96%8B%E5%A7%8B%E6%99%82%E9%96%93%22%3A%2209%3A00%3A00%22%7D&sort=%E5%90%8D%E7%A7%B0%20desc"),
+    )
+    .await;
+    let result = &rows["result"];
+    assert_eq!(result["total"], 2, "{rows}");
+    assert_eq!(result["fields"][0], json!({"id": "_id", "type": "int"}));
+    assert_eq!(
+        result["fields"][2],
+        json!({"id": "緯度", "type": "numeric"})
+    );
+    assert_eq!(result["fields"][4], json!({"id": "設置日", "type": "date"}));
+    assert_eq!(
+        result["records"][0]["名称"], "市役所",
+        "sorted by name, descending"
+    );
+    assert_eq!(result["records"][1]["設置日"], Value::Null);
+    assert_eq!(
+        result["records"][0]["設置日"], "2024-04-01",
+        "和暦 stored as a date"
+    );
+    let (_, paged) = action(
+        app,
+        &format!("datastore_search?resource_id={resource_id}&limit=1&offset=2&fields=名称"),
+    )
+    .await;
+    assert_eq!(paged["result"]["records"], json!([{"名称": "体育館"}]));
+    let (_, text) = action(
+        app,
+        &format!("datastore_search?resource_id={resource_id}&q=図書"),
+    )
+    .await;
+    assert_eq!(text["result"]["total"], 1);
+    let (status, unknown) = action(
+        app,
+        &format!("datastore_search?resource_id={resource_id}&sort=色"),
+    )
+    .await;
+    assert_eq!(
+        (status, &unknown["error"]["__type"]),
+        (409, &json!("Validation Error"))
+    );
+    let (status, missing) = action(app, "datastore_search?resource_id=nothing").await;
+    assert_eq!(
+        (status, &missing["error"]["__type"]),
+        (404, &json!("Not Found Error"))
+    );
+    let (_, info) = action(app, &format!("datastore_info?id={resource_id}")).await;
+    assert_eq!(info["result"]["meta"]["count"], 3);
+
     let (_, licenses) = action(app, "license_list").await;
     assert_eq!(licenses["result"][0]["id"], "CC-BY-4.0");
     assert_eq!(

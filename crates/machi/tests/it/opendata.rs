@@ -195,6 +195,25 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
     assert_eq!(published.resources.len(), 1);
     assert_eq!(published.resources[0].standard, "aed_legacy");
     assert_eq!(published.resources[0].format, "CSV");
+    let id = &published.resources[0].id;
+    let rows: serde_json::Value = app
+        .get(&format!("/api/3/action/datastore_search?resource_id={id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rows["result"]["total"], 1,
+        "the kept file's rows are in the datastore"
+    );
+    assert_eq!(
+        rows["result"]["records"][0]["開始時間"], "09:00:00",
+        "9時 stored as a time"
+    );
+    assert_eq!(
+        rows["result"]["records"][0]["都道府県コード又は市区町村コード"], "272230",
+        "a code stays text"
+    );
 
     // Residents find it, read it and download the very file.
     let catalog = app.get("/opendata?q=aed").await.text().await.unwrap();
