@@ -796,3 +796,80 @@ test('市民課 reports progress on its measure, the CIO evaluates, and the dash
   await reader.goto(`${base}/plans/demo-city-dx/report?fy=2026`);
   await checkAccessibility(reader, 'printable yearly report');
 });
+
+/** Shift_JIS (CP932) bytes as Excel on Windows saves a CSV. Node has no Shift_JIS encoder, so the
+ * table is built once from its decoder (WHATWG shift_jis is CP932): every two-byte code, decoded,
+ * gives the character it stands for. */
+let cp932Table;
+function shiftJis(lines) {
+  if (!cp932Table) {
+    cp932Table = new Map();
+    const decoder = new TextDecoder('shift_jis', { fatal: true });
+    const leads = [...Array(0x1f).keys()].map((i) => 0x81 + i).concat([...Array(0x1d).keys()].map((i) => 0xe0 + i));
+    for (const lead of leads) {
+      for (let trail = 0x40; trail <= 0xfc; trail++) {
+        if (trail === 0x7f) continue;
+        try {
+          const char = decoder.decode(Uint8Array.of(lead, trail));
+          if (!cp932Table.has(char)) cp932Table.set(char, [lead, trail]);
+        } catch { /* not a character */ }
+      }
+    }
+  }
+  const bytes = [];
+  for (const char of lines.join('\r\n') + '\r\n') {
+    const code = char.codePointAt(0);
+    if (code < 0x80) bytes.push(code);
+    else {
+      const pair = cp932Table.get(char);
+      assert.ok(pair, `no Shift_JIS code for ${char}`);
+      bytes.push(...pair);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+test('危機管理課 publishes open data: a Shift_JIS CSV is checked against its standard, the report names the line, the fixed file is published; residents find it; the pages pass axe', async () => {
+  const header = '都道府県コード又は市区町村コード,NO,都道府県名,市区町村名,名称,名称_カナ,住所,方書,緯度,経度,設置位置,電話番号,内線番号,法人番号,団体名,利用可能曜日,開始時間,終了時間,利用可能日時特記事項,小児対応設備の有無,URL,備考';
+  const good = '990019,1,大阪府,デモ市,北町集会所,キタマチシュウカイジョ,大阪府デモ市北町4-1,,34.7400,135.5850,玄関,06-0000-7777,,,デモ市,毎日,09:00,21:00,,有,,';
+  const bad = '990019,2,大阪府,デモ市,,ミナミマチシュウカイジョ,大阪府デモ市南町2-2,,北緯34度,135.5750,玄関,06-0000-8888,,,デモ市,毎日,09:00,21:00,,あり,,';
+  const staff = await deskPage();
+  await signIn(staff, 'bousai@demo.machi.example');
+  await staff.getByRole('link', { name: 'オープンデータ', exact: true }).click();
+  await checkAccessibility(staff, 'staff open data list');
+  await staff.getByRole('link', { name: 'データセットを作る' }).click();
+  await staff.getByLabel('タイトル（必須）').fill('集会所AED一覧');
+  await staff.getByLabel(/名前（URL/).fill('community-aed');
+  await staff.getByLabel('タグ（「、」区切り）').fill('防災、AED');
+  await staff.getByLabel('08 AED設置箇所一覧').check();
+  await checkAccessibility(staff, 'dataset form');
+  await staff.getByRole('button', { name: '保存' }).click();
+  await staff.setInputFiles('#file', { name: 'community_aed.csv', mimeType: 'text/csv', buffer: shiftJis([header, good, bad]) });
+  await staff.getByRole('button', { name: 'アップロードして確認' }).click();
+  assert.match(await staff.locator('.error-summary').innerText(), /エラーがあるため公開していません/);
+  const report = await staff.locator('table.validation-report').innerText();
+  assert.match(report, /3\s+名称\s+エラー\s+必須の「名称」が空です/);
+  assert.match(report, /3\s+緯度\s+エラー/);
+  assert.match(report, /決められた値（有 \/ 無）ではありません/);
+  assert.match(await staff.locator('main').innerText(), /cp932/);
+  await checkAccessibility(staff, 'validation report');
+  await staff.getByRole('link', { name: 'データセットに戻る' }).click();
+  await staff.setInputFiles('#file', { name: 'community_aed.csv', mimeType: 'text/csv', buffer: shiftJis([header, good]) });
+  await staff.getByRole('button', { name: 'アップロードして確認' }).click();
+  assert.match(await staff.getByRole('status').innerText(), /ファイルを公開しました/);
+
+  const resident = await phonePage();
+  await resident.goto(`${base}/`);
+  await resident.getByRole('link', { name: 'オープンデータ' }).click();
+  await resident.fill('#q', '集会所');
+  await resident.getByRole('button', { name: '検索' }).click();
+  await checkAccessibility(resident, 'open data catalog with facets');
+  await resident.getByRole('link', { name: '集会所AED一覧' }).click();
+  assert.match(await resident.locator('main').innerText(), /クリエイティブ・コモンズ 表示 4.0/);
+  await checkAccessibility(resident, 'dataset page');
+  const api = await (await fetch(`${base}/api/3/action/package_show?id=community-aed`)).json();
+  const rows = await (await fetch(`${base}/api/3/action/datastore_search?resource_id=${api.result.resources[0].id}`)).json();
+  assert.equal(rows.result.records[0]['名称'], '北町集会所');
+  await resident.goto(`${base}/opendata/coverage`);
+  await checkAccessibility(resident, 'coverage of the recommended datasets');
+});
