@@ -10,7 +10,7 @@ use machi_store::opendata::{
 };
 use machi_store::Tenant;
 use serde_json::{json, Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{CkanError, Params, CKAN_VERSION};
 use crate::AppState;
@@ -410,27 +410,39 @@ async fn package_search(call: &Call<'_>) -> Outcome {
     }))
 }
 
-async fn organization_list(call: &Call<'_>) -> Outcome {
+/// How many published datasets each organization or group has.
+async fn package_counts(call: &Call<'_>, facet: Facet) -> Result<HashMap<String, i64>, CkanError> {
+    let counts = call.state.store.facet_counts(&call.city.id, facet).await?;
+    Ok(counts.into_iter().collect())
+}
+
+/// CKAN's `*_list`: names, or whole objects with their package counts (`all_fields`).
+fn listing<T>(
+    call: &Call<'_>,
+    items: &[T],
+    counts: &HashMap<String, i64>,
+    name: impl Fn(&T) -> &str,
+    object: impl Fn(&T, Option<i64>) -> Value,
+) -> Outcome {
     let all_fields = call.params.flag("all_fields", false)?;
-    let counts = call
-        .state
-        .store
-        .facet_counts(&call.city.id, Facet::Organization)
-        .await?;
-    let departments = departments(call).await?;
     Ok(Value::Array(
-        departments
+        items
             .iter()
-            .map(|d| {
-                let count = counts.iter().find(|c| c.0 == d.code).map_or(0, |c| c.1);
+            .map(|item| {
                 if all_fields {
-                    organization_json(d, Some(count))
+                    object(item, Some(counts.get(name(item)).copied().unwrap_or(0)))
                 } else {
-                    json!(d.code)
+                    json!(name(item))
                 }
             })
             .collect(),
     ))
+}
+
+async fn organization_list(call: &Call<'_>) -> Outcome {
+    let counts = package_counts(call, Facet::Organization).await?;
+    let departments = departments(call).await?;
+    listing(call, &departments, &counts, |d| &d.code, organization_json)
 }
 
 async fn organization_show(call: &Call<'_>) -> Outcome {
@@ -440,35 +452,16 @@ async fn organization_show(call: &Call<'_>) -> Outcome {
         .iter()
         .find(|d| d.code == id)
         .ok_or_else(|| CkanError::not_found("Organization not found"))?;
-    let counts = call
-        .state
-        .store
-        .facet_counts(&call.city.id, Facet::Organization)
-        .await?;
-    let count = counts.iter().find(|c| c.0 == id).map_or(0, |c| c.1);
-    Ok(organization_json(department, Some(count)))
+    let count = package_counts(call, Facet::Organization)
+        .await?
+        .get(&id)
+        .copied();
+    Ok(organization_json(department, Some(count.unwrap_or(0))))
 }
 
 async fn group_list(call: &Call<'_>) -> Outcome {
-    let all_fields = call.params.flag("all_fields", false)?;
-    let counts = call
-        .state
-        .store
-        .facet_counts(&call.city.id, Facet::Groups)
-        .await?;
-    Ok(Value::Array(
-        groups()?
-            .iter()
-            .map(|g| {
-                let count = counts.iter().find(|c| c.0 == g.name).map_or(0, |c| c.1);
-                if all_fields {
-                    group_json(g, Some(count))
-                } else {
-                    json!(g.name)
-                }
-            })
-            .collect(),
-    ))
+    let counts = package_counts(call, Facet::Groups).await?;
+    listing(call, &groups()?, &counts, |g| &g.name, group_json)
 }
 
 async fn group_show(call: &Call<'_>) -> Outcome {
@@ -478,13 +471,8 @@ async fn group_show(call: &Call<'_>) -> Outcome {
         .iter()
         .find(|g| g.name == id)
         .ok_or_else(|| CkanError::not_found("Group not found"))?;
-    let counts = call
-        .state
-        .store
-        .facet_counts(&call.city.id, Facet::Groups)
-        .await?;
-    let count = counts.iter().find(|c| c.0 == id).map_or(0, |c| c.1);
-    Ok(group_json(group, Some(count)))
+    let count = package_counts(call, Facet::Groups).await?.get(&id).copied();
+    Ok(group_json(group, Some(count.unwrap_or(0))))
 }
 
 async fn tag_list(call: &Call<'_>) -> Outcome {

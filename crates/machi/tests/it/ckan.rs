@@ -382,24 +382,27 @@ fn ckanapi_python() -> Option<String> {
 }
 
 async fn an_unmodified_ckan_client_reads_the_catalog(app: &TestApp) {
+    publish(app).await;
+    run_client(app, "ckanapi_client.py").await;
+}
+
+/// Runs a Python client from tests/clients against the app; skipped (with a note) where
+/// MACHI_TEST_CKANAPI is not set.
+async fn run_client(app: &TestApp, script: &str) {
     let Some(python) = ckanapi_python() else {
-        eprintln!("MACHI_TEST_CKANAPI is not set: the ckanapi client test is skipped");
+        eprintln!("MACHI_TEST_CKANAPI is not set: {script} is skipped");
         return;
     };
-    publish(app).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/ckanapi_client.py"
-    );
+    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new(python)
-        .arg(script)
+        .arg(path)
         .arg(app.url(""))
         .output()
         .await
         .unwrap();
     assert!(
         output.status.success(),
-        "ckanapi failed:\n{}\n{}",
+        "{script} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -418,23 +421,7 @@ async fn rdflib_reads_the_dcat_catalog(app: &TestApp) {
         .filter(|n| n["@type"] == json!(["http://www.w3.org/ns/dcat#Dataset"]))
         .count();
     assert_eq!(datasets, 3, "deleted datasets are not in the catalog");
-    let Some(python) = ckanapi_python() else {
-        eprintln!("MACHI_TEST_CKANAPI is not set: the rdflib check is skipped");
-        return;
-    };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/rdflib_dcat.py");
-    let output = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(app.url(""))
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "rdflib failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_client(app, "rdflib_dcat.py").await;
 }
 
 on_both_backends!(
