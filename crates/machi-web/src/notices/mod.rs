@@ -279,7 +279,7 @@ async fn download(
     ))
 }
 
-fn rfc3339(stored: &str) -> DateTime<FixedOffset> {
+pub(crate) fn rfc3339(stored: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(stored).unwrap_or_else(|_| Utc::now().fixed_offset())
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/opendata", get(public::catalog))
         .route("/opendata/datasets/{name}", get(public::dataset))
         .route("/opendata/coverage", get(public::coverage))
+        .route("/opendata/datasets/{name}/feed.atom", get(public::feed))
         .route("/opendata/resources/{id}/download", get(public::download))
         .route("/catalog.jsonld", get(dcat::json_ld))
         .route("/catalog.ttl", get(dcat::turtle))

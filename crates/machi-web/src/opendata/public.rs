@@ -368,3 +368,80 @@ pub(super) async fn coverage(
         rate,
     }))
 }
+
+/// The Atom feed (RFC 4287) of a dataset's changes: one entry per file as it was published or
+/// last replaced, and one for the description, newest first; feed readers and harvesters poll it
+/// instead of the whole catalog.
+pub(super) async fn feed(
+    State(state): State<AppState>,
+    City(city): City,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    use atom_syndication::{EntryBuilder, FeedBuilder, LinkBuilder};
+    use axum::response::IntoResponse;
+    let dataset = state
+        .store
+        .dataset(&city.id, &name)
+        .await?
+        .filter(|d| d.state == "active")
+        .ok_or_else(|| ApiError::not_found("There is no such dataset."))?;
+    let base = crate::payments::base_url(&headers);
+    let page = format!("{base}/opendata/datasets/{}", dataset.input.name);
+    let rfc3339 = crate::notices::rfc3339;
+    let mut entries: Vec<atom_syndication::Entry> = dataset
+        .resources
+        .iter()
+        .map(|r| {
+            let href = if r.file_sha256.is_some() {
+                format!("{base}/opendata/resources/{}/download", r.id)
+            } else {
+                r.url.clone()
+            };
+            EntryBuilder::default()
+                .id(format!(
+                    "urn:machi:{}:resource:{}:{}",
+                    city.id, r.id, r.modified_at
+                ))
+                .title(format!("{}（{}）", r.name, r.format))
+                .updated(rfc3339(&r.modified_at))
+                .published(Some(rfc3339(&r.created_at)))
+                .links(vec![LinkBuilder::default()
+                    .href(href)
+                    .rel("enclosure".to_string())
+                    .mime_type(Some(r.media_type.clone()).filter(|m| !m.is_empty()))
+                    .length(r.size_bytes.map(|s| s.to_string()))
+                    .build()])
+                .build()
+        })
+        .collect();
+    entries.push(
+        EntryBuilder::default()
+            .id(format!(
+                "urn:machi:{}:dataset:{}:{}",
+                city.id, dataset.id, dataset.modified_at
+            ))
+            .title(format!("{}（データセットの更新）", dataset.input.title_ja))
+            .updated(rfc3339(&dataset.modified_at))
+            .links(vec![LinkBuilder::default().href(page.clone()).build()])
+            .summary(Some(atom_syndication::Text::plain(
+                dataset.input.notes_ja.clone(),
+            )))
+            .build(),
+    );
+    entries.sort_by(|a, b| b.updated().cmp(a.updated()));
+    let feed = FeedBuilder::default()
+        .id(format!("urn:machi:{}:dataset:{}", city.id, dataset.id))
+        .title(format!("{} の更新", dataset.input.title_ja))
+        .updated(rfc3339(&dataset.modified_at))
+        .lang(Some("ja".to_string()))
+        .links(vec![LinkBuilder::default().href(page).build()])
+        .entries(entries)
+        .build();
+    let mut response = feed.to_string().into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+    );
+    Ok(response)
+}

@@ -293,6 +293,23 @@ async fn a_ckan_client_lists_searches_and_reads_the_catalog(app: &TestApp) {
     let (_, info) = action(app, &format!("datastore_info?id={resource_id}")).await;
     assert_eq!(info["result"]["meta"]["count"], 3);
 
+    // The dataset's feed of changes reads as Atom in feed-rs.
+    let feed = app.get("/opendata/datasets/aed/feed.atom").await;
+    assert_eq!(
+        feed.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let feed = feed_rs::parser::parse(feed.bytes().await.unwrap().as_ref()).unwrap();
+    assert_eq!(feed.entries.len(), 2, "the file and the description");
+    assert!(feed
+        .entries
+        .iter()
+        .any(|e| e.links[0].href == "https://example.jp/aed.csv"));
+    assert_eq!(
+        app.get("/opendata/datasets/old/feed.atom").await.status(),
+        404
+    );
+
     let (_, licenses) = action(app, "license_list").await;
     assert_eq!(licenses["result"][0]["id"], "CC-BY-4.0");
     assert_eq!(
