@@ -7,6 +7,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod api_tokens;
 pub mod applications;
 pub mod assets;
 pub mod audit;

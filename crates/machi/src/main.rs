@@ -133,6 +133,15 @@ enum UserCommand {
         #[arg(long)]
         department: Option<String>,
     },
+    /// Makes an API token for a staff account (for the CKAN API's write actions and scripts);
+    /// the token is printed once and acts with the account's role and department.
+    Token {
+        #[arg(long)]
+        email: String,
+        /// What the token is for (shown in the audit log).
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -227,6 +236,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = import_procedures(&store, &settings.city, &file).await;
             store.close().await;
             result
+        }
+        Command::User(UserCommand::Token { email, name }) => {
+            let store = open_store(&settings).await?;
+            let made = store.create_api_token(&settings.city, &email, &name).await;
+            store.close().await;
+            let (id, token) = made.with_context(|| format!("no token for {email}"))?;
+            println!("API token {id} for {email} (shown once; keep it secret):\n{token}");
+            Ok(())
         }
         Command::User(UserCommand::Create {
             email,

@@ -7,6 +7,7 @@
 
 mod datastore;
 mod package;
+mod write;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -54,6 +55,38 @@ impl CkanError {
         let message = message.into();
         let mut fields = Map::new();
         fields.insert(field.to_string(), json!([message.clone()]));
+        Self {
+            status: StatusCode::CONFLICT,
+            kind: "Validation Error",
+            message,
+            fields,
+        }
+    }
+
+    /// CKAN's Authorization Error (403): no token, a bad one, or not allowed.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            kind: "Authorization Error",
+            message: message.into(),
+            fields: Map::new(),
+        }
+    }
+
+    /// A Validation Error naming several fields, each with its message.
+    pub fn validation_fields(problems: Vec<(String, String)>) -> Self {
+        let mut fields = Map::new();
+        for (field, message) in &problems {
+            let entry = fields.entry(field.clone()).or_insert_with(|| json!([]));
+            if let Some(list) = entry.as_array_mut() {
+                list.push(json!(message));
+            }
+        }
+        let message = problems
+            .iter()
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; ");
         Self {
             status: StatusCode::CONFLICT,
             kind: "Validation Error",
@@ -202,6 +235,19 @@ fn read_params(
     Ok(Params(params))
 }
 
+/// The API token of a call, as CKAN clients send it (`Authorization: <token>`, optionally
+/// with `Bearer`, or `X-CKAN-API-Key`).
+fn api_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .or_else(|| headers.get("x-ckan-api-key"))?
+        .to_str()
+        .ok()?
+        .trim();
+    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
 fn help_url(headers: &HeaderMap, action: &str) -> String {
     format!(
         "{}/api/3/action/help_show?name={action}",
@@ -227,6 +273,7 @@ async fn action(
                 city: &city,
                 base: &base,
                 params,
+                token: api_token(&headers),
             };
             package::dispatch(&action, call).await
         }

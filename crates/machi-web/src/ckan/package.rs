@@ -21,6 +21,8 @@ pub(crate) struct Call<'a> {
     pub city: &'a Tenant,
     pub base: &'a str,
     pub params: Params,
+    /// The API token sent with the call, if any (the write actions need one).
+    pub token: Option<String>,
 }
 
 type Outcome = Result<Value, CkanError>;
@@ -42,6 +44,13 @@ pub(crate) async fn dispatch(action: &str, call: Call<'_>) -> Option<Outcome> {
         "license_list" => Ok(licenses()),
         "datastore_search" => super::datastore::search(&call).await,
         "datastore_info" => super::datastore::info(&call).await,
+        "package_create" => super::write::package_create(&call).await,
+        "package_update" => super::write::package_update(&call).await,
+        "package_patch" => super::write::package_patch(&call).await,
+        "package_delete" => super::write::package_delete(&call).await,
+        "resource_create" => super::write::resource_create(&call).await,
+        "datastore_create" => super::write::datastore_create(&call).await,
+        "datastore_upsert" => super::write::datastore_upsert(&call).await,
         _ => return None,
     })
 }
@@ -244,11 +253,15 @@ async fn package_list(call: &Call<'_>) -> Outcome {
 }
 
 async fn package_show(call: &Call<'_>) -> Outcome {
-    let id = call.params.required("id")?;
+    package_json(call, &call.params.required("id")?).await
+}
+
+/// A published dataset as `package_show` gives it.
+pub(crate) async fn package_json(call: &Call<'_>, id: &str) -> Outcome {
     let dataset = call
         .state
         .store
-        .dataset(&call.city.id, &id)
+        .dataset(&call.city.id, id)
         .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| CkanError::not_found("Not found"))?;
