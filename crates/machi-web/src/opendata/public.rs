@@ -193,6 +193,64 @@ struct DatasetPage {
     license_title: String,
     license_url: String,
     groups: Vec<String>,
+    /// The first rows of each file in the datastore: its name, headers, rows and total.
+    previews: Vec<Preview>,
+}
+
+/// A table preview of a file's first rows.
+struct Preview {
+    name: String,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    total: i64,
+}
+
+/// Rows a preview shows.
+const PREVIEW_ROWS: i64 = 10;
+
+async fn previews(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    dataset: &DatasetRecord,
+) -> Result<Vec<Preview>, ApiError> {
+    let in_datastore = state
+        .store
+        .datastore_resource_ids(&city.id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut previews = Vec::new();
+    for resource in dataset
+        .resources
+        .iter()
+        .filter(|r| in_datastore.contains(&r.id))
+    {
+        let query = machi_store::datastore::SearchQuery {
+            limit: Some(PREVIEW_ROWS),
+            ..Default::default()
+        };
+        let found = state
+            .store
+            .datastore_search(&city.id, &resource.id, &query)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        // `_id` is the datastore's own row number, not the city's data.
+        previews.push(Preview {
+            name: resource.name.clone(),
+            headers: found.fields.iter().skip(1).map(|f| f.id.clone()).collect(),
+            rows: found
+                .rows
+                .iter()
+                .map(|row| row.iter().skip(1).map(text).collect())
+                .collect(),
+            total: found.total.unwrap_or_default(),
+        });
+    }
+    Ok(previews)
 }
 
 impl DatasetPage {
@@ -267,6 +325,9 @@ pub(super) async fn dataset(
         .map(|d| ui.name(&d.ja, &d.en).to_string())
         .unwrap_or_default();
     let licence = license(&dataset.input.license_id);
+    let previews = previews(&state, &city, &dataset)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
     let groups = machi_core::opendata::standard::Definitions::shared()
         .map(|d| d.groups())
         .unwrap_or_default()
@@ -282,6 +343,7 @@ pub(super) async fn dataset(
         license_title: licence.map(|l| l.title.to_string()).unwrap_or_default(),
         license_url: licence.map(|l| l.url.to_string()).unwrap_or_default(),
         groups,
+        previews,
         dataset,
     }))
 }

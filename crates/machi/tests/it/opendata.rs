@@ -230,6 +230,11 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
         .await
         .unwrap();
     assert!(page_html.contains("クリエイティブ・コモンズ 表示 4.0"));
+    assert!(
+        page_html.contains("データのプレビュー"),
+        "the file's first rows are shown"
+    );
+    assert!(page_html.contains("<td>門真市役所</td>"));
     let download = format!("/opendata/resources/{}/download", published.resources[0].id);
     assert!(page_html.contains(&download));
     let file = app.get(&download).await;
