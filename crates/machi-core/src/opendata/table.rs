@@ -138,3 +138,91 @@ fn csv_error(text: &str, error: &csv::Error) -> TableError {
         format!("line {line} is not valid CSV ({error})"),
     )
 }
+
+/// Reads the first sheet of an Excel workbook (XLSX) as a table: its first row is the header.
+/// Dates become `YYYY-MM-DD` (times `HH:MM:SS`), whole numbers lose Excel's `.0`, and a cell
+/// holding an Excel error (`#N/A` …) is refused with its row and column.
+pub fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
+    use calamine::{open_workbook_from_rs, Reader, Xlsx};
+    let unreadable = |what: String| {
+        TableError::new(
+            1,
+            format!("Excel ファイルとして読めません（{what}）"),
+            format!("cannot read the Excel workbook ({what})"),
+        )
+    };
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or_else(|| unreadable("no sheet".into()))?
+        .map_err(|e| unreadable(e.to_string()))?;
+    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
+    let mut rows = range.rows().enumerate();
+    let headers: Vec<String> = match rows.next() {
+        Some((_, cells)) => cells
+            .iter()
+            .map(|c| cell_text(c).unwrap_or_default().trim().to_string())
+            .collect(),
+        None => {
+            return Err(TableError::new(
+                1,
+                "ファイルが空です".into(),
+                "the file is empty".into(),
+            ))
+        }
+    };
+    check_headers(&headers)?;
+    let mut table = Table {
+        encoding: Encoding::Utf8,
+        headers,
+        rows: Vec::new(),
+        lines: Vec::new(),
+    };
+    for (i, cells) in rows {
+        let line = first_row + i as u64 + 1;
+        let mut record = Vec::with_capacity(cells.len());
+        for (column, cell) in cells.iter().enumerate() {
+            let text = cell_text(cell).ok_or_else(|| {
+                let name = table.headers.get(column).cloned().unwrap_or_default();
+                TableError::new(
+                    line,
+                    format!("{line}行目「{name}」のセルがエラー値です"),
+                    format!("row {line}, column '{name}' holds an Excel error"),
+                )
+            })?;
+            record.push(text.trim().to_string());
+        }
+        if record.iter().all(String::is_empty) {
+            continue;
+        }
+        table.rows.push(record);
+        table.lines.push(line);
+    }
+    Ok(table)
+}
+
+/// A cell as the text a CSV of the same sheet would hold; `None` for an error value.
+fn cell_text(cell: &calamine::Data) -> Option<String> {
+    use calamine::Data;
+    Some(match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(value) => {
+            let moment = value.as_datetime()?;
+            if value.is_duration() || moment.date() <= chrono::NaiveDate::from_ymd_opt(1900, 1, 1)?
+            {
+                moment.format("%H:%M:%S").to_string()
+            } else if moment.time() == chrono::NaiveTime::MIN {
+                moment.format("%Y-%m-%d").to_string()
+            } else {
+                moment.format("%Y-%m-%d %H:%M:%S").to_string()
+            }
+        }
+        Data::Error(_) => return None,
+    })
+}

@@ -277,3 +277,46 @@ fn openness_stars_follow_the_five_star_scheme() {
     let (covered, all) = coverage(&groups, &["aed".into(), "aed".into(), "population".into()]);
     assert_eq!((covered, all), (2, groups.len()));
 }
+
+#[test]
+fn an_excel_workbook_reads_as_a_table_with_dates_and_numbers_as_written() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let date = Format::new().set_num_format("yyyy/mm/dd");
+    for (column, header) in (0u16..).zip(["名称", "開設日", "定員", "緯度", "開所時刻"])
+    {
+        sheet.write_string(0, column, header).unwrap();
+    }
+    sheet.write_string(1, 0, "北保育所").unwrap();
+    sheet
+        .write_datetime_with_format(1, 1, ExcelDateTime::from_ymd(2024, 4, 1).unwrap(), &date)
+        .unwrap();
+    sheet.write_number(1, 2, 80.0).unwrap();
+    sheet.write_number(1, 3, 34.7355).unwrap();
+    let time = Format::new().set_num_format("hh:mm");
+    sheet
+        .write_datetime_with_format(1, 4, ExcelDateTime::from_hms(7, 30, 0).unwrap(), &time)
+        .unwrap();
+    sheet.write_string(3, 0, "南保育所").unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    let table = super::table::read_xlsx(&bytes).unwrap();
+    assert_eq!(
+        table.headers,
+        ["名称", "開設日", "定員", "緯度", "開所時刻"]
+    );
+    assert_eq!(
+        table.rows[0],
+        ["北保育所", "2024-04-01", "80", "34.7355", "07:30:00"]
+    );
+    assert_eq!(
+        table.lines,
+        [2, 4],
+        "an empty row between is skipped, lines are sheet rows"
+    );
+    let types = column_types(&table, None);
+    assert_eq!(types[1], ColumnType::Date);
+    assert_eq!(types[2], ColumnType::Integer);
+    assert_eq!(types[4], ColumnType::Time);
+    assert!(super::table::read_xlsx(b"not a workbook").is_err());
+}

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use machi_core::opendata::catalog::format_of;
 use machi_core::opendata::ingest::ingest;
 use machi_core::opendata::standard::{check, column_types, Report, Severity};
-use machi_core::opendata::table::{read_csv, Table};
+use machi_core::opendata::table::{read_csv, read_xlsx, Table};
 use machi_core::opendata::types::ColumnType;
 use machi_store::opendata::{DatasetRecord, ResourceInput};
 
@@ -98,8 +98,8 @@ pub(super) async fn add(
     }
     let mut standard = field(&pairs, "standard");
     let mut typed = None;
-    if format == "CSV" {
-        let checked = match validate(&signed, &upload.bytes, &standard, &mut page) {
+    if format == "CSV" || format == "XLSX" {
+        let checked = match validate(&signed, &upload.bytes, &format, &standard, &mut page) {
             Ok(checked) => checked,
             Err(message) => return Ok(refused(page, &message)),
         };
@@ -124,8 +124,8 @@ pub(super) async fn add(
         }
     } else if !standard.is_empty() && standard != "auto" {
         let message = ui.t(
-            "標準データセットの確認は CSV ファイルでできます",
-            "Files are checked against a standard dataset as CSV",
+            "標準データセットの確認は CSV・Excel ファイルでできます",
+            "Files are checked against a standard dataset as CSV or Excel",
         );
         return Ok(refused(page, message));
     } else {
@@ -169,7 +169,7 @@ pub(super) async fn add(
             .await
             .map_err(|e| signed.error(ApiError::internal(e)))?;
     }
-    if format != "CSV" {
+    if format != "CSV" && format != "XLSX" {
         return Ok(see_other(&format!("/staff/opendata/{id}")));
     }
     page.kept = true;
@@ -212,11 +212,17 @@ struct Checked {
 fn validate(
     signed: &Signed,
     bytes: &[u8],
+    format: &str,
     declared: &str,
     page: &mut ReportPage,
 ) -> Result<Checked, String> {
     let ui = signed.ui;
-    let table = read_csv(bytes).map_err(|e| {
+    let read = if format == "XLSX" {
+        read_xlsx
+    } else {
+        read_csv
+    };
+    let table = read(bytes).map_err(|e| {
         format!(
             "{}: {}",
             ui.t("読み込めません", "Cannot read"),
@@ -237,7 +243,12 @@ fn validate(
     page.summary = vec![
         (
             ui.t("文字コード", "Encoding").into(),
-            table.encoding.as_str().into(),
+            if format == "XLSX" {
+                "xlsx"
+            } else {
+                table.encoding.as_str()
+            }
+            .into(),
         ),
         (
             ui.t("データ行数", "Rows").into(),

@@ -258,6 +258,52 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
         404
     );
 
+    // An Excel workbook is read the same way, and its rows reach the datastore.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (row, line) in (0u32..).zip([AED_HEADER, GOOD_ROW]) {
+        for (column, cell) in (0u16..).zip(line.split(',')) {
+            sheet.write_string(row, column, cell).unwrap();
+        }
+    }
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "csrf",
+            crate::harness::csrf_of(&client.get_html(&page).await),
+        )
+        .text("standard", "auto")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(workbook.save_to_buffer().unwrap())
+                .file_name("aed.xlsx"),
+        );
+    let excel = client
+        .post_multipart(&format!("{page}/resources"), form)
+        .await;
+    assert_eq!(excel.status(), 200);
+    let report = excel.text().await.unwrap();
+    assert!(
+        report.contains("xlsx") && report.contains("AED設置箇所一覧（aed_legacy, legacy）"),
+        "{report}"
+    );
+    let published = app
+        .store
+        .dataset(crate::harness::CITY, "aed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(published.resources[1].format, "XLSX");
+    let rows: serde_json::Value = app
+        .get(&format!(
+            "/api/3/action/datastore_search?resource_id={}",
+            published.resources[1].id
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows["result"]["records"][0]["名称"], "門真市役所");
+
     let mut outsider = {
         app.create_staff("tanto@shimin.test", "staff", Some("shimin"))
             .await;
