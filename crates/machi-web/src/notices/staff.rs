@@ -67,12 +67,7 @@ struct FormExtras {
 }
 
 fn require_writer(signed: &Signed) -> Result<Option<String>, PageError> {
-    signed.require(signed.role().edits_procedures())?;
-    if signed.role().manages_accounts() {
-        Ok(None)
-    } else {
-        Ok(Some(signed.department()?.to_string()))
-    }
+    signed.department_scope(signed.role().edits_procedures())
 }
 pub(crate) async fn staff_list(
     State(state): State<AppState>,

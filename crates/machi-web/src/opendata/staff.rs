@@ -22,12 +22,7 @@ const LIST_SIZE: i64 = 1_000;
 
 /// The department whose datasets this person works on (`None`: every department).
 pub(super) fn scope(signed: &Signed) -> Result<Option<String>, PageError> {
-    signed.require(signed.role().publishes_open_data())?;
-    if signed.role().manages_accounts() {
-        Ok(None)
-    } else {
-        Ok(Some(signed.department()?.to_string()))
-    }
+    signed.department_scope(signed.role().publishes_open_data())
 }
 
 /// A dataset this person may change, or 404/403.

@@ -199,6 +199,17 @@ impl Signed {
         ))
     }
 
+    /// Once the role allows the work: the department whose data this person works on, or
+    /// `None` for administrators, who work on every department's.
+    pub fn department_scope(&self, allowed: bool) -> Result<Option<String>, PageError> {
+        self.require(allowed)?;
+        if self.role().manages_accounts() {
+            Ok(None)
+        } else {
+            Ok(Some(self.department()?.to_string()))
+        }
+    }
+
     /// The department whose work this person does (reviewers always have one).
     pub fn department(&self) -> Result<&str, PageError> {
         self.session.user.department_code.as_deref().ok_or_else(|| {

@@ -65,12 +65,7 @@ pub(super) async fn reconcile(
     signed: Signed,
     Query(period): Query<Period>,
 ) -> Result<Response, PageError> {
-    signed.require(signed.role().assigns_work())?;
-    let department = if signed.role().manages_accounts() {
-        None
-    } else {
-        Some(signed.department()?.to_string())
-    };
+    let department = signed.department_scope(signed.role().assigns_work())?;
     let today = machi_core::wareki::today_jst();
     let parse = |text: &str, default: NaiveDate| -> Result<NaiveDate, PageError> {
         if text.is_empty() {

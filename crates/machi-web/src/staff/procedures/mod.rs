@@ -41,11 +41,7 @@ struct ListPage {
 
 /// The department whose procedures this person edits (`None`: an administrator, every one).
 fn editable_department(signed: &Signed) -> Result<Option<String>, PageError> {
-    signed.require(signed.role().edits_procedures())?;
-    if signed.role().manages_accounts() {
-        return Ok(None);
-    }
-    Ok(Some(signed.department()?.to_string()))
+    signed.department_scope(signed.role().edits_procedures())
 }
 
 fn require_editable(signed: &Signed, definition: &ProcedureDefinition) -> Result<(), PageError> {
