@@ -1,7 +1,9 @@
 //! えらべる化: a resident chooses which notices reach them (categories and areas) and how
 //! (a channel). No account is needed; the subscription itself is the only record.
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::notices::{check_categories, problems_or_ok, read_areas, Problem, Urgency};
 use crate::procedures::Localized;
@@ -123,6 +125,42 @@ impl Choices {
     }
 }
 
+/// What a browser's push subscription gives besides its endpoint (RFC 8291), kept as the
+/// subscription's secret so that the worker can encrypt for that browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserKeys {
+    /// The browser's P-256 public key, uncompressed, base64url.
+    pub p256dh: String,
+    /// The 16-byte authentication secret, base64url.
+    pub auth: String,
+}
+
+/// A LINE official account's Messaging API channel.
+#[derive(Debug, Clone)]
+pub struct LineSettings {
+    /// `https://api.line.me` (another address only for tests).
+    pub api_url: String,
+    /// The channel access token (long-lived or v2.1).
+    pub channel_token: String,
+    /// The channel secret, which signs the webhook events LINE sends us (follow, unfollow).
+    pub channel_secret: String,
+}
+
+/// The `Machi-Signature` header value for `body` sent at `timestamp`: `t=<unix seconds>,v1=<hex
+/// HMAC-SHA256 of "<t>.<body>">`. The payment test provider signs its webhooks the same way.
+pub fn webhook_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +192,15 @@ mod tests {
         assert!(DIRECT_PRIORITY < priority(Urgency::Important));
         assert!(priority(Urgency::Important) < priority(Urgency::Normal));
         assert_eq!(Channel::parse("webpush"), Some(Channel::WebPush));
+    }
+
+    #[test]
+    fn the_signature_covers_the_time_and_the_body() {
+        let a = webhook_signature("secret", 1_700_000_000, b"{}");
+        assert!(a.starts_with("t=1700000000,v1="));
+        assert_eq!(a.len(), "t=1700000000,v1=".len() + 64);
+        assert_ne!(a, webhook_signature("secret", 1_700_000_001, b"{}"));
+        assert_ne!(a, webhook_signature("secret", 1_700_000_000, b"{ }"));
+        assert_ne!(a, webhook_signature("other", 1_700_000_000, b"{}"));
     }
 }

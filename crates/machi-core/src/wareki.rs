@@ -6,13 +6,19 @@
 //! is 令和元年). Written by hand: the era table is five lines and no maintained crate covers
 //! the letter forms and boundary checks that forms need.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, FixedOffset, NaiveDate, Offset, Utc};
 
 use crate::text::fold_digits_and_dashes;
 
+/// Japan Standard Time (UTC+9, no daylight saving): the one offset every date and time of a
+/// city's work is read in.
+pub fn jst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
 /// Today in Japan, where every date of a city's work is meant.
 pub fn today_jst() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
+    Utc::now().with_timezone(&jst()).date_naive()
 }
 
 /// The 年度 a day belongs to: a fiscal year runs from 1 April to 31 March and is named by the

@@ -32,6 +32,7 @@ mod sql;
 pub mod subscriptions;
 pub mod tenants;
 pub mod users;
+pub mod vapid;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("file storage error: {0}")]
     Io(#[from] std::io::Error),
+    /// What was asked for does not exist (or the caller may not know that it does).
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Conflict(String),
     #[error("stored data could not be read: {0}")]

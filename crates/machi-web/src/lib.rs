@@ -1,62 +1,62 @@
-//! machi-web: the HTTP face of machi — resident pages (server-rendered, no JavaScript needed),
-//! the JSON API v1 with its OpenAPI document, and health and metrics endpoints.
+//! machi-web: the HTTP face of machi. A **room** per capability holds its public pages, staff
+//! pages, API handlers and routers side by side: procedures, review, payments, notices,
+//! opendata, plans, assets and accounts. What every room needs lives in the [`kit`]. Rooms
+//! import the kit and the lower crates, never each other (`.ci/run` checks it); this file
+//! mounts their routers and puts every staff router under the one staff guard.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod account;
-mod alerts;
-mod api;
-mod cache;
-mod ckan;
-pub mod delivery;
-mod i18n;
-mod line;
+mod kit;
+
+mod accounts;
+mod assets;
 mod notices;
 mod opendata;
-mod ops;
-mod pages;
 mod payments;
 mod plans;
-mod problem;
-mod staff;
-mod submit;
-mod subscriptions;
-mod tenant;
+mod procedures;
+mod review;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::routing::get;
+use axum::{Json, Router};
+use machi_core::subscriptions::LineSettings;
 use machi_store::{Store, Tenant};
+use utoipa::OpenApi;
 
-pub use account::OidcSettings;
-pub use api::openapi_document;
-pub use plans::snapshot_metrics_hourly;
+pub use accounts::OidcSettings;
+pub use kit::PublicUrl;
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     tenants: Arc<Vec<Tenant>>,
-    forms: cache::FormCache,
-    procedures: cache::ProcedureCache,
+    /// The address residents reach the site at: every absolute link is built from it.
+    public_url: PublicUrl,
+    forms: procedures::FormCache,
+    procedures: procedures::ProcedureCache,
     payments: std::sync::Arc<dyn payments::PaymentProvider>,
     /// The OpenID Connect provider residents may sign in with, if configured.
     oidc: Option<OidcSettings>,
     /// The city's LINE official account, whose follow events become subscriptions.
-    line: Option<delivery::LineSettings>,
+    line: Option<LineSettings>,
     /// Whether webhooks may be registered at addresses in private networks.
     webhook_allow_private: bool,
 }
 
 impl AppState {
-    /// Builds the state; `tenants` are the cities served (the first answers unknown hosts).
-    pub fn new(store: Store, tenants: Vec<Tenant>) -> Self {
+    /// Builds the state; `tenants` are the cities served (the first answers unknown hosts) and
+    /// `public_url` the address residents reach them at.
+    pub fn new(store: Store, tenants: Vec<Tenant>, public_url: PublicUrl) -> Self {
         Self {
             payments: payments::default_provider(store.clone()),
             store,
             tenants: Arc::new(tenants),
-            forms: cache::FormCache::default(),
-            procedures: cache::ProcedureCache::default(),
+            public_url,
+            forms: procedures::FormCache::default(),
+            procedures: procedures::ProcedureCache::default(),
             oidc: None,
             line: None,
             webhook_allow_private: false,
@@ -64,7 +64,7 @@ impl AppState {
     }
 
     /// Lets residents subscribe by following the city's LINE official account.
-    pub fn with_line(mut self, line: Option<delivery::LineSettings>) -> Self {
+    pub fn with_line(mut self, line: Option<LineSettings>) -> Self {
         self.line = line;
         self
     }
@@ -83,23 +83,78 @@ impl AppState {
     }
 }
 
-/// The whole application: pages, API, health and metrics, with the security and tracing layers.
+/// The whole application: every room's pages and API, health and metrics, with the security
+/// and tracing layers.
 pub fn router(state: AppState) -> Router {
+    let staff = Router::new()
+        .merge(review::staff_routes())
+        .merge(procedures::staff_routes())
+        .merge(payments::staff_routes())
+        .merge(notices::staff_routes())
+        .merge(assets::staff_routes())
+        .merge(accounts::staff_routes())
+        .merge(plans::staff_routes())
+        .merge(opendata::staff_routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            kit::staff::guard,
+        ));
     let app = Router::new()
-        .merge(staff::routes(state.clone()))
-        .merge(payments::routes())
-        .merge(account::routes())
+        .merge(staff)
+        .merge(accounts::public_routes())
+        .merge(payments::public_routes())
         .merge(notices::public_routes())
         .merge(plans::public_routes())
-        .merge(ckan::routes())
         .merge(opendata::public_routes())
-        .merge(subscriptions::routes())
-        .merge(line::routes())
-        .merge(alerts::public_routes())
-        .merge(pages::routes())
-        .nest("/api/v1", api::routes())
-        .merge(ops::routes())
+        .merge(procedures::public_routes())
+        .merge(kit::site::routes())
+        .nest("/api/v1", api_routes())
+        .merge(kit::ops::routes())
+        .fallback(kit::site::not_found)
         .with_state(state)
-        .layer(axum::middleware::from_fn(ops::track_requests));
-    ops::with_request_ids(ops::with_security_headers(app))
+        .layer(axum::middleware::from_fn(kit::ops::track_requests));
+    kit::ops::with_request_ids(kit::ops::with_security_headers(app))
+}
+
+/// The JSON API v1, relative to `/api/v1`, with its generated OpenAPI document.
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(openapi_document()) }))
+        .merge(procedures::api_routes())
+        .merge(plans::api_routes())
+        .merge(assets::api_routes())
+        .merge(notices::api_routes())
+        .fallback(|| async { kit::ApiError::not_found("no such API route") })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "machi API",
+        description = "Online procedures of a Japanese city hall: the procedure catalog, applications and their status, and the city's ICT/DX plans and, for staff, its IT asset ledger.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(
+        procedures::api::catalog::list_procedures,
+        procedures::api::catalog::show_procedure,
+        procedures::api::applications::create_application,
+        procedures::api::applications::show_application,
+        notices::subscriptions::push::subscribe_browser,
+        notices::subscriptions::push::vapid_public_key,
+        plans::api::list_plans,
+        plans::api::show_plan,
+        assets::api::list_assets
+    ),
+    components(schemas(crate::kit::Problem)),
+    tags((name = "procedures", description = "手続 (the procedure catalog)"),
+         (name = "applications", description = "申請 (applications and their status)"),
+         (name = "notices", description = "お知らせ配信 (subscriptions to notices)"),
+         (name = "plans", description = "情報化計画・DX推進計画 (ICT/DX plans)"),
+         (name = "assets", description = "情報資産台帳 (the IT asset ledger; staff only)"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document of `/api/v1`, as served at `/api/v1/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

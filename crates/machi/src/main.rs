@@ -10,6 +10,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[cfg(feature = "bench")]
 mod bench;
 mod demo;
 mod opendata;
@@ -61,7 +62,9 @@ enum Command {
     /// Open data: checks a CSV against a standard dataset.
     #[command(subcommand)]
     Opendata(OpendataCommand),
-    /// Measures intake and the staff inbox beside their baselines (see BENCHMARKS.md).
+    /// Measures intake and the staff inbox beside their baselines (see BENCHMARKS.md; built
+    /// with `--features bench`).
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -73,6 +76,7 @@ enum OpendataCommand {
     Check(opendata::CheckArgs),
 }
 
+#[cfg(feature = "bench")]
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Durable applications per second and p50/p99 latency, on SQLite and PostgreSQL.
@@ -87,6 +91,17 @@ enum BenchCommand {
     /// The open-data datastore at a million rows: ingest rows/s and filtered search p50/p99,
     /// beside the same lookup as raw SQLite.
     Datastore(bench::datastore::DatastoreArgs),
+}
+
+#[cfg(feature = "bench")]
+async fn run_bench(settings: &Settings, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Intake(args) => bench::run(settings, args).await,
+        BenchCommand::Inbox(args) => bench::inbox::run(settings, args).await,
+        BenchCommand::Alert(args) => bench::alert::run(settings, args).await,
+        BenchCommand::Catalog(args) => bench::catalog::run(args).await,
+        BenchCommand::Datastore(args) => bench::datastore::run(settings, args).await,
+    }
 }
 
 #[derive(Subcommand)]
@@ -174,13 +189,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Opendata(OpendataCommand::Check(args)) => opendata::run(&args),
-        Command::Bench(BenchCommand::Intake(args)) => bench::run(&settings, args).await,
-        Command::Bench(BenchCommand::Inbox(args)) => bench::inbox::run(&settings, args).await,
-        Command::Bench(BenchCommand::Alert(args)) => bench::alert::run(&settings, args).await,
-        Command::Bench(BenchCommand::Catalog(args)) => bench::catalog::run(args).await,
-        Command::Bench(BenchCommand::Datastore(args)) => {
-            bench::datastore::run(&settings, args).await
-        }
+        #[cfg(feature = "bench")]
+        Command::Bench(command) => run_bench(&settings, command).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&settings).await?;
             let report = store.verify_audit(&settings.city).await;
@@ -382,18 +392,19 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
     let tenants = store.tenants().await?;
-    let app = machi_web::router(
-        machi_web::AppState::new(store.clone(), tenants)
-            .with_oidc(settings.oidc())
-            .with_line(settings.line())
-            .with_private_webhooks(settings.webhook_allow_private),
-    );
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let local = listener.local_addr()?;
-    let workers = machi_web::delivery::spawn(store.clone(), settings.delivery(local));
-    let snapshots = tokio::spawn(machi_web::snapshot_metrics_hourly(store.clone()));
+    let public_url = settings.public_url(local)?;
+    let app = machi_web::router(
+        machi_web::AppState::new(store.clone(), tenants, public_url.clone())
+            .with_oidc(settings.oidc())
+            .with_line(settings.line())
+            .with_private_webhooks(settings.webhook_allow_private),
+    );
+    let workers = machi_work::delivery::spawn(store.clone(), settings.delivery(&public_url));
+    let snapshots = tokio::spawn(machi_work::snapshot_metrics_hourly(store.clone()));
     println!(
         "machi is serving {} on http://{local}/ ({})",
         settings.city_name,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use machi_web::PublicUrl;
 
 /// machi's settings.
 #[derive(Debug, Clone, Args)]
@@ -135,14 +136,9 @@ impl Settings {
         })
     }
 
-    /// Where and how messages to residents are sent, by a server listening on `bound` (the
-    /// port really bound: `--addr 127.0.0.1:0` would otherwise give links to port 0).
-    pub fn delivery(&self, bound: std::net::SocketAddr) -> machi_web::delivery::DeliverySettings {
-        let public_url = self
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{bound}"));
-        let mut delivery = machi_web::delivery::DeliverySettings::new(&public_url);
+    /// Where and how messages to residents are sent, with links to `public_url`.
+    pub fn delivery(&self, public_url: &PublicUrl) -> machi_work::delivery::DeliverySettings {
+        let mut delivery = machi_work::delivery::DeliverySettings::new(&public_url.base());
         delivery.smtp_url = self.smtp_url.clone();
         delivery.mail_from = self.mail_from.clone();
         delivery.mail_per_second = self.mail_per_second;
@@ -151,9 +147,20 @@ impl Settings {
         delivery
     }
 
+    /// The address residents reach a server listening on `bound` at: `--public-url`, or
+    /// http:// and the port really bound (`--addr 127.0.0.1:0` would otherwise give links to
+    /// port 0).
+    pub fn public_url(&self, bound: std::net::SocketAddr) -> anyhow::Result<PublicUrl> {
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        PublicUrl::parse(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))
+    }
+
     /// The LINE official account, when its token and secret are both set.
-    pub fn line(&self) -> Option<machi_web::delivery::LineSettings> {
-        Some(machi_web::delivery::LineSettings {
+    pub fn line(&self) -> Option<machi_work::delivery::LineSettings> {
+        Some(machi_work::delivery::LineSettings {
             api_url: self.line_api_url.clone(),
             channel_token: self.line_channel_token.clone()?,
             channel_secret: self.line_channel_secret.clone()?,

@@ -6,6 +6,7 @@
 
 pub mod builder;
 mod compiled;
+pub mod display;
 mod form;
 mod group;
 mod import;

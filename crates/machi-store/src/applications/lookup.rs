@@ -50,6 +50,31 @@ fn status_of(text: &str) -> Result<Status> {
 impl Store {
     /// The application with this receipt number, only if `access_digest` matches its code.
     /// A wrong number and a wrong code look the same to the caller.
+    /// An application found by the receipt number and access code a resident typed; any
+    /// mismatch (a malformed number or code included) is the same `NotFound`, so a guess
+    /// learns nothing.
+    pub async fn application_by_access_code(
+        &self,
+        tenant: &str,
+        receipt_number: &str,
+        access_code: &str,
+    ) -> Result<ApplicationView> {
+        let not_found = || {
+            StoreError::NotFound(
+                "no application matches this receipt number and access code".into(),
+            )
+        };
+        let (Some(receipt), Some(code)) = (
+            machi_core::receipt::ReceiptNumber::parse(receipt_number),
+            machi_core::receipt::AccessCode::parse(access_code),
+        ) else {
+            return Err(not_found());
+        };
+        self.application(tenant, receipt.as_str(), &code.digest())
+            .await?
+            .ok_or_else(not_found)
+    }
+
     pub async fn application(
         &self,
         tenant: &str,

@@ -3,45 +3,69 @@
 //! Atom feed (`/feeds/notices.atom?category=&area=`). A notice's attached files are served
 //! only while the notice itself is shown (published and not expired).
 
+mod alerts;
+mod deliveries;
+mod line;
 mod staff;
-
-pub(crate) use staff::{staff_create, staff_edit, staff_list, staff_new, staff_update};
+pub(crate) mod subscriptions;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use machi_core::notices::{category_label, Urgency, CATEGORIES};
 use machi_store::notices::{Notice, NoticeAttachment};
 use serde::Deserialize;
 
-use crate::i18n::Ui;
-use crate::pages::{city_name, jst, render, PageError};
-use crate::payments::base_url;
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::time::rfc3339;
+use crate::kit::{
+    city_name, jst_text, render, render_markdown, ApiError, City, PageError, SiteUrl, Ui,
+    MULTIPART_LIMIT,
+};
 use crate::AppState;
 
 /// Notices on one page or in one feed.
 const LIST_SIZE: i64 = 50;
 
+/// The public pages and feeds, CAP alerts, subscriptions and the LINE webhook.
 pub(crate) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/notices", get(list))
         .route("/notices/{id}", get(show))
         .route("/notices/{id}/files/{file_id}", get(download))
         .route("/feeds/notices.atom", get(feed))
+        .merge(alerts::public_routes())
+        .merge(subscriptions::routes())
+        .merge(line::routes())
 }
 
-/// Markdown to HTML that is safe to show: pulldown-cmark renders, ammonia keeps only harmless
-/// tags and attributes (no scripts, no event handlers, links get rel="noopener noreferrer").
-pub(crate) fn render_markdown(markdown: &str) -> String {
-    let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
-    ammonia::clean(&html)
+/// Writing notices and reading their delivery reports, behind the staff guard.
+pub(crate) fn staff_routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/notices", get(staff::staff_list))
+        .route(
+            "/staff/notices/new",
+            get(staff::staff_new)
+                .post(staff::staff_create)
+                .layer(DefaultBodyLimit::max(MULTIPART_LIMIT)),
+        )
+        .route(
+            "/staff/notices/{id}",
+            get(staff::staff_edit)
+                .post(staff::staff_update)
+                .layer(DefaultBodyLimit::max(MULTIPART_LIMIT)),
+        )
+        .route("/staff/notices/{id}/deliveries", get(deliveries::report))
+        .route("/staff/deliveries", get(deliveries::dead_letters))
+        .route("/staff/deliveries/{id}/retry", post(deliveries::retry))
+}
+
+/// Browser push subscriptions, relative to `/api/v1`.
+pub(crate) fn api_routes() -> Router<AppState> {
+    subscriptions::api_routes()
 }
 
 #[derive(Deserialize, Default)]
@@ -78,7 +102,7 @@ fn row(ui: Ui, notice: &Notice) -> NoticeRow {
         title: ui.l(&notice.draft.title).to_string(),
         urgency: ui.l(&notice.draft.urgency.label()).to_string(),
         emergency: notice.draft.urgency == Urgency::Emergency,
-        published: jst(&notice.publish_at),
+        published: jst_text(&notice.publish_at),
         categories: labels(ui, &notice.draft.categories),
     }
 }
@@ -272,29 +296,24 @@ async fn download(
         .await?
         .ok_or_else(not_found)?;
     let bytes = state.store.read_file(file.sha256.clone()).await?;
-    Ok(crate::pages::named_download(
+    Ok(crate::kit::named_download(
         bytes,
         &file.media_type,
         &file.filename,
     ))
 }
 
-pub(crate) fn rfc3339(stored: &str) -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339(stored).unwrap_or_else(|_| Utc::now().fixed_offset())
-}
-
 /// The Atom feed (RFC 4287) of what `/notices` shows for the same filter.
 async fn feed(
     State(state): State<AppState>,
     City(city): City,
-    headers: HeaderMap,
+    SiteUrl(base): SiteUrl,
     Query(filter): Query<Filter>,
 ) -> Result<Response, ApiError> {
     let notices = state
         .store
         .published_notices(&city.id, filter.category(), filter.area(), LIST_SIZE)
         .await?;
-    let base = base_url(&headers);
     let ui = Ui { en: false };
     let mut files = Vec::with_capacity(notices.len());
     for n in &notices {

@@ -16,10 +16,7 @@ use machi_store::notices::{
 use machi_store::StoredFile;
 
 use super::{notice_view, row, NoticeRow, NoticeView};
-use crate::pages::{render, PageError};
-use crate::problem::ApiError;
-use crate::staff::{see_other, Chrome, Signed};
-use crate::submit::{clean_filename, Upload};
+use crate::kit::{clean_filename, render, see_other, ApiError, Chrome, PageError, Signed, Upload};
 use crate::AppState;
 
 /// Most files one notice carries.
@@ -171,12 +168,12 @@ fn form_page(
             .collect();
         let mut views = vec![(
             "ja",
-            notice_view(crate::i18n::Ui { en: false }, notice, &shown, false),
+            notice_view(crate::kit::Ui { en: false }, notice, &shown, false),
         )];
         if !notice.draft.title.en.is_empty() || !notice.draft.body.en.is_empty() {
             views.push((
                 "en",
-                notice_view(crate::i18n::Ui { en: true }, notice, &shown, false),
+                notice_view(crate::kit::Ui { en: true }, notice, &shown, false),
             ));
         }
         views
@@ -402,7 +399,7 @@ async fn save(
             signed.department()?.to_string()
         }
     };
-    let (pairs, uploads) = crate::pages::apply::read_form(state, request)
+    let (pairs, uploads) = crate::kit::read_form(state, request)
         .await
         .map_err(|e| signed.error(e))?;
     let uploads: Vec<Upload> = uploads.into_iter().filter(|u| u.field == "files").collect();

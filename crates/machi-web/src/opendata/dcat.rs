@@ -7,15 +7,13 @@
 //! crates would add a full model and parsers to write two plain text formats.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use machi_core::opendata::catalog::license;
 use machi_store::opendata::{DatasetQuery, DatasetRecord, DatasetSort};
 use serde_json::{json, Map, Value};
 
-use crate::payments::base_url;
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{ApiError, City, SiteUrl};
 use crate::AppState;
 
 const DCAT: &str = "http://www.w3.org/ns/dcat#";
@@ -286,7 +284,7 @@ fn to_turtle(triples: &[Triple]) -> String {
 async fn triples(
     state: &AppState,
     city: &machi_store::Tenant,
-    headers: &HeaderMap,
+    base: &str,
 ) -> Result<Vec<Triple>, ApiError> {
     let query = DatasetQuery {
         sort: DatasetSort::NameAsc,
@@ -294,11 +292,7 @@ async fn triples(
         ..DatasetQuery::default()
     };
     let page = state.store.search_datasets(&city.id, &query).await?;
-    Ok(catalog_triples(
-        &base_url(headers),
-        &city.name_ja,
-        &page.datasets,
-    ))
+    Ok(catalog_triples(base, &city.name_ja, &page.datasets))
 }
 
 fn typed(body: String, content_type: &'static str) -> Response {
@@ -312,18 +306,18 @@ fn typed(body: String, content_type: &'static str) -> Response {
 pub(super) async fn json_ld(
     State(state): State<AppState>,
     City(city): City,
-    headers: HeaderMap,
+    SiteUrl(base): SiteUrl,
 ) -> Result<Response, ApiError> {
-    let graph = to_json_ld(&triples(&state, &city, &headers).await?);
+    let graph = to_json_ld(&triples(&state, &city, &base).await?);
     Ok(typed(graph.to_string(), "application/ld+json"))
 }
 
 pub(super) async fn turtle(
     State(state): State<AppState>,
     City(city): City,
-    headers: HeaderMap,
+    SiteUrl(base): SiteUrl,
 ) -> Result<Response, ApiError> {
-    let text = to_turtle(&triples(&state, &city, &headers).await?);
+    let text = to_turtle(&triples(&state, &city, &base).await?);
     Ok(typed(text, "text/turtle; charset=utf-8"))
 }
 

@@ -1,6 +1,7 @@
 //! オープンデータ: the catalog in the staff console (datasets, files checked against the
 //! national standard datasets on upload). The CKAN Action API is in `crate::ckan`.
 
+mod ckan;
 mod dcat;
 mod public;
 mod staff;
@@ -11,9 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use machi_core::opendata::standard::Definitions;
 
-use crate::pages::PageError;
-use crate::problem::ApiError;
-use crate::staff::Signed;
+use crate::kit::{ApiError, PageError, Signed};
 use crate::AppState;
 
 /// The public pages and file downloads.
@@ -26,6 +25,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/opendata/resources/{id}/download", get(public::download))
         .route("/catalog.jsonld", get(dcat::json_ld))
         .route("/catalog.ttl", get(dcat::turtle))
+        .merge(ckan::routes())
 }
 
 /// The staff routes; the staff guard (session, CSRF, Origin) wraps them.

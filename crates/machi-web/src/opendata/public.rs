@@ -10,10 +10,7 @@ use machi_store::opendata::{
 };
 use serde::Deserialize;
 
-use crate::i18n::Ui;
-use crate::pages::{city_name, named_download, render, PageError};
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{city_name, named_download, render, ApiError, City, PageError, SiteUrl, Ui};
 use crate::AppState;
 
 /// Datasets on one page of the catalog.
@@ -437,7 +434,7 @@ pub(super) async fn coverage(
 pub(super) async fn feed(
     State(state): State<AppState>,
     City(city): City,
-    headers: axum::http::HeaderMap,
+    SiteUrl(base): SiteUrl,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     use atom_syndication::{EntryBuilder, FeedBuilder, LinkBuilder};
@@ -448,9 +445,8 @@ pub(super) async fn feed(
         .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| ApiError::not_found("There is no such dataset."))?;
-    let base = crate::payments::base_url(&headers);
     let page = format!("{base}/opendata/datasets/{}", dataset.input.name);
-    let rfc3339 = crate::notices::rfc3339;
+    let rfc3339 = crate::kit::time::rfc3339;
     let mut entries: Vec<atom_syndication::Entry> = dataset
         .resources
         .iter()

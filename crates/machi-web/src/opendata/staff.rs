@@ -12,9 +12,7 @@ use machi_store::opendata::{DatasetFilter, DatasetQuery, DatasetRecord, DatasetS
 use machi_store::StoreError;
 
 use super::definitions;
-use crate::pages::{render, PageError};
-use crate::problem::ApiError;
-use crate::staff::{see_other, Chrome, Signed};
+use crate::kit::{render, see_other, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 
 /// Most datasets the staff list shows.

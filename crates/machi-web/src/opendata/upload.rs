@@ -16,9 +16,7 @@ use machi_store::opendata::{DatasetRecord, ResourceInput};
 
 use super::definitions;
 use super::staff::editable;
-use crate::pages::{render, PageError};
-use crate::problem::ApiError;
-use crate::staff::{see_other, Chrome, Signed};
+use crate::kit::{render, see_other, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 
 /// Largest file a resource may have.
@@ -63,7 +61,7 @@ pub(super) async fn add(
     request: Request,
 ) -> Result<Response, PageError> {
     let dataset = editable(&state, &signed, &id).await?;
-    let (pairs, uploads) = crate::pages::apply::read_form(&state, request)
+    let (pairs, uploads) = crate::kit::read_form(&state, request)
         .await
         .map_err(|e| signed.error(e))?;
     let ui = signed.ui;

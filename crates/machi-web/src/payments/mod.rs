@@ -2,6 +2,7 @@
 //! provider's webhook, and the interface every payment provider implements. The built-in
 //! [`test_provider`] walks the same redirect-and-webhook flow a real provider does.
 
+mod reconcile;
 pub(crate) mod test_provider;
 
 use std::future::Future;
@@ -19,10 +20,7 @@ use machi_core::payments::{PaymentState, ProviderOutcome};
 use machi_store::payments::{Payment, PaymentStart};
 use serde::Deserialize;
 
-use crate::i18n::Ui;
-use crate::pages::{city_name, no_store, render, PageError};
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{city_name, no_store, render, ApiError, City, PageError, SiteUrl, Ui};
 use crate::AppState;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -77,7 +75,8 @@ pub(crate) trait PaymentProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<WebhookEvent, ApiError>>;
 }
 
-pub(crate) fn routes() -> Router<AppState> {
+/// The resident's side of paying, the provider's webhook and the test provider.
+pub(crate) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/payments/start", post(start))
         .route("/payments/{id}/return", get(come_back))
@@ -85,17 +84,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(test_provider::routes())
 }
 
-/// `https://host` of this request, for the URLs handed to the provider.
-pub(crate) fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
+/// Fee reconciliation, behind the staff guard.
+pub(crate) fn staff_routes() -> Router<AppState> {
+    Router::new().route("/staff/payments", get(reconcile::reconcile))
 }
 
 #[derive(Deserialize)]
@@ -109,10 +100,11 @@ async fn start(
     State(state): State<AppState>,
     City(city): City,
     ui: Ui,
+    SiteUrl(base): SiteUrl,
     headers: HeaderMap,
     Form(form): Form<StartForm>,
 ) -> Result<Response, PageError> {
-    open_checkout(&state, &city, ui, &headers, &form)
+    open_checkout(&state, &city, ui, &headers, &base, &form)
         .await
         .map_err(|e| PageError::new(ui, &city, e))
 }
@@ -122,10 +114,14 @@ async fn open_checkout(
     city: &machi_store::Tenant,
     ui: Ui,
     headers: &HeaderMap,
+    base: &str,
     form: &StartForm,
 ) -> Result<Response, ApiError> {
-    crate::staff::check_origin(headers)?;
-    let view = crate::api::lookup(state, &city.id, &form.receipt_number, &form.access_code).await?;
+    crate::kit::check_origin(headers)?;
+    let view = state
+        .store
+        .application_by_access_code(&city.id, &form.receipt_number, &form.access_code)
+        .await?;
     let record = state
         .procedures
         .get(&state.store, &city.id, &view.procedure_id)
@@ -151,14 +147,9 @@ async fn open_checkout(
         PaymentStart::Pending(Payment {
             provider_ref: Some(provider_ref),
             ..
-        }) => {
-            return Ok(crate::staff::see_other(
-                &provider.checkout_url(&provider_ref),
-            ))
-        }
+        }) => return Ok(crate::kit::see_other(&provider.checkout_url(&provider_ref))),
         PaymentStart::Pending(payment) | PaymentStart::New(payment) => payment,
     };
-    let base = base_url(headers);
     let description = format!("{}（{}）", record.definition.name.ja, city.name_ja);
     let checkout = provider
         .start(Order {
@@ -174,11 +165,11 @@ async fn open_checkout(
         .store
         .set_provider_ref(&city.id, &payment.id, &checkout.provider_ref)
         .await?;
-    Ok(crate::staff::see_other(&checkout.redirect_url))
+    Ok(crate::kit::see_other(&checkout.redirect_url))
 }
 
 fn to_return_page(payment: &Payment) -> Response {
-    crate::staff::see_other(&format!("/payments/{}/return", payment.id))
+    crate::kit::see_other(&format!("/payments/{}/return", payment.id))
 }
 
 #[derive(Template)]

@@ -22,10 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{BoxFuture, Checkout, Order, PaymentProvider, WebhookEvent};
-use crate::i18n::Ui;
-use crate::pages::{render, PageError};
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{render, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 pub(crate) const NAME: &str = "test";
@@ -70,7 +67,7 @@ impl TestProvider {
 
     /// The signature header for a body sent at `time` (the scheme machi's own webhooks use).
     async fn sign(&self, time: i64, body: &[u8]) -> Result<String, ApiError> {
-        Ok(crate::delivery::webhook_signature(
+        Ok(machi_core::subscriptions::webhook_signature(
             self.secret().await?,
             time,
             body,
@@ -255,9 +252,9 @@ async fn checkout(
     Path(session): Path<String>,
 ) -> Result<Response, PageError> {
     let charge = charge_of(&state, ui, &city, &session).await?;
-    Ok(crate::pages::no_store(render(&CheckoutPage {
+    Ok(crate::kit::no_store(render(&CheckoutPage {
         ui,
-        city: crate::pages::city_name(ui, &city),
+        city: crate::kit::city_name(ui, &city),
         back: checkout_path(&session),
         amount: charge.amount_yen.to_string(),
         description: charge.description,
@@ -320,5 +317,5 @@ async fn settle(
         });
     }
     let charge = charge_of(&state, ui, &city, &session).await?;
-    Ok(crate::staff::see_other(&charge.return_url))
+    Ok(crate::kit::see_other(&charge.return_url))
 }

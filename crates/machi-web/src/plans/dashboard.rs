@@ -12,9 +12,7 @@ use serde::Deserialize;
 use super::measure::{kpi_view, KpiView};
 use super::standing::{default_fy, fy_label, measures_under, standing};
 use super::{load, path_segment, Loaded};
-use crate::i18n::Ui;
-use crate::pages::{city_name, render, PageError};
-use crate::tenant::City;
+use crate::kit::{city_name, render, City, PageError, Ui};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]

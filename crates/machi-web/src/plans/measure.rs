@@ -17,10 +17,7 @@ use serde::Deserialize;
 use super::chart::{self, PointKind, Series};
 use super::standing::{fy_label, kpi_points, short_time, standing, Live};
 use super::{load, path_segment, Loaded};
-use crate::i18n::Ui;
-use crate::pages::{city_name, render, PageError};
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{city_name, render, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 /// One fiscal year of a measure.

@@ -4,6 +4,7 @@
 //! revision history; staff report, evaluate and revise under `/staff/plans`. The tree is nested
 //! lists with a heading per node so screen-reader users can move by heading or by list.
 
+pub(crate) mod api;
 mod chart;
 mod dashboard;
 mod measure;
@@ -25,10 +26,7 @@ use machi_store::plans::{PlanSummary, RevisionRecord};
 
 pub(crate) use staff::routes as staff_routes;
 
-use crate::i18n::Ui;
-use crate::pages::{city_name, render, PageError};
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{city_name, render, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 pub(crate) fn public_routes() -> Router<AppState> {
@@ -41,36 +39,17 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/plans/{id}/measures/{node}", get(measure::show))
 }
 
-/// How often the live figures are written to this month's snapshot.
-const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Keeps this month's value of every live figure of every city, hourly from the start, so
-/// that each month keeps the last value taken in it (the trend a KPI chart draws). Every node
-/// may run it: the write of a month's value is an upsert.
-pub async fn snapshot_metrics_hourly(store: machi_store::Store) {
-    let mut ticks = tokio::time::interval(SNAPSHOT_EVERY);
-    loop {
-        ticks.tick().await;
-        let month = machi_store::plans::metrics::current_month();
-        let tenants = match store.tenants().await {
-            Ok(tenants) => tenants,
-            Err(error) => {
-                tracing::warn!(%error, "cannot list cities for KPI snapshots");
-                continue;
-            }
-        };
-        for tenant in tenants {
-            if let Err(error) = store.snapshot_metrics(&tenant.id, &month).await {
-                tracing::warn!(%error, city = %tenant.id, "KPI snapshot failed");
-            }
-        }
-    }
+/// The plans' JSON API, relative to `/api/v1`.
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/plans", get(api::list_plans))
+        .route("/plans/{id}", get(api::show_plan))
 }
 
 /// A path segment for an id from a plan file: ids such as `1-(1)` keep their parentheses
 /// (allowed in a segment) so links stay readable; anything else is percent-encoded.
 pub(crate) fn path_segment(id: &str) -> String {
-    crate::pages::percent_encode_except(id, b"-._~()")
+    crate::kit::percent_encode_except(id, b"-._~()")
 }
 
 /// A plan with what machi recorded of its cycle and the live figures its KPIs are bound to.

@@ -12,10 +12,7 @@ use serde::Deserialize;
 
 use super::standing::{fy_label, kpi_points, standing};
 use super::{load, path_segment, Loaded};
-use crate::i18n::Ui;
-use crate::pages::{attachment, city_name, render, PageError};
-use crate::problem::ApiError;
-use crate::tenant::City;
+use crate::kit::{attachment, city_name, render, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]

@@ -20,8 +20,7 @@ use serde::Deserialize;
 use super::measure::{find_node, measure_view, MeasureView, NodePath};
 use super::standing::{default_fy, fy_label, standing};
 use super::{load, path_segment, stored_plan};
-use crate::pages::{render, PageError};
-use crate::staff::{see_other, Chrome, Signed};
+use crate::kit::{render, see_other, Chrome, PageError, Signed};
 use crate::AppState;
 
 /// Largest plan file accepted (the largest seed plan is about 200 KB).
@@ -189,7 +188,7 @@ pub(crate) async fn import(
     request: Request,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().edits_plans())?;
-    let (pairs, uploads) = crate::pages::apply::read_form(&state, request)
+    let (pairs, uploads) = crate::kit::read_form(&state, request)
         .await
         .map_err(|e| signed.error(e))?;
     let reason = pairs
@@ -285,7 +284,7 @@ struct Forms {
 #[template(path = "staff_plan_measure.html")]
 struct MeasurePage {
     chrome: Chrome,
-    ui: crate::i18n::Ui,
+    ui: crate::kit::Ui,
     m: MeasureView,
     can_report: bool,
     can_evaluate: bool,
@@ -390,7 +389,7 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn shown(ui: crate::i18n::Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
+fn shown(ui: crate::kit::Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
     problems
         .into_iter()
         .map(|(field, text)| (field.to_string(), ui.l(&text).to_string()))

@@ -15,7 +15,7 @@ use machi_store::plans::metrics::current_month;
 use machi_store::Store;
 
 use super::chart::{Point, PointKind};
-use crate::i18n::Ui;
+use crate::kit::Ui;
 
 /// How a measure stands in a year.
 #[derive(Debug, Clone, Default)]
@@ -58,7 +58,7 @@ pub(crate) fn standing(node: &Node, cycle: &Cycle, fy: i32) -> Standing {
 
 /// A stored time as staff read it: 和暦 date and time in Japan.
 pub(crate) fn short_time(stored: &str) -> String {
-    crate::pages::jst(stored)
+    crate::kit::jst_text(stored)
 }
 
 /// The fiscal year it is now in Japan (April to March).

@@ -217,13 +217,13 @@ async fn measure(
     store
         .import_subscriptions(CITY, &subscribers(args, hooks.addr))
         .await?;
-    let mut settings = machi_web::delivery::DeliverySettings::new("http://127.0.0.1:8080");
+    let mut settings = machi_work::delivery::DeliverySettings::new("http://127.0.0.1:8080");
     settings.smtp_url = Some(format!("smtp://{}", smtp.addr));
     settings.mail_from = "no-reply@bench.example".into();
     settings.mail_per_second = 1_000_000;
     settings.webhook_concurrency = args.concurrency;
     settings.webhook_per_second = 1_000_000;
-    let workers = machi_web::delivery::spawn(store.clone(), settings);
+    let workers = machi_work::delivery::spawn(store.clone(), settings);
 
     eprintln!("{backend}: publishing the emergency …");
     let start = Instant::now();

@@ -9,7 +9,7 @@ use machi_core::opendata::catalog::DatasetInput;
 use machi_store::opendata::ResourceInput;
 use machi_store::{Store, Tenant};
 
-use super::BenchDb;
+use super::{local_url, BenchDb};
 
 const TENANT: &str = "bench";
 const TOPICS: [&str; 12] = [
@@ -143,9 +143,13 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     load(&store, args.datasets).await?;
     let load_time = started.elapsed();
     let tenants = store.tenants().await?;
-    let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let app = machi_web::router(machi_web::AppState::new(
+        store.clone(),
+        tenants,
+        local_url(addr)?,
+    ));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::new();
     let mut rows: Vec<(String, Vec<u64>, i64)> = Vec::new();

@@ -170,12 +170,13 @@ async fn spawn_machi(
         })
         .await?;
     crate::demo::load(&store, "demo").await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
     let app = machi_web::router(machi_web::AppState::new(
         store.clone(),
         store.tenants().await?,
+        local_url(addr)?,
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let cleanup = async move {
         server.abort();
@@ -288,4 +289,9 @@ fn table(rows: &[Row], echo_rate: f64, args: &BenchArgs) -> String {
         ));
     }
     out
+}
+
+/// The public URL of a server the benchmark started on `addr`.
+pub(crate) fn local_url(addr: std::net::SocketAddr) -> anyhow::Result<machi_web::PublicUrl> {
+    machi_web::PublicUrl::parse(&format!("http://{addr}")).map_err(anyhow::Error::msg)
 }

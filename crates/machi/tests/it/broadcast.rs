@@ -97,7 +97,11 @@ fn assert_signed(request: &Received) {
     let body = std::str::from_utf8(&request.body).unwrap();
     assert_eq!(
         header,
-        machi_web::delivery::webhook_signature(&secret(subscriber), timestamp, body.as_bytes()),
+        machi_core::subscriptions::webhook_signature(
+            &secret(subscriber),
+            timestamp,
+            body.as_bytes()
+        ),
         "bad signature at {}",
         request.path
     );

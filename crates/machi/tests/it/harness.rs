@@ -124,6 +124,11 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// The public URL of a test server listening on `addr`.
+pub fn public_url(addr: SocketAddr) -> machi_web::PublicUrl {
+    machi_web::PublicUrl::parse(&format!("http://{addr}")).unwrap()
+}
+
 pub const CITY: &str = "demo";
 /// A second city, served when the Host header is [`OTHER_HOST`].
 pub const OTHER_CITY: &str = "tonari";
@@ -170,9 +175,13 @@ impl TestApp {
             .collect();
         store.import_catalog(OTHER_CITY, &few).await.unwrap();
         let tenants = store.tenants().await.unwrap();
-        let app = machi_web::router(machi_web::AppState::new(store.clone(), tenants));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let app = machi_web::router(machi_web::AppState::new(
+            store.clone(),
+            tenants,
+            public_url(addr),
+        ));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });

@@ -59,12 +59,12 @@ impl SmtpSink {
 
     /// Waits (up to 20 s) until `count` messages have arrived.
     /// Delivery workers that send this city's e-mail here.
-    pub fn workers(&self, store: &machi_store::Store) -> machi_web::delivery::Workers {
-        let mut settings = machi_web::delivery::DeliverySettings::new("http://127.0.0.1:8080");
+    pub fn workers(&self, store: &machi_store::Store) -> machi_work::delivery::Workers {
+        let mut settings = machi_work::delivery::DeliverySettings::new("http://127.0.0.1:8080");
         settings.smtp_url = Some(self.url.clone());
         settings.mail_from = "no-reply@demo.test".into();
         settings.mail_per_second = 1000;
-        machi_web::delivery::spawn(store.clone(), settings)
+        machi_work::delivery::spawn(store.clone(), settings)
     }
 
     pub async fn wait_for(&self, count: usize) -> Vec<Delivered> {

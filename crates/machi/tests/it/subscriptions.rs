@@ -30,19 +30,19 @@ fn b64url(bytes: &[u8]) -> String {
 struct FarEnds {
     sink: SmtpSink,
     receivers: Receivers,
-    delivery: machi_web::delivery::Workers,
+    delivery: machi_work::delivery::Workers,
 }
 
 impl FarEnds {
     async fn start(app: &TestApp) -> Self {
         let sink = SmtpSink::start().await;
         let receivers = Receivers::start().await;
-        let mut settings = machi_web::delivery::DeliverySettings::new(&app.url(""));
+        let mut settings = machi_work::delivery::DeliverySettings::new(&app.url(""));
         settings.smtp_url = Some(sink.url.clone());
         settings.mail_from = "no-reply@demo.test".into();
         settings.mail_per_second = 1000;
         settings.line = Some(line_settings(&receivers));
-        let delivery = machi_web::delivery::spawn(app.store.clone(), settings);
+        let delivery = machi_work::delivery::spawn(app.store.clone(), settings);
         Self {
             sink,
             receivers,
@@ -57,8 +57,8 @@ impl FarEnds {
     }
 }
 
-fn line_settings(receivers: &Receivers) -> machi_web::delivery::LineSettings {
-    machi_web::delivery::LineSettings {
+fn line_settings(receivers: &Receivers) -> machi_work::delivery::LineSettings {
+    machi_work::delivery::LineSettings {
         api_url: receivers.url("/line"),
         channel_token: LINE_TOKEN.into(),
         channel_secret: LINE_SECRET.into(),

@@ -161,12 +161,12 @@ pub(super) async fn line_event(line_app: &str, kind: &str, user: &str) {
 /// Starts machi's router with the LINE account configured, beside the test's own app.
 pub(super) async fn line_enabled_app(app: &TestApp, receivers: &Receivers) -> String {
     let tenants = app.store.tenants().await.unwrap();
-    let router = machi_web::router(
-        machi_web::AppState::new(app.store.clone(), tenants)
-            .with_line(Some(line_settings(receivers))),
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let router = machi_web::router(
+        machi_web::AppState::new(app.store.clone(), tenants, crate::harness::public_url(addr))
+            .with_line(Some(line_settings(receivers))),
+    );
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });

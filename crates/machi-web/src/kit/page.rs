@@ -1,0 +1,107 @@
+//! Answers as pages: rendering a template, the error page of a person's city (with the request id
+//! to quote), redirects after a form post, and answers that must not be cached.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::i18n::Ui;
+use super::problem::ApiError;
+
+/// Renders a template, or the error page if rendering fails.
+pub(crate) fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A page answer that must not be cached (it shows personal data or a secret).
+pub(crate) fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    title: String,
+    detail: String,
+    request_id: String,
+}
+
+/// An error shown to a person as a page of their city, with the request id to quote (boxed:
+/// it travels in every page handler's `Result`).
+pub(crate) struct PageError(Box<PageErrorParts>);
+
+struct PageErrorParts {
+    ui: Ui,
+    city: String,
+    error: ApiError,
+}
+
+impl PageError {
+    pub(crate) fn new(ui: Ui, city: &machi_store::Tenant, error: impl Into<ApiError>) -> Self {
+        Self(Box::new(PageErrorParts {
+            ui,
+            city: city_name(ui, city),
+            error: error.into(),
+        }))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let this = *self.0;
+        let (title, detail) = page_error_text(this.ui, &this.error);
+        let page = ErrorPage {
+            ui: this.ui,
+            city: this.city,
+            back: "/".into(),
+            title,
+            detail,
+            request_id: super::ops::current_request_id(),
+        };
+        (this.error.status, render(&page)).into_response()
+    }
+}
+
+fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {
+    let (ja, en) = match error.status {
+        StatusCode::NOT_FOUND => ("ページが見つかりません", "Page not found"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("ファイルが大きすぎます", "The upload is too large"),
+        s if s.is_client_error() => ("送信内容を確認してください", "Please check what you sent"),
+        _ => (
+            "ただいま処理できません",
+            "Sorry, there is a problem with the service",
+        ),
+    };
+    let detail = if error.status.is_server_error() {
+        ui.t(
+            "時間をおいて、もう一度お試しください。",
+            "Please try again later.",
+        )
+        .to_string()
+    } else {
+        error.problem.detail.clone()
+    };
+    (ui.t(ja, en).to_string(), detail)
+}
+
+/// The city's display name in the page language.
+pub(crate) fn city_name(ui: Ui, city: &machi_store::Tenant) -> String {
+    ui.name(&city.name_ja, &city.name_en).to_string()
+}
+
+/// A redirect after a successful form post (Post/Redirect/Get).
+pub(crate) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}

@@ -1,0 +1,105 @@
+//! Security checks every room uses: the Origin of a form post, constant-time comparison of
+//! secrets, and the attributes of session cookies.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+
+use super::problem::ApiError;
+
+/// Whether the request body is JSON (sent by a script, not a form).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A cross-site form post carries the other site's Origin; refuse it even before the token.
+pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin.split("://").nth(1).unwrap_or_default();
+    if origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("cross-site form posts are refused"))
+    }
+}
+
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `Set-Cookie` for a staff cookie: HttpOnly, SameSite=Lax, scoped to `/staff`, and Secure
+/// whenever the request came over HTTPS (directly or through the proxy).
+pub(crate) fn staff_cookie(
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    max_age_seconds: i64,
+) -> Option<HeaderValue> {
+    let secure = is_https(headers);
+    let cookie = format!(
+        "{name}={value}; Path=/staff; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&cookie).ok()
+}
+
+/// Whether the request came over HTTPS (directly or through the proxy).
+pub(crate) fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_must_be_this_host() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("city.example:8080"));
+        assert!(check_origin(&headers).is_ok());
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://city.example:8080"),
+        );
+        assert!(check_origin(&headers).is_ok());
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(check_origin(&headers).is_err());
+    }
+
+    #[test]
+    fn json_requests_are_told_apart_by_their_content_type() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        assert!(!is_json(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        assert!(is_json(&headers));
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,86 @@
+//! What every page of the site shares: the language switch, the stylesheet and the passkey
+//! script, and the page for an address that does not exist.
+
+use axum::extract::{Path, Query};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::i18n::Ui;
+use super::page::PageError;
+use super::problem::ApiError;
+use super::tenant::City;
+use crate::AppState;
+
+/// `/lang/{code}` and the static files.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/lang/{code}", get(switch_language))
+        .route("/static/machi.css", get(stylesheet))
+        .route("/static/passkey.js", get(passkey_script))
+}
+
+/// The answer for an address no room serves.
+pub(crate) async fn not_found(ui: Ui, City(city): City) -> PageError {
+    PageError::new(
+        ui,
+        &city,
+        ApiError::not_found(ui.t(
+            "お探しのページは見つかりませんでした。",
+            "The page you asked for does not exist.",
+        )),
+    )
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// Sets the language cookie and returns to the page the visitor came from (same site only).
+async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> Response {
+    let lang = if code == "en" { "en" } else { "ja" };
+    let target = back
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let cookie = format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly");
+    let mut response = Redirect::to(&target).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn stylesheet() -> Response {
+    let css = include_str!("../../static/machi.css");
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ),
+    ];
+    (headers, css).into_response()
+}
+
+/// The staff console's passkey script (a file, since the CSP allows no inline script).
+async fn passkey_script() -> Response {
+    let js = include_str!("../../static/passkey.js");
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ),
+    ];
+    (headers, js).into_response()
+}

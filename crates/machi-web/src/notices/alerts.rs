@@ -1,0 +1,286 @@
+//! 警報と掲示 (alerts and signage). An alert is a notice residents must not miss: every 緊急
+//! notice, and 重要 notices of 防災. Alerts go out as CAP 1.2 documents and a CAP feed that
+//! alerting hubs poll; every current notice goes to the kiosk page shown on the screens of the
+//! city hall lobby and community centres, which an emergency takes over completely.
+//!
+//! What is current is what the notice pages show (published, not expired), so an alert
+//! leaves the feed and the screens the moment it expires, with no job to run.
+
+mod cap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{Datelike, Utc};
+use machi_core::notices::{category_label, Urgency};
+use machi_store::notices::Notice;
+use machi_store::Tenant;
+use serde::Deserialize;
+
+use crate::kit::{jst_text, render, render_markdown, ApiError, City, PageError, SiteUrl, Ui};
+use crate::AppState;
+
+/// Current notices looked through for alerts (newest first): far more than a city has at once.
+const SCAN: i64 = 500;
+/// Notices on a signage screen: what can be read from across a lobby.
+const SIGNAGE_SIZE: usize = 6;
+/// Seconds between reloads of a signage screen (a `<meta>` refresh: kiosks run no script).
+const SIGNAGE_REFRESH: u32 = 30;
+
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        // The router cannot match a parameter followed by a suffix (`{id}.cap`), so the
+        // handler takes the whole segment and insists on the suffix itself.
+        .route("/alerts/{file}", get(cap_document))
+        .route("/feeds/alerts.cap", get(cap_feed))
+        .route("/signage", get(signage))
+}
+
+/// Whether a notice is an alert: 緊急, or 重要 and about 防災.
+fn is_alert(notice: &Notice) -> bool {
+    match notice.draft.urgency {
+        Urgency::Emergency => true,
+        Urgency::Important => notice.draft.categories.iter().any(|c| c == "bousai"),
+        Urgency::Normal => false,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AreaFilter {
+    #[serde(default)]
+    area: String,
+}
+
+impl AreaFilter {
+    fn area(&self) -> Option<&str> {
+        let area = self.area.trim();
+        (!area.is_empty()).then_some(area)
+    }
+
+    /// `?area=…` to carry the filter into links, or nothing.
+    fn query(&self) -> String {
+        self.area()
+            .and_then(|area| serde_urlencoded::to_string([("area", area)]).ok())
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default()
+    }
+}
+
+/// The city as the sender of its alerts: the host name of its public address (its own host
+/// when it has one), never the host a request asked for.
+fn origin<'a>(city: &'a Tenant, base: &str) -> cap::Origin<'a> {
+    let host = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let host = host.split(['/', ':']).next().unwrap_or_default();
+    // CAP forbids spaces, commas, `<` and `&` in <sender>.
+    let sender: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    cap::Origin {
+        city,
+        sender: if sender.is_empty() {
+            "localhost".into()
+        } else {
+            sender
+        },
+        base: base.to_string(),
+    }
+}
+
+fn xml(body: String, content_type: &'static str) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /alerts/{id}.cap`: the CAP 1.2 document of an alert that is current.
+async fn cap_document(
+    State(state): State<AppState>,
+    City(city): City,
+    SiteUrl(base): SiteUrl,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("There is no current alert at this address.");
+    let id = file.strip_suffix(".cap").ok_or_else(not_found)?;
+    let now = machi_store::now_text();
+    let notice = state
+        .store
+        .notice(&city.id, id)
+        .await?
+        .filter(|n| n.publish_at <= now && n.expires_at.as_ref().is_none_or(|e| *e > now))
+        .filter(is_alert)
+        .ok_or_else(not_found)?;
+    let message = cap::message(&notice, &origin(&city, &base))
+        .ok_or_else(|| ApiError::internal(format!("notice {id} has an unreadable time")))?;
+    let body = cap::document(&message).map_err(ApiError::internal)?;
+    Ok(xml(body, "application/cap+xml; charset=utf-8"))
+}
+
+/// `GET /feeds/alerts.cap?area=`: the current alerts as a CAP feed (Atom).
+async fn cap_feed(
+    State(state): State<AppState>,
+    City(city): City,
+    SiteUrl(base): SiteUrl,
+    Query(filter): Query<AreaFilter>,
+) -> Result<Response, ApiError> {
+    let notices = state
+        .store
+        .published_notices(&city.id, None, filter.area(), SCAN)
+        .await?;
+    let origin = origin(&city, &base);
+    let messages: Vec<cap::Message> = notices
+        .iter()
+        .filter(|n| is_alert(n))
+        .filter_map(|n| cap::message(n, &origin))
+        .collect();
+    let query = filter.query();
+    let head = cap::FeedHead {
+        id: format!("urn:machi:{}:alerts{}", city.id, query.replace('?', ":")),
+        title: format!("{} 緊急・防災情報", city.name_ja),
+        author: city.name_ja.clone(),
+        self_href: format!("{}/feeds/alerts.cap{query}", origin.base),
+        page_href: format!("{}/notices{query}", origin.base),
+    };
+    let body = cap::atom_feed(&head, &messages, &origin.base).map_err(ApiError::internal)?;
+    Ok(xml(body, "application/atom+xml; charset=utf-8"))
+}
+
+// --- Signage ------------------------------------------------------------------------------
+
+/// A notice as a screen shows it.
+struct Board {
+    title: String,
+    title_en: String,
+    body_html: String,
+    body_en_html: String,
+    published: String,
+    important: bool,
+    categories: String,
+}
+
+fn board(notice: &Notice) -> Board {
+    let draft = &notice.draft;
+    Board {
+        title: draft.title.ja.clone(),
+        title_en: draft.title.en.clone(),
+        body_html: render_markdown(&draft.body.ja),
+        body_en_html: if draft.body.en.trim().is_empty() {
+            String::new()
+        } else {
+            render_markdown(&draft.body.en)
+        },
+        published: jst_text(&notice.publish_at),
+        important: draft.urgency == Urgency::Important,
+        categories: draft
+            .categories
+            .iter()
+            .filter_map(|c| category_label(c))
+            .map(|l| l.ja)
+            .collect::<Vec<_>>()
+            .join("、"),
+    }
+}
+
+/// A kiosk screen: its own minimal page (no site navigation: nobody clicks a lobby screen).
+#[derive(Template)]
+#[template(path = "signage.html")]
+struct SignagePage {
+    city: String,
+    area: String,
+    /// 令和8年5月1日（金）
+    today: String,
+    time: String,
+    now_iso: String,
+    refresh: u32,
+    /// Current 緊急 notices; when there is one, it is all the screen shows.
+    emergencies: Vec<Board>,
+    notices: Vec<Board>,
+}
+
+const WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+
+/// `GET /signage?area=`: the current notices of an area for a lobby screen.
+async fn signage(
+    State(state): State<AppState>,
+    City(city): City,
+    Query(filter): Query<AreaFilter>,
+) -> Result<Response, PageError> {
+    let ui = Ui { en: false };
+    let notices = state
+        .store
+        .published_notices(&city.id, None, filter.area(), SCAN)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let (emergencies, others): (Vec<&Notice>, Vec<&Notice>) = notices
+        .iter()
+        .partition(|n| n.draft.urgency == Urgency::Emergency);
+    let now = Utc::now().with_timezone(&cap::jst());
+    let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
+    Ok(render(&SignagePage {
+        city: city.name_ja.clone(),
+        area: filter.area().unwrap_or_default().to_string(),
+        today: format!(
+            "{}（{weekday}）",
+            machi_core::wareki::format_wareki(now.date_naive())
+        ),
+        time: now.format("%H:%M").to_string(),
+        now_iso: now.format("%Y-%m-%dT%H:%M%:z").to_string(),
+        refresh: SIGNAGE_REFRESH,
+        emergencies: emergencies.into_iter().map(board).collect(),
+        notices: others.into_iter().take(SIGNAGE_SIZE).map(board).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use machi_core::notices::NoticeDraft;
+    use machi_core::procedures::Localized;
+
+    fn notice(urgency: Urgency, category: &str) -> Notice {
+        Notice {
+            id: "n1".into(),
+            department_code: "d".into(),
+            draft: NoticeDraft {
+                title: Localized::new("t", ""),
+                body: Localized::new("b", ""),
+                categories: vec![category.into()],
+                areas: vec![],
+                urgency,
+            },
+            publish_at: String::new(),
+            expires_at: None,
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn emergencies_and_important_disaster_notices_are_alerts_and_nothing_else_is() {
+        assert!(is_alert(&notice(Urgency::Emergency, "kosodate")));
+        assert!(is_alert(&notice(Urgency::Important, "bousai")));
+        assert!(!is_alert(&notice(Urgency::Important, "zei")));
+        assert!(!is_alert(&notice(Urgency::Normal, "bousai")));
+    }
+
+    #[test]
+    fn the_sender_is_the_host_name_of_the_public_address() {
+        let city = Tenant {
+            id: "demo".into(),
+            name_ja: "デモ市".into(),
+            name_en: String::new(),
+            host: None,
+        };
+        assert_eq!(origin(&city, "http://127.0.0.1:8080").sender, "127.0.0.1");
+        assert_eq!(
+            origin(&city, "https://city.example/machi").sender,
+            "city.example"
+        );
+        assert_eq!(origin(&city, "http://a b,<c>&d:8080").sender, "abcd");
+        assert_eq!(origin(&city, "").sender, "localhost");
+    }
+}

@@ -1,0 +1,173 @@
+//! 収納の照合 (reconciliation): the department's fee payments over a period, totals by state,
+//! and what needs a person: a payment the provider says succeeded that machi does not show as
+//! paid, one still waiting after an hour, an application paid twice (refund it).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use machi_core::payments::{PaymentState, ProviderOutcome};
+use serde::Deserialize;
+
+use crate::kit::{jst_text, render, ApiError, Chrome, PageError, Signed};
+use crate::AppState;
+
+/// Provider checks made per page at most (each is a call to the provider).
+const MAX_PROVIDER_CHECKS: usize = 200;
+
+#[derive(Deserialize, Default)]
+pub(super) struct Period {
+    /// First day, `YYYY-MM-DD` (JST); default the first of this month.
+    #[serde(default)]
+    from: String,
+    /// Last day included; default today.
+    #[serde(default)]
+    until: String,
+}
+
+struct Line {
+    receipt_number: String,
+    procedure_id: String,
+    amount: i64,
+    state: String,
+    provider_ref: String,
+    created: String,
+    paid: String,
+    attention: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_payments.html")]
+struct PaymentsPage {
+    chrome: Chrome,
+    from: String,
+    until: String,
+    lines: Vec<Line>,
+    totals: Vec<(String, usize, i64)>,
+    attention_count: usize,
+}
+
+fn jst_day_start(day: NaiveDate) -> String {
+    let jst = FixedOffset::east_opt(9 * 3600);
+    day.and_hms_opt(0, 0, 0)
+        .zip(jst)
+        .and_then(|(start, jst)| start.and_local_timezone(jst).single())
+        .map(|t| machi_store::format_time(t.with_timezone(&Utc)))
+        .unwrap_or_default()
+}
+
+pub(super) async fn reconcile(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(period): Query<Period>,
+) -> Result<Response, PageError> {
+    let department = signed.department_scope(signed.role().assigns_work())?;
+    let today = machi_core::wareki::today_jst();
+    let parse = |text: &str, default: NaiveDate| -> Result<NaiveDate, PageError> {
+        if text.is_empty() {
+            return Ok(default);
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            signed.error(ApiError::bad_request(signed.ui.t(
+                "日付は 2026-11-01 の形で入力してください。",
+                "Enter dates as 2026-11-01.",
+            )))
+        })
+    };
+    let from = parse(&period.from, today.with_day(1).unwrap_or(today))?;
+    let until = parse(&period.until, today)?;
+    let lines = state
+        .store
+        .payment_lines(
+            &signed.city.id,
+            department.as_deref(),
+            &jst_day_start(from),
+            &jst_day_start(until + Duration::days(1)),
+        )
+        .await
+        .map_err(|e| signed.error(e))?;
+    let ui = signed.ui;
+    let mut paid_per_receipt: HashMap<&str, usize> = HashMap::new();
+    for line in &lines {
+        if line.payment.state == PaymentState::Paid {
+            *paid_per_receipt
+                .entry(&line.payment.receipt_number)
+                .or_default() += 1;
+        }
+    }
+    let hour_ago = machi_store::format_time(Utc::now() - Duration::hours(1));
+    let mut checks = 0;
+    let mut rows = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let payment = &line.payment;
+        let mut attention = Vec::new();
+        if paid_per_receipt
+            .get(payment.receipt_number.as_str())
+            .copied()
+            .unwrap_or(0)
+            > 1
+            && payment.state == PaymentState::Paid
+        {
+            attention.push(ui.t(
+                "二重に支払われています（返金が必要）",
+                "Paid twice: refund one",
+            ));
+        }
+        if payment.state != PaymentState::Paid && checks < MAX_PROVIDER_CHECKS {
+            if let Some(provider_ref) = &payment.provider_ref {
+                checks += 1;
+                let outcome = state
+                    .payments
+                    .status(provider_ref)
+                    .await
+                    .map_err(|e| signed.error(e))?;
+                if outcome == ProviderOutcome::Succeeded {
+                    attention.push(ui.t(
+                        "決済会社では支払い済み（未反映）",
+                        "Paid at the provider but not recorded here",
+                    ));
+                }
+            }
+        }
+        if payment.state == PaymentState::Pending && payment.created_at < hour_ago {
+            attention.push(ui.t("1時間以上未確定", "Unsettled for over an hour"));
+        }
+        rows.push(Line {
+            receipt_number: payment.receipt_number.clone(),
+            procedure_id: line.procedure_id.clone(),
+            amount: payment.amount_yen,
+            state: ui.l(&payment.state.label()).to_string(),
+            provider_ref: payment.provider_ref.clone().unwrap_or_default(),
+            created: jst_text(&payment.created_at),
+            paid: payment.paid_at.as_deref().map(jst_text).unwrap_or_default(),
+            attention: attention.join(" / "),
+        });
+    }
+    let totals = [
+        PaymentState::Paid,
+        PaymentState::Pending,
+        PaymentState::Failed,
+        PaymentState::Cancelled,
+    ]
+    .iter()
+    .map(|s| {
+        let of_state = lines.iter().filter(|l| l.payment.state == *s);
+        (
+            ui.l(&s.label()).to_string(),
+            of_state.clone().count(),
+            of_state.map(|l| l.payment.amount_yen).sum(),
+        )
+    })
+    .collect();
+    let attention_count = rows.iter().filter(|r| !r.attention.is_empty()).count();
+    Ok(render(&PaymentsPage {
+        chrome: signed.chrome("/staff/payments"),
+        from: from.format("%Y-%m-%d").to_string(),
+        until: until.format("%Y-%m-%d").to_string(),
+        lines: rows,
+        totals,
+        attention_count,
+    }))
+}

@@ -1,0 +1,464 @@
+//! Applying online: the form page, the confirm page and the receipt page.
+//!
+//! Answers travel from the form to the confirm page and back as canonical JSON in a hidden
+//! field and are validated again on the final submit, so nothing a browser sends is trusted.
+//! Files are checked and saved durably at the form step and referenced by digest afterwards.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use machi_core::procedures::{CompiledForm, FieldError};
+use machi_store::{NewAttachment, ProcedureRecord, StoredFile};
+use serde_json::{Map, Value};
+
+use super::form_view::{field_target, field_view, limits_text, AttachmentView, FieldView, Values};
+use super::submit;
+use crate::kit::{
+    city_name, clean_filename, no_store, read_form, render, ApiError, City, PageError, Ui,
+};
+use crate::AppState;
+use machi_core::procedures::display::{answer_rows, attachment_label};
+
+#[derive(Template)]
+#[template(path = "form.html")]
+struct FormPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    id: String,
+    name: String,
+    fields: Vec<FieldView>,
+    attachments: Vec<AttachmentView>,
+    /// (target element id, message) for the error summary.
+    errors: Vec<(String, String)>,
+    /// Shown to staff from the procedure editor: nothing can be submitted.
+    preview: bool,
+    /// Where the form is sent, and hidden fields that go with it.
+    action: String,
+    hidden: Vec<(String, String)>,
+    /// Correcting an application already made (補正): the files already sent stay.
+    correcting: bool,
+}
+
+/// What a drawn form is for.
+pub(crate) enum FormMode<'a> {
+    Apply,
+    /// The editor's preview.
+    Preview,
+    /// 補正: the resident corrects an application staff sent back.
+    Correct {
+        receipt_number: &'a str,
+        access_code: &'a str,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    id: String,
+    name: String,
+    form_version: i64,
+    rows: Vec<(String, String)>,
+    files: Vec<(String, String)>,
+    answers_json: String,
+    carried: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    name: String,
+    receipt_number: String,
+    access_code: String,
+    /// 手数料 to pay online, in yen.
+    fee: Option<i64>,
+}
+
+/// The procedure and its current form, or a friendly error page when it cannot be done online.
+async fn online_form(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    id: &str,
+    ui: Ui,
+) -> Result<(Arc<ProcedureRecord>, i64, Arc<CompiledForm>), PageError> {
+    submit::online_form(state, &city.id, id, ui)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))
+}
+
+pub(super) async fn show_form(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, PageError> {
+    let (record, _, form) = online_form(&state, &city, &id, ui).await?;
+    // Once-only: a signed-in resident's profile fills in the questions about them.
+    let prefill = crate::kit::resident::prefill_pairs(&state, &city, &headers, &form).await;
+    Ok(no_store(form_page(
+        ui,
+        &city,
+        &record,
+        &form,
+        &Values::from_pairs(&prefill),
+        &[],
+    )))
+}
+
+fn form_page(
+    ui: Ui,
+    city: &machi_store::Tenant,
+    record: &ProcedureRecord,
+    form: &CompiledForm,
+    values: &Values,
+    errors: &[FieldError],
+) -> Response {
+    draw_form(ui, city, record, form, values, errors, &FormMode::Apply)
+}
+
+/// The editor's preview: the form exactly as residents will see it, without a way to send it.
+pub(crate) fn preview_page(
+    ui: Ui,
+    city: &machi_store::Tenant,
+    record: &ProcedureRecord,
+    form: &CompiledForm,
+) -> Response {
+    draw_form(
+        ui,
+        city,
+        record,
+        form,
+        &Values::default(),
+        &[],
+        &FormMode::Preview,
+    )
+}
+
+pub(crate) fn draw_form(
+    ui: Ui,
+    city: &machi_store::Tenant,
+    record: &ProcedureRecord,
+    form: &CompiledForm,
+    values: &Values,
+    errors: &[FieldError],
+    mode: &FormMode<'_>,
+) -> Response {
+    let correcting = matches!(mode, FormMode::Correct { .. });
+    let (action, hidden) = match mode {
+        FormMode::Apply => (
+            format!("/procedures/{}/apply", record.definition.id),
+            Vec::new(),
+        ),
+        FormMode::Preview => ("#".to_string(), Vec::new()),
+        FormMode::Correct {
+            receipt_number,
+            access_code,
+        } => (
+            "/status/correct".to_string(),
+            vec![
+                ("receipt_number".to_string(), receipt_number.to_string()),
+                ("access_code".to_string(), access_code.to_string()),
+                ("step".to_string(), "send".to_string()),
+            ],
+        ),
+    };
+    let error_of = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == name)
+            .map(|e| ui.l(&e.message).to_string())
+    };
+    let fields = form
+        .fields()
+        .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
+        .collect();
+    let attachments = form
+        .definition()
+        .attachments
+        .iter()
+        .filter(|_| !correcting)
+        .map(|a| AttachmentView {
+            name: a.name.clone(),
+            label: ui.l(&a.label).to_string(),
+            help: a.help.as_ref().map(|h| ui.l(h).to_string()),
+            required: a.required,
+            accept: a
+                .accept
+                .iter()
+                .map(|k| k.media_type())
+                .collect::<Vec<_>>()
+                .join(","),
+            limits: limits_text(ui, a),
+            error: error_of(&a.name),
+        })
+        .collect();
+    let page = FormPage {
+        ui,
+        city: city_name(ui, city),
+        back: format!("/procedures/{}/apply", record.definition.id),
+        id: record.definition.id.clone(),
+        name: ui.l(&record.definition.name).to_string(),
+        fields,
+        attachments,
+        errors: errors
+            .iter()
+            .map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string()))
+            .collect(),
+        preview: matches!(mode, FormMode::Preview),
+        action,
+        hidden,
+        correcting,
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, render(&page)).into_response()
+}
+
+pub(super) async fn post_form(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, PageError> {
+    let (record, version, form) = online_form(&state, &city, &id, ui).await?;
+    let (pairs, uploads) = read_form(&state, request)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    if let Some((_, json)) = pairs.iter().find(|(k, _)| k == "edit_json") {
+        let answers: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
+        return Ok(form_page(
+            ui,
+            &city,
+            &record,
+            &form,
+            &Values::from_answers(&answers),
+            &[],
+        ));
+    }
+    let raw = form.answers_from_pairs(&pairs);
+    let answers = form.validate(&raw);
+    let files = submit::check_and_save_files(&state, &form, uploads).await;
+    match (answers, files) {
+        (Ok(answers), Ok(files)) => Ok(confirm_page(
+            ui, &city, &record, &form, version, &answers, &files,
+        )),
+        (answers, files) => {
+            let mut errors = answers.err().unwrap_or_default();
+            errors.extend(files.err().unwrap_or_default());
+            Ok(form_page(
+                ui,
+                &city,
+                &record,
+                &form,
+                // From the answers as typed, so a group's entries line up with its errors.
+                &Values::from_answers(&raw),
+                &errors,
+            ))
+        }
+    }
+}
+
+fn confirm_page(
+    ui: Ui,
+    city: &machi_store::Tenant,
+    record: &ProcedureRecord,
+    form: &CompiledForm,
+    version: i64,
+    answers: &Map<String, Value>,
+    files: &[NewAttachment],
+) -> Response {
+    let rows = answer_rows(ui.en, form, answers);
+    let label_of = |field: &str| attachment_label(ui.en, form, field);
+    let page = ConfirmPage {
+        ui,
+        city: city_name(ui, city),
+        back: format!("/procedures/{}/apply", record.definition.id),
+        id: record.definition.id.clone(),
+        name: ui.l(&record.definition.name).to_string(),
+        form_version: version,
+        rows,
+        files: files
+            .iter()
+            .map(|f| (label_of(&f.field), f.filename.clone()))
+            .collect(),
+        answers_json: Value::Object(answers.clone()).to_string(),
+        carried: files.iter().map(carry).collect(),
+    };
+    no_store(render(&page))
+}
+
+/// A saved file as a hidden field: field, digest, type, size and name, tab-separated.
+fn carry(file: &NewAttachment) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        file.field, file.file.sha256, file.media_type, file.file.size_bytes, file.filename
+    )
+}
+
+fn uncarry(text: &str) -> Option<NewAttachment> {
+    let mut parts = text.splitn(5, '\t');
+    let field = parts.next()?.to_string();
+    let sha256 = parts.next()?.to_string();
+    let media_type = parts.next()?.to_string();
+    let size_bytes = parts.next()?.parse().ok()?;
+    let filename = clean_filename(parts.next()?);
+    let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then_some(NewAttachment {
+        field,
+        filename,
+        media_type,
+        file: StoredFile { sha256, size_bytes },
+    })
+}
+
+/// The form version and answers the confirm page carried.
+pub(super) fn confirmed_answers(
+    pairs: &[(String, String)],
+    ui: Ui,
+    city: &machi_store::Tenant,
+) -> Result<(i64, Map<String, Value>), PageError> {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let bad = || {
+        PageError::new(
+            ui,
+            city,
+            ApiError::bad_request(ui.t(
+                "送信内容が正しくありません。最初からやり直してください。",
+                "The form was not sent correctly. Please start again.",
+            )),
+        )
+    };
+    let version: i64 = field("form_version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    let answers: Map<String, Value> = field("answers_json")
+        .and_then(|j| serde_json::from_str(j).ok())
+        .ok_or_else(bad)?;
+    Ok((version, answers))
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (record, _, _) = online_form(&state, &city, &id, ui).await?;
+    let (version, answers) = confirmed_answers(&pairs, ui, &city)?;
+    let resident = crate::kit::resident::signed_in(&state, &city, &headers).await;
+    let form = state
+        .forms
+        .get(&state.store, &city.id, &id, version)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let carried: Vec<NewAttachment> = pairs
+        .iter()
+        .filter(|(k, _)| k == "attachment")
+        .filter_map(|(_, v)| uncarry(v))
+        .collect();
+    let answers = match form.validate(&answers) {
+        Ok(answers) => answers,
+        Err(errors) => {
+            return Ok(form_page(
+                ui,
+                &city,
+                &record,
+                &form,
+                &Values::from_answers(&answers),
+                &errors,
+            ))
+        }
+    };
+    let attachments = verify_carried(&state, &form, carried)
+        .await
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                &city,
+                ApiError::bad_request(ui.t(
+                    "添付ファイルを確認できませんでした。もう一度選んでください。",
+                    "The attached files could not be checked. Please attach them again.",
+                )),
+            )
+        })?;
+    let accepted = submit::submit(
+        &state,
+        &city.id,
+        submit::Submission {
+            procedure: &record,
+            form_version: version,
+            answers: form.for_storage(answers),
+            attachments,
+            idempotency_key: None,
+            made_via: "online",
+            resident_id: resident.map(|r| r.resident_id),
+        },
+    )
+    .await
+    .map_err(|e| PageError::new(ui, &city, e))?;
+    let page = ReceiptPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/status".into(),
+        name: ui.l(&record.definition.name).to_string(),
+        receipt_number: accepted.receipt.receipt_number,
+        access_code: accepted.access_code.display(),
+        fee: record.definition.fee_yen.filter(|fee| *fee > 0),
+    };
+    Ok(no_store(render(&page)))
+}
+
+/// Keeps only carried files that this form asks for and that are on disk with the stated
+/// size; all required ones must be there.
+async fn verify_carried(
+    state: &AppState,
+    form: &CompiledForm,
+    carried: Vec<NewAttachment>,
+) -> Option<Vec<NewAttachment>> {
+    let mut kept = Vec::new();
+    for file in carried {
+        let spec = form
+            .definition()
+            .attachments
+            .iter()
+            .find(|a| a.name == file.field)?;
+        let bytes = state.store.read_file(file.file.sha256.clone()).await.ok()?;
+        let kind = machi_core::procedures::AttachmentKind::sniff(&bytes)?;
+        if bytes.len() as u64 != file.file.size_bytes || !spec.accept.contains(&kind) {
+            return None;
+        }
+        kept.push(NewAttachment {
+            media_type: kind.media_type().to_string(),
+            ..file
+        });
+    }
+    let complete = form
+        .definition()
+        .attachments
+        .iter()
+        .filter(|a| a.required)
+        .all(|a| kept.iter().any(|k| k.field == a.name));
+    complete.then_some(kept)
+}

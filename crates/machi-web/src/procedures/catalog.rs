@@ -1,0 +1,221 @@
+//! Home, catalog search and the procedure page.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use machi_core::procedures::LifeEvent;
+
+use super::api::{search, CatalogParams};
+use crate::kit::{city_name, render, ApiError, City, PageError, Ui};
+use crate::AppState;
+
+/// A procedure line in a list.
+pub(crate) struct ListItem {
+    id: String,
+    name: String,
+    department: String,
+    online: bool,
+}
+
+fn life_events(ui: Ui) -> Vec<(&'static str, String)> {
+    LifeEvent::ALL
+        .iter()
+        .map(|e| (e.as_str(), ui.l(&e.label()).to_string()))
+        .collect()
+}
+
+fn list_items(ui: Ui, page: &super::api::ProcedurePage) -> Vec<ListItem> {
+    page.items
+        .iter()
+        .map(|p| ListItem {
+            id: p.id.clone(),
+            name: ui.name(&p.name.ja, &p.name.en).to_string(),
+            department: ui
+                .name(&p.department.name.ja, &p.department.name.en)
+                .to_string(),
+            online: p.online,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ui: Ui,
+    city: String,
+    back: String,
+    events: Vec<(&'static str, String)>,
+    online: Vec<ListItem>,
+}
+
+pub(super) async fn home(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+) -> Result<Response, PageError> {
+    let params = CatalogParams {
+        online: Some("true".into()),
+        limit: Some(12),
+        ..Default::default()
+    };
+    let page = search(&state, &city.id, &params)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    Ok(render(&HomePage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/".into(),
+        events: life_events(ui),
+        online: list_items(ui, &page),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "catalog.html")]
+struct CatalogPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    q: String,
+    life_event: String,
+    department: String,
+    online: bool,
+    events: Vec<(&'static str, String)>,
+    departments: Vec<(String, String)>,
+    items: Vec<ListItem>,
+    count_text: String,
+    next_link: Option<String>,
+    error: Option<String>,
+}
+
+pub(super) async fn catalog(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Query(params): Query<CatalogParams>,
+) -> Result<Response, PageError> {
+    let (page, error) = match search(&state, &city.id, &params).await {
+        Ok(page) => (page, None),
+        Err(e) if e.status.is_client_error() => {
+            let message = e
+                .problem
+                .errors
+                .first()
+                .map(|f| ui.l(&f.message).to_string())
+                .unwrap_or(e.problem.detail.clone());
+            (
+                super::api::ProcedurePage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                },
+                Some(message),
+            )
+        }
+        Err(e) => return Err(PageError::new(ui, &city, e)),
+    };
+    let departments = state
+        .store
+        .departments(&city.id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?;
+    let items = list_items(ui, &page);
+    let count_text = if ui.en {
+        format!("({} shown)", items.len())
+    } else {
+        format!("（{}件を表示）", items.len())
+    };
+    let next_link = page.next_cursor.map(|cursor| {
+        let next = CatalogParams {
+            cursor: Some(cursor),
+            ..params.clone()
+        };
+        format!(
+            "/procedures?{}",
+            serde_urlencoded::to_string(&next).unwrap_or_default()
+        )
+    });
+    Ok(render(&CatalogPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/procedures".into(),
+        q: params.q.clone().unwrap_or_default(),
+        life_event: params.life_event.clone().unwrap_or_default(),
+        department: params.department.clone().unwrap_or_default(),
+        online: matches!(params.online.as_deref(), Some("true" | "1" | "on")),
+        events: life_events(ui),
+        departments: departments
+            .into_iter()
+            .map(|d| (d.code.clone(), ui.name(&d.ja, &d.en).to_string()))
+            .collect(),
+        items,
+        count_text,
+        next_link,
+        error,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "procedure.html")]
+struct ProcedurePage {
+    ui: Ui,
+    city: String,
+    back: String,
+    id: String,
+    name: String,
+    summary: String,
+    department: String,
+    channel: String,
+    fee: String,
+    processing_days: Option<i64>,
+    legal_basis: String,
+    documents: Vec<String>,
+    online: bool,
+}
+
+pub(super) async fn procedure(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let record = state
+        .store
+        .procedure(&city.id, &id)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?
+        .filter(|r| r.published)
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                &city,
+                ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure.")),
+            )
+        })?;
+    let p = &record.definition;
+    let fee = match p.fee_yen {
+        Some(0) => ui.t("無料", "Free").to_string(),
+        Some(yen) => {
+            if ui.en {
+                format!("¥{yen}")
+            } else {
+                format!("{yen}円")
+            }
+        }
+        None => ui.t("なし", "None").to_string(),
+    };
+    Ok(render(&ProcedurePage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("/procedures/{id}"),
+        id: p.id.clone(),
+        name: ui.l(&p.name).to_string(),
+        summary: ui.l(&p.summary).to_string(),
+        department: ui.name(&p.department.ja, &p.department.en).to_string(),
+        channel: ui.l(&p.channel.label()).to_string(),
+        fee,
+        processing_days: p.processing_days,
+        legal_basis: p.legal_basis.clone(),
+        documents: p.documents.iter().map(|d| ui.l(d).to_string()).collect(),
+        online: record.accepts_online(),
+    }))
+}

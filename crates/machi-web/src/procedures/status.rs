@@ -1,0 +1,191 @@
+//! 申請状況の確認: a resident types the receipt number and access code and sees the status
+//! and history. Posted, not in the URL, so the code never lands in logs or history.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::kit::resident::require_resident;
+use crate::kit::{city_name, jst_text, no_store, render, ApiError, City, PageError, Ui};
+use crate::AppState;
+
+struct FoundView {
+    procedure: String,
+    receipt_number: String,
+    status: String,
+    submitted: String,
+    /// (status label, time, note)
+    history: Vec<(String, String, String)>,
+    /// The fee still to pay, in yen (none, or paid already).
+    fee_due: Option<i64>,
+    /// Payment attempts: (state, amount in yen, time).
+    payments: Vec<(String, i64, String)>,
+    access_code: String,
+    /// Staff asked for a correction: the applicant may send corrected answers.
+    correction_requested: bool,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    receipt_number: String,
+    error: Option<String>,
+    found: Option<FoundView>,
+}
+
+pub(super) async fn show(City(city): City, ui: Ui) -> Response {
+    render(&StatusPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/status".into(),
+        receipt_number: String::new(),
+        error: None,
+        found: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct LookupForm {
+    receipt_number: String,
+    access_code: String,
+}
+
+pub(super) async fn lookup(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Form(form): Form<LookupForm>,
+) -> Result<Response, PageError> {
+    let mut page = StatusPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/status".into(),
+        receipt_number: form.receipt_number.clone(),
+        error: None,
+        found: None,
+    };
+    match state
+        .store
+        .application_by_access_code(&city.id, &form.receipt_number, &form.access_code)
+        .await
+    {
+        Ok(view) => render_found(&state, &city, ui, view, &form.access_code).await,
+        Err(machi_store::StoreError::NotFound(_)) => {
+            page.error = Some(
+                ui.t(
+                    "受付番号または確認コードが正しくありません。もう一度確認してください。",
+                    "The receipt number or access code is not right. Please check them.",
+                )
+                .to_string(),
+            );
+            Ok((StatusCode::NOT_FOUND, no_store(render(&page))).into_response())
+        }
+        Err(e) => Err(PageError::new(ui, &city, e)),
+    }
+}
+
+/// The status page of a found application (`access_code` lets it offer the fee payment; empty
+/// when the resident is signed in instead).
+pub(crate) async fn render_found(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    view: machi_store::ApplicationView,
+    access_code: &str,
+) -> Result<Response, PageError> {
+    let mut page = StatusPage {
+        ui,
+        city: city_name(ui, city),
+        back: "/status".into(),
+        receipt_number: view.receipt_number.clone(),
+        error: None,
+        found: None,
+    };
+    let procedure = state
+        .store
+        .procedure(&city.id, &view.procedure_id)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?;
+    let payments = state
+        .store
+        .payments_of(&city.id, &view.receipt_number)
+        .await
+        .map_err(|e| PageError::new(ui, city, e))?;
+    let paid = payments
+        .iter()
+        .any(|p| p.state == machi_core::payments::PaymentState::Paid);
+    let fee_due = procedure
+        .as_ref()
+        .and_then(|p| p.definition.fee_yen)
+        .filter(|fee| *fee > 0 && !paid);
+    page.found = Some(FoundView {
+        fee_due,
+        payments: payments
+            .iter()
+            .map(|p| {
+                (
+                    ui.l(&p.state.label()).to_string(),
+                    p.amount_yen,
+                    jst_text(&p.updated_at),
+                )
+            })
+            .collect(),
+        access_code: access_code.to_string(),
+        correction_requested: view.status == machi_core::applications::Status::CorrectionRequested,
+        procedure: procedure
+            .map(|p| ui.l(&p.definition.name).to_string())
+            .unwrap_or(view.procedure_id.clone()),
+        receipt_number: view.receipt_number.clone(),
+        status: ui.l(&view.status.label()).to_string(),
+        submitted: jst_text(&view.submitted_at),
+        history: view
+            .history
+            .iter()
+            .map(|h| {
+                (
+                    if h.message {
+                        ui.t("担当課からのメッセージ", "Message from the department")
+                            .to_string()
+                    } else {
+                        ui.l(&h.status.label()).to_string()
+                    },
+                    jst_text(&h.at),
+                    ui.l(&h.note).to_string(),
+                )
+            })
+            .collect(),
+    });
+    Ok(no_store(render(&page)))
+}
+
+/// 「申請一覧」: one of the signed-in resident's own applications, shown as its status page.
+pub(super) async fn my_application(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    headers: HeaderMap,
+    Path(receipt): Path<String>,
+) -> Result<Response, PageError> {
+    let session = require_resident(&state, &city, ui, &headers).await?;
+    let view = state
+        .store
+        .my_application(&city.id, &session.resident_id, &receipt)
+        .await
+        .map_err(|e| PageError::new(ui, &city, e))?
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                &city,
+                ApiError::not_found(
+                    ui.t("この申請はありません。", "There is no such application."),
+                ),
+            )
+        })?;
+    render_found(&state, &city, ui, view, "").await
+}

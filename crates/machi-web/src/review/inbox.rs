@@ -1,0 +1,310 @@
+//! 受付一覧 (the department inbox): filters, search, sort, paging, and bulk actions.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::Form;
+use machi_core::applications::{Status, ALL_STATUSES};
+use machi_store::review::{Assignee, InboxQuery, StatusChange};
+use machi_store::ProcedureQuery;
+use serde::{Deserialize, Serialize};
+
+use crate::kit::{jst_text, render, see_other, ApiError, Chrome, PageError, Signed};
+use crate::AppState;
+
+/// Rows per inbox page.
+const PAGE_SIZE: i64 = 50;
+
+/// The inbox filters, as they appear in the URL (so a filtered view can be bookmarked).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(super) struct InboxParams {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub procedure: String,
+    /// `me`, `none`, or empty for anyone.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub assignee: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub overdue: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub q: String,
+    /// `oldest` or empty (newest first).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sort: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub after: String,
+}
+
+impl InboxParams {
+    /// The store query for this person's department.
+    pub(super) fn query(&self, signed: &Signed, limit: i64) -> Result<InboxQuery, PageError> {
+        let status = match self.status.as_str() {
+            "" => None,
+            text => Some(Status::parse(text).ok_or_else(|| {
+                signed.error(ApiError::bad_request(format!("unknown status '{text}'")))
+            })?),
+        };
+        Ok(InboxQuery {
+            department: signed.department()?.to_string(),
+            status,
+            procedure: (!self.procedure.is_empty()).then(|| self.procedure.clone()),
+            assignee: match self.assignee.as_str() {
+                "me" => Assignee::Person(signed.email().to_string()),
+                "none" => Assignee::Nobody,
+                _ => Assignee::Anyone,
+            },
+            overdue: !self.overdue.is_empty(),
+            text: machi_core::text::clean_text(&self.q),
+            oldest_first: self.sort == "oldest",
+            after: (!self.after.is_empty()).then(|| self.after.clone()),
+            limit,
+        })
+    }
+
+    fn link(&self, after: Option<String>) -> String {
+        let params = InboxParams {
+            after: after.unwrap_or_default(),
+            ..self.clone()
+        };
+        format!(
+            "/staff/inbox?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
+    }
+}
+
+struct Row {
+    receipt_number: String,
+    procedure: String,
+    status: String,
+    submitted: String,
+    due: String,
+    overdue: bool,
+    assignee: String,
+    counter: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    params: InboxParams,
+    statuses: Vec<(String, String)>,
+    procedures: Vec<(String, String)>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    export_query: String,
+}
+
+pub(super) async fn home(signed: Signed) -> Response {
+    if signed.role() == machi_core::staff::Role::Counter {
+        see_other("/staff/counter")
+    } else if signed.role().reviews_applications() {
+        see_other("/staff/inbox")
+    } else if signed.role().reads_audit_log() {
+        see_other("/staff/audit")
+    } else if signed.role().manages_accounts() {
+        see_other("/staff/users")
+    } else {
+        crate::kit::render(&Welcome {
+            chrome: signed.chrome("/staff"),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_welcome.html")]
+struct Welcome {
+    chrome: Chrome,
+}
+
+/// The department's procedures as (id, name), for the filter and for row labels.
+pub(super) async fn department_procedures(
+    state: &AppState,
+    signed: &Signed,
+) -> Result<Vec<(String, String)>, PageError> {
+    let records = state
+        .store
+        .search_procedures(
+            &signed.city.id,
+            &ProcedureQuery {
+                department: Some(signed.department()?.to_string()),
+                limit: 200,
+                ..ProcedureQuery::default()
+            },
+        )
+        .await
+        .map_err(|e| signed.error(e))?;
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            (
+                r.definition.id.clone(),
+                signed.ui.l(&r.definition.name).to_string(),
+            )
+        })
+        .collect())
+}
+
+pub(super) async fn inbox(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(params): Query<InboxParams>,
+) -> Result<Response, PageError> {
+    signed.require(signed.role().reviews_applications())?;
+    let query = params.query(&signed, PAGE_SIZE + 1)?;
+    let mut items = state
+        .store
+        .inbox(&signed.city.id, &query)
+        .await
+        .map_err(|e| signed.error(e))?;
+    let more = items.len() as i64 > PAGE_SIZE;
+    items.truncate(PAGE_SIZE as usize);
+    let procedures = department_procedures(&state, &signed).await?;
+    let names: HashMap<&str, &str> = procedures
+        .iter()
+        .map(|(id, name)| (id.as_str(), name.as_str()))
+        .collect();
+    let now = machi_store::now_text();
+    let ui = signed.ui;
+    let rows = items
+        .iter()
+        .map(|item| Row {
+            receipt_number: item.receipt_number.clone(),
+            procedure: names
+                .get(item.procedure_id.as_str())
+                .map_or(item.procedure_id.clone(), |n| n.to_string()),
+            status: ui.l(&item.status.label()).to_string(),
+            submitted: jst_text(&item.submitted_at),
+            due: item.due_at.as_deref().map(jst_text).unwrap_or_default(),
+            overdue: item.is_overdue(&now),
+            assignee: item.assignee.clone().unwrap_or_default(),
+            counter: item.made_via == "counter",
+        })
+        .collect();
+    let next = more
+        .then(|| items.last().map(|last| params.link(Some(last.cursor()))))
+        .flatten();
+    let export_query = serde_urlencoded::to_string(InboxParams {
+        after: String::new(),
+        ..params.clone()
+    })
+    .unwrap_or_default();
+    Ok(render(&InboxPage {
+        chrome: signed.chrome(&params.link(None)),
+        statuses: ALL_STATUSES
+            .iter()
+            .map(|s| (s.as_str().to_string(), ui.l(&s.label()).to_string()))
+            .collect(),
+        procedures,
+        rows,
+        next,
+        export_query,
+        params,
+    }))
+}
+
+struct BulkForm {
+    /// `assign_me`, `unassign`, or `status:<status>`.
+    action: String,
+    receipt: Vec<String>,
+}
+
+/// Applies one action to every ticked application; all or none.
+pub(super) async fn bulk(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let form = bulk_form(&pairs);
+    signed.require(signed.role().assigns_work())?;
+    if form.receipt.is_empty() {
+        return Err(signed.error(ApiError::bad_request(signed.ui.t(
+            "対象の申請を選んでください。",
+            "Select at least one application.",
+        ))));
+    }
+    let states = state
+        .store
+        .application_states(&signed.city.id, &form.receipt)
+        .await
+        .map_err(|e| signed.error(e))?;
+    if states.len() != form.receipt.len() {
+        return Err(signed.error(ApiError::not_found(
+            "some of the selected applications do not exist",
+        )));
+    }
+    for found in &states {
+        signed.require_department(&found.department_code)?;
+    }
+    match form.action.as_str() {
+        "assign_me" | "unassign" => {
+            let assignee = (form.action == "assign_me").then(|| signed.email());
+            state
+                .store
+                .assign(&signed.city.id, &form.receipt, assignee, signed.email())
+                .await
+                .map_err(|e| signed.error(e))?;
+        }
+        action => {
+            let to = action
+                .strip_prefix("status:")
+                .and_then(Status::parse)
+                .ok_or_else(|| {
+                    signed.error(ApiError::bad_request(format!("unknown action '{action}'")))
+                })?;
+            let mut changes = Vec::with_capacity(states.len());
+            for found in &states {
+                let workflow =
+                    super::application::workflow_of(&state, &signed, &found.procedure_id).await?;
+                if !workflow.allows(found.status, to) {
+                    return Err(signed.error(ApiError::bad_request(format!(
+                        "{}: {} → {} {}",
+                        found.receipt_number,
+                        signed.ui.l(&found.status.label()),
+                        signed.ui.l(&to.label()),
+                        signed
+                            .ui
+                            .t("には進めません。", "is not a step of this procedure."),
+                    ))));
+                }
+                let mail =
+                    super::application::status_mail(&state, &signed, &found.receipt_number, to, "")
+                        .await?;
+                changes.push(StatusChange {
+                    receipt_number: found.receipt_number.clone(),
+                    from: found.status,
+                    to,
+                    note: Default::default(),
+                    actor: signed.email().to_string(),
+                    mail,
+                });
+            }
+            state
+                .store
+                .change_status(&signed.city.id, &changes)
+                .await
+                .map_err(|e| signed.error(e))?;
+        }
+    }
+    Ok(see_other("/staff/inbox"))
+}
+
+/// Reads repeated `receipt` fields (serde_urlencoded has no sequences in structs).
+fn bulk_form(pairs: &[(String, String)]) -> BulkForm {
+    BulkForm {
+        action: pairs
+            .iter()
+            .find(|(k, _)| k == "action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        receipt: pairs
+            .iter()
+            .filter(|(k, _)| k == "receipt")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    }
+}
