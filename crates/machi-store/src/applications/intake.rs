@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
 use machi_core::applications::Status;
 use machi_core::receipt::ReceiptNumber;
 use serde_json::{Map, Value};
@@ -328,9 +328,7 @@ async fn assign_receipt_numbers(
     fresh: &[&NewApplication],
     now: chrono::DateTime<Utc>,
 ) -> Result<Vec<ReceiptNumber>> {
-    let jst =
-        FixedOffset::east_opt(9 * 3600).ok_or_else(|| StoreError::Corrupt("JST offset".into()))?;
-    let day = now.with_timezone(&jst).date_naive();
+    let day = now.with_timezone(&machi_core::wareki::jst()).date_naive();
     let mut per_tenant: HashMap<&str, i64> = HashMap::new();
     for app in fresh {
         *per_tenant.entry(app.tenant_id.as_str()).or_default() += 1;

@@ -1,7 +1,7 @@
 //! Live KPIs: the figures machi computes from its own tables, and their monthly snapshots.
 //! A month is a calendar month in Japan (JST), the way a city counts its 月次 figures.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use machi_core::plans::metric::{median, percent, Metric, ALL_METRICS};
 use sqlx::Row;
 
@@ -10,10 +10,7 @@ use crate::{format_time, now_text, Result, Store, StoreError};
 /// Statuses that end an application's review: the moment processing days are counted to.
 const DECIDED: &str = "('approved', 'rejected', 'completed')";
 
-/// Japan Standard Time; +09:00 is always a valid offset, so the fallback never happens.
-fn jst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| Utc.fix())
-}
+use machi_core::wareki::jst;
 
 /// The month (`YYYY-MM`) it is now in Japan.
 pub fn current_month() -> String {

@@ -219,7 +219,7 @@ async fn signage(
     let (emergencies, others): (Vec<&Notice>, Vec<&Notice>) = notices
         .iter()
         .partition(|n| n.draft.urgency == Urgency::Emergency);
-    let now = Utc::now().with_timezone(&cap::jst());
+    let now = Utc::now().with_timezone(&machi_core::wareki::jst());
     let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
     Ok(render(&SignagePage {
         city: city.name_ja.clone(),

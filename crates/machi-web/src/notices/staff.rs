@@ -7,9 +7,10 @@
 use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use chrono::{FixedOffset, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use machi_core::notices::{NoticeDraft, Urgency, CATEGORIES};
 use machi_core::procedures::{AttachmentKind, Localized};
+use machi_core::wareki::jst;
 use machi_store::notices::{
     AttachmentChanges, NewNoticeFile, Notice, NoticeAttachment, NoticeSave,
 };
@@ -84,8 +85,7 @@ pub(crate) async fn staff_list(
 fn form_time(stored: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(stored)
         .ok()
-        .and_then(|t| FixedOffset::east_opt(9 * 3600).map(|jst| t.with_timezone(&jst)))
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| t.with_timezone(&jst()).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()
 }
 fn empty_draft() -> NoticeDraft {
@@ -115,9 +115,8 @@ fn parse_time(text: &str) -> Option<String> {
         .replace('/', "-")
         .replace('T', " ");
     let local = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M").ok()?;
-    let jst = FixedOffset::east_opt(9 * 3600)?;
     local
-        .and_local_timezone(jst)
+        .and_local_timezone(jst())
         .single()
         .map(|t| machi_store::format_time(t.with_timezone(&Utc)))
 }

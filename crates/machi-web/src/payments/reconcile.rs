@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use machi_core::payments::{PaymentState, ProviderOutcome};
+use machi_core::wareki::jst;
 use serde::Deserialize;
 
 use crate::kit::{jst_text, render, ApiError, Chrome, PageError, Signed};
@@ -50,10 +51,8 @@ struct PaymentsPage {
 }
 
 fn jst_day_start(day: NaiveDate) -> String {
-    let jst = FixedOffset::east_opt(9 * 3600);
     day.and_hms_opt(0, 0, 0)
-        .zip(jst)
-        .and_then(|(start, jst)| start.and_local_timezone(jst).single())
+        .and_then(|start| start.and_local_timezone(jst()).single())
         .map(|t| machi_store::format_time(t.with_timezone(&Utc)))
         .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Form;
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Utc};
 use machi_core::procedures::{CompiledForm, FieldError};
 use machi_store::{ProcedureQuery, ProcedureRecord};
 use serde::Deserialize;
@@ -64,12 +64,13 @@ struct CounterDone {
 }
 
 fn month_start() -> String {
-    let now = Utc::now() + Duration::hours(9);
-    let first = now.date_naive().with_day(1).unwrap_or(now.date_naive());
+    let today = machi_core::wareki::today_jst();
+    let first = today.with_day(1).unwrap_or(today);
     machi_store::format_time(
         first
             .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc() - Duration::hours(9))
+            .and_then(|t| t.and_local_timezone(machi_core::wareki::jst()).single())
+            .map(|t| t.with_timezone(&Utc))
             .unwrap_or(Utc::now()),
     )
 }

@@ -177,12 +177,12 @@ fn time_text(time: &str, wareki: bool) -> String {
         return crate::kit::jst_text(time);
     }
     chrono::DateTime::parse_from_rfc3339(time)
-        .ok()
-        .and_then(|t| {
-            chrono::FixedOffset::east_opt(9 * 3600)
-                .map(|jst| t.with_timezone(&jst).format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| {
+            t.with_timezone(&machi_core::wareki::jst())
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
         })
-        .unwrap_or_else(|| time.to_string())
+        .unwrap_or_else(|_| time.to_string())
 }
 
 /// One answer as a cell: choices by their Japanese label, dates in the chosen calendar, a

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::io;
 
-use chrono::{DateTime, Duration, FixedOffset, Offset, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use machi_core::notices::{category_label, Urgency};
 use machi_store::notices::Notice;
 use machi_store::Tenant;
@@ -86,10 +86,7 @@ fn grading(urgency: Urgency) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// Japan time, in which the city speaks.
-pub(crate) fn jst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| Utc.fix())
-}
+use machi_core::wareki::jst;
 
 fn parse_stored(stored: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(stored)

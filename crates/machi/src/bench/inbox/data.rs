@@ -287,7 +287,7 @@ impl<'a> Generator<'a> {
             index: 0,
             day: None,
             sequence: 0,
-            jst: FixedOffset::east_opt(9 * 3600).context("JST offset")?,
+            jst: machi_core::wareki::jst(),
         })
     }
 
