@@ -85,12 +85,16 @@ impl Store {
     /// the current one; returns the form version residents now get.
     pub async fn publish_draft(&self, tenant: &str, id: &str, actor: &str) -> Result<Option<i64>> {
         let Some(mut definition) = self.draft(tenant, id).await? else {
-            return Err(StoreError::Conflict(format!(
-                "procedure {id} has no draft to publish"
-            )));
+            return Err(StoreError::not_found(
+                "公開する下書きがありません。",
+                format!("procedure {id} has no draft to publish"),
+            ));
         };
         if let Err(problems) = definition.check() {
-            return Err(StoreError::Conflict(problems.join("; ")));
+            return Err(StoreError::invalid(
+                format!("手続の定義に誤りがあります: {}", problems.join("; ")),
+                problems.join("; "),
+            ));
         }
         let mut tx = self.begin_audited(tenant).await?;
         let current: Option<i64> = sqlx::query_scalar(

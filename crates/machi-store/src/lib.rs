@@ -36,6 +36,8 @@ pub mod vapid;
 
 use std::path::PathBuf;
 
+use machi_core::procedures::Localized;
+
 pub use applications::{
     ApplicationView, IntakeError, NewApplication, NewAttachment, Receipt, StatusEvent,
     StoredAttachment,
@@ -45,7 +47,11 @@ pub use files::StoredFile;
 pub use procedures::{ImportSummary, ProcedureQuery, ProcedureRecord};
 pub use tenants::Tenant;
 
-/// What can go wrong in storage; web handlers map these to problem+json in one place.
+/// What can go wrong in storage; the web crate maps each kind in one place to problem+json
+/// and to the error page. The kinds a person can act on say so in Japanese and English:
+/// [`NotFound`](Self::NotFound), [`Invalid`](Self::Invalid) and [`Conflict`](Self::Conflict).
+/// [`is_unavailable`](Self::is_unavailable) tells a passing outage (try again later) from an
+/// internal error (a bug or broken data, logged with its source chain).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -55,10 +61,16 @@ pub enum StoreError {
     #[error("file storage error: {0}")]
     Io(#[from] std::io::Error),
     /// What was asked for does not exist (or the caller may not know that it does).
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{}", .0.en)]
+    NotFound(Localized),
+    /// What was asked breaks a rule of the city's data (a role without its department, a
+    /// bundle naming procedures that do not exist …).
+    #[error("{}", .0.en)]
+    Invalid(Localized),
+    /// The data is already there or changed meanwhile (a duplicate name, a status someone
+    /// else just changed).
+    #[error("{}", .0.en)]
+    Conflict(Localized),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -68,6 +80,36 @@ pub enum StoreError {
     /// Part of a transaction that failed for the reason given.
     #[error("not stored: {0}")]
     NotStored(String),
+}
+
+impl StoreError {
+    /// Whether storage cannot be reached right now (the pool is exhausted or closed, the
+    /// database is down, the server is stopping): worth retrying later, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::IntakeClosed => true,
+            Self::Database(error) => matches!(
+                error,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            ),
+            _ => false,
+        }
+    }
+
+    /// [`Self::NotFound`] from its Japanese and English text.
+    pub fn not_found(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::NotFound(Localized::new(ja, en))
+    }
+
+    /// [`Self::Invalid`] from its Japanese and English text.
+    pub fn invalid(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::Invalid(Localized::new(ja, en))
+    }
+
+    /// [`Self::Conflict`] from its Japanese and English text.
+    pub fn conflict(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::Conflict(Localized::new(ja, en))
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -21,7 +21,13 @@ impl Store {
             }
         }
         if !problems.is_empty() {
-            return Err(StoreError::Conflict(problems.join("; ")));
+            return Err(StoreError::invalid(
+                format!(
+                    "ライフイベントの定義に誤りがあります: {}",
+                    problems.join("; ")
+                ),
+                problems.join("; "),
+            ));
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM life_event_bundles WHERE tenant_id = $1")

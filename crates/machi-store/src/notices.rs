@@ -220,9 +220,10 @@ impl Store {
                 .execute(&mut *tx.tx)
                 .await?;
                 if updated.rows_affected() == 0 {
-                    return Err(StoreError::Conflict(format!(
-                        "no notice {id} in this department"
-                    )));
+                    return Err(StoreError::not_found(
+                        "この課のお知らせにはありません。",
+                        format!("no notice {id} in this department"),
+                    ));
                 }
                 // A notice that has not gone out yet goes out as it is now; one already out
                 // is corrected on the site and in the feeds, not sent a second time.

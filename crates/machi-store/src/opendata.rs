@@ -202,10 +202,10 @@ impl Store {
                 .fetch_optional(&mut **tx)
                 .await?;
         if taken.as_deref().is_some_and(|t| Some(t) != id) {
-            return Err(StoreError::Conflict(format!(
-                "the name '{}' is already in use",
-                input.name
-            )));
+            return Err(StoreError::conflict(
+                format!("名前「{}」はすでに使われています。", input.name),
+                format!("the name '{}' is already in use", input.name),
+            ));
         }
         let (id, action) = match id {
             Some(id) => (id.to_string(), "dataset.update"),

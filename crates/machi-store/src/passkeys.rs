@@ -187,8 +187,9 @@ impl Store {
         .execute(&mut *tx.tx)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(
-                "this passkey is already registered".into(),
+            return Err(StoreError::conflict(
+                "このパスキーはすでに登録されています。",
+                "this passkey is already registered",
             ));
         }
         tx.append(audit).await?;

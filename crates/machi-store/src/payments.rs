@@ -191,7 +191,10 @@ impl Store {
         .fetch_optional(&mut *tx.tx)
         .await?;
         let Some(payment) = row.as_ref().map(payment_from_row).transpose()? else {
-            return Err(StoreError::Conflict(format!("no payment {payment_id}")));
+            return Err(StoreError::not_found(
+                "この支払いはありません。",
+                format!("no payment {payment_id}"),
+            ));
         };
         if let Some(event_id) = event_id {
             let fresh = sqlx::query(

@@ -270,11 +270,17 @@ pub(crate) async fn add_form_version(
     let added = match existing {
         Some(stored) if parse_json::<FormDefinition>(&stored)? == *form => false,
         Some(_) => {
-            return Err(StoreError::Conflict(format!(
-                "procedure {procedure_id}: form version {} already exists with other content; \
-                 give the changed form a higher version",
-                form.version
-            )))
+            return Err(StoreError::conflict(
+                format!(
+                    "手続 {procedure_id} の様式 第{}版 は別の内容ですでにあります。変更した様式には新しい版番号を付けてください。",
+                    form.version
+                ),
+                format!(
+                    "procedure {procedure_id}: form version {} already exists with other content; \
+                     give the changed form a higher version",
+                    form.version
+                ),
+            ))
         }
         None => {
             sqlx::query(

@@ -294,11 +294,17 @@ async fn apply_status_change(
     .execute(&mut *tx.tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(StoreError::Conflict(format!(
-            "application {} is no longer '{}': someone changed it meanwhile; reload and try again",
-            change.receipt_number,
-            change.from.as_str()
-        )));
+        return Err(StoreError::conflict(
+            format!(
+                "申請 {} は他の職員が先に状態を変更しました。再読み込みしてからやり直してください。",
+                change.receipt_number
+            ),
+            format!(
+                "application {} is no longer '{}': someone changed it meanwhile; reload and try again",
+                change.receipt_number,
+                change.from.as_str()
+            ),
+        ));
     }
     insert_event(
         tx,

@@ -126,7 +126,12 @@ async fn insert_or_find(
     } else {
         let existing = by_address(tx, tenant, new.channel, &new.address)
             .await?
-            .ok_or_else(|| StoreError::Conflict("the subscription was just removed".into()))?;
+            .ok_or_else(|| {
+                StoreError::conflict(
+                    "この登録はたった今解除されました。もう一度お試しください。",
+                    "the subscription was just removed",
+                )
+            })?;
         Subscribed::Existing(existing)
     })
 }

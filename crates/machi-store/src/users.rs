@@ -59,7 +59,7 @@ fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Ok(Argon2::default()
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| StoreError::Conflict(format!("password could not be hashed: {e}")))?
+        .map_err(|e| StoreError::NotStored(format!("password could not be hashed: {e}")))?
         .to_string())
 }
 
@@ -100,10 +100,10 @@ pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<StaffUser> {
 /// works for a department.
 fn check_department(role: Role, department: Option<&str>) -> Result<()> {
     if department.is_none() && !matches!(role, Role::Auditor | Role::Cio) {
-        return Err(StoreError::Conflict(format!(
-            "role '{}' needs a department (--department CODE)",
-            role.as_str()
-        )));
+        return Err(StoreError::invalid(
+            "この役割には所属課が必要です。",
+            format!("role '{}' needs a department", role.as_str()),
+        ));
     }
     Ok(())
 }
@@ -112,10 +112,13 @@ impl Store {
     /// Creates a staff account; refuses a duplicate e-mail in the same city.
     pub async fn create_user(&self, user: &NewUser<'_>, password: &str) -> Result<()> {
         let role = Role::parse(user.role).ok_or_else(|| {
-            StoreError::Conflict(format!(
-                "unknown role '{}': use one of admin, manager, staff, counter, auditor, cio",
-                user.role
-            ))
+            StoreError::invalid(
+                "役割が正しくありません。",
+                format!(
+                    "unknown role '{}': use one of admin, manager, staff, counter, auditor, cio",
+                    user.role
+                ),
+            )
         })?;
         check_department(role, user.department_code)?;
         if let Some(code) = user.department_code {
@@ -136,10 +139,13 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a user with e-mail {} already exists",
-                user.email
-            )));
+            return Err(StoreError::conflict(
+                format!(
+                    "メールアドレス {} の職員はすでに登録されています。",
+                    user.email
+                ),
+                format!("a user with e-mail {} already exists", user.email),
+            ));
         }
         Ok(())
     }
@@ -153,9 +159,12 @@ impl Store {
                 .await?;
         match found {
             Some(_) => Ok(()),
-            None => Err(StoreError::Conflict(format!(
-                "unknown department '{code}': import the catalog first or use a department code it names"
-            ))),
+            None => Err(StoreError::invalid(
+                format!("所属課コード「{code}」はありません。手続一覧にある課のコードを指定してください。"),
+                format!(
+                    "unknown department '{code}': import the catalog first or use a department code it names"
+                ),
+            )),
         }
     }
 

@@ -207,7 +207,9 @@ pub async fn staff_accounts(store: &Store, city: &str) -> anyhow::Result<()> {
             department_code: department,
         };
         match store.create_user(&user, &password).await {
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            // An account made before, or one of a department this city's own catalog does
+            // not have, is left as it is.
+            Ok(()) | Err(StoreError::Conflict(_) | StoreError::Invalid(_)) => {}
             Err(error) => return Err(error.into()),
         }
     }

@@ -60,8 +60,9 @@ impl Store {
         access_code: &str,
     ) -> Result<ApplicationView> {
         let not_found = || {
-            StoreError::NotFound(
-                "no application matches this receipt number and access code".into(),
+            StoreError::not_found(
+                "受付番号または確認コードが正しくありません。",
+                "no application matches this receipt number and access code",
             )
         };
         let (Some(receipt), Some(code)) = (

@@ -39,25 +39,26 @@ pub(crate) async fn read_form(
     if !multipart {
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, state)
             .await
-            .map_err(|e| ApiError::new(e.status(), "bad-form", "Bad form", e.body_text()))?;
+            .map_err(|e| bad_form(e.status(), e.body_text()))?;
         return Ok((pairs, Vec::new()));
     }
     let mut form = Multipart::from_request(request, state)
         .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        .map_err(|e| bad_form(e.status(), e.body_text()))?;
     let mut pairs = Vec::new();
     let mut uploads = Vec::new();
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|e| ApiError::new(e.status(), "bad-form", "Bad form", e.body_text()))?
+        .map_err(|e| bad_form(e.status(), e.body_text()))?
     {
         let name = field.name().unwrap_or_default().to_string();
         match field.file_name().map(str::to_string) {
             Some(filename) => {
-                let bytes = field.bytes().await.map_err(|e| {
-                    ApiError::new(e.status(), "bad-form", "Bad form", e.body_text())
-                })?;
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| bad_form(e.status(), e.body_text()))?;
                 if !bytes.is_empty() {
                     uploads.push(Upload {
                         field: name,
@@ -71,9 +72,17 @@ pub(crate) async fn read_form(
                 field
                     .text()
                     .await
-                    .map_err(|e| ApiError::bad_request(e.body_text()))?,
+                    .map_err(|e| bad_form(e.status(), e.body_text()))?,
             )),
         }
     }
     Ok((pairs, uploads))
+}
+
+/// A form the server could not read (a broken upload, a body over the limit): the reason for
+/// API clients and the log, a plain sentence for a Japanese page.
+fn bad_form(status: axum::http::StatusCode, reason: String) -> ApiError {
+    ApiError::new(status, "bad-form", "Bad form", reason).with_ja(
+        "送信内容を読み取れませんでした。ファイルの大きさを確かめて、もう一度送信してください。",
+    )
 }

@@ -13,6 +13,7 @@ use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tracing::Instrument;
 
 use crate::AppState;
 
@@ -80,8 +81,20 @@ pub(crate) async fn track_requests(request: Request, next: Next) -> Response {
         .unwrap_or("-")
         .to_string();
     let started = Instant::now();
-    let response = REQUEST_ID.scope(id, next.run(request)).await;
+    // Every log line of the request carries its id, the one its error page shows.
+    let span = tracing::info_span!("request", id = %id, %method, %route);
+    let response = REQUEST_ID
+        .scope(id, next.run(request))
+        .instrument(span.clone())
+        .await;
     let status = response.status().as_u16().to_string();
+    span.in_scope(|| {
+        tracing::debug!(
+            status = %status,
+            ms = started.elapsed().as_millis() as u64,
+            "answered"
+        )
+    });
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("machi_http_requests_total", &labels).increment(1);
     metrics::histogram!("machi_http_request_seconds", &labels)

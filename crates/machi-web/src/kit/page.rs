@@ -84,14 +84,15 @@ fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {
             "Sorry, there is a problem with the service",
         ),
     };
-    let detail = if error.status.is_server_error() {
-        ui.t(
-            "時間をおいて、もう一度お試しください。",
-            "Please try again later.",
-        )
-        .to_string()
-    } else {
-        error.problem.detail.clone()
+    let detail = match (&error.detail_ja, error.status) {
+        (Some(_), _) => error.detail_for(ui.en).to_string(),
+        (None, status) if status.is_server_error() => ui
+            .t(
+                "時間をおいて、もう一度お試しください。",
+                "Please try again later.",
+            )
+            .to_string(),
+        (None, _) => error.problem.detail.clone(),
     };
     (ui.t(ja, en).to_string(), detail)
 }

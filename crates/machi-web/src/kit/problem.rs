@@ -37,7 +37,11 @@ pub struct FieldErrorDoc {
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub problem: Problem,
+    /// Boxed: an `ApiError` travels in most handlers' `Result`.
+    pub problem: Box<Problem>,
+    /// The detail in Japanese for a Japanese page, where `problem.detail` (what API clients
+    /// read) is English.
+    pub detail_ja: Option<String>,
 }
 
 impl ApiError {
@@ -49,7 +53,25 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
         };
-        Self { status, problem }
+        Self {
+            status,
+            problem: Box::new(problem),
+            detail_ja: None,
+        }
+    }
+
+    /// The same error, said in Japanese on a Japanese page.
+    pub fn with_ja(mut self, detail: impl Into<String>) -> Self {
+        self.detail_ja = Some(detail.into());
+        self
+    }
+
+    /// The detail as a page in `en` or Japanese shows it.
+    pub fn detail_for(&self, en: bool) -> &str {
+        match (&self.detail_ja, en) {
+            (Some(ja), false) => ja,
+            _ => &self.problem.detail,
+        }
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -81,6 +103,17 @@ impl ApiError {
     /// Logs the cause and answers with a generic message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
+        Self::internal_response()
+    }
+
+    /// A 500 for an error whose whole source chain goes to the log (`a: b: c`), and none of it
+    /// to the client.
+    pub fn internal_error(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(cause = %source_chain(error), "internal error");
+        Self::internal_response()
+    }
+
+    fn internal_response() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -118,17 +151,44 @@ impl ApiError {
     }
 }
 
+/// An error and every source under it, outermost first: `a: b: c`.
+pub(crate) fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        // Many errors repeat their source in their own message; say each thing once.
+        if !text.ends_with(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound(detail) => Self::not_found(detail),
-            StoreError::Conflict(detail) => {
-                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+            StoreError::NotFound(text) => Self::not_found(text.en).with_ja(text.ja),
+            StoreError::Invalid(text) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Invalid",
+                text.en,
+            )
+            .with_ja(text.ja),
+            StoreError::Conflict(text) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", text.en).with_ja(text.ja)
             }
-            StoreError::IntakeClosed => {
-                Self::unavailable("the server is shutting down; please retry")
+            unavailable if unavailable.is_unavailable() => {
+                tracing::warn!(cause = %source_chain(&unavailable), "storage unavailable");
+                Self::unavailable("the service is busy or restarting; please try again shortly")
+                    .with_ja(
+                    "ただいま混み合っているか再起動中です。少し待ってからもう一度お試しください。",
+                )
             }
-            other => Self::internal(other),
+            other => Self::internal_error(&other),
         }
     }
 }
@@ -169,12 +229,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_conflicts_become_409_and_internal_errors_hide_their_cause() {
-        let conflict: ApiError = StoreError::Conflict("duplicate".into()).into();
-        assert_eq!(conflict.status, StatusCode::CONFLICT);
+    fn each_kind_of_store_error_has_its_status_and_internal_errors_hide_their_cause() {
+        let kinds = [
+            (
+                StoreError::not_found("ない", "missing"),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                StoreError::invalid("不正", "bad"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                StoreError::conflict("重複", "duplicate"),
+                StatusCode::CONFLICT,
+            ),
+            (StoreError::IntakeClosed, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                StoreError::Database(sqlx_pool_timeout()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ];
+        for (error, status) in kinds {
+            assert_eq!(ApiError::from(error).status, status);
+        }
         let hidden: ApiError = StoreError::Corrupt("secret table detail".into()).into();
         assert_eq!(hidden.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!hidden.problem.detail.contains("secret"));
+    }
+
+    fn sqlx_pool_timeout() -> sqlx::Error {
+        sqlx::Error::PoolTimedOut
+    }
+
+    #[test]
+    fn a_japanese_page_shows_the_japanese_detail_and_the_api_the_english_one() {
+        let error: ApiError =
+            StoreError::conflict("名前は使われています。", "the name is taken").into();
+        assert_eq!(error.problem.detail, "the name is taken");
+        assert_eq!(error.detail_for(false), "名前は使われています。");
+        assert_eq!(error.detail_for(true), "the name is taken");
+        let english_only = ApiError::bad_request("plain");
+        assert_eq!(english_only.detail_for(false), "plain");
+    }
+
+    #[test]
+    fn the_source_chain_names_each_cause_once() {
+        let io = std::io::Error::other("disk full");
+        let store = StoreError::Io(io);
+        assert_eq!(source_chain(&store), "file storage error: disk full");
+        #[derive(Debug, thiserror::Error)]
+        #[error("saving the notice")]
+        struct Outer(#[source] StoreError);
+        let outer = Outer(StoreError::Io(std::io::Error::other("disk full")));
+        assert_eq!(
+            source_chain(&outer),
+            "saving the notice: file storage error: disk full"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     if origin_host.eq_ignore_ascii_case(host) {
         Ok(())
     } else {
-        Err(ApiError::forbidden("cross-site form posts are refused"))
+        Err(ApiError::forbidden("cross-site form posts are refused")
+            .with_ja("他のサイトからの送信は受け付けません。"))
     }
 }
 

@@ -160,7 +160,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Signed {
             .extensions
             .get::<Signed>()
             .cloned()
-            .ok_or_else(|| ApiError::forbidden("sign in first"))
+            .ok_or_else(|| ApiError::forbidden("sign in first").with_ja("ログインしてください。"))
     }
 }
 
@@ -263,9 +263,10 @@ async fn checked_form(request: Request, expected: &str) -> Result<Request, ApiEr
     } else {
         FORM_LIMIT
     };
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::bad_request("the form is too large"))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::bad_request("the form is too large")
+            .with_ja("送信内容が大きすぎます。添付ファイルを小さくしてください。")
+    })?;
     let sent = match boundary {
         Some(boundary) => multipart_csrf(bytes.clone(), boundary).await,
         None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
@@ -296,4 +297,5 @@ fn csrf_refused() -> ApiError {
     ApiError::forbidden(
         "the form's security token is missing or out of date; go back, reload the page and try again",
     )
+    .with_ja("画面の有効期限が切れました。前の画面に戻り、再読み込みしてからもう一度送信してください。")
 }

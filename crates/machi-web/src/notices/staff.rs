@@ -104,7 +104,10 @@ async fn editable(state: &AppState, signed: &Signed, id: &str) -> Result<Notice,
         .notice(&signed.city.id, id)
         .await
         .map_err(|e| signed.error(e))?
-        .ok_or_else(|| signed.error(ApiError::not_found("no such notice")))?;
+        .ok_or_else(|| {
+            signed
+                .error(ApiError::not_found("no such notice").with_ja("このお知らせはありません。"))
+        })?;
     if department.is_some() {
         signed.require_department(&notice.department_code)?;
     }

@@ -36,7 +36,11 @@ pub(super) async fn editable(
         .await
         .map_err(|e| signed.error(e))?
         .filter(|d| d.state == "active")
-        .ok_or_else(|| signed.error(ApiError::not_found("no such dataset")))?;
+        .ok_or_else(|| {
+            signed.error(
+                ApiError::not_found("no such dataset").with_ja("このデータセットはありません。"),
+            )
+        })?;
     if let Some(own) = own {
         signed.require(dataset.input.organization == own)?;
     }

@@ -126,7 +126,9 @@ async fn open_checkout(
         .procedures
         .get(&state.store, &city.id, &view.procedure_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("no such procedure"))?;
+        .ok_or_else(|| {
+            ApiError::not_found("no such procedure").with_ja("この手続はありません。")
+        })?;
     let amount = record
         .definition
         .fee_yen

@@ -242,7 +242,14 @@ async fn charge_of(
         .test_provider_charge(session)
         .await
         .map_err(|e| PageError::new(ui, city, e))?
-        .ok_or_else(|| PageError::new(ui, city, ApiError::not_found("no such checkout session")))
+        .ok_or_else(|| {
+            PageError::new(
+                ui,
+                city,
+                ApiError::not_found("no such checkout session")
+                    .with_ja("この決済画面はありません。"),
+            )
+        })
 }
 
 async fn checkout(
@@ -289,7 +296,8 @@ async fn settle(
             PageError::new(
                 ui,
                 &city,
-                ApiError::bad_request("choose pay, fail or cancel"),
+                ApiError::bad_request("choose pay, fail or cancel")
+                    .with_ja("支払う・失敗・取り消しのどれかを選んでください。"),
             )
         })?;
     let settled = state

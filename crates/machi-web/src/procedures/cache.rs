@@ -48,7 +48,10 @@ impl FormCache {
         let definition = store
             .form(tenant, procedure_id, version)
             .await?
-            .ok_or_else(|| ApiError::not_found("this form version does not exist"))?;
+            .ok_or_else(|| {
+                ApiError::not_found("this form version does not exist")
+                    .with_ja("この様式の版はありません。")
+            })?;
         let compiled = Arc::new(
             definition
                 .compile()

@@ -41,7 +41,9 @@ pub(super) async fn correct(
         .get(&state.store, &city.id, &view.procedure_id)
         .await
         .map_err(&fail)?
-        .ok_or_else(|| fail(ApiError::not_found("no such procedure")))?;
+        .ok_or_else(|| {
+            fail(ApiError::not_found("no such procedure").with_ja("この手続はありません。"))
+        })?;
     let workflow = record.definition.workflow();
     if view.status != Status::CorrectionRequested
         || !workflow.allows(Status::CorrectionRequested, Status::Resubmitted)

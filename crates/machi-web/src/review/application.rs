@@ -524,7 +524,11 @@ pub(super) async fn attachment(
         .attachments
         .iter()
         .find(|a| a.field == field)
-        .ok_or_else(|| signed.error(ApiError::not_found("no such attachment")))?;
+        .ok_or_else(|| {
+            signed.error(
+                ApiError::not_found("no such attachment").with_ja("この添付ファイルはありません。"),
+            )
+        })?;
     let bytes = state
         .store
         .read_file(file.sha256.clone())

@@ -315,16 +315,17 @@ async fn sign_in_throttling_sessions_and_csrf(app: &TestApp) {
             .status(),
         403
     );
-    assert_eq!(
-        first
-            .post(
-                "/staff/applications/x/comment",
-                &[("body", "x"), ("csrf", "forged")]
-            )
-            .await
-            .status(),
-        403
-    );
+    let forged = first
+        .post(
+            "/staff/applications/x/comment",
+            &[("body", "x"), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    // The refusal is said on a Japanese page in Japanese, not in the API's English.
+    let page = forged.text().await.unwrap();
+    assert!(page.contains("画面の有効期限が切れました"), "{page}");
+    assert!(!page.contains("security token"), "{page}");
     let csrf = crate::harness::csrf_of(&first.get_html("/staff/inbox").await);
     let cross_site = first
         .client

@@ -18,10 +18,10 @@ use crate::kit::{constant_time_eq, cookie, ApiError, City, PageError, SiteUrl, U
 use crate::AppState;
 
 fn oidc_settings(state: &AppState) -> Result<&OidcSettings, ApiError> {
-    state
-        .oidc
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("no OpenID Connect provider is configured"))
+    state.oidc.as_ref().ok_or_else(|| {
+        ApiError::not_found("no OpenID Connect provider is configured")
+            .with_ja("この市では外部の認証サービスによるログインを使えません。")
+    })
 }
 
 fn http_client() -> Result<openidconnect::reqwest::Client, ApiError> {
@@ -40,6 +40,7 @@ fn provider_error(error: impl std::fmt::Display) -> ApiError {
         "Identity provider error",
         "the sign-in service did not answer as expected; please try again later",
     )
+    .with_ja("認証サービスから正しい応答がありませんでした。時間をおいてもう一度お試しください。")
 }
 
 /// The client as `from_provider_metadata` makes it: auth and user-info endpoints from discovery.

@@ -162,8 +162,12 @@ pub(super) async fn change(
     Form(form): Form<ChangeForm>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().manages_accounts())?;
-    let role = Role::parse(&form.role)
-        .ok_or_else(|| bad(&signed, format!("unknown role '{}'", form.role)))?;
+    let role = Role::parse(&form.role).ok_or_else(|| {
+        signed.error(
+            ApiError::bad_request(format!("unknown role '{}'", form.role))
+                .with_ja("役割を選んでください。"),
+        )
+    })?;
     if email == signed.email() && (role != Role::Admin || form.disabled.is_some()) {
         return Err(bad(
             &signed,
@@ -191,7 +195,9 @@ pub(super) async fn change(
         .await
         .map_err(|e| signed.error(e))?;
     if !found {
-        return Err(signed.error(ApiError::not_found("no such account")));
+        return Err(signed.error(
+            ApiError::not_found("no such account").with_ja("このアカウントはありません。"),
+        ));
     }
     Ok(see_other("/staff/users"))
 }

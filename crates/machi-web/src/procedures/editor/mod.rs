@@ -230,7 +230,12 @@ async fn create(
         .map_err(fail)?
         .into_iter()
         .find(|d| d.code == code)
-        .ok_or_else(|| bad(&signed, format!("unknown department '{code}'")))?;
+        .ok_or_else(|| {
+            signed.error(
+                ApiError::bad_request(format!("unknown department '{code}'"))
+                    .with_ja(format!("所属課コード「{code}」はありません。")),
+            )
+        })?;
     let definition = ProcedureDefinition {
         id,
         name: Localized::new(machi_core::text::clean_text(&form.name_ja), ""),
@@ -453,8 +458,12 @@ async fn save_basics(
     definition.name = Localized::new(clean(&form.name_ja), clean(&form.name_en));
     definition.kana = machi_core::text::to_katakana_field(&form.kana).replace('\u{3000}', "");
     definition.summary = Localized::new(form.summary_ja.trim(), form.summary_en.trim());
-    definition.channel = Channel::parse(&form.channel)
-        .ok_or_else(|| bad(&signed, format!("unknown channel '{}'", form.channel)))?;
+    definition.channel = Channel::parse(&form.channel).ok_or_else(|| {
+        signed.error(
+            ApiError::bad_request(format!("unknown channel '{}'", form.channel))
+                .with_ja("申請方法を選んでください。"),
+        )
+    })?;
     definition.fee_yen = optional_number(&signed, &form.fee_yen, "fee_yen")?;
     definition.processing_days =
         optional_number(&signed, &form.processing_days, "processing_days")?;
