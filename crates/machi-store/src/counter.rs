@@ -19,7 +19,7 @@ pub struct Prefill {
     pub procedure_id: String,
     pub form_version: i64,
     pub answers: Map<String, Value>,
-    pub expires_at: String,
+    pub expires_at: crate::Time,
 }
 
 /// A code easy to read out and type: 8 Crockford base32 characters in two groups.

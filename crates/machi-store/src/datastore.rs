@@ -64,7 +64,7 @@ pub struct DatastoreResource {
     pub resource_id: String,
     pub fields: Vec<Field>,
     pub row_count: i64,
-    pub updated_at: String,
+    pub updated_at: crate::Time,
     table_name: String,
 }
 

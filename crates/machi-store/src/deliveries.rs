@@ -79,7 +79,7 @@ pub struct DeadLetter {
     pub address: String,
     pub attempts: i64,
     pub last_error: String,
-    pub created_at: String,
+    pub created_at: crate::Time,
 }
 
 /// Waits between attempts: 30 s, 1 min, 2 min … capped at an hour.

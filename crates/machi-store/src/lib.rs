@@ -31,6 +31,7 @@ pub mod sessions;
 mod sql;
 pub mod subscriptions;
 pub mod tenants;
+mod time;
 pub mod users;
 pub mod vapid;
 
@@ -46,6 +47,7 @@ pub use connect::{postgres_url_in_schema, Backend};
 pub use files::StoredFile;
 pub use procedures::{ImportSummary, ProcedureQuery, ProcedureRecord};
 pub use tenants::Tenant;
+pub use time::Time;
 
 /// What can go wrong in storage; the web crate maps each kind in one place to problem+json
 /// and to the error page. The kinds a person can act on say so in Japanese and English:

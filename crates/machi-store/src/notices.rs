@@ -17,9 +17,9 @@ pub struct Notice {
     pub id: String,
     pub department_code: String,
     pub draft: NoticeDraft,
-    pub publish_at: String,
-    pub expires_at: Option<String>,
-    pub updated_at: String,
+    pub publish_at: crate::Time,
+    pub expires_at: Option<crate::Time>,
+    pub updated_at: crate::Time,
 }
 
 /// When and by whom a notice is saved.
@@ -28,8 +28,8 @@ pub struct NoticeSave<'a> {
     /// `None` for a new notice.
     pub id: Option<&'a str>,
     pub department_code: &'a str,
-    pub publish_at: &'a str,
-    pub expires_at: Option<&'a str>,
+    pub publish_at: crate::Time,
+    pub expires_at: Option<crate::Time>,
     pub actor: &'a str,
 }
 
@@ -235,7 +235,7 @@ impl Store {
                         tenant,
                         id,
                         draft,
-                        save.publish_at,
+                        &save.publish_at.stored(),
                     )
                     .await?;
                 }
@@ -271,7 +271,7 @@ impl Store {
                     tenant,
                     &id,
                     draft,
-                    save.publish_at,
+                    &save.publish_at.stored(),
                 )
                 .await?;
                 (id, "notice.create")

@@ -31,8 +31,8 @@ pub struct ResourceRecord {
     pub file_sha256: Option<String>,
     /// The standard dataset it follows (an id of the definitions), empty when none.
     pub standard: String,
-    pub created_at: String,
-    pub modified_at: String,
+    pub created_at: crate::Time,
+    pub modified_at: crate::Time,
 }
 
 /// A resource as given: its file is stored elsewhere, by hash.
@@ -56,8 +56,8 @@ pub struct DatasetRecord {
     pub input: DatasetInput,
     /// `active` or `deleted`.
     pub state: String,
-    pub created_at: String,
-    pub modified_at: String,
+    pub created_at: crate::Time,
+    pub modified_at: crate::Time,
     pub resources: Vec<ResourceRecord>,
 }
 

@@ -55,8 +55,8 @@ pub struct PasskeyRecord {
     pub user_handle: String,
     pub name: String,
     pub passkey: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    pub created_at: crate::Time,
+    pub last_used_at: Option<crate::Time>,
 }
 
 const COLUMNS: &str = "credential_id, email, user_handle, name, passkey, created_at, last_used_at";

@@ -20,9 +20,9 @@ pub struct Payment {
     pub provider: String,
     pub provider_ref: Option<String>,
     pub state: PaymentState,
-    pub created_at: String,
-    pub updated_at: String,
-    pub paid_at: Option<String>,
+    pub created_at: crate::Time,
+    pub updated_at: crate::Time,
+    pub paid_at: Option<crate::Time>,
 }
 
 /// What asking to pay came to.
@@ -101,7 +101,7 @@ impl Store {
         if let Some(pending) = live.into_iter().next() {
             return Ok(PaymentStart::Pending(pending));
         }
-        let now = now_text();
+        let now = crate::Time::now();
         let payment = Payment {
             id: format!("pay_{}", &random_token()[..24]),
             receipt_number: receipt_number.to_string(),
@@ -109,7 +109,7 @@ impl Store {
             provider: provider.to_string(),
             provider_ref: None,
             state: PaymentState::Pending,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             paid_at: None,
         };
@@ -123,8 +123,8 @@ impl Store {
         .bind(payment.amount_yen)
         .bind(&payment.provider)
         .bind(payment.state.as_str())
-        .bind(&payment.created_at)
-        .bind(&payment.updated_at)
+        .bind(payment.created_at)
+        .bind(payment.updated_at)
         .execute(&mut *tx.tx)
         .await?;
         tx.append(&AuditEntry::new(

@@ -23,7 +23,7 @@ pub struct RevisionRecord {
     pub reason: String,
     pub changes: PlanChanges,
     pub revised_by: String,
-    pub revised_at: String,
+    pub revised_at: crate::Time,
 }
 
 /// A plan as listed: header columns and the size of its tree.
@@ -38,7 +38,7 @@ pub struct PlanSummary {
     pub period_as_printed: Option<String>,
     pub node_count: i64,
     pub measure_count: i64,
-    pub imported_at: String,
+    pub imported_at: crate::Time,
 }
 
 /// A node row: where it sits in the tree (the node's own data is in the plan).

@@ -41,7 +41,7 @@ pub struct MyApplication {
     pub receipt_number: String,
     pub procedure_id: String,
     pub status: Status,
-    pub submitted_at: String,
+    pub submitted_at: crate::Time,
 }
 
 /// An OpenID Connect sign-in under way.

@@ -26,7 +26,7 @@ pub struct StaffApplication {
     pub view: ApplicationView,
     pub department_code: String,
     pub assignee: Option<String>,
-    pub due_at: Option<String>,
+    pub due_at: Option<crate::Time>,
     pub comments: Vec<Comment>,
 }
 
@@ -35,7 +35,7 @@ pub struct StaffApplication {
 pub struct Comment {
     pub author: String,
     pub body: String,
-    pub at: String,
+    pub at: crate::Time,
 }
 
 /// A status change staff make.

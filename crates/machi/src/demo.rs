@@ -115,7 +115,7 @@ async fn notices(store: &Store, city: &str) -> anyhow::Result<()> {
             urgency: Urgency::Normal,
         },
     ];
-    let now = machi_store::now_text();
+    let now = machi_store::Time::now();
     for notice in demo {
         let draft = NoticeDraft {
             title: notice.title,
@@ -131,7 +131,7 @@ async fn notices(store: &Store, city: &str) -> anyhow::Result<()> {
                 &machi_store::notices::NoticeSave {
                     id: None,
                     department_code: "kikikanri",
-                    publish_at: &now,
+                    publish_at: now,
                     expires_at: None,
                     actor: "bousai@demo.machi.example",
                 },

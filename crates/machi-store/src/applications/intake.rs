@@ -64,7 +64,7 @@ pub struct NewAttachment {
 pub struct Receipt {
     pub receipt_number: String,
     pub status: Status,
-    pub submitted_at: String,
+    pub submitted_at: crate::Time,
     /// True when this answers a retry of an earlier request with the same Idempotency-Key.
     pub replayed: bool,
 }
@@ -236,7 +236,7 @@ async fn commit(
 ) -> Result<Vec<Result<Receipt, IntakeError>>> {
     let mut tx = pool.begin().await?;
     let now = Utc::now();
-    let submitted_at = format_time(now);
+    let submitted_at = crate::Time::from(now);
     let plans = plan_batch(&mut tx, applications).await?;
     let fresh: Vec<&NewApplication> = plans
         .iter()
@@ -249,7 +249,7 @@ async fn commit(
     let receipt = |index: usize| Receipt {
         receipt_number: numbers[index].to_string(),
         status: Status::Received,
-        submitted_at: submitted_at.clone(),
+        submitted_at,
         replayed: false,
     };
     Ok(plans

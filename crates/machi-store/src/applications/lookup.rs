@@ -17,8 +17,8 @@ pub struct ApplicationView {
     pub status: Status,
     pub answers: Map<String, Value>,
     pub made_via: String,
-    pub submitted_at: String,
-    pub updated_at: String,
+    pub submitted_at: crate::Time,
+    pub updated_at: crate::Time,
     pub history: Vec<StatusEvent>,
     pub attachments: Vec<StoredAttachment>,
 }
@@ -30,7 +30,7 @@ pub struct StatusEvent {
     /// A message from staff without a change of status.
     pub message: bool,
     pub note: Localized,
-    pub at: String,
+    pub at: crate::Time,
 }
 
 /// A file attached to an application.
@@ -109,7 +109,7 @@ impl Store {
             status: Status::Received,
             message: false,
             note: Localized::default(),
-            at: view.submitted_at.clone(),
+            at: view.submitted_at,
         }];
         view.history
             .extend(self.history(tenant, receipt_number).await?);

@@ -24,7 +24,7 @@ pub struct Report {
     pub evidence: Vec<String>,
     pub department_code: Option<String>,
     pub reported_by: String,
-    pub reported_at: String,
+    pub reported_at: crate::Time,
 }
 
 /// CIO評価 of a measure's year.
@@ -36,7 +36,7 @@ pub struct Evaluation {
     pub grade: String,
     pub comment: String,
     pub evaluated_by: String,
-    pub evaluated_at: String,
+    pub evaluated_at: crate::Time,
 }
 
 /// 年度実行計画 of a measure.
@@ -46,7 +46,7 @@ pub struct Action {
     pub fy: i32,
     pub text: String,
     pub updated_by: String,
-    pub updated_at: String,
+    pub updated_at: crate::Time,
 }
 
 /// 実績値 of a KPI for a year, as recorded in machi.
@@ -56,7 +56,7 @@ pub struct RecordedActual {
     pub fy: i32,
     pub value: String,
     pub recorded_by: String,
-    pub recorded_at: String,
+    pub recorded_at: crate::Time,
 }
 
 /// Everything recorded in machi about a plan's cycle, oldest first.
@@ -173,7 +173,7 @@ impl Store {
         department: Option<&str>,
         actor: &str,
     ) -> Result<Report> {
-        let now = now_text();
+        let now = crate::Time::now();
         let saved = Report {
             id: format!("r{}", &random_token()[..15]),
             node_id: at.node.to_string(),
@@ -183,7 +183,7 @@ impl Store {
             evidence: input.evidence.clone(),
             department_code: department.map(str::to_string),
             reported_by: actor.to_string(),
-            reported_at: now.clone(),
+            reported_at: now,
         };
         let mut tx = self.begin_audited(at.tenant).await?;
         sqlx::query(
@@ -201,11 +201,11 @@ impl Store {
         .bind(to_json(&input.evidence)?)
         .bind(department.map(str::to_string))
         .bind(actor)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *tx.tx)
         .await?;
         for (kpi, value) in &input.actuals {
-            upsert_actual(&mut tx.tx, at, kpi, input.fy, value, actor, &now).await?;
+            upsert_actual(&mut tx.tx, at, kpi, input.fy, value, actor, &now.stored()).await?;
         }
         let detail = json!({"fy": input.fy, "status": input.status.key(),
             "actuals": input.actuals, "report": saved.id});
@@ -234,7 +234,7 @@ impl Store {
             grade: input.grade.clone(),
             comment: input.comment.clone(),
             evaluated_by: actor.to_string(),
-            evaluated_at: now_text(),
+            evaluated_at: crate::Time::now(),
         };
         let mut tx = self.begin_audited(at.tenant).await?;
         sqlx::query(
@@ -249,7 +249,7 @@ impl Store {
         .bind(&input.grade)
         .bind(&input.comment)
         .bind(actor)
-        .bind(&saved.evaluated_at)
+        .bind(saved.evaluated_at)
         .execute(&mut *tx.tx)
         .await?;
         let detail = json!({"fy": input.fy, "grade": input.grade, "evaluation": saved.id});

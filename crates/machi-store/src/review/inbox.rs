@@ -42,9 +42,9 @@ pub struct InboxItem {
     pub procedure_id: String,
     pub status: Status,
     pub made_via: String,
-    pub submitted_at: String,
-    pub updated_at: String,
-    pub due_at: Option<String>,
+    pub submitted_at: crate::Time,
+    pub updated_at: crate::Time,
+    pub due_at: Option<crate::Time>,
     pub assignee: Option<String>,
 }
 
@@ -54,8 +54,8 @@ impl InboxItem {
         format!("{}|{}", self.submitted_at, self.receipt_number)
     }
 
-    pub fn is_overdue(&self, now: &str) -> bool {
-        self.status.is_open() && self.due_at.as_deref().is_some_and(|due| due < now)
+    pub fn is_overdue(&self, now: crate::Time) -> bool {
+        self.status.is_open() && self.due_at.is_some_and(|due| due < now)
     }
 }
 

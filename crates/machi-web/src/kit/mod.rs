@@ -31,6 +31,6 @@ pub(crate) use problem::{ApiError, Problem};
 pub(crate) use security::{check_origin, constant_time_eq, is_https, is_json, staff_cookie};
 pub(crate) use staff::{Chrome, Signed, MULTIPART_LIMIT};
 pub(crate) use tenant::City;
-pub(crate) use time::jst_text;
+pub(crate) use time::{jst_stored, jst_text};
 pub use url::PublicUrl;
 pub(crate) use url::SiteUrl;

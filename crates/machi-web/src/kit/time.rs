@@ -1,26 +1,27 @@
 //! Times as residents and staff read them: stored UTC shown in JST with the 和暦 date.
 
 use machi_core::wareki::{format_wareki, jst};
+use machi_store::Time;
 
-/// Shows a stored UTC time (RFC 3339) in JST, e.g. `令和8年12月5日 18:00`; text that is not a
-/// time is shown as it is.
-pub(crate) fn jst_text(time: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(time)
-        .map(|t| {
-            let local = t.with_timezone(&jst());
-            format!(
-                "{} {}",
-                format_wareki(local.date_naive()),
-                local.format("%H:%M")
-            )
-        })
-        .unwrap_or_else(|_| time.to_string())
+/// Shows a time in JST with the 和暦 date, e.g. `令和8年12月5日 18:00`.
+pub(crate) fn jst_text(time: Time) -> String {
+    let local = time.utc().with_timezone(&jst());
+    format!(
+        "{} {}",
+        format_wareki(local.date_naive()),
+        local.format("%H:%M")
+    )
 }
 
-/// A stored RFC 3339 time for a feed; one that cannot be read counts as now.
-pub(crate) fn rfc3339(stored: &str) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(stored)
-        .unwrap_or_else(|_| chrono::Utc::now().fixed_offset())
+/// [`jst_text`] for a time still kept as text (the audit chain's, a lock's end); text that is
+/// not a time is shown as it is.
+pub(crate) fn jst_stored(text: &str) -> String {
+    Time::parse(text).map_or_else(|| text.to_string(), jst_text)
+}
+
+/// A time as a feed writes it (RFC 3339 with its offset).
+pub(crate) fn rfc3339(time: Time) -> chrono::DateTime<chrono::FixedOffset> {
+    time.utc().fixed_offset()
 }
 
 #[cfg(test)]
@@ -29,7 +30,9 @@ mod tests {
 
     #[test]
     fn stored_utc_is_shown_in_japan_time_with_the_era() {
-        assert_eq!(jst_text("2026-12-05T09:00:00Z"), "令和8年12月5日 18:00");
-        assert_eq!(jst_text("not a time"), "not a time");
+        let time = Time::parse("2026-12-05T09:00:00Z").unwrap();
+        assert_eq!(jst_text(time), "令和8年12月5日 18:00");
+        assert_eq!(jst_stored("2026-12-05T09:00:00Z"), "令和8年12月5日 18:00");
+        assert_eq!(jst_stored("not a time"), "not a time");
     }
 }

@@ -107,7 +107,7 @@ async fn cap_document(
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("There is no current alert at this address.");
     let id = file.strip_suffix(".cap").ok_or_else(not_found)?;
-    let now = machi_store::now_text();
+    let now = machi_store::Time::now();
     let notice = state
         .store
         .notice(&city.id, id)
@@ -174,7 +174,7 @@ fn board(notice: &Notice) -> Board {
         } else {
             render_markdown(&draft.body.en)
         },
-        published: jst_text(&notice.publish_at),
+        published: jst_text(notice.publish_at),
         important: draft.urgency == Urgency::Important,
         categories: draft
             .categories
@@ -253,9 +253,9 @@ mod tests {
                 areas: vec![],
                 urgency,
             },
-            publish_at: String::new(),
+            publish_at: machi_store::Time::now(),
             expires_at: None,
-            updated_at: String::new(),
+            updated_at: machi_store::Time::now(),
         }
     }
 

@@ -76,7 +76,7 @@ pub(crate) async fn report(
         chrome: signed.chrome(&format!("/staff/notices/{id}/deliveries")),
         notice_id: id,
         title: signed.ui.l(&notice.draft.title).to_string(),
-        published: jst_text(&notice.publish_at),
+        published: jst_text(notice.publish_at),
         rows: report
             .into_iter()
             .map(|row| (channel_label(&signed, &row.channel), row))
@@ -150,7 +150,7 @@ pub(crate) async fn dead_letters(
                 address: letter.address,
                 attempts: letter.attempts,
                 error: letter.last_error,
-                created: jst_text(&letter.created_at),
+                created: jst_text(letter.created_at),
             })
             .collect(),
         retried: query.retried.is_some(),

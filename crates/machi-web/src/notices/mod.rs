@@ -102,7 +102,7 @@ fn row(ui: Ui, notice: &Notice) -> NoticeRow {
         title: ui.l(&notice.draft.title).to_string(),
         urgency: ui.l(&notice.draft.urgency.label()).to_string(),
         emergency: notice.draft.urgency == Urgency::Emergency,
-        published: jst_text(&notice.publish_at),
+        published: jst_text(notice.publish_at),
         categories: labels(ui, &notice.draft.categories),
     }
 }
@@ -242,7 +242,7 @@ struct NoticePage {
 
 /// A notice residents may see now (published, not expired).
 async fn visible(state: &AppState, tenant: &str, id: &str) -> Result<Option<Notice>, ApiError> {
-    let now = machi_store::now_text();
+    let now = machi_store::Time::now();
     Ok(state
         .store
         .notice(tenant, id)
@@ -336,8 +336,8 @@ async fn feed(
             atom_syndication::EntryBuilder::default()
                 .id(format!("urn:machi:{}:notice:{}", city.id, n.id))
                 .title(n.draft.title.ja.clone())
-                .updated(rfc3339(&n.updated_at))
-                .published(Some(rfc3339(&n.publish_at)))
+                .updated(rfc3339(n.updated_at))
+                .published(Some(rfc3339(n.publish_at)))
                 .links(
                     std::iter::once(
                         atom_syndication::LinkBuilder::default()
@@ -370,7 +370,7 @@ async fn feed(
         .collect();
     let updated = notices
         .iter()
-        .map(|n| rfc3339(&n.updated_at))
+        .map(|n| rfc3339(n.updated_at))
         .max()
         .unwrap_or_else(|| Utc::now().fixed_offset());
     let feed = atom_syndication::FeedBuilder::default()

@@ -15,6 +15,7 @@ use machi_store::notices::{
     AttachmentChanges, NewNoticeFile, Notice, NoticeAttachment, NoticeSave,
 };
 use machi_store::StoredFile;
+use machi_store::Time;
 
 use super::{notice_view, row, NoticeRow, NoticeView};
 use crate::kit::{clean_filename, render, see_other, ApiError, Chrome, PageError, Signed, Upload};
@@ -82,11 +83,11 @@ pub(crate) async fn staff_list(
         notices: notices.iter().map(|n| row(signed.ui, n)).collect(),
     }))
 }
-fn form_time(stored: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(stored)
-        .ok()
-        .map(|t| t.with_timezone(&jst()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+fn form_time(time: Time) -> String {
+    time.utc()
+        .with_timezone(&jst())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 fn empty_draft() -> NoticeDraft {
     NoticeDraft {
@@ -113,7 +114,7 @@ async fn editable(state: &AppState, signed: &Signed, id: &str) -> Result<Notice,
     }
     Ok(notice)
 }
-fn parse_time(text: &str) -> Option<String> {
+fn parse_time(text: &str) -> Option<Time> {
     let text = machi_core::text::fold_width(text.trim())
         .replace('/', "-")
         .replace('T', " ");
@@ -121,7 +122,7 @@ fn parse_time(text: &str) -> Option<String> {
     local
         .and_local_timezone(jst())
         .single()
-        .map(|t| machi_store::format_time(t.with_timezone(&Utc)))
+        .map(|t| Time::from(t.with_timezone(&Utc)))
 }
 fn read_form(pairs: &[(String, String)]) -> (NoticeDraft, String, String) {
     let field = |name: &str| {
@@ -269,12 +270,8 @@ pub(crate) async fn staff_edit(
         .await
         .map_err(|e| signed.error(e))?;
     let times = (
-        form_time(&notice.publish_at),
-        notice
-            .expires_at
-            .as_deref()
-            .map(form_time)
-            .unwrap_or_default(),
+        form_time(notice.publish_at),
+        notice.expires_at.map(form_time).unwrap_or_default(),
     );
     Ok(form_page(
         &signed,
@@ -459,9 +456,9 @@ async fn save(
             id: id.clone().unwrap_or_default(),
             department_code: department,
             draft: draft.clone(),
-            publish_at: publish_at.unwrap_or_default(),
+            publish_at: publish_at.unwrap_or_else(Time::now),
             expires_at: expires_at.flatten(),
-            updated_at: machi_store::now_text(),
+            updated_at: Time::now(),
         };
         let extras = FormExtras {
             saved,
@@ -490,8 +487,8 @@ async fn save(
             &NoticeSave {
                 id: id.as_deref(),
                 department_code: &department,
-                publish_at: publish_at.as_deref().unwrap_or_default(),
-                expires_at: expires_at.flatten().as_deref(),
+                publish_at: publish_at.unwrap_or_else(Time::now),
+                expires_at: expires_at.flatten(),
                 actor: signed.email(),
             },
             &AttachmentChanges {
@@ -505,8 +502,8 @@ async fn save(
 }
 
 type Checked = (
-    Option<String>,
-    Option<Option<String>>,
+    Option<Time>,
+    Option<Option<Time>>,
     Vec<(&'static str, Localized)>,
 );
 
@@ -514,7 +511,7 @@ type Checked = (
 fn check(draft: &NoticeDraft, publish_text: &str, expires_text: &str) -> Checked {
     let mut errors = draft.check().err().unwrap_or_default();
     let publish_at = if publish_text.trim().is_empty() {
-        Some(machi_store::now_text())
+        Some(Time::now())
     } else {
         parse_time(publish_text)
     };
@@ -550,11 +547,13 @@ mod tests {
     #[test]
     fn times_are_typed_in_japan_time() {
         assert_eq!(
-            parse_time("2026-12-01 09:00").as_deref(),
+            parse_time("2026-12-01 09:00").map(Time::stored).as_deref(),
             Some("2026-12-01T00:00:00.000000Z")
         );
         assert_eq!(
-            parse_time("２０２６/１２/０１ ０９:００").as_deref(),
+            parse_time("２０２６/１２/０１ ０９:００")
+                .map(Time::stored)
+                .as_deref(),
             Some("2026-12-01T00:00:00.000000Z")
         );
         assert_eq!(parse_time("明日"), None);

@@ -41,8 +41,8 @@ fn iri(term: &str, ns: &str) -> String {
 }
 
 /// Stored UTC text as xsd:dateTime (`2024-04-01T00:00:00.000000Z` is already one).
-fn date_time(stored: &str) -> Object {
-    Object::Typed(stored.to_string(), "dateTime")
+fn date_time(time: machi_store::Time) -> Object {
+    Object::Typed(time.stored(), "dateTime")
 }
 
 fn dataset_triples(base: &str, dataset: &DatasetRecord, out: &mut Vec<Triple>) {
@@ -67,8 +67,8 @@ fn dataset_triples(base: &str, dataset: &DatasetRecord, out: &mut Vec<Triple>) {
     for tag in &d.tags {
         add(iri("keyword", DCAT), Object::Text(tag.clone(), "ja"));
     }
-    add(iri("issued", DCT), date_time(&dataset.created_at));
-    add(iri("modified", DCT), date_time(&dataset.modified_at));
+    add(iri("issued", DCT), date_time(dataset.created_at));
+    add(iri("modified", DCT), date_time(dataset.modified_at));
     add(
         iri("publisher", DCT),
         Object::Iri(format!("{base}/opendata?organization={}", d.organization)),

@@ -1,5 +1,5 @@
 //! オープンデータ: the catalog in the staff console (datasets, files checked against the
-//! national standard datasets on upload). The CKAN Action API is in `crate::ckan`.
+//! national standard datasets on upload). The CKAN Action API is in `ckan`.
 
 mod ckan;
 mod dcat;

@@ -462,8 +462,8 @@ pub(super) async fn feed(
                     city.id, r.id, r.modified_at
                 ))
                 .title(format!("{}（{}）", r.name, r.format))
-                .updated(rfc3339(&r.modified_at))
-                .published(Some(rfc3339(&r.created_at)))
+                .updated(rfc3339(r.modified_at))
+                .published(Some(rfc3339(r.created_at)))
                 .links(vec![LinkBuilder::default()
                     .href(href)
                     .rel("enclosure".to_string())
@@ -480,7 +480,7 @@ pub(super) async fn feed(
                 city.id, dataset.id, dataset.modified_at
             ))
             .title(format!("{}（データセットの更新）", dataset.input.title_ja))
-            .updated(rfc3339(&dataset.modified_at))
+            .updated(rfc3339(dataset.modified_at))
             .links(vec![LinkBuilder::default().href(page.clone()).build()])
             .summary(Some(atom_syndication::Text::plain(
                 dataset.input.notes_ja.clone(),
@@ -491,7 +491,7 @@ pub(super) async fn feed(
     let feed = FeedBuilder::default()
         .id(format!("urn:machi:{}:dataset:{}", city.id, dataset.id))
         .title(format!("{} の更新", dataset.input.title_ja))
-        .updated(rfc3339(&dataset.modified_at))
+        .updated(rfc3339(dataset.modified_at))
         .lang(Some("ja".to_string()))
         .links(vec![LinkBuilder::default().href(page).build()])
         .entries(entries)

@@ -96,7 +96,7 @@ pub(super) async fn reconcile(
                 .or_default() += 1;
         }
     }
-    let hour_ago = machi_store::format_time(Utc::now() - Duration::hours(1));
+    let hour_ago = machi_store::Time::from(Utc::now() - Duration::hours(1));
     let mut checks = 0;
     let mut rows = Vec::with_capacity(lines.len());
     for line in &lines {
@@ -139,8 +139,8 @@ pub(super) async fn reconcile(
             amount: payment.amount_yen,
             state: ui.l(&payment.state.label()).to_string(),
             provider_ref: payment.provider_ref.clone().unwrap_or_default(),
-            created: jst_text(&payment.created_at),
-            paid: payment.paid_at.as_deref().map(jst_text).unwrap_or_default(),
+            created: jst_text(payment.created_at),
+            paid: payment.paid_at.map(jst_text).unwrap_or_default(),
             attention: attention.join(" / "),
         });
     }

@@ -58,7 +58,7 @@ impl From<PlanSummary> for PlanListItem {
             },
             node_count: s.node_count,
             measure_count: s.measure_count,
-            imported_at: s.imported_at,
+            imported_at: s.imported_at.to_string(),
         }
     }
 }

@@ -160,7 +160,7 @@ pub(crate) fn kpi_view(ui: Ui, kpi: &Kpi, cycle: &Cycle, live: &HashMap<Metric, 
 }
 
 fn history(ui: Ui, node: &Node, cycle: &Cycle) -> Vec<HistoryEntry> {
-    let mut entries: Vec<(String, HistoryEntry)> = Vec::new();
+    let mut entries: Vec<(machi_store::Time, HistoryEntry)> = Vec::new();
     for r in cycle.reports.iter().filter(|r| r.node_id == node.id) {
         let what = format!(
             "{} {}: {}",
@@ -173,11 +173,11 @@ fn history(ui: Ui, node: &Node, cycle: &Cycle) -> Vec<HistoryEntry> {
             }
         );
         let entry = HistoryEntry {
-            when: short_time(&r.reported_at),
+            when: short_time(r.reported_at),
             who: r.reported_by.clone(),
             what,
         };
-        entries.push((r.reported_at.clone(), entry));
+        entries.push((r.reported_at, entry));
     }
     for e in cycle.evaluations.iter().filter(|e| e.node_id == node.id) {
         let what = format!(
@@ -187,22 +187,22 @@ fn history(ui: Ui, node: &Node, cycle: &Cycle) -> Vec<HistoryEntry> {
             e.grade
         );
         let entry = HistoryEntry {
-            when: short_time(&e.evaluated_at),
+            when: short_time(e.evaluated_at),
             who: e.evaluated_by.clone(),
             what,
         };
-        entries.push((e.evaluated_at.clone(), entry));
+        entries.push((e.evaluated_at, entry));
     }
     for a in cycle.actions.iter().filter(|a| a.node_id == node.id) {
         let what = format!("{} {}", fy_label(ui, a.fy), ui.t("実行計画", "action plan"));
         let entry = HistoryEntry {
-            when: short_time(&a.updated_at),
+            when: short_time(a.updated_at),
             who: a.updated_by.clone(),
             what,
         };
-        entries.push((a.updated_at.clone(), entry));
+        entries.push((a.updated_at, entry));
     }
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     entries.into_iter().map(|(_, e)| e).collect()
 }
 

@@ -375,7 +375,7 @@ struct RevisionsPage {
 
 impl RevisionsPage {
     fn when(&self, revision: &RevisionRecord) -> String {
-        standing::short_time(&revision.revised_at)
+        standing::short_time(revision.revised_at)
     }
 }
 

@@ -9,7 +9,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 
 use super::apply::confirmed_answers;
-use crate::kit::{city_name, jst_text, no_store, render, City, PageError, Ui};
+use crate::kit::{city_name, jst_stored, no_store, render, City, PageError, Ui};
 use crate::AppState;
 
 #[derive(Template)]
@@ -81,6 +81,6 @@ pub(super) async fn create(
         name: ui.l(&record.definition.name).to_string(),
         qr_svg: qr_svg(&code),
         code,
-        expires: jst_text(&expires_at),
+        expires: jst_stored(&expires_at),
     })))
 }

@@ -132,7 +132,7 @@ pub(crate) async fn render_found(
                 (
                     ui.l(&p.state.label()).to_string(),
                     p.amount_yen,
-                    jst_text(&p.updated_at),
+                    jst_text(p.updated_at),
                 )
             })
             .collect(),
@@ -143,7 +143,7 @@ pub(crate) async fn render_found(
             .unwrap_or(view.procedure_id.clone()),
         receipt_number: view.receipt_number.clone(),
         status: ui.l(&view.status.label()).to_string(),
-        submitted: jst_text(&view.submitted_at),
+        submitted: jst_text(view.submitted_at),
         history: view
             .history
             .iter()
@@ -155,7 +155,7 @@ pub(crate) async fn render_found(
                     } else {
                         ui.l(&h.status.label()).to_string()
                     },
-                    jst_text(&h.at),
+                    jst_text(h.at),
                     ui.l(&h.note).to_string(),
                 )
             })

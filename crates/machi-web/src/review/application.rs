@@ -195,7 +195,7 @@ pub(super) async fn show(
     let ui = signed.ui;
     let app = &loaded.application;
     let view = &app.view;
-    let now = machi_store::now_text();
+    let now = machi_store::Time::now();
     let colleagues = colleagues(&state, &signed).await?;
     let payments = state
         .store
@@ -223,9 +223,9 @@ pub(super) async fn show(
         procedure: ui.l(&loaded.procedure_name).to_string(),
         status: ui.l(&view.status.label()).to_string(),
         status_value: view.status.as_str().to_string(),
-        submitted: jst_text(&view.submitted_at),
-        due: app.due_at.as_deref().map(jst_text).unwrap_or_default(),
-        overdue: view.status.is_open() && app.due_at.as_deref().is_some_and(|d| d < now.as_str()),
+        submitted: jst_text(view.submitted_at),
+        due: app.due_at.map(jst_text).unwrap_or_default(),
+        overdue: view.status.is_open() && app.due_at.is_some_and(|d| d < now),
         made_via: if view.made_via == "counter" {
             ui.t("窓口", "At the counter")
         } else {
@@ -251,7 +251,7 @@ pub(super) async fn show(
             .map(|h| {
                 (
                     ui.l(&h.status.label()).to_string(),
-                    jst_text(&h.at),
+                    jst_text(h.at),
                     ui.l(&h.note).to_string(),
                     h.message,
                 )
@@ -260,7 +260,7 @@ pub(super) async fn show(
         comments: app
             .comments
             .iter()
-            .map(|c| (c.author.clone(), jst_text(&c.at), c.body.clone()))
+            .map(|c| (c.author.clone(), jst_text(c.at), c.body.clone()))
             .collect(),
         next_statuses: loaded
             .workflow
@@ -284,7 +284,7 @@ pub(super) async fn show(
                     ui.l(&p.state.label()).to_string(),
                     p.amount_yen,
                     p.provider_ref.clone().unwrap_or_default(),
-                    jst_text(&p.updated_at),
+                    jst_text(p.updated_at),
                 )
             })
             .collect(),
@@ -506,7 +506,7 @@ pub(super) async fn print(
         procedure: ui.l(&loaded.procedure_name).to_string(),
         department: loaded.application.department_code.clone(),
         status: ui.l(&view.status.label()).to_string(),
-        submitted: jst_text(&view.submitted_at),
+        submitted: jst_text(view.submitted_at),
         answers: answer_rows(ui.en, &loaded.form, &view.answers),
     }))
 }

@@ -99,9 +99,8 @@ pub(super) async fn applications(
                 .cloned()
                 .unwrap_or_else(|| item.procedure_id.clone()),
             item.status.label().ja,
-            time_text(&item.submitted_at, wareki),
+            time_text(item.submitted_at, wareki),
             item.due_at
-                .as_deref()
                 .map(|d| time_text(d, wareki))
                 .unwrap_or_default(),
             item.assignee.clone().unwrap_or_default(),
@@ -172,17 +171,14 @@ async fn current_form(
 }
 
 /// A stored UTC time as JST: `2026-11-25 13:40` or `令和8年11月25日 13:40`.
-fn time_text(time: &str, wareki: bool) -> String {
+fn time_text(time: machi_store::Time, wareki: bool) -> String {
     if wareki {
         return crate::kit::jst_text(time);
     }
-    chrono::DateTime::parse_from_rfc3339(time)
-        .map(|t| {
-            t.with_timezone(&machi_core::wareki::jst())
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|_| time.to_string())
+    time.utc()
+        .with_timezone(&machi_core::wareki::jst())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// One answer as a cell: choices by their Japanese label, dates in the chosen calendar, a
@@ -252,9 +248,13 @@ mod tests {
     #[test]
     fn times_are_shown_in_japan_time() {
         assert_eq!(
-            time_text("2026-11-25T04:40:00.000000Z", false),
+            time_text(at("2026-11-25T04:40:00.000000Z"), false),
             "2026-11-25 13:40"
         );
-        assert!(time_text("2026-11-25T04:40:00.000000Z", true).starts_with("令和8年11月25日"));
+        assert!(time_text(at("2026-11-25T04:40:00.000000Z"), true).starts_with("令和8年11月25日"));
+    }
+
+    fn at(text: &str) -> machi_store::Time {
+        machi_store::Time::parse(text).unwrap()
     }
 }

@@ -168,7 +168,7 @@ pub(super) async fn inbox(
         .iter()
         .map(|(id, name)| (id.as_str(), name.as_str()))
         .collect();
-    let now = machi_store::now_text();
+    let now = machi_store::Time::now();
     let ui = signed.ui;
     let rows = items
         .iter()
@@ -178,9 +178,9 @@ pub(super) async fn inbox(
                 .get(item.procedure_id.as_str())
                 .map_or(item.procedure_id.clone(), |n| n.to_string()),
             status: ui.l(&item.status.label()).to_string(),
-            submitted: jst_text(&item.submitted_at),
-            due: item.due_at.as_deref().map(jst_text).unwrap_or_default(),
-            overdue: item.is_overdue(&now),
+            submitted: jst_text(item.submitted_at),
+            due: item.due_at.map(jst_text).unwrap_or_default(),
+            overdue: item.is_overdue(now),
             assignee: item.assignee.clone().unwrap_or_default(),
             counter: item.made_via == "counter",
         })

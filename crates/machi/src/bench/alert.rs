@@ -227,7 +227,7 @@ async fn measure(
 
     eprintln!("{backend}: publishing the emergency …");
     let start = Instant::now();
-    let now = machi_store::now_text();
+    let now = machi_store::Time::now();
     store
         .save_notice(
             CITY,
@@ -235,7 +235,7 @@ async fn measure(
             &NoticeSave {
                 id: None,
                 department_code: "kikikanri",
-                publish_at: &now,
+                publish_at: now,
                 expires_at: None,
                 actor: "bench@bench.example",
             },

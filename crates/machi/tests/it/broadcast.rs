@@ -152,7 +152,7 @@ async fn restart_mid_broadcast_loses_and_repeats_nothing(backend: Db) {
             &NoticeSave {
                 id: None,
                 department_code: "kikikanri",
-                publish_at: &machi_store::now_text(),
+                publish_at: machi_store::Time::now(),
                 expires_at: None,
                 actor: "kikikanri@demo.machi.example",
             },

@@ -177,7 +177,7 @@ async fn home(
             rows.push(ApplicationRow {
                 procedure: name,
                 status: ui.l(&app.status.label()).to_string(),
-                submitted: jst_text(&app.submitted_at),
+                submitted: jst_text(app.submitted_at),
                 receipt_number: app.receipt_number,
             });
         }

@@ -7,7 +7,7 @@ use machi_store::audit::{AuditQuery, AuditRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::kit::{jst_text, render, ApiError, Chrome, PageError, Signed};
+use crate::kit::{jst_stored, render, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 
 const PAGE_SIZE: i64 = 100;
@@ -118,7 +118,7 @@ pub(super) async fn search(
             .into_iter()
             .map(|r| Row {
                 seq: r.seq,
-                at: jst_text(&r.at),
+                at: jst_stored(&r.at),
                 actor: r.actor,
                 action: r.action,
                 subject: r.subject,

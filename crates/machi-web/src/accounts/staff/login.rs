@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::kit::staff::SESSION_COOKIE;
 use crate::kit::{
-    check_origin, city_name, constant_time_eq, cookie, jst_text, no_store, render, see_other,
+    check_origin, city_name, constant_time_eq, cookie, jst_stored, no_store, render, see_other,
     staff_cookie, City, PageError, Signed, Ui,
 };
 use crate::AppState;
@@ -137,7 +137,7 @@ pub(super) async fn submit(
                     "失敗が続いたため、ログインを一時的に止めています。再開:",
                     "Too many failed attempts; signing in is paused until",
                 ),
-                jst_text(&until)
+                jst_stored(&until)
             ),
             "staff.login_locked",
         ),

@@ -31,8 +31,8 @@ use webauthn_rs::prelude::{
 
 use super::login::{safe_next, signed_in};
 use crate::kit::{
-    check_origin, city_name, is_https, is_json, jst_text, render, see_other, ApiError, Chrome,
-    City, PageError, Signed, Ui,
+    check_origin, city_name, is_https, is_json, jst_stored, jst_text, render, see_other, ApiError,
+    Chrome, City, PageError, Signed, Ui,
 };
 use crate::AppState;
 
@@ -304,10 +304,9 @@ pub(super) async fn account(
         .map(|r| PasskeyRow {
             id: r.credential_id,
             name: r.name,
-            created: jst_text(&r.created_at),
+            created: jst_text(r.created_at),
             last_used: r
                 .last_used_at
-                .as_deref()
                 .map(jst_text)
                 .unwrap_or_else(|| ui.t("まだ使われていません", "Not used yet").to_string()),
         })
@@ -462,7 +461,7 @@ async fn admitted(
                         "失敗が続いたため、ログインを一時的に止めています。再開:",
                         "Too many failed attempts; signing in is paused until",
                     ),
-                    jst_text(&until)
+                    jst_stored(&until)
                 ),
             ),
         ),

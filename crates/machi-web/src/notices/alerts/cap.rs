@@ -88,12 +88,6 @@ fn grading(urgency: Urgency) -> (&'static str, &'static str, &'static str) {
 
 use machi_core::wareki::jst;
 
-fn parse_stored(stored: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(stored)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// CAP's dateTime form: local time with its offset, whole seconds, never `Z`.
 pub(crate) fn cap_time(time: DateTime<Utc>) -> String {
     time.with_timezone(&jst())
@@ -112,8 +106,8 @@ fn identifier(origin: &Origin, notice: &Notice, version: DateTime<Utc>) -> Strin
 
 /// The message that stands for a notice now; `None` if its stored times are unreadable.
 pub(crate) fn message(notice: &Notice, origin: &Origin) -> Option<Message> {
-    let publish = parse_stored(&notice.publish_at)?;
-    let updated = parse_stored(&notice.updated_at)?;
+    let publish = notice.publish_at.utc();
+    let updated = notice.updated_at.utc();
     let first = publish.with_second(0).and_then(|t| t.with_nanosecond(0))?;
     let (version, updates) = if updated > publish + SAME_MESSAGE {
         let version = updated.with_nanosecond(0)?;
@@ -122,10 +116,7 @@ pub(crate) fn message(notice: &Notice, origin: &Origin) -> Option<Message> {
     } else {
         (first, None)
     };
-    let expires = match &notice.expires_at {
-        Some(stored) => Some(cap_time(parse_stored(stored)?)),
-        None => None,
-    };
+    let expires = notice.expires_at.map(|time| cap_time(time.utc()));
     let mut infos = vec![info(notice, origin, false, expires.clone())];
     if !notice.draft.title.en.trim().is_empty() {
         infos.push(info(notice, origin, true, expires));
@@ -439,9 +430,9 @@ mod tests {
                 areas: vec!["北町".into(), "南町".into()],
                 urgency,
             },
-            publish_at: publish_at.into(),
-            expires_at: Some("2026-05-02T00:00:00.000000Z".into()),
-            updated_at: updated_at.into(),
+            publish_at: machi_store::Time::parse(publish_at).unwrap(),
+            expires_at: machi_store::Time::parse("2026-05-02T00:00:00.000000Z"),
+            updated_at: machi_store::Time::parse(updated_at).unwrap(),
         }
     }
 

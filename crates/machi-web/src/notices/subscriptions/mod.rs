@@ -5,7 +5,7 @@
 //! - Browser notifications: the page's script asks the browser for a push subscription with
 //!   the city's VAPID key and posts it to `/api/v1/subscriptions`.
 //! - Webhooks (for schools, 自治会, media): the address must answer a signed challenge first.
-//! - LINE: following the city's official account subscribes (see [`crate::line`]).
+//! - LINE: following the city's official account subscribes (see `notices::line`).
 //!
 //! Every message carries the subscription's manage link; `POST …/unsubscribe` is the RFC 8058
 //! one-click address, which needs no cookie, no CSRF token and no confirmation.

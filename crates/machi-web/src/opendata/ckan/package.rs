@@ -67,8 +67,9 @@ fn status(call: &Call<'_>) -> Value {
 }
 
 /// CKAN's timestamps have no zone and six decimals (`2024-04-01T09:00:00.000000`).
-fn ckan_time(stored: &str) -> String {
-    stored.trim_end_matches('Z').to_string()
+/// CKAN's times: UTC without the `Z` (`2026-12-05T09:00:00.000000`).
+fn ckan_time(time: machi_store::Time) -> String {
+    time.stored().trim_end_matches('Z').to_string()
 }
 
 fn licenses() -> Value {
@@ -139,9 +140,9 @@ fn resource_json(
         "format": resource.format, "url": url,
         "url_type": if uploaded { json!("upload") } else { Value::Null },
         "mimetype": resource.media_type, "size": resource.size_bytes,
-        "created": ckan_time(&resource.created_at),
-        "last_modified": ckan_time(&resource.modified_at),
-        "metadata_modified": ckan_time(&resource.modified_at),
+        "created": ckan_time(resource.created_at),
+        "last_modified": ckan_time(resource.modified_at),
+        "metadata_modified": ckan_time(resource.modified_at),
         "state": "active", "datastore_active": in_datastore.contains(&resource.id),
         "conforms_to": resource.standard,
         // As ckanext-qa names it: the 5-star openness of the file.
@@ -219,8 +220,8 @@ fn dataset_json(call: &Call<'_>, dataset: &DatasetRecord, context: &Context) -> 
         "maintainer": d.contact_name, "maintainer_email": d.contact_email,
         "url": format!("{}/opendata/datasets/{}", call.base, d.name),
         "version": null,
-        "metadata_created": ckan_time(&dataset.created_at),
-        "metadata_modified": ckan_time(&dataset.modified_at),
+        "metadata_created": ckan_time(dataset.created_at),
+        "metadata_modified": ckan_time(dataset.modified_at),
         "num_tags": tags.len(), "tags": tags,
         "groups": group_list,
         "num_resources": resources.len(), "resources": resources,

@@ -69,7 +69,7 @@ pub(crate) async fn create_application(
         receipt_number: receipt.receipt_number.clone(),
         access_code: accepted.access_code.display(),
         status: receipt.status.as_str().to_string(),
-        submitted_at: receipt.submitted_at.clone(),
+        submitted_at: receipt.submitted_at.to_string(),
         procedure_id: id,
         form_version: version,
     };

@@ -168,8 +168,8 @@ impl From<ApplicationView> for ApplicationStatus {
             form_version: v.form_version,
             status: v.status.as_str().to_string(),
             status_label: label(v.status),
-            submitted_at: v.submitted_at,
-            updated_at: v.updated_at,
+            submitted_at: v.submitted_at.to_string(),
+            updated_at: v.updated_at.to_string(),
             answers: v.answers,
             history: v
                 .history
@@ -179,7 +179,7 @@ impl From<ApplicationView> for ApplicationStatus {
                     status: e.status.as_str().to_string(),
                     label: label(e.status),
                     note: (&e.note).into(),
-                    at: e.at.clone(),
+                    at: e.at.to_string(),
                 })
                 .collect(),
             attachments: v
