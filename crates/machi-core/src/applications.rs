@@ -162,6 +162,8 @@ impl Default for Workflow {
     }
 }
 
+parsed_from_text!(Status, "status");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,20 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+/// `TryFrom<String>` for an enum kept as its text key (`Self::parse`), so that storage can
+/// decode a column straight into it; the error names what the text was meant to be.
+macro_rules! parsed_from_text {
+    ($type:ty, $what:literal) => {
+        impl TryFrom<String> for $type {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                Self::parse(&text).ok_or_else(|| format!("unknown {} '{text}'", $what))
+            }
+        }
+    };
+}
+
 pub mod applications;
 pub mod assets;
 pub mod digest;

@@ -106,6 +106,10 @@ impl ProviderOutcome {
     }
 }
 
+parsed_from_text!(PaymentState, "payment state");
+
+parsed_from_text!(ProviderOutcome, "provider outcome");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,6 +161,8 @@ pub fn webhook_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+parsed_from_text!(Channel, "channel");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,7 @@ impl AuditEntry {
 }
 
 /// One stored entry.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct AuditRecord {
     pub seq: i64,
     pub at: String,
@@ -216,7 +216,7 @@ impl Store {
         let rows = sqlx::query_with(sql.text(), sql.arguments())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(record_from_row).collect()
+        rows.iter().map(crate::typed).collect()
     }
 
     /// Walks the whole chain of a city and reports every break.
@@ -242,7 +242,7 @@ impl Store {
                 break;
             }
             for row in &rows {
-                let record = record_from_row(row)?;
+                let record: AuditRecord = crate::typed(row)?;
                 check_record(tenant, &record, expected_seq, &prev, &mut report.problems);
                 report.entries += 1;
                 expected_seq = record.seq + 1;
@@ -307,17 +307,4 @@ fn check_record(
             record.seq
         ));
     }
-}
-
-fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord> {
-    Ok(AuditRecord {
-        seq: row.try_get("seq")?,
-        at: row.try_get("at")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        subject: row.try_get("subject")?,
-        detail: row.try_get("detail")?,
-        prev_sha256: row.try_get("prev_sha256")?,
-        sha256: row.try_get("sha256")?,
-    })
 }

@@ -15,7 +15,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::connect::Backend;
 use crate::mail::OutgoingMail;
 use crate::sql::{like_escape, Param, Sql};
-use crate::{format_time, now_text, Result, Store, StoreError};
+use crate::{format_time, now_text, Result, Store};
 
 /// Attempts before a delivery is given up and left for staff to see.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -28,7 +28,7 @@ pub const LEASE_SECONDS: i64 = 60;
 pub const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A delivery taken from the outbox by a worker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
     pub tenant_id: String,
@@ -36,6 +36,7 @@ pub struct Delivery {
     /// and `body`).
     pub notice_id: Option<String>,
     pub subscription_id: Option<String>,
+    #[sqlx(try_from = "String")]
     pub channel: Channel,
     pub address: String,
     pub secret: String,
@@ -186,24 +187,6 @@ pub(crate) async fn drop_unsent(
     Ok(())
 }
 
-fn delivery_from_row(row: &sqlx::any::AnyRow) -> Result<Delivery> {
-    let channel: String = row.try_get("channel")?;
-    Ok(Delivery {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        notice_id: row.try_get("notice_id")?,
-        subscription_id: row.try_get("subscription_id")?,
-        channel: Channel::parse(&channel)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown channel '{channel}'")))?,
-        address: row.try_get("address")?,
-        secret: row.try_get("secret")?,
-        language: row.try_get("language")?,
-        subject: row.try_get("subject")?,
-        body: row.try_get("body")?,
-        attempts: row.try_get("attempts")?,
-    })
-}
-
 impl Store {
     /// On SQLite, the delivery workers of this process write the outbox one at a time, in the
     /// order they ask. SQLite has one writer anyway; left to its busy handler, a dozen workers
@@ -240,7 +223,7 @@ impl Store {
         .await?;
         let mut claimed = rows
             .iter()
-            .map(delivery_from_row)
+            .map(crate::typed::<Delivery>)
             .collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|d| d.id);
         Ok(claimed)

@@ -116,6 +116,15 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A row as its typed struct (one that derives `sqlx::FromRow`); a column that does not decode
+/// (an unknown status, a broken time) is an error, not a default.
+pub(crate) fn typed<T>(row: &sqlx::any::AnyRow) -> Result<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    Ok(T::from_row(row)?)
+}
+
 /// The handle every part of machi uses to read and write.
 #[derive(Clone)]
 pub struct Store {

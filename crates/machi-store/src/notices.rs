@@ -34,11 +34,12 @@ pub struct NoticeSave<'a> {
 }
 
 /// お知らせの添付ファイル: a file attached to a notice, served to residents while it is shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NoticeAttachment {
     pub id: String,
     pub filename: String,
     pub media_type: String,
+    #[sqlx(try_from = "i64")]
     pub size_bytes: u64,
     pub sha256: String,
 }
@@ -103,17 +104,6 @@ fn notice_from_row(row: &sqlx::any::AnyRow) -> Result<Notice> {
 }
 
 const FILE_COLUMNS: &str = "id, filename, media_type, size_bytes, sha256";
-
-fn attachment_from_row(row: &sqlx::any::AnyRow) -> Result<NoticeAttachment> {
-    let size: i64 = row.try_get("size_bytes")?;
-    Ok(NoticeAttachment {
-        id: row.try_get("id")?,
-        filename: row.try_get("filename")?,
-        media_type: row.try_get("media_type")?,
-        size_bytes: u64::try_from(size).unwrap_or_default(),
-        sha256: row.try_get("sha256")?,
-    })
-}
 
 /// Removes and adds a notice's attachment rows inside the notice's transaction; returns the
 /// new ids.
@@ -308,7 +298,7 @@ impl Store {
         .bind(notice_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(attachment_from_row).collect()
+        rows.iter().map(crate::typed).collect()
     }
 
     /// One attachment of a notice.
@@ -327,7 +317,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(attachment_from_row).transpose()
+        row.as_ref().map(crate::typed).transpose()
     }
 
     pub async fn notice(&self, tenant: &str, id: &str) -> Result<Option<Notice>> {

@@ -48,7 +48,7 @@ pub struct NewPasskey<'a> {
 }
 
 /// A stored passkey.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PasskeyRecord {
     pub credential_id: String,
     pub email: String,
@@ -60,18 +60,6 @@ pub struct PasskeyRecord {
 }
 
 const COLUMNS: &str = "credential_id, email, user_handle, name, passkey, created_at, last_used_at";
-
-fn record_from_row(row: &sqlx::any::AnyRow) -> Result<PasskeyRecord> {
-    Ok(PasskeyRecord {
-        credential_id: row.try_get("credential_id")?,
-        email: row.try_get("email")?,
-        user_handle: row.try_get("user_handle")?,
-        name: row.try_get("name")?,
-        passkey: row.try_get("passkey")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-    })
-}
 
 impl Store {
     /// Keeps a ceremony's state for [`CEREMONY_MINUTES`]; returns its id (256 random bits).
@@ -145,7 +133,7 @@ impl Store {
         .bind(email)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        rows.iter().map(crate::typed).collect()
     }
 
     /// The passkey with this credential id in this city, whoever owns it.
@@ -161,7 +149,7 @@ impl Store {
         .bind(credential_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(record_from_row).transpose()
+        row.as_ref().map(crate::typed).transpose()
     }
 
     /// Stores a registered passkey with its audit entry; a credential already registered in

@@ -12,13 +12,14 @@ use crate::sessions::random_token;
 use crate::{now_text, Result, Store, StoreError};
 
 /// One payment of one application.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Payment {
     pub id: String,
     pub receipt_number: String,
     pub amount_yen: i64,
     pub provider: String,
     pub provider_ref: Option<String>,
+    #[sqlx(try_from = "String")]
     pub state: PaymentState,
     pub created_at: crate::Time,
     pub updated_at: crate::Time,
@@ -45,7 +46,7 @@ pub struct PaymentLine {
 }
 
 /// A charge in the test provider's books.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TestCharge {
     pub session_id: String,
     pub order_id: String,
@@ -54,26 +55,11 @@ pub struct TestCharge {
     pub description: String,
     pub return_url: String,
     pub webhook_url: String,
+    #[sqlx(try_from = "String")]
     pub outcome: ProviderOutcome,
 }
 
 const PAYMENT_COLUMNS: &str = "id, receipt_number, amount_yen, provider, provider_ref, state, created_at, updated_at, paid_at";
-
-fn payment_from_row(row: &sqlx::any::AnyRow) -> Result<Payment> {
-    let state: String = row.try_get("state")?;
-    Ok(Payment {
-        id: row.try_get("id")?,
-        receipt_number: row.try_get("receipt_number")?,
-        amount_yen: row.try_get("amount_yen")?,
-        provider: row.try_get("provider")?,
-        provider_ref: row.try_get("provider_ref")?,
-        state: PaymentState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown payment state '{state}'")))?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        paid_at: row.try_get("paid_at")?,
-    })
-}
 
 impl Store {
     /// Starts a payment for an application, unless one is paid or still waiting (then that
@@ -94,7 +80,7 @@ impl Store {
         .bind(receipt_number)
         .fetch_all(&mut *tx.tx)
         .await?;
-        let live: Vec<Payment> = live.iter().map(payment_from_row).collect::<Result<_>>()?;
+        let live: Vec<Payment> = live.iter().map(crate::typed).collect::<Result<_>>()?;
         if let Some(paid) = live.iter().find(|p| p.state == PaymentState::Paid) {
             return Ok(PaymentStart::Paid(paid.clone()));
         }
@@ -157,7 +143,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(payment_from_row).transpose()
+        row.as_ref().map(crate::typed).transpose()
     }
 
     /// Every payment of an application, oldest first.
@@ -169,7 +155,7 @@ impl Store {
         .bind(receipt_number)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(payment_from_row).collect()
+        rows.iter().map(crate::typed).collect()
     }
 
     /// Applies what the provider said about a payment. With an `event_id` (a webhook), the
@@ -190,7 +176,7 @@ impl Store {
         .bind(payment_id)
         .fetch_optional(&mut *tx.tx)
         .await?;
-        let Some(payment) = row.as_ref().map(payment_from_row).transpose()? else {
+        let Some(payment) = row.as_ref().map(crate::typed::<Payment>).transpose()? else {
             return Err(StoreError::not_found(
                 "この支払いはありません。",
                 format!("no payment {payment_id}"),
@@ -247,7 +233,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(PaymentLine {
-                    payment: payment_from_row(row)?,
+                    payment: crate::typed(row)?,
                     procedure_id: row.try_get("procedure_id")?,
                     department_code: row.try_get("department_code")?,
                 })
@@ -306,21 +292,6 @@ async fn move_payment(
     .await
 }
 
-fn charge_from_row(row: &sqlx::any::AnyRow) -> Result<TestCharge> {
-    let outcome: String = row.try_get("outcome")?;
-    Ok(TestCharge {
-        session_id: row.try_get("session_id")?,
-        order_id: row.try_get("order_id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        amount_yen: row.try_get("amount_yen")?,
-        description: row.try_get("description")?,
-        return_url: row.try_get("return_url")?,
-        webhook_url: row.try_get("webhook_url")?,
-        outcome: ProviderOutcome::parse(&outcome)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown outcome '{outcome}'")))?,
-    })
-}
-
 impl Store {
     /// The test provider opens a checkout session for an order, or returns the session the
     /// order already has (an idempotent create, as real providers offer with idempotency keys).
@@ -357,7 +328,7 @@ impl Store {
         .bind(session_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(charge_from_row).transpose()
+        row.as_ref().map(crate::typed).transpose()
     }
 
     /// The test provider settles a session once; a second answer for the same session is

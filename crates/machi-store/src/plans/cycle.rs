@@ -28,10 +28,11 @@ pub struct Report {
 }
 
 /// CIO評価 of a measure's year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Evaluation {
     pub id: String,
     pub node_id: String,
+    #[sqlx(try_from = "i64")]
     pub fy: i32,
     pub grade: String,
     pub comment: String,
@@ -40,9 +41,10 @@ pub struct Evaluation {
 }
 
 /// 年度実行計画 of a measure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Action {
     pub node_id: String,
+    #[sqlx(try_from = "i64")]
     pub fy: i32,
     pub text: String,
     pub updated_by: String,
@@ -50,9 +52,10 @@ pub struct Action {
 }
 
 /// 実績値 of a KPI for a year, as recorded in machi.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct RecordedActual {
     pub kpi_id: String,
+    #[sqlx(try_from = "i64")]
     pub fy: i32,
     pub value: String,
     pub recorded_by: String,
@@ -115,38 +118,6 @@ fn report(row: &sqlx::any::AnyRow) -> Result<Report> {
         department_code: row.try_get("department_code")?,
         reported_by: row.try_get("reported_by")?,
         reported_at: row.try_get("reported_at")?,
-    })
-}
-
-fn evaluation(row: &sqlx::any::AnyRow) -> Result<Evaluation> {
-    Ok(Evaluation {
-        id: row.try_get("id")?,
-        node_id: row.try_get("node_id")?,
-        fy: fy(row)?,
-        grade: row.try_get("grade")?,
-        comment: row.try_get("comment")?,
-        evaluated_by: row.try_get("evaluated_by")?,
-        evaluated_at: row.try_get("evaluated_at")?,
-    })
-}
-
-fn action(row: &sqlx::any::AnyRow) -> Result<Action> {
-    Ok(Action {
-        node_id: row.try_get("node_id")?,
-        fy: fy(row)?,
-        text: row.try_get("text")?,
-        updated_by: row.try_get("updated_by")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn actual(row: &sqlx::any::AnyRow) -> Result<RecordedActual> {
-    Ok(RecordedActual {
-        kpi_id: row.try_get("kpi_id")?,
-        fy: fy(row)?,
-        value: row.try_get("value")?,
-        recorded_by: row.try_get("recorded_by")?,
-        recorded_at: row.try_get("recorded_at")?,
     })
 }
 
@@ -343,9 +314,12 @@ impl Store {
         .await?;
         Ok(Cycle {
             reports: reports.iter().map(report).collect::<Result<_>>()?,
-            evaluations: evaluations.iter().map(evaluation).collect::<Result<_>>()?,
-            actions: actions.iter().map(action).collect::<Result<_>>()?,
-            actuals: actuals.iter().map(actual).collect::<Result<_>>()?,
+            evaluations: evaluations
+                .iter()
+                .map(crate::typed)
+                .collect::<Result<_>>()?,
+            actions: actions.iter().map(crate::typed).collect::<Result<_>>()?,
+            actuals: actuals.iter().map(crate::typed).collect::<Result<_>>()?,
         })
     }
 }

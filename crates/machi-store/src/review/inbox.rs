@@ -3,9 +3,8 @@
 
 use machi_core::applications::Status;
 use machi_core::receipt::ReceiptNumber;
-use sqlx::Row;
 
-use super::{status_of, MAX_PAGE};
+use super::MAX_PAGE;
 use crate::sql::{like_escape, Param, Sql};
 use crate::{now_text, Result, Store};
 
@@ -36,10 +35,11 @@ pub enum Assignee {
 }
 
 /// One row of the inbox.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InboxItem {
     pub receipt_number: String,
     pub procedure_id: String,
+    #[sqlx(try_from = "String")]
     pub status: Status,
     pub made_via: String,
     pub submitted_at: crate::Time,
@@ -57,19 +57,6 @@ impl InboxItem {
     pub fn is_overdue(&self, now: crate::Time) -> bool {
         self.status.is_open() && self.due_at.is_some_and(|due| due < now)
     }
-}
-
-fn inbox_item(row: &sqlx::any::AnyRow) -> Result<InboxItem> {
-    Ok(InboxItem {
-        receipt_number: row.try_get("receipt_number")?,
-        procedure_id: row.try_get("procedure_id")?,
-        status: status_of(&row.try_get::<String, _>("status")?)?,
-        made_via: row.try_get("made_via")?,
-        submitted_at: row.try_get("submitted_at")?,
-        updated_at: row.try_get("updated_at")?,
-        due_at: row.try_get("due_at")?,
-        assignee: row.try_get("assignee")?,
-    })
 }
 
 impl Store {
@@ -124,7 +111,7 @@ impl Store {
         let rows = sqlx::query_with(sql.text(), sql.arguments())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(inbox_item).collect()
+        rows.iter().map(crate::typed).collect()
     }
 }
 
