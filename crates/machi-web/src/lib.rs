@@ -111,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_routes())
         .merge(kit::ops::routes())
         .fallback(kit::site::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            kit::page::render_error_pages,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(kit::ops::track_requests));
     kit::ops::with_request_ids(kit::ops::with_security_headers(app))

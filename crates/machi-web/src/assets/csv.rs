@@ -54,7 +54,7 @@ pub(super) async fn import_form(signed: Signed) -> Result<Response, PageError> {
 /// The uploaded file's bytes (the form's `file` field).
 async fn uploaded(signed: &Signed, mut form: Multipart) -> Result<Vec<u8>, PageError> {
     let unreadable = |_| {
-        signed.error(ApiError::bad_request(signed.ui.t(
+        PageError::from(ApiError::bad_request(signed.ui.t(
             "ファイルを読み取れませんでした（5MBまで）。",
             "The file could not be read (5 MB at most).",
         )))
@@ -111,7 +111,7 @@ pub(super) async fn import(
                         column: String::new(),
                         message: machi_core::procedures::Localized::new(detail.clone(), detail),
                     }),
-                    Err(error) => return Err(signed.error(error)),
+                    Err(error) => return Err(PageError::from(error)),
                 }
             }
             problems
@@ -143,8 +143,7 @@ async fn others_systems(
     let recorded: HashMap<String, String> = state
         .store
         .assets(&signed.city.id, &AssetFilter::default())
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .into_iter()
         .map(|a| (a.id, a.department))
         .collect();
@@ -186,16 +185,15 @@ pub(super) async fn export(
     let assets = state
         .store
         .assets(&signed.city.id, &params.filters.filter(scope))
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let names = department_names(&state, &signed).await?;
     let encoding = if params.encoding == "sjis" {
         Encoding::Cp932
     } else {
         Encoding::Utf8
     };
-    let bytes =
-        encode_csv(&assets, &names, encoding).map_err(|e| signed.error(ApiError::internal(e)))?;
+    let bytes = encode_csv(&assets, &names, encoding)
+        .map_err(|e| PageError::from(ApiError::internal(e)))?;
     signed
         .audit(
             &state,

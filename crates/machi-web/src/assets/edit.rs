@@ -247,10 +247,9 @@ async fn existing(
     state
         .store
         .asset(&signed.city.id, id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .ok_or_else(|| {
-            signed.error(ApiError::not_found(signed.ui.t(
+            PageError::from(ApiError::not_found(signed.ui.t(
                 "その管理番号のシステムはありません。",
                 "There is no system with that id.",
             )))
@@ -303,8 +302,7 @@ async fn save(
         let taken = state
             .store
             .asset(&signed.city.id, &asset.id)
-            .await
-            .map_err(|e| signed.error(e))?
+            .await?
             .is_some();
         if taken {
             let error = FieldError::new(
@@ -342,10 +340,10 @@ async fn save(
         .await;
     match saved {
         Ok(_) => Ok(see_other("/staff/assets")),
-        Err(StoreError::NotStored(_)) => Err(signed.error(ApiError::forbidden(signed.ui.t(
+        Err(StoreError::NotStored(_)) => Err(PageError::from(ApiError::forbidden(signed.ui.t(
             "他の課のシステムは変更できません。",
             "You may only change your own department's systems.",
         )))),
-        Err(error) => Err(signed.error(error)),
+        Err(error) => Err(PageError::from(error)),
     }
 }

@@ -83,8 +83,7 @@ async fn department_names(
     Ok(state
         .store
         .departments(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .into_iter()
         .map(|d| (d.code, d.ja))
         .collect())
@@ -99,11 +98,7 @@ async fn write_context(
     Ok(Context {
         departments: department_names(state, signed).await?,
         writable: scope.map(|own| [own.to_string()].into_iter().collect()),
-        measures: state
-            .store
-            .plan_measures(&signed.city.id)
-            .await
-            .map_err(|e| signed.error(e))?,
+        measures: state.store.plan_measures(&signed.city.id).await?,
     })
 }
 
@@ -238,22 +233,16 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
     let scope = read_scope(&signed)?;
-    let fail = |e| signed.error(e);
     let names = department_names(&state, &signed).await?;
     let shown = state
         .store
         .assets(&signed.city.id, &params.filter(scope.clone()))
-        .await
-        .map_err(fail)?;
+        .await?;
     let all = AssetFilter {
         department: scope.clone(),
         ..Default::default()
     };
-    let visible = state
-        .store
-        .assets(&signed.city.id, &all)
-        .await
-        .map_err(fail)?;
+    let visible = state.store.assets(&signed.city.id, &all).await?;
     let ui = signed.ui;
     let page = ListPage {
         chrome: signed.chrome("/staff/assets"),
@@ -326,11 +315,7 @@ async fn costs(
         department: scope,
         ..Default::default()
     };
-    let assets = state
-        .store
-        .assets(&signed.city.id, &filter)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let assets = state.store.assets(&signed.city.id, &filter).await?;
     let (from, to) = cost_years(&params, today_jst());
     let (rows, totals) = cost_table(&assets, from, to);
     Ok(render(&CostPage {

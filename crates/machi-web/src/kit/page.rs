@@ -2,11 +2,15 @@
 //! to quote), redirects after a form post, and answers that must not be cached.
 
 use askama::Template;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::i18n::Ui;
 use super::problem::ApiError;
+use super::tenant::City;
+use crate::AppState;
 
 /// Renders a template, or the error page if rendering fails.
 pub(crate) fn render(template: &impl Template) -> Response {
@@ -38,40 +42,67 @@ struct ErrorPage {
     request_id: String,
 }
 
-/// An error shown to a person as a page of their city, with the request id to quote (boxed:
-/// it travels in every page handler's `Result`).
-pub(crate) struct PageError(Box<PageErrorParts>);
+/// An error shown to a person as a page of their city, with the request id to quote. A handler
+/// only says what went wrong (`?` turns any store or API error into one); the page itself is
+/// drawn by [`render_error_pages`], the one layer that knows the request's city and language.
+pub(crate) struct PageError(Box<ApiError>);
 
-struct PageErrorParts {
-    ui: Ui,
-    city: String,
-    error: ApiError,
-}
-
-impl PageError {
-    pub(crate) fn new(ui: Ui, city: &machi_store::Tenant, error: impl Into<ApiError>) -> Self {
-        Self(Box::new(PageErrorParts {
-            ui,
-            city: city_name(ui, city),
-            error: error.into(),
-        }))
+impl<E: Into<ApiError>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        Self(Box::new(error.into()))
     }
 }
+
+/// The error a page handler gave, waiting in the response for [`render_error_pages`].
+#[derive(Clone)]
+struct ErrorForPage(ApiError);
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let this = *self.0;
-        let (title, detail) = page_error_text(this.ui, &this.error);
-        let page = ErrorPage {
-            ui: this.ui,
-            city: this.city,
-            back: "/".into(),
-            title,
-            detail,
-            request_id: super::ops::current_request_id(),
-        };
-        (this.error.status, render(&page)).into_response()
+        let error = *self.0;
+        let mut response = error.status.into_response();
+        response.extensions_mut().insert(ErrorForPage(error));
+        response
     }
+}
+
+/// Draws the error page of every page handler's error, in the city and language of the request
+/// (a city no host names gets the first city's name, as everywhere).
+pub(crate) async fn render_error_pages(
+    State(state): State<AppState>,
+    ui: Ui,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut parts = parts;
+    let city = City::from_request_parts(&mut parts, &state)
+        .await
+        .map(|City(city)| city_name(ui, &city))
+        .unwrap_or_default();
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let Some(ErrorForPage(error)) = response.extensions_mut().remove::<ErrorForPage>() else {
+        return response;
+    };
+    let (title, detail) = page_error_text(ui, &error);
+    let page = ErrorPage {
+        ui,
+        city,
+        back: "/".into(),
+        title,
+        detail,
+        request_id: super::ops::current_request_id(),
+    };
+    let mut page_response = (error.status, render(&page)).into_response();
+    // Headers the handler or an inner layer set (no-store on staff pages) stay.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page_response
+                .headers_mut()
+                .insert(name.clone(), value.clone());
+        }
+    }
+    page_response
 }
 
 fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {

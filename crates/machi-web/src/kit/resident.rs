@@ -35,16 +35,12 @@ pub(crate) async fn require_resident(
     headers: &HeaderMap,
 ) -> Result<ResidentSession, PageError> {
     signed_in(state, city, headers).await.ok_or_else(|| {
-        PageError::new(
-            ui,
-            city,
-            ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "signed-out",
-                "Signed out",
-                ui.t("ログインしてください。", "Please sign in."),
-            ),
-        )
+        PageError::from(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "signed-out",
+            "Signed out",
+            ui.t("ログインしてください。", "Please sign in."),
+        ))
     })
 }
 

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use super::i18n::Ui;
 use super::page::PageError;
 use super::problem::ApiError;
-use super::tenant::City;
 use crate::AppState;
 
 /// `/lang/{code}` and the static files.
@@ -23,15 +22,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The answer for an address no room serves.
-pub(crate) async fn not_found(ui: Ui, City(city): City) -> PageError {
-    PageError::new(
-        ui,
-        &city,
-        ApiError::not_found(ui.t(
-            "お探しのページは見つかりませんでした。",
-            "The page you asked for does not exist.",
-        )),
-    )
+pub(crate) async fn not_found(ui: Ui) -> PageError {
+    PageError::from(ApiError::not_found(ui.t(
+        "お探しのページは見つかりませんでした。",
+        "The page you asked for does not exist.",
+    )))
 }
 
 #[derive(Deserialize)]

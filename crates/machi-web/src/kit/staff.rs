@@ -45,17 +45,12 @@ impl Signed {
         self.session.user.role
     }
 
-    /// An error page in this person's city and language.
-    pub fn error(&self, error: impl Into<ApiError>) -> PageError {
-        PageError::new(self.ui, &self.city, error)
-    }
-
     /// 403 unless the role allows the work.
     pub fn require(&self, allowed: bool) -> Result<(), PageError> {
         if allowed {
             Ok(())
         } else {
-            Err(self.error(ApiError::forbidden(self.ui.t(
+            Err(PageError::from(ApiError::forbidden(self.ui.t(
                 "この操作を行う権限がありません。",
                 "Your role does not allow this.",
             ))))
@@ -84,7 +79,7 @@ impl Signed {
     /// The department whose work this person does (reviewers always have one).
     pub fn department(&self) -> Result<&str, PageError> {
         self.session.user.department_code.as_deref().ok_or_else(|| {
-            self.error(ApiError::forbidden(self.ui.t(
+            PageError::from(ApiError::forbidden(self.ui.t(
                 "所属が設定されていません。管理者に連絡してください。",
                 "You have no department; ask an administrator.",
             )))
@@ -104,7 +99,7 @@ impl Signed {
             .store
             .audit(&self.city.id, &entry)
             .await
-            .map_err(|e| self.error(e))
+            .map_err(PageError::from)
     }
 
     /// What every staff page shows around its content.
@@ -178,7 +173,7 @@ pub(crate) async fn guard(
         if json {
             error.into_response()
         } else {
-            PageError::new(ui, &city, error).into_response()
+            PageError::from(error).into_response()
         }
     };
     let token = cookie(request.headers(), SESSION_COOKIE).map(str::to_string);
@@ -189,7 +184,7 @@ pub(crate) async fn guard(
     let session = match session {
         Ok(Some(session)) => session,
         Ok(None) if json => return signed_out_error(ui).into_response(),
-        Ok(None) => return signed_out(ui, &city, &request),
+        Ok(None) => return signed_out(ui, &request),
         Err(error) => return refuse(error.into()),
     };
     let mut request = if is_safe(request.method()) {
@@ -212,7 +207,7 @@ fn is_safe(method: &Method) -> bool {
 
 /// No session: pages send the person to sign in and come back; form posts are refused (their
 /// content cannot be carried across the sign-in).
-fn signed_out(ui: Ui, city: &Tenant, request: &Request) -> Response {
+fn signed_out(ui: Ui, request: &Request) -> Response {
     if is_safe(request.method()) {
         let next = request
             .uri()
@@ -222,7 +217,7 @@ fn signed_out(ui: Ui, city: &Tenant, request: &Request) -> Response {
         let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
         return Redirect::to(&format!("/staff/login?{query}")).into_response();
     }
-    PageError::new(ui, city, signed_out_error(ui)).into_response()
+    PageError::from(signed_out_error(ui)).into_response()
 }
 
 fn signed_out_error(ui: Ui) -> ApiError {

@@ -20,7 +20,7 @@ use machi_store::notices::Notice;
 use machi_store::Tenant;
 use serde::Deserialize;
 
-use crate::kit::{jst_text, render, render_markdown, ApiError, City, PageError, SiteUrl, Ui};
+use crate::kit::{jst_text, render, render_markdown, ApiError, City, PageError, SiteUrl};
 use crate::AppState;
 
 /// Current notices looked through for alerts (newest first): far more than a city has at once.
@@ -210,12 +210,10 @@ async fn signage(
     City(city): City,
     Query(filter): Query<AreaFilter>,
 ) -> Result<Response, PageError> {
-    let ui = Ui { en: false };
     let notices = state
         .store
         .published_notices(&city.id, None, filter.area(), SCAN)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+        .await?;
     let (emergencies, others): (Vec<&Notice>, Vec<&Notice>) = notices
         .iter()
         .partition(|n| n.draft.urgency == Urgency::Emergency);

@@ -43,10 +43,9 @@ pub(crate) async fn report(
     let notice = state
         .store
         .notice(&signed.city.id, &id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .ok_or_else(|| {
-            signed.error(ApiError::not_found(
+            PageError::from(ApiError::not_found(
                 signed
                     .ui
                     .t("このお知らせはありません。", "There is no such notice."),
@@ -55,11 +54,7 @@ pub(crate) async fn report(
     if !signed.role().manages_accounts() {
         signed.require_department(&notice.department_code)?;
     }
-    let report = state
-        .store
-        .delivery_report(&signed.city.id, &id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let report = state.store.delivery_report(&signed.city.id, &id).await?;
     let mut total = ChannelReport::default();
     for row in &report {
         total.queued += row.queued;
@@ -67,11 +62,7 @@ pub(crate) async fn report(
         total.sent += row.sent;
         total.dead += row.dead;
     }
-    let subscribers = state
-        .store
-        .subscriber_counts(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let subscribers = state.store.subscriber_counts(&signed.city.id).await?;
     Ok(render(&ReportPage {
         chrome: signed.chrome(&format!("/staff/notices/{id}/deliveries")),
         notice_id: id,
@@ -124,8 +115,7 @@ pub(crate) async fn dead_letters(
     let letters = state
         .store
         .dead_letters(&signed.city.id, DEAD_LETTERS_SHOWN)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     signed
         .audit(
             &state,
@@ -164,13 +154,9 @@ pub(crate) async fn retry(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().manages_accounts())?;
-    let queued = state
-        .store
-        .retry_dead_letter(&signed.city.id, id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let queued = state.store.retry_dead_letter(&signed.city.id, id).await?;
     if !queued {
-        return Err(signed.error(ApiError::not_found(signed.ui.t(
+        return Err(PageError::from(ApiError::not_found(signed.ui.t(
             "この配信は再送できません(すでに再送済みか、ありません)。",
             "This delivery cannot be sent again (already queued, or no such delivery).",
         ))));

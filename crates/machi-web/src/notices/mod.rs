@@ -138,8 +138,7 @@ async fn list(
     let notices = state
         .store
         .published_notices(&city.id, filter.category(), filter.area(), LIST_SIZE)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+        .await?;
     let feed_query = serde_urlencoded::to_string([
         ("category", filter.category.as_str()),
         ("area", filter.area.trim()),
@@ -256,21 +255,12 @@ async fn show(
     ui: Ui,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let notice = visible(&state, &city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?
-        .ok_or_else(|| {
-            PageError::new(
-                ui,
-                &city,
-                ApiError::not_found(ui.t("このお知らせはありません。", "There is no such notice.")),
-            )
-        })?;
-    let files = state
-        .store
-        .notice_attachments(&city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let notice = visible(&state, &city.id, &id).await?.ok_or_else(|| {
+        PageError::from(ApiError::not_found(
+            ui.t("このお知らせはありません。", "There is no such notice."),
+        ))
+    })?;
+    let files = state.store.notice_attachments(&city.id, &id).await?;
     Ok(render(&NoticePage {
         ui,
         city: city_name(ui, &city),

@@ -76,8 +76,7 @@ pub(crate) async fn staff_list(
     let notices = state
         .store
         .department_notices(&signed.city.id, department.as_deref())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(render(&StaffList {
         chrome: signed.chrome("/staff/notices"),
         notices: notices.iter().map(|n| row(signed.ui, n)).collect(),
@@ -103,11 +102,11 @@ async fn editable(state: &AppState, signed: &Signed, id: &str) -> Result<Notice,
     let notice = state
         .store
         .notice(&signed.city.id, id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .ok_or_else(|| {
-            signed
-                .error(ApiError::not_found("no such notice").with_ja("このお知らせはありません。"))
+            PageError::from(
+                ApiError::not_found("no such notice").with_ja("このお知らせはありません。"),
+            )
         })?;
     if department.is_some() {
         signed.require_department(&notice.department_code)?;
@@ -264,11 +263,7 @@ pub(crate) async fn staff_edit(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let notice = editable(&state, &signed, &id).await?;
-    let saved = state
-        .store
-        .notice_attachments(&signed.city.id, &id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let saved = state.store.notice_attachments(&signed.city.id, &id).await?;
     let times = (
         form_time(notice.publish_at),
         notice.expires_at.map(form_time).unwrap_or_default(),
@@ -398,18 +393,12 @@ async fn save(
             signed.department()?.to_string()
         }
     };
-    let (pairs, uploads) = crate::kit::read_form(state, request)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let (pairs, uploads) = crate::kit::read_form(state, request).await?;
     let uploads: Vec<Upload> = uploads.into_iter().filter(|u| u.field == "files").collect();
     let (draft, publish_text, expires_text) = read_form(&pairs);
     let (publish_at, expires_at, mut errors) = check(&draft, &publish_text, &expires_text);
     let saved = match &id {
-        Some(id) => state
-            .store
-            .notice_attachments(&signed.city.id, id)
-            .await
-            .map_err(|e| signed.error(e))?,
+        Some(id) => state.store.notice_attachments(&signed.city.id, id).await?,
         None => Vec::new(),
     };
     let removed: Vec<String> = saved
@@ -438,11 +427,7 @@ async fn save(
     }
     // Durable on disk before any row names them (and before a preview carries them).
     for (upload, (name, kind)) in uploads.iter().zip(good) {
-        let file = state
-            .store
-            .save_file(upload.bytes.clone())
-            .await
-            .map_err(|e| signed.error(e))?;
+        let file = state.store.save_file(upload.bytes.clone()).await?;
         carried.push(NoticeAttachment {
             id: String::new(),
             filename: name,
@@ -496,8 +481,7 @@ async fn save(
                 remove: &removed,
             },
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other(&format!("/staff/notices/{saved}")))
 }
 

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use machi_core::opendata::standard::Definitions;
 
-use crate::kit::{ApiError, PageError, Signed};
+use crate::kit::{ApiError, PageError};
 use crate::AppState;
 
 /// The public pages and file downloads.
@@ -47,6 +47,6 @@ pub(crate) fn staff_routes() -> Router<AppState> {
 }
 
 /// The standard dataset definitions machi ships with.
-pub(crate) fn definitions(signed: &Signed) -> Result<&'static Definitions, PageError> {
-    Definitions::shared().map_err(|e| signed.error(ApiError::internal(e)))
+pub(crate) fn definitions() -> Result<&'static Definitions, PageError> {
+    Definitions::shared().map_err(|e| PageError::from(ApiError::internal(e)))
 }

@@ -119,7 +119,7 @@ pub(super) async fn catalog(
         ],
         facet_limit: 20,
     };
-    let failed = |e: machi_store::StoreError| PageError::new(ui, &city, e);
+    let failed = |e: machi_store::StoreError| PageError::from(e);
     let found = state
         .store
         .search_datasets(&city.id, &search)
@@ -292,15 +292,14 @@ async fn active_dataset(
     state
         .store
         .dataset(&city.id, id)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?
+        .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| {
             let missing = ui.t(
                 "そのデータセットはありません。",
                 "There is no such dataset.",
             );
-            PageError::new(ui, city, ApiError::not_found(missing))
+            PageError::from(ApiError::not_found(missing))
         })
 }
 
@@ -311,20 +310,14 @@ pub(super) async fn dataset(
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let dataset = active_dataset(&state, &city, ui, &name).await?;
-    let departments = state
-        .store
-        .departments(&city.id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let departments = state.store.departments(&city.id).await?;
     let organization = departments
         .iter()
         .find(|d| d.code == dataset.input.organization)
         .map(|d| ui.name(&d.ja, &d.en).to_string())
         .unwrap_or_default();
     let licence = license(&dataset.input.license_id);
-    let previews = previews(&state, &city, &dataset)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let previews = previews(&state, &city, &dataset).await?;
     let groups = machi_core::opendata::standard::Definitions::shared()
         .map(|d| d.groups())
         .unwrap_or_default()
@@ -398,11 +391,7 @@ pub(super) async fn coverage(
     City(city): City,
     ui: Ui,
 ) -> Result<Response, PageError> {
-    let counts = state
-        .store
-        .facet_counts(&city.id, Facet::Groups)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let counts = state.store.facet_counts(&city.id, Facet::Groups).await?;
     let groups = machi_core::opendata::standard::Definitions::shared()
         .map(|d| d.groups())
         .unwrap_or_default();

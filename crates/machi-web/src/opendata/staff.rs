@@ -33,11 +33,10 @@ pub(super) async fn editable(
     let dataset = state
         .store
         .dataset(&signed.city.id, id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .filter(|d| d.state == "active")
         .ok_or_else(|| {
-            signed.error(
+            PageError::from(
                 ApiError::not_found("no such dataset").with_ja("このデータセットはありません。"),
             )
         })?;
@@ -65,11 +64,7 @@ pub(super) async fn list(
         rows: LIST_SIZE,
         ..DatasetQuery::default()
     };
-    let page = state
-        .store
-        .search_datasets(&signed.city.id, &query)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let page = state.store.search_datasets(&signed.city.id, &query).await?;
     Ok(render(&ListPage {
         chrome: signed.chrome("/staff/opendata"),
         datasets: page.datasets,
@@ -99,12 +94,11 @@ async fn form_page(
     dataset: Option<DatasetRecord>,
 ) -> Result<FormPage, PageError> {
     let own = scope(signed)?;
-    let definitions = definitions(signed)?;
+    let definitions = definitions()?;
     let departments = state
         .store
         .departments(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .into_iter()
         .filter(|d| own.as_deref().is_none_or(|o| o == d.code))
         .map(|d| (d.code, d.ja))
@@ -215,12 +209,11 @@ async fn save(
     let departments: Vec<String> = state
         .store
         .departments(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .into_iter()
         .map(|d| d.code)
         .collect();
-    let groups = definitions(signed)?.groups();
+    let groups = definitions()?.groups();
     let checked = match input.clone().check(&departments, &groups) {
         Ok(checked) => checked,
         Err(problems) => return shown_again(state, signed, input, problems, existing).await,
@@ -242,7 +235,7 @@ async fn save(
             );
             shown_again(state, signed, input, vec![taken], existing).await
         }
-        Err(error) => Err(signed.error(error)),
+        Err(error) => Err(PageError::from(error)),
     }
 }
 

@@ -61,9 +61,7 @@ pub(super) async fn add(
     request: Request,
 ) -> Result<Response, PageError> {
     let dataset = editable(&state, &signed, &id).await?;
-    let (pairs, uploads) = crate::kit::read_form(&state, request)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let (pairs, uploads) = crate::kit::read_form(&state, request).await?;
     let ui = signed.ui;
     let mut page = ReportPage {
         chrome: signed.chrome(&format!("/staff/opendata/{id}")),
@@ -137,11 +135,7 @@ pub(super) async fn add(
         }
         _ => media_type(&format),
     };
-    let stored = state
-        .store
-        .save_file(upload.bytes)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let stored = state.store.save_file(upload.bytes).await?;
     let name = Some(field(&pairs, "name"))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| upload.filename.clone());
@@ -158,14 +152,13 @@ pub(super) async fn add(
     let added = state
         .store
         .add_resource(&signed.city.id, &page.dataset.id, &resource, signed.email())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     if let Some(typed) = typed {
         state
             .store
             .datastore_replace(&signed.city.id, &added.id, &typed.fields, typed.rows)
             .await
-            .map_err(|e| signed.error(ApiError::internal(e)))?;
+            .map_err(|e| PageError::from(ApiError::internal(e)))?;
     }
     if format != "CSV" && format != "XLSX" {
         return Ok(see_other(&format!("/staff/opendata/{id}")));
@@ -227,7 +220,7 @@ fn validate(
             ui.l(&e.message)
         )
     })?;
-    let definitions = definitions(signed).map_err(|_| "definitions".to_string())?;
+    let definitions = definitions().map_err(|_| "definitions".to_string())?;
     let dataset = match declared {
         "" => None,
         "auto" => definitions.recognise(&table),

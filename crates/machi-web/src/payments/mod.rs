@@ -106,7 +106,7 @@ async fn start(
 ) -> Result<Response, PageError> {
     open_checkout(&state, &city, ui, &headers, &base, &form)
         .await
-        .map_err(|e| PageError::new(ui, &city, e))
+        .map_err(PageError::from)
 }
 
 async fn open_checkout(
@@ -195,9 +195,7 @@ async fn come_back(
     ui: Ui,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let payment = confirmed_payment(&state, &city, ui, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let payment = confirmed_payment(&state, &city, ui, &id).await?;
     let page = ResultPage {
         ui,
         city: city_name(ui, &city),

@@ -69,7 +69,7 @@ pub(super) async fn reconcile(
             return Ok(default);
         }
         NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-            signed.error(ApiError::bad_request(signed.ui.t(
+            PageError::from(ApiError::bad_request(signed.ui.t(
                 "日付は 2026-11-01 の形で入力してください。",
                 "Enter dates as 2026-11-01.",
             )))
@@ -85,8 +85,7 @@ pub(super) async fn reconcile(
             &jst_day_start(from),
             &jst_day_start(until + Duration::days(1)),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let ui = signed.ui;
     let mut paid_per_receipt: HashMap<&str, usize> = HashMap::new();
     for line in &lines {
@@ -117,11 +116,7 @@ pub(super) async fn reconcile(
         if payment.state != PaymentState::Paid && checks < MAX_PROVIDER_CHECKS {
             if let Some(provider_ref) = &payment.provider_ref {
                 checks += 1;
-                let outcome = state
-                    .payments
-                    .status(provider_ref)
-                    .await
-                    .map_err(|e| signed.error(e))?;
+                let outcome = state.payments.status(provider_ref).await?;
                 if outcome == ProviderOutcome::Succeeded {
                     attention.push(ui.t(
                         "決済会社では支払い済み（未反映）",

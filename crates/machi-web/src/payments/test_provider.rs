@@ -231,21 +231,13 @@ struct CheckoutPage {
     return_url: String,
 }
 
-async fn charge_of(
-    state: &AppState,
-    ui: Ui,
-    city: &machi_store::Tenant,
-    session: &str,
-) -> Result<TestCharge, PageError> {
+async fn charge_of(state: &AppState, session: &str) -> Result<TestCharge, PageError> {
     state
         .store
         .test_provider_charge(session)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?
+        .await?
         .ok_or_else(|| {
-            PageError::new(
-                ui,
-                city,
+            PageError::from(
                 ApiError::not_found("no such checkout session")
                     .with_ja("この決済画面はありません。"),
             )
@@ -258,7 +250,7 @@ async fn checkout(
     ui: Ui,
     Path(session): Path<String>,
 ) -> Result<Response, PageError> {
-    let charge = charge_of(&state, ui, &city, &session).await?;
+    let charge = charge_of(&state, &session).await?;
     Ok(crate::kit::no_store(render(&CheckoutPage {
         ui,
         city: crate::kit::city_name(ui, &city),
@@ -284,27 +276,19 @@ struct SettleForm {
 /// the browser back.
 async fn settle(
     State(state): State<AppState>,
-    City(city): City,
-    ui: Ui,
     Path(session): Path<String>,
     Form(form): Form<SettleForm>,
 ) -> Result<Response, PageError> {
-    let charge = charge_of(&state, ui, &city, &session).await?;
+    let charge = charge_of(&state, &session).await?;
     let outcome = ProviderOutcome::parse(&form.outcome)
         .filter(|o| *o != ProviderOutcome::Open)
         .ok_or_else(|| {
-            PageError::new(
-                ui,
-                &city,
+            PageError::from(
                 ApiError::bad_request("choose pay, fail or cancel")
                     .with_ja("支払う・失敗・取り消しのどれかを選んでください。"),
             )
         })?;
-    let settled = state
-        .store
-        .test_provider_settle(&session, outcome)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let settled = state.store.test_provider_settle(&session, outcome).await?;
     if settled {
         let provider = TestProvider::new(state.store.clone());
         let event_id = format!("evt_{}", &random_token()[..24]);
@@ -324,6 +308,6 @@ async fn settle(
             }
         });
     }
-    let charge = charge_of(&state, ui, &city, &session).await?;
+    let charge = charge_of(&state, &session).await?;
     Ok(crate::kit::see_other(&charge.return_url))
 }

@@ -265,12 +265,7 @@ pub(crate) fn measure_view(ui: Ui, loaded: &Loaded, node: &Node) -> MeasureView 
 }
 
 /// The node of a plan, or a 404 page.
-pub(crate) fn find_node<'a>(
-    ui: Ui,
-    city: &machi_store::Tenant,
-    plan: &'a Plan,
-    node: &str,
-) -> Result<&'a Node, PageError> {
+pub(crate) fn find_node<'a>(ui: Ui, plan: &'a Plan, node: &str) -> Result<&'a Node, PageError> {
     plan.walk()
         .into_iter()
         .map(|(_, n)| n)
@@ -280,7 +275,7 @@ pub(crate) fn find_node<'a>(
                 "その項目はこの計画にありません。",
                 "The plan has no such item.",
             );
-            PageError::new(ui, city, ApiError::not_found(missing))
+            PageError::from(ApiError::not_found(missing))
         })
 }
 
@@ -306,7 +301,7 @@ pub(crate) async fn show(
     Path(at): Path<NodePath>,
 ) -> Result<Response, PageError> {
     let loaded = load(&state, &city, ui, &at.id).await?;
-    let node = find_node(ui, &city, &loaded.plan, &at.node)?;
+    let node = find_node(ui, &loaded.plan, &at.node)?;
     let m = measure_view(ui, &loaded, node);
     Ok(render(&PublicPage {
         ui,

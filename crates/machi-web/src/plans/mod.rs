@@ -67,15 +67,10 @@ pub(crate) async fn stored_plan(
     ui: Ui,
     id: &str,
 ) -> Result<machi_store::plans::StoredPlan, PageError> {
-    state
-        .store
-        .plan(&city.id, id)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?
-        .ok_or_else(|| {
-            let missing = ui.t("その計画はありません。", "There is no such plan.");
-            PageError::new(ui, city, ApiError::not_found(missing))
-        })
+    state.store.plan(&city.id, id).await?.ok_or_else(|| {
+        let missing = ui.t("その計画はありません。", "There is no such plan.");
+        PageError::from(ApiError::not_found(missing))
+    })
 }
 
 /// Loads a plan with its cycle and live figures for a page, or the 404 page.
@@ -85,7 +80,7 @@ pub(crate) async fn load(
     ui: Ui,
     id: &str,
 ) -> Result<Loaded, PageError> {
-    let failed = |e: machi_store::StoreError| PageError::new(ui, city, e);
+    let failed = |e: machi_store::StoreError| PageError::from(e);
     let stored = stored_plan(state, city, ui, id).await?;
     let cycle = state.store.plan_cycle(&city.id, id).await.map_err(failed)?;
     let live = standing::live_figures(&state.store, &city.id, &stored.plan)
@@ -281,11 +276,7 @@ pub(crate) async fn list(
     City(city): City,
     ui: Ui,
 ) -> Result<Response, PageError> {
-    let plans = state
-        .store
-        .plans(&city.id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let plans = state.store.plans(&city.id).await?;
     Ok(render(&ListPage {
         ui,
         city: city_name(ui, &city),
@@ -300,15 +291,10 @@ pub(crate) async fn show(
     ui: Ui,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let stored = state
-        .store
-        .plan(&city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?
-        .ok_or_else(|| {
-            let missing = ui.t("その計画はありません。", "There is no such plan.");
-            PageError::new(ui, &city, ApiError::not_found(missing))
-        })?;
+    let stored = state.store.plan(&city.id, &id).await?.ok_or_else(|| {
+        let missing = ui.t("その計画はありません。", "There is no such plan.");
+        PageError::from(ApiError::not_found(missing))
+    })?;
     let plan = stored.plan;
     let mut tree = Vec::new();
     steps(ui, &plan, &plan.nodes, &mut tree);
@@ -388,11 +374,7 @@ pub(crate) async fn revisions(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let stored = stored_plan(&state, &city, ui, &id).await?;
-    let revisions = state
-        .store
-        .plan_revisions(&city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let revisions = state.store.plan_revisions(&city.id, &id).await?;
     let plan_href = format!("/plans/{}", path_segment(&id));
     Ok(render(&RevisionsPage {
         ui,

@@ -179,7 +179,7 @@ pub(crate) async fn show(
     let fy = super::dashboard::YearQuery { fy: query.fy }.year(&years);
     let headers = headers(ui);
     let lines = lines(ui, &loaded, fy);
-    let failed = |e: String| PageError::new(ui, &city, ApiError::internal(e));
+    let failed = |e: String| PageError::from(ApiError::internal(e));
     let filename = format!("plan-{}-{fy}", path_segment(&id));
     match query.format.as_str() {
         "csv" => {

@@ -64,11 +64,7 @@ async fn own_department(
     let Some(code) = signed.session.user.department_code.clone() else {
         return Ok(None);
     };
-    let departments = state
-        .store
-        .departments(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let departments = state.store.departments(&signed.city.id).await?;
     let name = departments
         .into_iter()
         .find(|d| d.code == code)
@@ -113,11 +109,7 @@ async fn home_page(
 ) -> Result<Home, PageError> {
     let role = signed.role();
     signed.require(role.reports_progress() || role.reads_audit_log())?;
-    let summaries = state
-        .store
-        .plans(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let summaries = state.store.plans(&signed.city.id).await?;
     let mut own = Vec::new();
     let mut to_evaluate = Vec::new();
     let mut year = String::new();
@@ -188,9 +180,7 @@ pub(crate) async fn import(
     request: Request,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().edits_plans())?;
-    let (pairs, uploads) = crate::kit::read_form(&state, request)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let (pairs, uploads) = crate::kit::read_form(&state, request).await?;
     let reason = pairs
         .iter()
         .find(|(k, _)| k == "reason")
@@ -228,8 +218,7 @@ pub(crate) async fn import(
         let exists = state
             .store
             .plan(&signed.city.id, &plan.plan.id)
-            .await
-            .map_err(|e| signed.error(e))?
+            .await?
             .is_some();
         if exists && reason.is_empty() {
             problems.push(
@@ -251,8 +240,7 @@ pub(crate) async fn import(
             state
                 .store
                 .import_plan(&signed.city.id, &plan, signed.email(), &reason)
-                .await
-                .map_err(|e| signed.error(e))?;
+                .await?;
             Ok(see_other(&format!(
                 "/plans/{}/revisions",
                 path_segment(&plan.plan.id)
@@ -311,7 +299,7 @@ async fn measure_page(
 ) -> Result<MeasurePage, PageError> {
     let ui = signed.ui;
     let loaded = load(state, &signed.city, ui, &at.id).await?;
-    let node = find_node(ui, &signed.city, &loaded.plan, &at.node)?;
+    let node = find_node(ui, &loaded.plan, &at.node)?;
     let role = signed.role();
     let own = owns(state, signed, node).await?;
     let m = measure_view(ui, &loaded, node);
@@ -432,7 +420,7 @@ pub(crate) async fn report(
 ) -> Result<Response, PageError> {
     signed.require(signed.role().reports_progress())?;
     let loaded = stored_plan(&state, &signed.city, signed.ui, &at.id).await?;
-    let node = find_node(signed.ui, &signed.city, &loaded.plan, &at.node)?;
+    let node = find_node(signed.ui, &loaded.plan, &at.node)?;
     signed.require(signed.role().edits_plans() || owns(&state, &signed, node).await?)?;
     let actuals: Vec<(String, String)> = pairs
         .iter()
@@ -458,8 +446,7 @@ pub(crate) async fn report(
                     department,
                     signed.email(),
                 )
-                .await
-                .map_err(|e| signed.error(e))?;
+                .await?;
             Ok(saved(&at, input.fy, "report"))
         }
         Err(problems) => {
@@ -493,7 +480,7 @@ pub(crate) async fn evaluate(
 ) -> Result<Response, PageError> {
     signed.require(signed.role().edits_plans())?;
     let loaded = stored_plan(&state, &signed.city, signed.ui, &at.id).await?;
-    find_node(signed.ui, &signed.city, &loaded.plan, &at.node)?;
+    find_node(signed.ui, &loaded.plan, &at.node)?;
     let checked = read_evaluation(
         &loaded.plan,
         field(&pairs, "fy"),
@@ -505,8 +492,7 @@ pub(crate) async fn evaluate(
             state
                 .store
                 .save_evaluation(measure_ref(&signed, &at), &input, signed.email())
-                .await
-                .map_err(|e| signed.error(e))?;
+                .await?;
             Ok(saved(&at, input.fy, "evaluation"))
         }
         Err(problems) => {
@@ -530,15 +516,14 @@ pub(crate) async fn action(
 ) -> Result<Response, PageError> {
     signed.require(signed.role().reports_progress())?;
     let loaded = stored_plan(&state, &signed.city, signed.ui, &at.id).await?;
-    let node = find_node(signed.ui, &signed.city, &loaded.plan, &at.node)?;
+    let node = find_node(signed.ui, &loaded.plan, &at.node)?;
     signed.require(signed.role().edits_plans() || owns(&state, &signed, node).await?)?;
     match read_action(&loaded.plan, field(&pairs, "fy"), field(&pairs, "action")) {
         Ok((fy, text)) => {
             state
                 .store
                 .save_action(measure_ref(&signed, &at), fy, &text, signed.email())
-                .await
-                .map_err(|e| signed.error(e))?;
+                .await?;
             Ok(saved(&at, fy, "action"))
         }
         Err(problems) => {

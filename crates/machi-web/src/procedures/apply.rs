@@ -93,7 +93,7 @@ async fn online_form(
 ) -> Result<(Arc<ProcedureRecord>, i64, Arc<CompiledForm>), PageError> {
     submit::online_form(state, &city.id, id, ui)
         .await
-        .map_err(|e| PageError::new(ui, city, e))
+        .map_err(PageError::from)
 }
 
 pub(super) async fn show_form(
@@ -236,9 +236,7 @@ pub(super) async fn post_form(
     request: Request,
 ) -> Result<Response, PageError> {
     let (record, version, form) = online_form(&state, &city, &id, ui).await?;
-    let (pairs, uploads) = read_form(&state, request)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let (pairs, uploads) = read_form(&state, request).await?;
     if let Some((_, json)) = pairs.iter().find(|(k, _)| k == "edit_json") {
         let answers: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
         return Ok(form_page(
@@ -330,7 +328,6 @@ fn uncarry(text: &str) -> Option<NewAttachment> {
 pub(super) fn confirmed_answers(
     pairs: &[(String, String)],
     ui: Ui,
-    city: &machi_store::Tenant,
 ) -> Result<(i64, Map<String, Value>), PageError> {
     let field = |name: &str| {
         pairs
@@ -339,14 +336,10 @@ pub(super) fn confirmed_answers(
             .map(|(_, v)| v.as_str())
     };
     let bad = || {
-        PageError::new(
-            ui,
-            city,
-            ApiError::bad_request(ui.t(
-                "送信内容が正しくありません。最初からやり直してください。",
-                "The form was not sent correctly. Please start again.",
-            )),
-        )
+        PageError::from(ApiError::bad_request(ui.t(
+            "送信内容が正しくありません。最初からやり直してください。",
+            "The form was not sent correctly. Please start again.",
+        )))
     };
     let version: i64 = field("form_version")
         .and_then(|v| v.parse().ok())
@@ -366,13 +359,12 @@ pub(super) async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let (record, _, _) = online_form(&state, &city, &id, ui).await?;
-    let (version, answers) = confirmed_answers(&pairs, ui, &city)?;
+    let (version, answers) = confirmed_answers(&pairs, ui)?;
     let resident = crate::kit::resident::signed_in(&state, &city, &headers).await;
     let form = state
         .forms
         .get(&state.store, &city.id, &id, version)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+        .await?;
     let carried: Vec<NewAttachment> = pairs
         .iter()
         .filter(|(k, _)| k == "attachment")
@@ -394,14 +386,10 @@ pub(super) async fn submit(
     let attachments = verify_carried(&state, &form, carried)
         .await
         .ok_or_else(|| {
-            PageError::new(
-                ui,
-                &city,
-                ApiError::bad_request(ui.t(
-                    "添付ファイルを確認できませんでした。もう一度選んでください。",
-                    "The attached files could not be checked. Please attach them again.",
-                )),
-            )
+            PageError::from(ApiError::bad_request(ui.t(
+                "添付ファイルを確認できませんでした。もう一度選んでください。",
+                "The attached files could not be checked. Please attach them again.",
+            )))
         })?;
     let accepted = submit::submit(
         &state,
@@ -416,8 +404,7 @@ pub(super) async fn submit(
             resident_id: resident.map(|r| r.resident_id),
         },
     )
-    .await
-    .map_err(|e| PageError::new(ui, &city, e))?;
+    .await?;
     let page = ReceiptPage {
         ui,
         city: city_name(ui, &city),

@@ -58,9 +58,7 @@ pub(super) async fn home(
         limit: Some(12),
         ..Default::default()
     };
-    let page = search(&state, &city.id, &params)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let page = search(&state, &city.id, &params).await?;
     Ok(render(&HomePage {
         ui,
         city: city_name(ui, &city),
@@ -111,13 +109,9 @@ pub(super) async fn catalog(
                 Some(message),
             )
         }
-        Err(e) => return Err(PageError::new(ui, &city, e)),
+        Err(e) => return Err(PageError::from(e)),
     };
-    let departments = state
-        .store
-        .departments(&city.id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let departments = state.store.departments(&city.id).await?;
     let items = list_items(ui, &page);
     let count_text = if ui.en {
         format!("({} shown)", items.len())
@@ -181,15 +175,12 @@ pub(super) async fn procedure(
     let record = state
         .store
         .procedure(&city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?
+        .await?
         .filter(|r| r.published)
         .ok_or_else(|| {
-            PageError::new(
-                ui,
-                &city,
-                ApiError::not_found(ui.t("その手続はありません。", "There is no such procedure.")),
-            )
+            PageError::from(ApiError::not_found(
+                ui.t("その手続はありません。", "There is no such procedure."),
+            ))
         })?;
     let p = &record.definition;
     let fee = match p.fee_yen {

@@ -20,9 +20,8 @@ pub(super) async fn correct(
     ui: Ui,
     request: Request,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
-    crate::kit::check_origin(request.headers()).map_err(&fail)?;
-    let (pairs, _) = read_form(&state, request).await.map_err(&fail)?;
+    crate::kit::check_origin(request.headers())?;
+    let (pairs, _) = read_form(&state, request).await?;
     let field = |name: &str| {
         pairs
             .iter()
@@ -34,21 +33,21 @@ pub(super) async fn correct(
     let view = state
         .store
         .application_by_access_code(&city.id, &receipt, &code)
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
     let record = state
         .procedures
         .get(&state.store, &city.id, &view.procedure_id)
-        .await
-        .map_err(&fail)?
+        .await?
         .ok_or_else(|| {
-            fail(ApiError::not_found("no such procedure").with_ja("この手続はありません。"))
+            PageError::from(
+                ApiError::not_found("no such procedure").with_ja("この手続はありません。"),
+            )
         })?;
     let workflow = record.definition.workflow();
     if view.status != Status::CorrectionRequested
         || !workflow.allows(Status::CorrectionRequested, Status::Resubmitted)
     {
-        return Err(fail(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "no-correction",
             "No correction requested",
@@ -66,8 +65,7 @@ pub(super) async fn correct(
             &view.procedure_id,
             view.form_version,
         )
-        .await
-        .map_err(&fail)?;
+        .await?;
     let mode = FormMode::Correct {
         receipt_number: &view.receipt_number,
         access_code: &code,
@@ -102,10 +100,9 @@ pub(super) async fn correct(
     let done = state
         .store
         .resubmit(&city.id, &view.receipt_number, &digest, stored.as_map())
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
     if !done {
-        return Err(fail(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "no-correction",
             "No correction requested",
@@ -118,8 +115,7 @@ pub(super) async fn correct(
     let refreshed = state
         .store
         .application_by_access_code(&city.id, &receipt, &code)
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
     Ok(render_found(&state, &city, ui, refreshed, &code)
         .await?
         .into_response())

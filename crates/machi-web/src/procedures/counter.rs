@@ -81,7 +81,6 @@ async fn home_page(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().serves_counter())?;
-    let fail = |e| signed.error(e);
     let records = state
         .store
         .search_procedures(
@@ -92,14 +91,12 @@ async fn home_page(
                 ..ProcedureQuery::default()
             },
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     let ui = signed.ui;
     let counts = state
         .store
         .made_via_counts(&signed.city.id, &month_start())
-        .await
-        .map_err(fail)?
+        .await?
         .into_iter()
         .map(|(via, n)| {
             let label = if via == "counter" {
@@ -172,11 +169,7 @@ pub(super) async fn open(
             false,
         ));
     }
-    let prefill = state
-        .store
-        .prefill(&signed.city.id, &params.code)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let prefill = state.store.prefill(&signed.city.id, &params.code).await?;
     let Some(prefill) = prefill else {
         let message = signed.ui.t(
             "このコードの事前入力は見つかりません（期限切れか、使用済みです）。",
@@ -219,16 +212,14 @@ async fn counter_form(
     id: &str,
     version: Option<i64>,
 ) -> Result<(Arc<ProcedureRecord>, i64, Arc<CompiledForm>), PageError> {
-    let (record, current, form) = submit::online_form(state, &signed.city.id, id, signed.ui)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let (record, current, form) =
+        submit::online_form(state, &signed.city.id, id, signed.ui).await?;
     match version {
         Some(version) if version != current => {
             let older = state
                 .forms
                 .get(&state.store, &signed.city.id, id, version)
-                .await
-                .map_err(|e| signed.error(e))?;
+                .await?;
             Ok((record, version, older))
         }
         _ => Ok((record, current, form)),
@@ -345,7 +336,7 @@ pub(super) async fn submit_for_visitor(
     }
     let answers = form
         .validate(&raw)
-        .map_err(|e| signed.error(ApiError::invalid_fields(e, "/answers")))?;
+        .map_err(|e| PageError::from(ApiError::invalid_fields(e, "/answers")))?;
     let accepted = submit::submit(
         &state,
         &signed.city.id,
@@ -359,15 +350,10 @@ pub(super) async fn submit_for_visitor(
             resident_id: None,
         },
     )
-    .await
-    .map_err(|e| signed.error(e))?;
+    .await?;
     let receipt = accepted.receipt.receipt_number.clone();
     if !prefill.is_empty() {
-        state
-            .store
-            .forget_prefill(&signed.city.id, prefill)
-            .await
-            .map_err(|e| signed.error(e))?;
+        state.store.forget_prefill(&signed.city.id, prefill).await?;
     }
     signed.audit(&state, "counter.submit", &receipt, json!({ "procedure": record.definition.id, "identity_document": document, "prefilled": !prefill.is_empty(), })).await?;
     Ok(render(&CounterDone {

@@ -74,15 +74,11 @@ struct DonePage {
     access_code: String,
 }
 
-fn not_found(ui: Ui, city: &machi_store::Tenant) -> PageError {
-    PageError::new(
-        ui,
-        city,
-        ApiError::not_found(ui.t(
-            "そのライフイベントはありません。",
-            "There is no such life event.",
-        )),
-    )
+fn not_found(ui: Ui) -> PageError {
+    PageError::from(ApiError::not_found(ui.t(
+        "そのライフイベントはありません。",
+        "There is no such life event.",
+    )))
 }
 
 pub(super) async fn list(
@@ -90,11 +86,7 @@ pub(super) async fn list(
     City(city): City,
     ui: Ui,
 ) -> Result<Response, PageError> {
-    let bundles = state
-        .store
-        .bundles(&city.id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let bundles = state.store.bundles(&city.id).await?;
     Ok(render(&ListPage {
         ui,
         city: city_name(ui, &city),
@@ -121,9 +113,8 @@ async fn bundle_of(
     state
         .store
         .bundle(&city.id, id)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?
-        .ok_or_else(|| not_found(ui, city))
+        .await?
+        .ok_or_else(|| not_found(ui))
 }
 
 pub(super) async fn questions(
@@ -188,11 +179,7 @@ async fn chosen(
             }
             Ok(online) => chosen.online.push(online),
             Err(_) => {
-                let record = state
-                    .procedures
-                    .get(&state.store, &city.id, id)
-                    .await
-                    .map_err(|e| PageError::new(ui, city, e))?;
+                let record = state.procedures.get(&state.store, &city.id, id).await?;
                 if let Some(record) = record.filter(|r| r.published) {
                     chosen
                         .counter_only
@@ -384,7 +371,6 @@ pub(super) async fn submit(
     headers: axum::http::HeaderMap,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let fail = |e| PageError::new(ui, &city, e);
     let bundle = bundle_of(&state, &city, ui, &id).await?;
     let resident = crate::kit::resident::signed_in(&state, &city, &headers)
         .await
@@ -392,7 +378,7 @@ pub(super) async fn submit(
     let yes = yes_answers(&pairs, &bundle);
     let chosen = chosen(&state, &city, ui, &bundle, &yes).await?;
     if chosen.online.is_empty() {
-        return Err(fail(ApiError::bad_request(ui.t(
+        return Err(PageError::from(ApiError::bad_request(ui.t(
             "オンラインで申請できる手続がありません。",
             "None of these procedures can be done online.",
         ))));
@@ -473,11 +459,7 @@ pub(super) async fn submit(
         .iter()
         .map(|a| a.procedure_id.clone())
         .collect();
-    let receipts = state
-        .store
-        .submit_together(applications)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let receipts = state.store.submit_together(applications).await?;
     metrics::counter!("machi_applications_total", "made_via" => "online")
         .increment(receipts.len() as u64);
     Ok(no_store(render(&DonePage {

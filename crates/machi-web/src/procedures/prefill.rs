@@ -48,32 +48,28 @@ pub(super) async fn create(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let fail = |e| PageError::new(ui, &city, e);
     let record = state
         .procedures
         .get(&state.store, &city.id, &id)
-        .await
-        .map_err(fail)?
+        .await?
         .filter(|r| r.published)
         .ok_or_else(|| {
-            fail(crate::kit::ApiError::not_found(
+            PageError::from(crate::kit::ApiError::not_found(
                 ui.t("その手続はありません。", "There is no such procedure."),
             ))
         })?;
-    let (version, answers) = confirmed_answers(&pairs, ui, &city)?;
+    let (version, answers) = confirmed_answers(&pairs, ui)?;
     let form = state
         .forms
         .get(&state.store, &city.id, &id, version)
-        .await
-        .map_err(fail)?;
-    let answers = form
-        .validate(&answers)
-        .map_err(|errors| fail(crate::kit::ApiError::invalid_fields(errors, "/answers")))?;
+        .await?;
+    let answers = form.validate(&answers).map_err(|errors| {
+        PageError::from(crate::kit::ApiError::invalid_fields(errors, "/answers"))
+    })?;
     let (code, expires_at) = state
         .store
         .save_prefill(&city.id, &id, version, &form.for_storage(answers))
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+        .await?;
     Ok(no_store(render(&PrefillPage {
         ui,
         city: city_name(ui, &city),

@@ -86,7 +86,7 @@ pub(super) async fn lookup(
             );
             Ok((StatusCode::NOT_FOUND, no_store(render(&page))).into_response())
         }
-        Err(e) => Err(PageError::new(ui, &city, e)),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
@@ -107,16 +107,11 @@ pub(crate) async fn render_found(
         error: None,
         found: None,
     };
-    let procedure = state
-        .store
-        .procedure(&city.id, &view.procedure_id)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?;
+    let procedure = state.store.procedure(&city.id, &view.procedure_id).await?;
     let payments = state
         .store
         .payments_of(&city.id, &view.receipt_number)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?;
+        .await?;
     let paid = payments
         .iter()
         .any(|p| p.state == machi_core::payments::PaymentState::Paid);
@@ -176,16 +171,11 @@ pub(super) async fn my_application(
     let view = state
         .store
         .my_application(&city.id, &session.resident_id, &receipt)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?
+        .await?
         .ok_or_else(|| {
-            PageError::new(
-                ui,
-                &city,
-                ApiError::not_found(
-                    ui.t("この申請はありません。", "There is no such application."),
-                ),
-            )
+            PageError::from(ApiError::not_found(
+                ui.t("この申請はありません。", "There is no such application."),
+            ))
         })?;
     render_found(&state, &city, ui, view, "").await
 }

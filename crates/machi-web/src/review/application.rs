@@ -36,10 +36,9 @@ async fn load(state: &AppState, signed: &Signed, receipt: &str) -> Result<Loaded
     let application = state
         .store
         .staff_application(&signed.city.id, receipt)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .ok_or_else(|| {
-            signed.error(ApiError::not_found(signed.ui.t(
+            PageError::from(ApiError::not_found(signed.ui.t(
                 "この受付番号の申請はありません。",
                 "There is no application with this receipt number.",
             )))
@@ -54,13 +53,11 @@ async fn load(state: &AppState, signed: &Signed, receipt: &str) -> Result<Loaded
             &view.procedure_id,
             view.form_version,
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let procedure = state
         .procedures
         .get(&state.store, &signed.city.id, &view.procedure_id)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let (procedure_name, workflow) = match procedure {
         Some(record) => (record.definition.name.clone(), record.definition.workflow()),
         None => (Localized::new(&view.procedure_id, ""), Workflow::standard()),
@@ -82,8 +79,7 @@ pub(super) async fn workflow_of(
     Ok(state
         .procedures
         .get(&state.store, &signed.city.id, procedure_id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .map(|r| r.definition.workflow())
         .unwrap_or_default())
 }
@@ -197,24 +193,18 @@ pub(super) async fn show(
     let view = &app.view;
     let now = machi_store::Time::now();
     let colleagues = colleagues(&state, &signed).await?;
-    let payments = state
-        .store
-        .payments_of(&signed.city.id, &receipt)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let payments = state.store.payments_of(&signed.city.id, &receipt).await?;
     let paid = payments
         .iter()
         .any(|p| p.state == machi_core::payments::PaymentState::Paid);
     let siblings = state
         .store
         .bundle_siblings(&signed.city.id, &receipt)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let fee = state
         .procedures
         .get(&state.store, &signed.city.id, &app.view.procedure_id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .and_then(|r| r.definition.fee_yen)
         .filter(|fee| *fee > 0);
     let page = ApplicationPage {
@@ -295,11 +285,7 @@ pub(super) async fn show(
 /// Reviewers of the same department, for assignment.
 async fn colleagues(state: &AppState, signed: &Signed) -> Result<Vec<Choice>, PageError> {
     let department = signed.department()?;
-    let users = state
-        .store
-        .users(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let users = state.store.users(&signed.city.id).await?;
     Ok(users
         .into_iter()
         .filter(|u| {
@@ -317,12 +303,12 @@ async fn colleagues(state: &AppState, signed: &Signed) -> Result<Vec<Choice>, Pa
 fn checked_text(signed: &Signed, text: &str, required: bool) -> Result<String, PageError> {
     let text = machi_core::text::strip_control_chars(text.trim());
     if required && text.is_empty() {
-        return Err(signed.error(ApiError::bad_request(
+        return Err(PageError::from(ApiError::bad_request(
             signed.ui.t("本文を入力してください。", "Enter some text."),
         )));
     }
     if text.chars().count() > MAX_TEXT {
-        return Err(signed.error(ApiError::bad_request(format!(
+        return Err(PageError::from(ApiError::bad_request(format!(
             "{} {MAX_TEXT}",
             signed
                 .ui
@@ -350,7 +336,7 @@ pub(super) async fn change_status(
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
     let loaded = load(&state, &signed, &receipt).await?;
-    let bad = |what: &str| signed.error(ApiError::bad_request(what.to_string()));
+    let bad = |what: &str| PageError::from(ApiError::bad_request(what.to_string()));
     let from = Status::parse(&form.from).ok_or_else(|| bad("unknown 'from' status"))?;
     let to = Status::parse(&form.to).ok_or_else(|| {
         bad(signed
@@ -380,8 +366,7 @@ pub(super) async fn change_status(
     state
         .store
         .change_status(&signed.city.id, &[change])
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other(&format!("/staff/applications/{receipt}")))
 }
 
@@ -414,8 +399,7 @@ pub(super) async fn message(
             signed.email(),
             mail.as_ref(),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other(&format!("/staff/applications/{receipt}")))
 }
 
@@ -431,8 +415,7 @@ pub(super) async fn comment(
     state
         .store
         .add_comment(&signed.city.id, &receipt, signed.email(), &body)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other(&format!("/staff/applications/{receipt}")))
 }
 
@@ -457,7 +440,7 @@ pub(super) async fn assign(
     if !assignee.is_empty() {
         let known = colleagues(&state, &signed).await?;
         if !known.iter().any(|c| c.value == assignee) {
-            return Err(signed.error(ApiError::bad_request(signed.ui.t(
+            return Err(PageError::from(ApiError::bad_request(signed.ui.t(
                 "同じ課の職員を選んでください。",
                 "Choose a member of your department.",
             ))));
@@ -471,8 +454,7 @@ pub(super) async fn assign(
             (!assignee.is_empty()).then_some(assignee),
             signed.email(),
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other(&format!("/staff/applications/{receipt}")))
 }
 
@@ -525,15 +507,11 @@ pub(super) async fn attachment(
         .iter()
         .find(|a| a.field == field)
         .ok_or_else(|| {
-            signed.error(
+            PageError::from(
                 ApiError::not_found("no such attachment").with_ja("この添付ファイルはありません。"),
             )
         })?;
-    let bytes = state
-        .store
-        .read_file(file.sha256.clone())
-        .await
-        .map_err(|e| signed.error(e))?;
+    let bytes = state.store.read_file(file.sha256.clone()).await?;
     signed
         .audit(
             &state,

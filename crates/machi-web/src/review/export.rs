@@ -40,11 +40,7 @@ pub(super) async fn applications(
     let mut query = params.filters.query(&signed, MAX_PAGE)?;
     let mut items = Vec::new();
     loop {
-        let page = state
-            .store
-            .inbox(&signed.city.id, &query)
-            .await
-            .map_err(|e| signed.error(e))?;
+        let page = state.store.inbox(&signed.city.id, &query).await?;
         let done = (page.len() as i64) < MAX_PAGE;
         query.after = page.last().map(|last| last.cursor());
         items.extend(page);
@@ -65,11 +61,7 @@ pub(super) async fn applications(
     };
     let receipts: Vec<String> = items.iter().map(|i| i.receipt_number.clone()).collect();
     let answers = match &form {
-        Some(_) => state
-            .store
-            .answers_of(&signed.city.id, &receipts)
-            .await
-            .map_err(|e| signed.error(e))?,
+        Some(_) => state.store.answers_of(&signed.city.id, &receipts).await?,
         None => Default::default(),
     };
     let mut writer = csv::WriterBuilder::new()
@@ -89,7 +81,7 @@ pub(super) async fn applications(
     if let Some(form) = &form {
         heading.extend(form.fields().map(|(_, hint)| hint.label.ja.clone()));
     }
-    let csv_error = |e: csv::Error| signed.error(ApiError::internal(e));
+    let csv_error = |e: csv::Error| PageError::from(ApiError::internal(e));
     writer.write_record(&heading).map_err(csv_error)?;
     for item in &items {
         let mut record = vec![
@@ -125,7 +117,7 @@ pub(super) async fn applications(
     }
     let text = writer
         .into_inner()
-        .map_err(|e| signed.error(ApiError::internal(e)))?;
+        .map_err(|e| PageError::from(ApiError::internal(e)))?;
     let text = String::from_utf8_lossy(&text);
     let sjis = params.encoding == "sjis";
     signed
@@ -156,8 +148,7 @@ async fn current_form(
     let record = state
         .procedures
         .get(&state.store, &signed.city.id, procedure_id)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let Some(version) = record.and_then(|r| r.form_version) else {
         return Ok(None);
     };
@@ -165,8 +156,7 @@ async fn current_form(
         state
             .forms
             .get(&state.store, &signed.city.id, procedure_id, version)
-            .await
-            .map_err(|e| signed.error(e))?,
+            .await?,
     ))
 }
 

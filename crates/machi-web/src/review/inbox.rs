@@ -44,7 +44,7 @@ impl InboxParams {
         let status = match self.status.as_str() {
             "" => None,
             text => Some(Status::parse(text).ok_or_else(|| {
-                signed.error(ApiError::bad_request(format!("unknown status '{text}'")))
+                PageError::from(ApiError::bad_request(format!("unknown status '{text}'")))
             })?),
         };
         Ok(InboxQuery {
@@ -136,8 +136,7 @@ pub(super) async fn department_procedures(
                 ..ProcedureQuery::default()
             },
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(records
         .into_iter()
         .map(|r| {
@@ -156,11 +155,7 @@ pub(super) async fn inbox(
 ) -> Result<Response, PageError> {
     signed.require(signed.role().reviews_applications())?;
     let query = params.query(&signed, PAGE_SIZE + 1)?;
-    let mut items = state
-        .store
-        .inbox(&signed.city.id, &query)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let mut items = state.store.inbox(&signed.city.id, &query).await?;
     let more = items.len() as i64 > PAGE_SIZE;
     items.truncate(PAGE_SIZE as usize);
     let procedures = department_procedures(&state, &signed).await?;
@@ -222,7 +217,7 @@ pub(super) async fn bulk(
     let form = bulk_form(&pairs);
     signed.require(signed.role().assigns_work())?;
     if form.receipt.is_empty() {
-        return Err(signed.error(ApiError::bad_request(signed.ui.t(
+        return Err(PageError::from(ApiError::bad_request(signed.ui.t(
             "対象の申請を選んでください。",
             "Select at least one application.",
         ))));
@@ -230,10 +225,9 @@ pub(super) async fn bulk(
     let states = state
         .store
         .application_states(&signed.city.id, &form.receipt)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     if states.len() != form.receipt.len() {
-        return Err(signed.error(ApiError::not_found(
+        return Err(PageError::from(ApiError::not_found(
             "some of the selected applications do not exist",
         )));
     }
@@ -246,22 +240,21 @@ pub(super) async fn bulk(
             state
                 .store
                 .assign(&signed.city.id, &form.receipt, assignee, signed.email())
-                .await
-                .map_err(|e| signed.error(e))?;
+                .await?;
         }
         action => {
             let to = action
                 .strip_prefix("status:")
                 .and_then(Status::parse)
                 .ok_or_else(|| {
-                    signed.error(ApiError::bad_request(format!("unknown action '{action}'")))
+                    PageError::from(ApiError::bad_request(format!("unknown action '{action}'")))
                 })?;
             let mut changes = Vec::with_capacity(states.len());
             for found in &states {
                 let workflow =
                     super::application::workflow_of(&state, &signed, &found.procedure_id).await?;
                 if !workflow.allows(found.status, to) {
-                    return Err(signed.error(ApiError::bad_request(format!(
+                    return Err(PageError::from(ApiError::bad_request(format!(
                         "{}: {} → {} {}",
                         found.receipt_number,
                         signed.ui.l(&found.status.label()),
@@ -283,11 +276,7 @@ pub(super) async fn bulk(
                     mail,
                 });
             }
-            state
-                .store
-                .change_status(&signed.city.id, &changes)
-                .await
-                .map_err(|e| signed.error(e))?;
+            state.store.change_status(&signed.city.id, &changes).await?;
         }
     }
     Ok(see_other("/staff/inbox"))

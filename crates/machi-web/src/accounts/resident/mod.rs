@@ -152,26 +152,19 @@ async fn home(
     ui: Ui,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
     let mut page = account_page(ui, &city, &state);
     if let Some(session) = signed_in(&state, &city, &headers).await {
-        let profile = state
-            .store
-            .profile(&city.id, &session.resident_id)
-            .await
-            .map_err(|e| fail(e.into()))?;
+        let profile = state.store.profile(&city.id, &session.resident_id).await?;
         let applications = state
             .store
             .my_applications(&city.id, &session.resident_id)
-            .await
-            .map_err(|e| fail(e.into()))?;
+            .await?;
         let mut rows = Vec::with_capacity(applications.len());
         for app in applications {
             let name = state
                 .procedures
                 .get(&state.store, &city.id, &app.procedure_id)
-                .await
-                .map_err(&fail)?
+                .await?
                 .map(|r| ui.l(&r.definition.name).to_string())
                 .unwrap_or_else(|| app.procedure_id.clone());
             rows.push(ApplicationRow {
@@ -208,8 +201,7 @@ async fn send_link(
     headers: HeaderMap,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
-    check_origin(&headers).map_err(&fail)?;
+    check_origin(&headers)?;
     let email = machi_core::text::fold_width(form.email.trim());
     let mut page = account_page(ui, &city, &state);
     let valid = email.len() <= 254
@@ -233,8 +225,7 @@ async fn send_link(
     let sent = state
         .store
         .send_login_link(&city.id, &email, &base, &city.name_ja)
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
     if !sent {
         page.error = Some(
             ui.t(
@@ -267,21 +258,17 @@ async fn use_link(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
     let resident = state
         .store
         .use_login_link(&city.id, &token)
-        .await
-        .map_err(|e| fail(e.into()))?
+        .await?
         .ok_or_else(|| {
-            fail(ApiError::not_found(ui.t(
+            PageError::from(ApiError::not_found(ui.t(
                 "このリンクは使えません（期限切れか、使用済みです）。もう一度ログインしてください。",
                 "This link cannot be used (it expired or was used). Please sign in again.",
             )))
         })?;
-    start_session(&state, &city, &headers, &resident)
-        .await
-        .map_err(&fail)
+    Ok(start_session(&state, &city, &headers, &resident).await?)
 }
 
 #[derive(Deserialize)]
@@ -293,19 +280,13 @@ struct CsrfForm {
 async fn logout(
     State(state): State<AppState>,
     City(city): City,
-    ui: Ui,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
-    check_origin(&headers).map_err(&fail)?;
+    check_origin(&headers)?;
     if let Some(session) = signed_in(&state, &city, &headers).await {
         if constant_time_eq(session.csrf_token.as_bytes(), form.csrf.as_bytes()) {
-            state
-                .store
-                .end_resident_session(&session.id_sha256)
-                .await
-                .map_err(|e| fail(e.into()))?;
+            state.store.end_resident_session(&session.id_sha256).await?;
         }
     }
     let mut response = Redirect::to("/account").into_response();

@@ -79,12 +79,10 @@ async fn oidc_client(
 pub(super) async fn start(
     State(state): State<AppState>,
     City(city): City,
-    ui: Ui,
     SiteUrl(base): SiteUrl,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
-    let (client, _) = oidc_client(&state, &base).await.map_err(&fail)?;
+    let (client, _) = oidc_client(&state, &base).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
         .authorize_url(
@@ -105,8 +103,7 @@ pub(super) async fn start(
                 pkce_verifier: verifier.secret().clone(),
             },
         )
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
     let mut response = Redirect::to(url.as_str()).into_response();
     set_cookie(&mut response, &headers, OIDC_COOKIE, csrf.secret(), 600);
     Ok(response)
@@ -133,9 +130,8 @@ pub(super) async fn callback(
     headers: HeaderMap,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
     let refused = || {
-        fail(ApiError::bad_request(ui.t(
+        PageError::from(ApiError::bad_request(ui.t(
             "ログインを完了できませんでした。もう一度お試しください。",
             "Signing in could not be completed. Please try again.",
         )))
@@ -150,21 +146,20 @@ pub(super) async fn callback(
     let pending = state
         .store
         .finish_oidc(&city.id, &callback.state)
-        .await
-        .map_err(|e| fail(e.into()))?
+        .await?
         .ok_or_else(refused)?;
-    let (client, http) = oidc_client(&state, &base).await.map_err(&fail)?;
+    let (client, http) = oidc_client(&state, &base).await?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(callback.code))
-        .map_err(|e| fail(provider_error(e)))?
+        .map_err(provider_error)?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
         .request_async(&http)
         .await
-        .map_err(|e| fail(provider_error(e)))?;
+        .map_err(provider_error)?;
     let id_token = tokens.id_token().ok_or_else(refused)?;
     let claims = id_token
         .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
-        .map_err(|e| fail(provider_error(e)))?;
+        .map_err(provider_error)?;
     let mut email = claims
         .email()
         .filter(|_| claims.email_verified() == Some(true))
@@ -192,9 +187,6 @@ pub(super) async fn callback(
             claims.subject().as_str(),
             email.as_deref(),
         )
-        .await
-        .map_err(|e| fail(e.into()))?;
-    start_session(&state, &city, &headers, &resident)
-        .await
-        .map_err(&fail)
+        .await?;
+    Ok(start_session(&state, &city, &headers, &resident).await?)
 }

@@ -74,11 +74,7 @@ pub(super) async fn show(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let session = require_resident(&state, &city, ui, &headers).await?;
-    let mut profile = state
-        .store
-        .profile(&city.id, &session.resident_id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    let mut profile = state.store.profile(&city.id, &session.resident_id).await?;
     if let Some(email) = &session.email {
         profile
             .entry("email".into())
@@ -100,8 +96,7 @@ pub(super) async fn save(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let fail = |e: ApiError| PageError::new(ui, &city, e);
-    check_origin(&headers).map_err(&fail)?;
+    check_origin(&headers)?;
     let session = require_resident(&state, &city, ui, &headers).await?;
     let field = |name: &str| {
         pairs
@@ -111,7 +106,7 @@ pub(super) async fn save(
             .unwrap_or_default()
     };
     if !constant_time_eq(session.csrf_token.as_bytes(), field("csrf").as_bytes()) {
-        return Err(fail(ApiError::forbidden(
+        return Err(PageError::from(ApiError::forbidden(
             "the form's security token is missing or out of date; reload the page and try again",
         )));
     }
@@ -146,7 +141,6 @@ pub(super) async fn save(
     state
         .store
         .save_profile(&city.id, &session.resident_id, &profile)
-        .await
-        .map_err(|e| fail(e.into()))?;
+        .await?;
     Ok(Redirect::to("/account").into_response())
 }

@@ -34,7 +34,7 @@ impl AuditParams {
     fn query(&self, signed: &Signed, limit: i64) -> Result<AuditQuery, PageError> {
         for date in [&self.from, &self.until] {
             if !date.is_empty() && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-                return Err(signed.error(ApiError::bad_request(signed.ui.t(
+                return Err(PageError::from(ApiError::bad_request(signed.ui.t(
                     "日付は 2026-11-25 の形で入力してください。",
                     "Enter dates as 2026-11-25.",
                 ))));
@@ -79,11 +79,7 @@ async fn entries(
 ) -> Result<Vec<AuditRecord>, PageError> {
     signed.require(signed.role().reads_audit_log())?;
     let query = params.query(signed, limit)?;
-    let records = state
-        .store
-        .audit_entries(&signed.city.id, &query)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let records = state.store.audit_entries(&signed.city.id, &query).await?;
     signed.audit(state, "audit.read", "audit_log", json!({ "rows": records.len(), "actor": query.actor, "action": query.action, "subject": query.subject })).await?;
     Ok(records)
 }
@@ -142,7 +138,7 @@ pub(super) async fn export(
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let csv_error = |e: csv::Error| signed.error(ApiError::internal(e));
+    let csv_error = |e: csv::Error| PageError::from(ApiError::internal(e));
     writer
         .write_record([
             "seq",
@@ -171,7 +167,7 @@ pub(super) async fn export(
     }
     let bytes = writer
         .into_inner()
-        .map_err(|e| signed.error(ApiError::internal(e)))?;
+        .map_err(|e| PageError::from(ApiError::internal(e)))?;
     Ok(crate::kit::attachment(
         bytes,
         "text/csv; charset=utf-8",

@@ -92,8 +92,7 @@ pub(super) async fn submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers).map_err(|e| PageError::new(ui, &city, e))?;
-    let fail = |e: machi_store::StoreError| PageError::new(ui, &city, e);
+    check_origin(&headers)?;
     let mut page = login_page(ui, &city, safe_next(form.next.as_deref()));
     page.email = form.email.clone();
     let cookie_token = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
@@ -110,15 +109,14 @@ pub(super) async fn submit(
     let outcome = state
         .store
         .check_login(&city.id, &form.email, &form.password)
-        .await
-        .map_err(fail)?;
+        .await?;
     let email = form.email.trim().to_lowercase();
     let (status, error, action) = match outcome {
         LoginOutcome::Accepted(user) => {
             let response = see_other(&page.next);
             return signed_in(&state, &city, &headers, &user.email, "password", response)
                 .await
-                .map_err(fail);
+                .map_err(PageError::from);
         }
         LoginOutcome::Refused => (
             StatusCode::UNAUTHORIZED,
@@ -148,8 +146,7 @@ pub(super) async fn submit(
             &city.id,
             &AuditEntry::new(&email, action, &email, json!({})),
         )
-        .await
-        .map_err(fail)?;
+        .await?;
     page.error = Some(error);
     Ok(with_login_cookie(&headers, status, &page))
 }
@@ -194,11 +191,7 @@ pub(super) async fn logout(
     signed: Signed,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    state
-        .store
-        .end_session(&signed.session.id_sha256)
-        .await
-        .map_err(|e| signed.error(e))?;
+    state.store.end_session(&signed.session.id_sha256).await?;
     signed
         .audit(&state, "staff.logout", signed.email(), json!({}))
         .await?;
@@ -213,8 +206,7 @@ pub(super) async fn logout_everywhere(
     let ended = state
         .store
         .end_all_sessions(&signed.city.id, signed.email())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     signed
         .audit(
             &state,

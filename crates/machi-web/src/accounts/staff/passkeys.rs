@@ -254,10 +254,9 @@ pub(super) async fn remove(
     let removed = state
         .store
         .remove_passkey(&signed.city.id, email, &id, &audit)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     if !removed {
-        return Err(signed.error(ApiError::not_found(signed.ui.t(
+        return Err(PageError::from(ApiError::not_found(signed.ui.t(
             "そのパスキーは登録されていません。",
             "You have no such passkey.",
         ))));
@@ -297,8 +296,7 @@ pub(super) async fn account(
     let records = state
         .store
         .passkeys(&signed.city.id, signed.email())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let passkeys = records
         .into_iter()
         .map(|r| PasskeyRow {

@@ -40,16 +40,8 @@ pub(super) async fn list(
 ) -> Result<Response, PageError> {
     signed.require(signed.role().manages_accounts())?;
     let ui = signed.ui;
-    let users = state
-        .store
-        .users(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?;
-    let departments = state
-        .store
-        .departments(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?;
+    let users = state.store.users(&signed.city.id).await?;
+    let departments = state.store.departments(&signed.city.id).await?;
     Ok(render(&UsersPage {
         chrome: signed.chrome("/staff/users"),
         users: users
@@ -88,8 +80,8 @@ pub(super) struct CreateForm {
     password: String,
 }
 
-fn bad(signed: &Signed, detail: impl Into<String>) -> PageError {
-    signed.error(ApiError::bad_request(detail))
+fn bad(detail: impl Into<String>) -> PageError {
+    PageError::from(ApiError::bad_request(detail))
 }
 
 pub(super) async fn create(
@@ -100,25 +92,19 @@ pub(super) async fn create(
     signed.require(signed.role().manages_accounts())?;
     let email = form.email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 {
-        return Err(bad(
-            &signed,
-            signed.ui.t(
-                "メールアドレスが正しくありません。",
-                "The e-mail address is not valid.",
-            ),
-        ));
+        return Err(bad(signed.ui.t(
+            "メールアドレスが正しくありません。",
+            "The e-mail address is not valid.",
+        )));
     }
     if form.password.chars().count() < MIN_PASSWORD {
-        return Err(bad(
-            &signed,
-            format!(
-                "{} {MIN_PASSWORD}",
-                signed.ui.t(
-                    "パスワードが短すぎます。最小文字数:",
-                    "The password is too short. Fewest characters:"
-                )
-            ),
-        ));
+        return Err(bad(format!(
+            "{} {MIN_PASSWORD}",
+            signed.ui.t(
+                "パスワードが短すぎます。最小文字数:",
+                "The password is too short. Fewest characters:"
+            )
+        )));
     }
     let department = form.department.trim();
     state
@@ -133,8 +119,7 @@ pub(super) async fn create(
             },
             &form.password,
         )
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     signed
         .audit(
             &state,
@@ -163,19 +148,16 @@ pub(super) async fn change(
 ) -> Result<Response, PageError> {
     signed.require(signed.role().manages_accounts())?;
     let role = Role::parse(&form.role).ok_or_else(|| {
-        signed.error(
+        PageError::from(
             ApiError::bad_request(format!("unknown role '{}'", form.role))
                 .with_ja("役割を選んでください。"),
         )
     })?;
     if email == signed.email() && (role != Role::Admin || form.disabled.is_some()) {
-        return Err(bad(
-            &signed,
-            signed.ui.t(
-                "自分自身の管理者権限は外せません（別の管理者に依頼してください）。",
-                "You cannot remove your own administrator rights; ask another administrator.",
-            ),
-        ));
+        return Err(bad(signed.ui.t(
+            "自分自身の管理者権限は外せません（別の管理者に依頼してください）。",
+            "You cannot remove your own administrator rights; ask another administrator.",
+        )));
     }
     let department = form.department.trim();
     let change = UserChange {
@@ -192,10 +174,9 @@ pub(super) async fn change(
     let found = state
         .store
         .change_user(&signed.city.id, &email, &change, &audit)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     if !found {
-        return Err(signed.error(
+        return Err(PageError::from(
             ApiError::not_found("no such account").with_ja("このアカウントはありません。"),
         ));
     }

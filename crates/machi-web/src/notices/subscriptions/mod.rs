@@ -230,8 +230,7 @@ async fn subscribe(
         .subscribe(&city.id, &new, |outcome| {
             Some(opt_in_mail(ui, &city_label, &base, &new.address, outcome))
         })
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+        .await?;
     // The same page whether the address was new or not: it tells nobody who subscribes.
     Ok(message_page(
         ui,
@@ -340,17 +339,12 @@ async fn found(
     state
         .store
         .subscription(&city.id, id)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?
+        .await?
         .ok_or_else(|| {
-            PageError::new(
-                ui,
-                city,
-                ApiError::not_found(ui.t(
-                    "この配信登録はありません(配信を停止した場合を含みます)。",
-                    "There is no such subscription (it may have been cancelled).",
-                )),
-            )
+            PageError::from(ApiError::not_found(ui.t(
+                "この配信登録はありません(配信を停止した場合を含みます)。",
+                "There is no such subscription (it may have been cancelled).",
+            )))
         })
 }
 
@@ -449,8 +443,7 @@ async fn change(
     state
         .store
         .change_subscription(&city.id, &id, &choices)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+        .await?;
     Ok(see_other(&format!("/subscriptions/{id}?saved=1")))
 }
 
@@ -498,11 +491,7 @@ async fn confirm(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     found(&state, &city, ui, &id).await?;
-    state
-        .store
-        .confirm_subscription(&city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    state.store.confirm_subscription(&city.id, &id).await?;
     Ok(see_other(&format!("/subscriptions/{id}?saved=1")))
 }
 
@@ -538,11 +527,7 @@ async fn unsubscribe(
     Path(id): Path<String>,
     body: String,
 ) -> Result<Response, PageError> {
-    state
-        .store
-        .unsubscribe(&city.id, &id)
-        .await
-        .map_err(|e| PageError::new(ui, &city, e))?;
+    state.store.unsubscribe(&city.id, &id).await?;
     if body.trim() == "List-Unsubscribe=One-Click" {
         return Ok((StatusCode::OK, "unsubscribed\n").into_response());
     }

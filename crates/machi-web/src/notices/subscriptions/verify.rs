@@ -199,11 +199,7 @@ pub(super) async fn subscribe_webhook(
             format!("The address did not answer the verification request with its challenge ({error})"),
         )));
     }
-    let outcome = state
-        .store
-        .subscribe(&city.id, &new, |_| None)
-        .await
-        .map_err(|e| PageError::new(ui, city, e))?;
+    let outcome = state.store.subscribe(&city.id, &new, |_| None).await?;
     // Answering the challenge proves control of the address, so its owner may see the
     // subscription it already had.
     let subscription = match outcome {

@@ -77,8 +77,7 @@ async fn list(State(state): State<AppState>, signed: Signed) -> Result<Response,
     let entries = state
         .store
         .editor_entries(&signed.city.id, department.as_deref())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     let ui = signed.ui;
     Ok(render(&ListPage {
         chrome: signed.chrome("/staff/procedures"),
@@ -106,17 +105,12 @@ async fn working_copy(
     signed: &Signed,
     id: &str,
 ) -> Result<(ProcedureDefinition, Option<ProcedureRecord>), PageError> {
-    let fail = |e| signed.error(e);
-    let live = state
-        .store
-        .procedure(&signed.city.id, id)
-        .await
-        .map_err(fail)?;
-    let definition = match state.store.draft(&signed.city.id, id).await.map_err(fail)? {
+    let live = state.store.procedure(&signed.city.id, id).await?;
+    let definition = match state.store.draft(&signed.city.id, id).await? {
         Some(draft) => draft,
         None => {
             let record = live.clone().ok_or_else(|| {
-                signed.error(ApiError::not_found(
+                PageError::from(ApiError::not_found(
                     signed
                         .ui
                         .t("その手続はありません。", "There is no such procedure."),
@@ -124,11 +118,7 @@ async fn working_copy(
             })?;
             let mut definition = record.definition.clone();
             definition.form = match record.form_version {
-                Some(version) => state
-                    .store
-                    .form(&signed.city.id, id, version)
-                    .await
-                    .map_err(fail)?,
+                Some(version) => state.store.form(&signed.city.id, id, version).await?,
                 None => None,
             };
             definition
@@ -147,16 +137,15 @@ async fn save(
     state
         .store
         .save_draft(&signed.city.id, definition, signed.email(), change)
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other(&format!(
         "/staff/procedures/{}/edit",
         definition.id
     )))
 }
 
-fn bad(signed: &Signed, detail: impl Into<String>) -> PageError {
-    signed.error(ApiError::bad_request(detail))
+fn bad(detail: impl Into<String>) -> PageError {
+    PageError::from(ApiError::bad_request(detail))
 }
 
 #[derive(Template)]
@@ -171,8 +160,7 @@ async fn new_form(State(state): State<AppState>, signed: Signed) -> Result<Respo
     let departments = state
         .store
         .departments(&signed.city.id)
-        .await
-        .map_err(|e| signed.error(e))?
+        .await?
         .into_iter()
         .filter(|d| department.as_deref().is_none_or(|own| own == d.code))
         .map(|d| (d.code.clone(), signed.ui.name(&d.ja, &d.en).to_string()))
@@ -198,40 +186,25 @@ async fn create(
 ) -> Result<Response, PageError> {
     let own = editable_department(&signed)?;
     let id = form.id.trim().to_string();
-    let fail = |e| signed.error(e);
-    if state
-        .store
-        .procedure(&signed.city.id, &id)
-        .await
-        .map_err(fail)?
-        .is_some()
-        || state
-            .store
-            .draft(&signed.city.id, &id)
-            .await
-            .map_err(fail)?
-            .is_some()
+    if state.store.procedure(&signed.city.id, &id).await?.is_some()
+        || state.store.draft(&signed.city.id, &id).await?.is_some()
     {
-        return Err(bad(
-            &signed,
-            format!(
-                "'{id}': {}",
-                signed
-                    .ui
-                    .t("この手続IDは使われています。", "this id is taken.")
-            ),
-        ));
+        return Err(bad(format!(
+            "'{id}': {}",
+            signed
+                .ui
+                .t("この手続IDは使われています。", "this id is taken.")
+        )));
     }
     let code = own.unwrap_or_else(|| form.department.trim().to_string());
     let department = state
         .store
         .departments(&signed.city.id)
-        .await
-        .map_err(fail)?
+        .await?
         .into_iter()
         .find(|d| d.code == code)
         .ok_or_else(|| {
-            signed.error(
+            PageError::from(
                 ApiError::bad_request(format!("unknown department '{code}'"))
                     .with_ja(format!("所属課コード「{code}」はありません。")),
             )
@@ -259,7 +232,7 @@ async fn create(
         workflow: None,
     };
     if let Err(problems) = check_basics(&definition) {
-        return Err(bad(&signed, problems.join(" / ")));
+        return Err(bad(problems.join(" / ")));
     }
     save(&state, &signed, &definition, "create").await
 }
@@ -309,12 +282,7 @@ async fn edit(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (definition, live) = working_copy(&state, &signed, &id).await?;
-    let has_draft = state
-        .store
-        .draft(&signed.city.id, &id)
-        .await
-        .map_err(|e| signed.error(e))?
-        .is_some();
+    let has_draft = state.store.draft(&signed.city.id, &id).await?.is_some();
     let ui = signed.ui;
     let form = definition
         .form
@@ -424,16 +392,13 @@ fn optional_number(signed: &Signed, text: &str, what: &str) -> Result<Option<i64
         .filter(|n| *n >= 0)
         .map(Some)
         .ok_or_else(|| {
-            bad(
-                signed,
-                format!(
-                    "{what}: {}",
-                    signed.ui.t(
-                        "0以上の整数で入力してください。",
-                        "enter a whole number, 0 or more."
-                    )
-                ),
-            )
+            bad(format!(
+                "{what}: {}",
+                signed.ui.t(
+                    "0以上の整数で入力してください。",
+                    "enter a whole number, 0 or more."
+                )
+            ))
         })
 }
 
@@ -453,13 +418,13 @@ async fn save_basics(
         )
         .unwrap_or_default(),
     )
-    .map_err(|e| bad(&signed, e.to_string()))?;
+    .map_err(|e| bad(e.to_string()))?;
     let clean = machi_core::text::clean_text;
     definition.name = Localized::new(clean(&form.name_ja), clean(&form.name_en));
     definition.kana = machi_core::text::to_katakana_field(&form.kana).replace('\u{3000}', "");
     definition.summary = Localized::new(form.summary_ja.trim(), form.summary_en.trim());
     definition.channel = Channel::parse(&form.channel).ok_or_else(|| {
-        signed.error(
+        PageError::from(
             ApiError::bad_request(format!("unknown channel '{}'", form.channel))
                 .with_ja("申請方法を選んでください。"),
         )
@@ -479,7 +444,7 @@ async fn save_basics(
         .filter_map(|(_, v)| LifeEvent::parse(v))
         .collect();
     if let Err(problems) = check_basics(&definition) {
-        return Err(bad(&signed, problems.join(" / ")));
+        return Err(bad(problems.join(" / ")));
     }
     save(&state, &signed, &definition, "basics").await
 }
@@ -495,7 +460,7 @@ async fn preview(
         .form
         .clone()
         .unwrap_or_else(FormDefinition::empty);
-    let compiled = form.compile().map_err(|e| bad(&signed, e.to_string()))?;
+    let compiled = form.compile().map_err(|e| bad(e.to_string()))?;
     let record = ProcedureRecord {
         definition,
         form_version: Some(form.version),
@@ -516,37 +481,27 @@ async fn publish(
 ) -> Result<Response, PageError> {
     let (definition, _) = working_copy(&state, &signed, &id).await?;
     signed.require(signed.role().publishes_procedures())?;
-    let has_draft = state
-        .store
-        .draft(&signed.city.id, &id)
-        .await
-        .map_err(|e| signed.error(e))?
-        .is_some();
+    let has_draft = state.store.draft(&signed.city.id, &id).await?.is_some();
     let no_questions = definition
         .form
         .as_ref()
         .is_none_or(|f| f.ui.order.is_empty() && f.attachments.is_empty());
     if has_draft && no_questions && definition.channel.accepts_online() {
-        return Err(bad(
-            &signed,
-            signed.ui.t(
-                "オンライン申請の手続には、質問を1つ以上追加してください。",
-                "An online procedure needs at least one question.",
-            ),
-        ));
+        return Err(bad(signed.ui.t(
+            "オンライン申請の手続には、質問を1つ以上追加してください。",
+            "An online procedure needs at least one question.",
+        )));
     }
     if has_draft {
         state
             .store
             .publish_draft(&signed.city.id, &definition.id, signed.email())
-            .await
-            .map_err(|e| signed.error(e))?;
+            .await?;
     } else {
         state
             .store
             .set_published(&signed.city.id, &id, true, signed.email())
-            .await
-            .map_err(|e| signed.error(e))?;
+            .await?;
     }
     state.procedures.forget(&signed.city.id, &id);
     Ok(see_other(&format!("/staff/procedures/{id}/edit")))
@@ -562,15 +517,11 @@ async fn unpublish(
     let found = state
         .store
         .set_published(&signed.city.id, &id, false, signed.email())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     if !found {
-        return Err(bad(
-            &signed,
-            signed
-                .ui
-                .t("まだ公開されていません。", "It has not been published yet."),
-        ));
+        return Err(bad(signed
+            .ui
+            .t("まだ公開されていません。", "It has not been published yet.")));
     }
     state.procedures.forget(&signed.city.id, &id);
     Ok(see_other(&format!("/staff/procedures/{id}/edit")))
@@ -585,7 +536,6 @@ async fn discard(
     state
         .store
         .discard_draft(&signed.city.id, &id, signed.email())
-        .await
-        .map_err(|e| signed.error(e))?;
+        .await?;
     Ok(see_other("/staff/procedures"))
 }

@@ -194,12 +194,8 @@ pub(super) async fn add_field(
     Form(form): Form<FieldForm>,
 ) -> Result<Response, PageError> {
     let (mut definition, _) = working_copy(&state, &signed, &id).await?;
-    let field_type = FieldType::parse(&form.field_type).ok_or_else(|| {
-        bad(
-            &signed,
-            format!("unknown question type '{}'", form.field_type),
-        )
-    })?;
+    let field_type = FieldType::parse(&form.field_type)
+        .ok_or_else(|| bad(format!("unknown question type '{}'", form.field_type)))?;
     let max_items = optional_number(&signed, &form.max_items, "max_items")?;
     let group = Some(form.group.trim().to_string()).filter(|g| !g.is_empty());
     let questions = definition.form.get_or_insert_with(FormDefinition::empty);
@@ -237,7 +233,7 @@ pub(super) async fn add_field(
         group,
         max_items: max_items.and_then(|n| u64::try_from(n).ok()),
     };
-    questions.add_field(field).map_err(|e| bad(&signed, e))?;
+    questions.add_field(field).map_err(bad)?;
     save(&state, &signed, &definition, "add_field").await
 }
 
@@ -276,7 +272,7 @@ pub(super) async fn move_field(
     let questions = definition.form.get_or_insert_with(FormDefinition::empty);
     questions
         .move_field(&name, form.direction == "up")
-        .map_err(|e| bad(&signed, e))?;
+        .map_err(bad)?;
     save(&state, &signed, &definition, "move_field").await
 }
 
@@ -287,6 +283,6 @@ pub(super) async fn remove_field(
 ) -> Result<Response, PageError> {
     let (mut definition, _) = working_copy(&state, &signed, &id).await?;
     let questions = definition.form.get_or_insert_with(FormDefinition::empty);
-    questions.remove_field(&name).map_err(|e| bad(&signed, e))?;
+    questions.remove_field(&name).map_err(bad)?;
     save(&state, &signed, &definition, "remove_field").await
 }
