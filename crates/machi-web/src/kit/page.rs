@@ -2,14 +2,14 @@
 //! to quote), redirects after a form post, and answers that must not be cached.
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::i18n::Ui;
 use super::problem::ApiError;
-use super::tenant::City;
+use super::tenant::city_for_host;
 use crate::AppState;
 
 /// Renders a template, or the error page if rendering fails.
@@ -74,16 +74,16 @@ pub(crate) async fn render_error_pages(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let mut parts = parts;
-    let city = City::from_request_parts(&mut parts, &state)
-        .await
-        .map(|City(city)| city_name(ui, &city))
-        .unwrap_or_default();
-    let mut response = next.run(Request::from_parts(parts, body)).await;
+    // Only the Host header is kept: the city is looked up when a page is drawn, not for
+    // every request.
+    let host = request.headers().get(header::HOST).cloned();
+    let mut response = next.run(request).await;
     let Some(ErrorForPage(error)) = response.extensions_mut().remove::<ErrorForPage>() else {
         return response;
     };
+    let city = city_for_host(&state, host.as_ref())
+        .map(|city| city_name(ui, city))
+        .unwrap_or_default();
     let (title, detail) = page_error_text(ui, &error);
     let page = ErrorPage {
         ui,

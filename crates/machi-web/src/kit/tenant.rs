@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
+use axum::http::HeaderValue;
 use machi_store::Tenant;
 
 use super::problem::ApiError;
@@ -12,6 +13,23 @@ use crate::AppState;
 /// The city of the current request.
 pub struct City(pub Tenant);
 
+/// The city a Host header names, else the first city (`None` only while no city exists).
+pub(crate) fn city_for_host<'a>(
+    state: &'a AppState,
+    host: Option<&HeaderValue>,
+) -> Option<&'a Tenant> {
+    let host = host
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+    host.and_then(|host| {
+        state
+            .tenants
+            .iter()
+            .find(|t| t.host.as_deref() == Some(host.as_str()))
+    })
+    .or_else(|| state.tenants.first())
+}
+
 impl FromRequestParts<AppState> for City {
     type Rejection = ApiError;
 
@@ -19,19 +37,7 @@ impl FromRequestParts<AppState> for City {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let host = parts
-            .headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
-        let by_host = host.and_then(|host| {
-            state
-                .tenants
-                .iter()
-                .find(|t| t.host.as_deref() == Some(host.as_str()))
-        });
-        by_host
-            .or_else(|| state.tenants.first())
+        city_for_host(state, parts.headers.get(HOST))
             .cloned()
             .map(City)
             .ok_or_else(|| {

@@ -15,9 +15,9 @@ use machi_store::plans::cycle::Cycle;
 use serde::Deserialize;
 
 use super::chart::{self, PointKind, Series};
-use super::standing::{fy_label, kpi_points, short_time, standing, Live};
+use super::standing::{fy_label, kpi_points, standing, Live};
 use super::{load, path_segment, Loaded};
-use crate::kit::{city_name, render, ApiError, City, PageError, Ui};
+use crate::kit::{city_name, jst_text, render, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 /// One fiscal year of a measure.
@@ -173,7 +173,7 @@ fn history(ui: Ui, node: &Node, cycle: &Cycle) -> Vec<HistoryEntry> {
             }
         );
         let entry = HistoryEntry {
-            when: short_time(r.reported_at),
+            when: jst_text(r.reported_at),
             who: r.reported_by.clone(),
             what,
         };
@@ -187,7 +187,7 @@ fn history(ui: Ui, node: &Node, cycle: &Cycle) -> Vec<HistoryEntry> {
             e.grade
         );
         let entry = HistoryEntry {
-            when: short_time(e.evaluated_at),
+            when: jst_text(e.evaluated_at),
             who: e.evaluated_by.clone(),
             what,
         };
@@ -196,7 +196,7 @@ fn history(ui: Ui, node: &Node, cycle: &Cycle) -> Vec<HistoryEntry> {
     for a in cycle.actions.iter().filter(|a| a.node_id == node.id) {
         let what = format!("{} {}", fy_label(ui, a.fy), ui.t("実行計画", "action plan"));
         let entry = HistoryEntry {
-            when: short_time(a.updated_at),
+            when: jst_text(a.updated_at),
             who: a.updated_by.clone(),
             what,
         };

@@ -361,7 +361,7 @@ struct RevisionsPage {
 
 impl RevisionsPage {
     fn when(&self, revision: &RevisionRecord) -> String {
-        standing::short_time(revision.revised_at)
+        crate::kit::jst_text(revision.revised_at)
     }
 }
 

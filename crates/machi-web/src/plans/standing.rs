@@ -15,7 +15,7 @@ use machi_store::plans::metrics::current_month;
 use machi_store::Store;
 
 use super::chart::{Point, PointKind};
-use crate::kit::Ui;
+use crate::kit::{jst_text, Ui};
 
 /// How a measure stands in a year.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +42,7 @@ pub(crate) fn standing(node: &Node, cycle: &Cycle, fy: i32) -> Standing {
         standing.status = Some(report.status);
         standing.narrative = report.narrative.clone();
         standing.evidence = report.evidence.clone();
-        standing.reported = format!("{} {}", report.reported_by, short_time(report.reported_at));
+        standing.reported = format!("{} {}", report.reported_by, jst_text(report.reported_at));
     }
     if let Some(evaluation) = cycle.evaluation(&node.id, fy) {
         standing.grade = Some(evaluation.grade.clone());
@@ -50,15 +50,10 @@ pub(crate) fn standing(node: &Node, cycle: &Cycle, fy: i32) -> Standing {
         standing.evaluated = format!(
             "{} {}",
             evaluation.evaluated_by,
-            short_time(evaluation.evaluated_at)
+            jst_text(evaluation.evaluated_at)
         );
     }
     standing
-}
-
-/// A time as staff read it: 和暦 date and time in Japan.
-pub(crate) fn short_time(time: machi_store::Time) -> String {
-    crate::kit::jst_text(time)
 }
 
 /// The fiscal year it is now in Japan (April to March).
