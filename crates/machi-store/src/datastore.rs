@@ -1,29 +1,37 @@
-//! オープンデータの datastore: the rows of a published resource, queried as CKAN's
-//! `datastore_search` does. What `datastore_create`, `datastore_upsert`, `datastore_search` and
-//! `datastore_delete` of the CKAN API call.
+//! オープンデータの datastore: the rows of a published resource, written and queried as CKAN's
+//! `datastore_create`, `datastore_upsert`, `datastore_delete`, `datastore_search` and
+//! `datastore_info` do.
 //!
 //! As CKAN does, each resource's rows live in a real table of their own (`ds_<16 hex>`), with
-//! `_id` (the 1-based row number) and one column per field, so a filter is an index lookup.
-//! `datastore_resources` says which table holds a resource and its fields.
+//! `_id` (the row number, never reused within the table) and one column per field, so a filter
+//! is an index lookup. A primary key is a unique index over its fields on both databases.
+//! `datastore_resources` says which table holds a resource, its fields, primary key, row count
+//! and last `_id`.
 //!
-//! Policy: a re-upload replaces the rows atomically. The new table is built under a fresh
-//! name, filled, indexed and swapped into the registry in one transaction that then drops the
-//! old table, so readers see the old rows or the new ones, and a failure keeps the old ones.
-//! Field ids reach SQL only as double-quoted identifiers checked by
+//! Policy: every call is one transaction. A re-upload builds the new table under a fresh name,
+//! fills and indexes it and swaps it into the registry, so readers see the old rows or the new
+//! ones; a record that fails (a wrong value, a duplicate key, a key not found) rolls the whole
+//! call back and is named by its position (`records_row`), as CKAN names it. Field ids reach
+//! SQL only as double-quoted identifiers checked by
 //! [`machi_core::opendata::ingest::field_id_problem`]; names in queries are checked against the
 //! resource's fields first.
 //!
 //! On SQLite the transaction holds the write lock while it loads (about five seconds for a
 //! million rows), which other writers wait out through `busy_timeout`.
 
+mod create;
+mod records;
 mod search;
 mod write;
 
-pub use search::{SearchQuery, SearchResult};
-pub use write::{UpsertMethod, UpsertRow};
+pub use create::{CreateSpec, Declared};
+pub use records::WriteMethod;
+pub use search::{FullText, SearchQuery, SearchResult, MAX_LIMIT};
+pub use write::TableSizes;
 
 use machi_core::opendata::ingest::{field_id_problem, same_field_id, Field};
-use machi_core::opendata::types::ColumnType;
+use machi_core::opendata::types::{ColumnType, Storage};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -45,9 +53,48 @@ pub enum DatastoreError {
     NotFound(String),
     /// A field, value or parameter that is wrong, named in the message.
     #[error("{0}")]
-    Validation(String),
+    Validation(Invalid),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What is wrong with a call, as CKAN's Validation Error says it: the parameter at fault
+/// (`records`, `key`, `fields`, `table`, `constraints`, `filters` …), the message, the index of
+/// the record at fault when there is one, and details of a broken constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    pub key: &'static str,
+    pub message: String,
+    pub records_row: Option<usize>,
+    pub info: Option<Value>,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl DatastoreError {
+    /// A Validation Error on the parameter `key`.
+    pub fn invalid(key: &'static str, message: impl Into<String>) -> Self {
+        DatastoreError::Validation(Invalid {
+            key,
+            message: message.into(),
+            records_row: None,
+            info: None,
+        })
+    }
+
+    /// A Validation Error on the record at index `row` of the call.
+    pub fn in_record(row: usize, message: impl Into<String>) -> Self {
+        DatastoreError::Validation(Invalid {
+            key: "records",
+            message: message.into(),
+            records_row: Some(row),
+            info: None,
+        })
+    }
 }
 
 impl From<sqlx::Error> for DatastoreError {
@@ -58,14 +105,26 @@ impl From<sqlx::Error> for DatastoreError {
 
 pub type Result<T> = std::result::Result<T, DatastoreError>;
 
-/// A resource in the datastore: its fields (without `_id`) and how many rows it has.
+/// A resource in the datastore: its fields (without `_id`), primary key and how many rows it
+/// has.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatastoreResource {
     pub resource_id: String,
     pub fields: Vec<Field>,
+    /// The fields whose values identify a record (CKAN's `primary_key`); empty when none.
+    pub primary_key: Vec<String>,
     pub row_count: i64,
     pub updated_at: crate::Time,
     table_name: String,
+    /// The last `_id` given, which the next record follows; `None` for tables written before
+    /// it was kept, whose largest `_id` stands for it.
+    last_id: Option<i64>,
+}
+
+impl DatastoreResource {
+    fn field(&self, id: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.id == id)
+    }
 }
 
 /// `name` as a double-quoted SQL identifier (valid on both databases).
@@ -73,35 +132,59 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The SQL type of a field's column on `backend`: dates and times are ISO text, whose text
-/// order is time order on both databases.
+/// The SQL type of a field's column on `backend`: integers of every width as 64-bit (the
+/// width is checked on the way in), floating point for every number, and canonical text for
+/// the rest (ISO dates and times, whose text order is time order; JSON; arrays as JSON).
 fn sql_type(backend: Backend, kind: ColumnType) -> &'static str {
-    match (backend, kind) {
-        (Backend::Sqlite, ColumnType::Integer) => "INTEGER",
-        (Backend::Postgres, ColumnType::Integer) => "BIGINT",
-        (Backend::Sqlite, ColumnType::Numeric) => "REAL",
-        (Backend::Postgres, ColumnType::Numeric) => "DOUBLE PRECISION",
-        (_, ColumnType::Date | ColumnType::Time | ColumnType::Text) => "TEXT",
+    match (backend, kind.storage()) {
+        (Backend::Sqlite, Storage::Int | Storage::Bool) => "INTEGER",
+        (Backend::Postgres, Storage::Int) => "BIGINT",
+        (Backend::Postgres, Storage::Bool) => "BOOLEAN",
+        (Backend::Sqlite, Storage::Float) => "REAL",
+        (Backend::Postgres, Storage::Float) => "DOUBLE PRECISION",
+        (_, Storage::Text) => "TEXT",
     }
 }
 
-/// The fields of a new upload, refused as a whole when any id is unusable.
+/// The fields of a table, refused as a whole when any id is unusable.
 fn check_fields(fields: &[Field]) -> Result<()> {
-    if fields.is_empty() || fields.len() > MAX_FIELDS {
-        return Err(DatastoreError::Validation(format!(
-            "a resource has 1 to {MAX_FIELDS} fields, not {}",
-            fields.len()
-        )));
+    if fields.len() > MAX_FIELDS {
+        return Err(DatastoreError::invalid(
+            "fields",
+            format!(
+                "a resource has at most {MAX_FIELDS} fields, not {}",
+                fields.len()
+            ),
+        ));
     }
     for (i, field) in fields.iter().enumerate() {
         if let Some(problem) = field_id_problem(&field.id) {
-            return Err(DatastoreError::Validation(problem.en));
+            return Err(DatastoreError::invalid("fields", problem.en));
         }
         if fields[..i].iter().any(|f| same_field_id(&f.id, &field.id)) {
-            return Err(DatastoreError::Validation(format!(
-                "the field '{}' appears twice",
-                field.id
-            )));
+            return Err(DatastoreError::invalid(
+                "fields",
+                format!("Duplicate column names are not supported: '{}'", field.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A primary key's fields, each one of `fields` and none twice.
+fn check_primary_key(fields: &[Field], primary_key: &[String]) -> Result<()> {
+    for (i, id) in primary_key.iter().enumerate() {
+        if !fields.iter().any(|f| &f.id == id) {
+            return Err(DatastoreError::invalid(
+                "primary_key",
+                format!("field \"{id}\" does not exist"),
+            ));
+        }
+        if primary_key[..i].contains(id) {
+            return Err(DatastoreError::invalid(
+                "primary_key",
+                format!("field \"{id}\" appears twice"),
+            ));
         }
     }
     Ok(())
@@ -156,16 +239,23 @@ fn resource_from_row(row: &sqlx::any::AnyRow) -> Result<DatastoreResource> {
     let fields: String = row.try_get("fields")?;
     let fields = serde_json::from_str(&fields)
         .map_err(|e| StoreError::Corrupt(format!("datastore fields are not valid JSON: {e}")))?;
+    let primary_key: String = row.try_get("primary_key")?;
+    let primary_key = serde_json::from_str(&primary_key).map_err(|e| {
+        StoreError::Corrupt(format!("datastore primary key is not valid JSON: {e}"))
+    })?;
     Ok(DatastoreResource {
         resource_id: row.try_get("resource_id")?,
         fields,
+        primary_key,
         row_count: row.try_get("row_count")?,
         updated_at: row.try_get("updated_at")?,
         table_name: row.try_get("table_name")?,
+        last_id: row.try_get("last_id")?,
     })
 }
 
-const REGISTRY_COLUMNS: &str = "resource_id, table_name, fields, row_count, updated_at";
+const REGISTRY_COLUMNS: &str =
+    "resource_id, table_name, fields, primary_key, row_count, last_id, updated_at";
 
 /// The registry row of a resource inside a transaction, or `NotFound`.
 async fn registered(
@@ -212,7 +302,7 @@ impl Store {
 
     /// Removes a resource's rows and its entry (`datastore_delete` without filters).
     #[tracing::instrument(name = "datastore_delete", skip(self))]
-    pub async fn datastore_delete(&self, tenant: &str, resource_id: &str) -> Result<()> {
+    pub async fn datastore_drop(&self, tenant: &str, resource_id: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
         let resource = registered(&mut *tx, tenant, resource_id).await?;
@@ -263,7 +353,10 @@ mod tests {
         assert!(check_fields(&[field("_id")]).is_err());
         assert!(check_fields(&[field("a"), field("a")]).is_err());
         assert!(check_fields(&[field("Name"), field("name")]).is_err());
-        assert!(check_fields(&[]).is_err());
         assert!(check_fields(&[field("人口"), field("a\"b")]).is_ok());
+        let fields = [field("code"), field("name")];
+        assert!(check_primary_key(&fields, &["code".into()]).is_ok());
+        assert!(check_primary_key(&fields, &["コード".into()]).is_err());
+        assert!(check_primary_key(&fields, &["code".into(), "code".into()]).is_err());
     }
 }

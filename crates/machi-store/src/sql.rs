@@ -17,9 +17,11 @@ pub(crate) enum Param {
     Text(String),
     Int(i64),
     Float(f64),
+    Bool(bool),
     NullText,
     NullInt,
     NullFloat,
+    NullBool,
 }
 
 impl Param {
@@ -30,9 +32,11 @@ impl Param {
             Param::Text(s) => args.add(s),
             Param::Int(i) => args.add(i),
             Param::Float(f) => args.add(f),
+            Param::Bool(b) => args.add(b),
             Param::NullText => args.add(None::<String>),
             Param::NullInt => args.add(None::<i64>),
             Param::NullFloat => args.add(None::<f64>),
+            Param::NullBool => args.add(None::<bool>),
         };
     }
 }

@@ -382,7 +382,7 @@ pub async fn opendata(store: &Store, city: &str) -> anyhow::Result<()> {
         let types = machi_core::opendata::standard::column_types(&table, Some(standard));
         let typed = machi_core::opendata::ingest::ingest(&table, &types)?;
         store
-            .datastore_replace(city, &added.id, &typed.fields, typed.rows)
+            .datastore_replace(city, &added.id, &typed.fields, &[], typed.rows)
             .await?;
     }
     println!(

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::table::Table;
-use super::types::ColumnType;
+use super::types::{ColumnType, Storage};
 use crate::procedures::Localized;
 
 /// Problems collected before giving up; a file with more is wrong throughout.
@@ -26,12 +26,14 @@ pub struct Field {
     pub kind: ColumnType,
 }
 
-/// A typed cell, ready to bind: ints and numerics as numbers, the rest as canonical text.
+/// A typed cell, ready to bind: integers, floating-point numbers and booleans as themselves,
+/// the rest as canonical text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Null,
     Int(i64),
     Numeric(f64),
+    Bool(bool),
     Text(String),
 }
 
@@ -201,20 +203,26 @@ pub fn typed_cell(kind: ColumnType, cell: &str) -> Option<Cell> {
         return Some(Cell::Null);
     }
     let canonical = kind.normalise(cell)?;
-    match kind {
-        ColumnType::Integer => canonical.parse().ok().map(Cell::Int),
-        ColumnType::Numeric => canonical.parse().ok().map(Cell::Numeric),
-        ColumnType::Date | ColumnType::Time | ColumnType::Text => Some(Cell::Text(canonical)),
+    match kind.storage() {
+        Storage::Int => canonical.parse().ok().map(Cell::Int),
+        Storage::Float => canonical.parse().ok().map(Cell::Numeric),
+        Storage::Bool => canonical.parse().ok().map(Cell::Bool),
+        Storage::Text => Some(Cell::Text(canonical)),
     }
 }
 
 /// The problem of a cell that does not fit its column's type.
 pub fn cell_problem(line: u64, field: &Field, cell: &str) -> Problem {
     let (ja, en) = match field.kind {
-        ColumnType::Integer => ("整数", "a whole number"),
-        ColumnType::Numeric => ("数値", "a number"),
+        ColumnType::Integer | ColumnType::Int4 | ColumnType::Int2 => ("整数", "a whole number"),
+        ColumnType::Numeric | ColumnType::Float8 | ColumnType::Float4 => ("数値", "a number"),
         ColumnType::Date => ("日付", "a date"),
         ColumnType::Time => ("時刻", "a time"),
+        ColumnType::Timestamp | ColumnType::Timestamptz => ("日時", "a date and time"),
+        ColumnType::Interval => ("期間", "an interval"),
+        ColumnType::Bool => ("真偽値", "true or false"),
+        ColumnType::Json => ("JSON", "JSON"),
+        ColumnType::Array(_) => ("配列", "an array"),
         ColumnType::Text => ("文字列", "text"),
     };
     let id = &field.id;

@@ -156,7 +156,7 @@ fn column_types_are_inferred_as_a_reader_would() {
         ColumnType::Integer.normalise("1,234").as_deref(),
         Some("1234")
     );
-    assert_eq!(ColumnType::parse("integer"), Some(ColumnType::Integer));
+    assert_eq!(ColumnType::parse("integer"), Some(ColumnType::Int4));
     assert_eq!(ColumnType::parse("blob"), None);
 }
 

@@ -1,13 +1,18 @@
 //! `datastore_search` with CKAN's parameters: `filters` (exact match, a list for any of several
 //! values, ANDed across fields), `q`, `fields`, `sort`, `limit`, `offset`, `include_total`.
 //!
-//! `q` is, as a first step, a case-insensitive substring over the text, date and time columns
-//! (`LIKE` on SQLite, which folds ASCII case only; `ILIKE` on PostgreSQL). It scans the table;
-//! CKAN's ranked full-text search (`_full_text`) is not built yet. Rows come in `_id` order
-//! unless `sort` says otherwise, so pages are stable.
+//! `q` is, as a first step, a case-insensitive substring over the text-like columns (`LIKE` on
+//! SQLite, which folds ASCII case only; `ILIKE` on PostgreSQL); given as an object
+//! (`{"名称": "大阪"}`) it looks into each named field, whatever its type, as CKAN's per-field
+//! full text does, and fields the resource lacks are passed over as CKAN passes them. It scans
+//! the table; CKAN's ranked full-text search (`_full_text`) is not built yet. Rows come in
+//! `_id` order unless `sort` says otherwise, so pages are stable.
+
+use std::collections::BTreeMap;
 
 use machi_core::opendata::ingest::{typed_cell, Cell, Field};
-use machi_core::opendata::types::ColumnType;
+use machi_core::opendata::types::{ColumnType, Storage};
+use machi_core::opendata::values::render;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -26,7 +31,7 @@ pub const MAX_LIMIT: i64 = 32_000;
 pub struct SearchQuery {
     /// Field id → a value, or a list of values any of which may match.
     pub filters: Map<String, Value>,
-    pub q: Option<String>,
+    pub q: Option<FullText>,
     /// The fields to return, in this order (`_id` only if listed); all when `None`.
     pub fields: Option<Vec<String>>,
     /// `"field asc, other desc"`.
@@ -34,6 +39,24 @@ pub struct SearchQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
     pub include_total: bool,
+}
+
+/// CKAN's `q`: words anywhere in the record, or words per field.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum FullText {
+    Anywhere(String),
+    PerField(BTreeMap<String, String>),
+}
+
+impl FullText {
+    /// Whether there is anything to look for.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            FullText::Anywhere(q) => q.trim().is_empty(),
+            FullText::PerField(fields) => fields.values().all(|q| q.trim().is_empty()),
+        }
+    }
 }
 
 impl Default for SearchQuery {
@@ -78,12 +101,12 @@ impl SearchResult {
     }
 }
 
-fn unknown_field(id: &str) -> DatastoreError {
-    DatastoreError::Validation(format!("field '{id}' does not exist"))
+fn unknown_field(key: &'static str, id: &str) -> DatastoreError {
+    DatastoreError::invalid(key, format!("field \"{id}\" not in table"))
 }
 
 /// The resource's fields with `_id` first, as searches see them.
-fn all_fields(fields: &[Field]) -> Vec<Field> {
+pub(super) fn all_fields(fields: &[Field]) -> Vec<Field> {
     std::iter::once(Field {
         id: "_id".into(),
         kind: ColumnType::Integer,
@@ -92,18 +115,21 @@ fn all_fields(fields: &[Field]) -> Vec<Field> {
     .collect()
 }
 
-fn find<'a>(fields: &'a [Field], id: &str) -> Result<&'a Field> {
+fn find<'a>(fields: &'a [Field], id: &str, key: &'static str) -> Result<&'a Field> {
     fields
         .iter()
         .find(|f| f.id == id)
-        .ok_or_else(|| unknown_field(id))
+        .ok_or_else(|| unknown_field(key, id))
 }
 
 /// The fields a page returns: the ones asked for, in that order, or all.
 fn chosen(all: &[Field], asked: Option<&[String]>) -> Result<Vec<Field>> {
     match asked {
         None => Ok(all.to_vec()),
-        Some(ids) => ids.iter().map(|id| find(all, id.trim()).cloned()).collect(),
+        Some(ids) => ids
+            .iter()
+            .map(|id| find(all, id.trim(), "fields").cloned())
+            .collect(),
     }
 }
 
@@ -129,7 +155,7 @@ fn order_by(all: &[Field], sort: Option<&str>) -> Result<String> {
             .strip_prefix('"')
             .and_then(|n| n.strip_suffix('"'))
             .unwrap_or(name);
-        let field = find(all, name)?;
+        let field = find(all, name, "sort")?;
         terms.push(format!("{} {direction}", quote(&field.id)));
     }
     terms.push("_id".into());
@@ -137,7 +163,7 @@ fn order_by(all: &[Field], sort: Option<&str>) -> Result<String> {
 }
 
 /// A filter value in its field's type, or a validation error naming the field.
-fn filter_cell(field: &Field, value: &Value) -> Result<Cell> {
+fn filter_cell(field: &Field, value: &Value, key: &'static str) -> Result<Cell> {
     let text = match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -150,37 +176,62 @@ fn filter_cell(field: &Field, value: &Value) -> Result<Cell> {
         .then(|| typed_cell(field.kind, &text))
         .flatten()
         .ok_or_else(|| {
-            DatastoreError::Validation(format!(
-                "filter on '{}': {value} is not of type {}",
-                field.id,
-                field.kind.as_str()
-            ))
+            DatastoreError::invalid(
+                key,
+                format!(
+                    "filter on '{}': {value} is not of type {}",
+                    field.id,
+                    field.kind.as_str()
+                ),
+            )
         })
 }
 
-/// Appends `WHERE …` for the filters and `q` to `sql`.
-fn push_where(sql: &mut Sql, backend: Backend, all: &[Field], query: &SearchQuery) -> Result<()> {
+/// Appends `WHERE …` for the filters and `q` to `sql`; a field that is not there is a
+/// Validation Error on `key` (the parameter the filters came in).
+pub(super) fn push_where(
+    sql: &mut Sql,
+    backend: Backend,
+    all: &[Field],
+    query: &SearchQuery,
+    key: &'static str,
+) -> Result<()> {
     let mut clauses = 0;
     let mut and = |sql: &mut Sql| {
         sql.push(if clauses == 0 { " WHERE " } else { " AND " });
         clauses += 1;
     };
     for (id, value) in &query.filters {
-        let field = find(all, id)?;
+        let field = find(all, id, key)?;
         let values = match value {
             Value::Array(values) => values.iter().collect::<Vec<_>>(),
             value => vec![value],
         };
         let cells = values
             .into_iter()
-            .map(|v| filter_cell(field, v))
+            .map(|v| filter_cell(field, v, key))
             .collect::<Result<Vec<_>>>()?;
         and(sql);
         push_any_of(sql, field, cells);
     }
-    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        and(sql);
-        push_substring(sql, backend, all, q.trim());
+    match &query.q {
+        Some(FullText::Anywhere(q)) if !q.trim().is_empty() => {
+            let texts: Vec<&Field> = all
+                .iter()
+                .filter(|f| f.kind.is_searched_as_text())
+                .collect();
+            and(sql);
+            push_substring(sql, backend, &texts, q.trim());
+        }
+        Some(FullText::PerField(per_field)) => {
+            for (id, q) in per_field.iter().filter(|(_, q)| !q.trim().is_empty()) {
+                if let Some(field) = all.iter().find(|f| &f.id == id) {
+                    and(sql);
+                    push_substring(sql, backend, &[field], q.trim());
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -200,60 +251,69 @@ fn push_any_of(sql: &mut Sql, field: &Field, cells: Vec<Cell>) {
             Cell::Null => sql.push(&format!("{column} IS NULL")),
             Cell::Int(v) => sql.push(&format!("{column} = ")).bind(Param::Int(v)),
             Cell::Numeric(v) => sql.push(&format!("{column} = ")).bind(Param::Float(v)),
+            Cell::Bool(v) => sql.push(&format!("{column} = ")).bind(Param::Bool(v)),
             Cell::Text(v) => sql.push(&format!("{column} = ")).bind(Param::Text(v)),
         };
     }
     sql.push(")");
 }
 
-/// `q`: a substring of any text, date or time column, ignoring case.
-fn push_substring(sql: &mut Sql, backend: Backend, all: &[Field], q: &str) {
+/// `q`: a substring of any of `texts`, ignoring case; columns kept as numbers are read as
+/// their text.
+fn push_substring(sql: &mut Sql, backend: Backend, texts: &[&Field], q: &str) {
     let like = match backend {
         Backend::Sqlite => "LIKE",
         Backend::Postgres => "ILIKE",
     };
     let pattern = format!("%{}%", like_escape(q));
-    let texts: Vec<&Field> = all
-        .iter()
-        .filter(|f| !matches!(f.kind, ColumnType::Integer | ColumnType::Numeric))
-        .collect();
     sql.push("(");
     if texts.is_empty() {
         sql.push("1 = 0");
     }
-    for (i, field) in texts.into_iter().enumerate() {
+    for (i, field) in texts.iter().enumerate() {
         if i > 0 {
             sql.push(" OR ");
         }
-        sql.push(&format!("{} {like} ", quote(&field.id)))
+        let column = match field.kind.storage() {
+            Storage::Text => quote(&field.id),
+            _ => format!("CAST({} AS TEXT)", quote(&field.id)),
+        };
+        sql.push(&format!("{column} {like} "))
             .bind(Param::Text(pattern.clone()))
             .push(" ESCAPE '\\'");
     }
     sql.push(")");
 }
 
-/// One column of a row as JSON: ints and numerics as numbers, the rest as strings.
+/// One column of a row as the cell it keeps.
+fn stored_cell(row: &sqlx::any::AnyRow, index: usize, kind: ColumnType) -> Result<Cell> {
+    let cell = match kind.storage() {
+        Storage::Int => row.try_get::<Option<i64>, _>(index)?.map(Cell::Int),
+        Storage::Float => row.try_get::<Option<f64>, _>(index)?.map(Cell::Numeric),
+        // A boolean column on PostgreSQL; 0 or 1 in an integer column on SQLite.
+        Storage::Bool => match row.try_get::<Option<bool>, _>(index) {
+            Ok(value) => value.map(Cell::Bool),
+            Err(_) => row
+                .try_get::<Option<i64>, _>(index)?
+                .map(|i| Cell::Bool(i != 0)),
+        },
+        Storage::Text => row.try_get::<Option<String>, _>(index)?.map(Cell::Text),
+    };
+    Ok(cell.unwrap_or(Cell::Null))
+}
+
+/// One column of a row as `datastore_search` gives it.
 fn json_value(row: &sqlx::any::AnyRow, index: usize, kind: ColumnType) -> Result<Value> {
-    Ok(match kind {
-        ColumnType::Integer => row
-            .try_get::<Option<i64>, _>(index)?
-            .map_or(Value::Null, Value::from),
-        ColumnType::Numeric => row
-            .try_get::<Option<f64>, _>(index)?
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Value::Null, Value::Number),
-        _ => row
-            .try_get::<Option<String>, _>(index)?
-            .map_or(Value::Null, Value::String),
-    })
+    Ok(render(kind, stored_cell(row, index, kind)?))
 }
 
 fn page_bounds(query: &SearchQuery) -> Result<(i64, i64)> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     let offset = query.offset.unwrap_or(0);
     if limit < 0 || offset < 0 {
-        return Err(DatastoreError::Validation(
-            "limit and offset must not be negative".into(),
+        return Err(DatastoreError::invalid(
+            if limit < 0 { "limit" } else { "offset" },
+            "Must be a natural number",
         ));
     }
     Ok((limit.min(MAX_LIMIT), offset))
@@ -277,7 +337,7 @@ impl Store {
         let columns: Vec<String> = fields.iter().map(|f| quote(&f.id)).collect();
         let select = format!("SELECT {} FROM {table}", columns.join(", "));
         let mut sql = Sql::new(self.backend, &select);
-        push_where(&mut sql, self.backend, &all, query)?;
+        push_where(&mut sql, self.backend, &all, query, "filters")?;
         sql.push(&format!(" ORDER BY {order} LIMIT "))
             .bind(Param::Int(limit))
             .push(" OFFSET ")
@@ -308,7 +368,7 @@ impl Store {
 
     async fn count(&self, table: &str, all: &[Field], query: &SearchQuery) -> Result<i64> {
         let mut sql = Sql::new(self.backend, &format!("SELECT COUNT(*) FROM {table}"));
-        push_where(&mut sql, self.backend, all, query)?;
+        push_where(&mut sql, self.backend, all, query, "filters")?;
         Ok(sqlx::query_scalar_with(sql.text(), sql.arguments())
             .fetch_one(&self.pool)
             .await?)
@@ -346,13 +406,11 @@ mod tests {
     #[test]
     fn a_filter_value_must_fit_its_field() {
         let all = fields();
-        assert_eq!(filter_cell(&all[1], &Value::from(5)).unwrap(), Cell::Int(5));
-        assert_eq!(
-            filter_cell(&all[1], &Value::from("1,000")).unwrap(),
-            Cell::Int(1000)
-        );
-        assert!(filter_cell(&all[1], &Value::from("多い")).is_err());
-        assert_eq!(filter_cell(&all[1], &Value::Null).unwrap(), Cell::Null);
+        let cell = |value: Value| filter_cell(&all[1], &value, "filters");
+        assert_eq!(cell(Value::from(5)).unwrap(), Cell::Int(5));
+        assert_eq!(cell(Value::from("1,000")).unwrap(), Cell::Int(1000));
+        assert!(cell(Value::from("多い")).is_err());
+        assert_eq!(cell(Value::Null).unwrap(), Cell::Null);
     }
 
     #[test]

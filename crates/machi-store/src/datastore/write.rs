@@ -1,17 +1,19 @@
-//! Writing a resource's rows: a whole new upload (`datastore_create` / a re-upload) and
-//! `datastore_upsert`'s `insert` and `upsert` methods.
+//! Writing a resource's table: a whole new upload (a re-upload, or CKAN's `datastore_create`
+//! of a new resource), its indexes and primary key, batched inserts, the registry row, and the
+//! sizes `datastore_info` reports.
 //!
 //! Rows go in as multi-row INSERTs of bound parameters, a few hundred rows per statement: one
 //! statement per row is ten times slower, and the batch stays under SQLite's 32,766 parameters
 //! (PostgreSQL allows 65,535).
 
 use machi_core::opendata::ingest::{Cell, Field};
-use machi_core::opendata::types::ColumnType;
+use machi_core::opendata::types::{ColumnType, Storage};
+use serde_json::json;
 use sqlx::any::AnyArguments;
 
 use super::{
-    check_fields, fresh_table_name, lock_resource, quote, registered, sql_type, DatastoreError,
-    DatastoreResource, Result, INDEXED_FIELDS,
+    check_fields, check_primary_key, fresh_table_name, lock_resource, quote, registered, sql_type,
+    DatastoreError, DatastoreResource, Invalid, Result, INDEXED_FIELDS,
 };
 use crate::sql::Param;
 use crate::{now_text, Backend, Store};
@@ -21,68 +23,53 @@ const MAX_PARAMS: usize = 32_766;
 /// Rows per INSERT when the row is narrow enough: larger batches gain nothing measurable.
 const MAX_BATCH_ROWS: usize = 500;
 
-/// How `datastore_upsert` writes its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpsertMethod {
-    /// CKAN `insert`: every record is a new row, numbered after the last `_id`.
-    Insert,
-    /// CKAN `upsert`, keyed by `_id` only: a record with an `_id` replaces every field of that
-    /// row (fields it omits become NULL) and the row must exist; one without is inserted.
-    Upsert,
-}
-
-/// A record for `datastore_upsert`: its `_id` when given and one cell per field, in the
-/// resource's field order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpsertRow {
-    pub id: Option<i64>,
-    pub cells: Vec<Cell>,
-}
-
-type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
+pub(super) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
 /// The parameter of a cell in a column of `kind` (a NULL carries the column's type, which
 /// PostgreSQL needs).
-fn param(kind: ColumnType, cell: Cell) -> Param {
-    match (cell, kind) {
+pub(super) fn param(kind: ColumnType, cell: Cell) -> Param {
+    match (cell, kind.storage()) {
         (Cell::Int(i), _) => Param::Int(i),
         (Cell::Numeric(f), _) => Param::Float(f),
+        (Cell::Bool(b), _) => Param::Bool(b),
         (Cell::Text(s), _) => Param::Text(s),
-        (Cell::Null, ColumnType::Integer) => Param::NullInt,
-        (Cell::Null, ColumnType::Numeric) => Param::NullFloat,
-        (Cell::Null, _) => Param::NullText,
+        (Cell::Null, Storage::Int) => Param::NullInt,
+        (Cell::Null, Storage::Float) => Param::NullFloat,
+        (Cell::Null, Storage::Bool) => Param::NullBool,
+        (Cell::Null, Storage::Text) => Param::NullText,
     }
 }
 
 /// Checks that every row has one cell per field and that each cell fits its field's type.
-fn check_rows<'a>(fields: &[Field], rows: impl Iterator<Item = &'a Vec<Cell>>) -> Result<()> {
+pub(super) fn check_rows<'a>(
+    fields: &[Field],
+    rows: impl Iterator<Item = &'a Vec<Cell>>,
+) -> Result<()> {
     for (i, row) in rows.enumerate() {
         if row.len() != fields.len() {
-            return Err(DatastoreError::Validation(format!(
-                "record {} has {} values for {} fields",
-                i + 1,
-                row.len(),
-                fields.len()
-            )));
+            return Err(DatastoreError::in_record(
+                i,
+                format!("{} values for {} fields", row.len(), fields.len()),
+            ));
         }
         for (field, cell) in fields.iter().zip(row) {
             let fits = matches!(
-                (field.kind, cell),
+                (field.kind.storage(), cell),
                 (_, Cell::Null)
-                    | (ColumnType::Integer, Cell::Int(_))
-                    | (ColumnType::Numeric, Cell::Numeric(_) | Cell::Int(_))
-                    | (
-                        ColumnType::Date | ColumnType::Time | ColumnType::Text,
-                        Cell::Text(_)
-                    )
+                    | (Storage::Int, Cell::Int(_))
+                    | (Storage::Float, Cell::Numeric(_) | Cell::Int(_))
+                    | (Storage::Bool, Cell::Bool(_))
+                    | (Storage::Text, Cell::Text(_))
             );
             if !fits {
-                return Err(DatastoreError::Validation(format!(
-                    "record {}: the value of '{}' is not of type {}",
-                    i + 1,
-                    field.id,
-                    field.kind.as_str()
-                )));
+                return Err(DatastoreError::in_record(
+                    i,
+                    format!(
+                        "the value of '{}' is not of type {}",
+                        field.id,
+                        field.kind.as_str()
+                    ),
+                ));
             }
         }
     }
@@ -119,7 +106,7 @@ fn insert_text(backend: Backend, table: &str, fields: &[Field], rows: usize) -> 
 }
 
 /// Inserts `rows` numbered from `first_id`, in batches; returns how many.
-async fn insert_rows(
+pub(super) async fn insert_rows(
     tx: &mut Tx<'_>,
     backend: Backend,
     table: &str,
@@ -154,7 +141,7 @@ async fn insert_rows(
 
 /// Creates the table of an upload: `_id` is SQLite's rowid alias, so rows are stored in `_id`
 /// order without a second index.
-async fn create_table(
+pub(super) async fn create_table(
     tx: &mut Tx<'_>,
     backend: Backend,
     table: &str,
@@ -177,10 +164,15 @@ async fn create_table(
     Ok(())
 }
 
-/// Indexes the fields (see [`INDEXED_FIELDS`]), after the rows are in: building an index once
-/// is several times faster than keeping it up to date row by row.
-async fn create_indexes(tx: &mut Tx<'_>, table: &str, fields: &[Field]) -> Result<()> {
-    for (i, field) in fields.iter().take(INDEXED_FIELDS).enumerate() {
+/// Indexes the fields from position `from` on (see [`INDEXED_FIELDS`]), after the rows are
+/// in: building an index once is several times faster than keeping it up to date row by row.
+pub(super) async fn create_indexes(
+    tx: &mut Tx<'_>,
+    table: &str,
+    fields: &[Field],
+    from: usize,
+) -> Result<()> {
+    for (i, field) in fields.iter().enumerate().take(INDEXED_FIELDS).skip(from) {
         let text = format!(
             "CREATE INDEX {} ON {} ({})",
             quote(&format!("{table}_{i}")),
@@ -194,7 +186,7 @@ async fn create_indexes(tx: &mut Tx<'_>, table: &str, fields: &[Field]) -> Resul
 
 /// Gives PostgreSQL's planner statistics of the new table now, as autovacuum would later: a
 /// table it knows nothing about can be planned badly for its first searches.
-async fn analyze(tx: &mut Tx<'_>, backend: Backend, table: &str) -> Result<()> {
+pub(super) async fn analyze(tx: &mut Tx<'_>, backend: Backend, table: &str) -> Result<()> {
     if backend == Backend::Postgres {
         sqlx::query(&format!("ANALYZE {}", quote(table)))
             .execute(&mut **tx)
@@ -203,47 +195,180 @@ async fn analyze(tx: &mut Tx<'_>, backend: Backend, table: &str) -> Result<()> {
     Ok(())
 }
 
-/// Points the registry at `table` with `fields` and `row_count`.
-async fn register(
+/// What the registry says of a table after a write.
+pub(super) struct Entry<'a> {
+    pub table: &'a str,
+    pub fields: &'a [Field],
+    pub primary_key: &'a [String],
+    pub row_count: i64,
+    pub last_id: i64,
+}
+
+/// Points the registry at the entry's table, with its fields, key and counts.
+pub(super) async fn register(
     tx: &mut Tx<'_>,
     tenant: &str,
     resource_id: &str,
-    table: &str,
-    fields: &[Field],
-    row_count: i64,
+    entry: Entry<'_>,
 ) -> Result<()> {
-    let fields = serde_json::to_string(fields)
-        .map_err(|e| DatastoreError::Validation(format!("fields cannot be stored: {e}")))?;
+    let fields = serde_json::to_string(entry.fields)
+        .map_err(|e| DatastoreError::invalid("fields", format!("fields cannot be stored: {e}")))?;
+    let primary_key = json!(entry.primary_key).to_string();
     sqlx::query(
         "INSERT INTO datastore_resources \
-         (tenant_id, resource_id, table_name, fields, row_count, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+         (tenant_id, resource_id, table_name, fields, primary_key, row_count, last_id, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (tenant_id, resource_id) DO UPDATE SET table_name = excluded.table_name, \
-         fields = excluded.fields, row_count = excluded.row_count, updated_at = excluded.updated_at",
+         fields = excluded.fields, primary_key = excluded.primary_key, \
+         row_count = excluded.row_count, last_id = excluded.last_id, \
+         updated_at = excluded.updated_at",
     )
     .bind(tenant)
     .bind(resource_id)
-    .bind(table)
+    .bind(entry.table)
     .bind(fields)
-    .bind(row_count)
+    .bind(primary_key)
+    .bind(entry.row_count)
+    .bind(entry.last_id)
     .bind(now_text())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// The name of the unique index that is a table's primary key.
+pub(super) fn key_index(table: &str) -> String {
+    format!("{table}_pk")
+}
+
+/// Makes `primary_key` the table's unique key. A key the rows already break is refused as
+/// CKAN refuses it, naming the first duplicated value; the transaction stays usable (the
+/// attempt runs in a savepoint).
+pub(super) async fn create_primary_key(
+    tx: &mut Tx<'_>,
+    table: &str,
+    primary_key: &[String],
+) -> Result<()> {
+    if primary_key.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<String> = primary_key.iter().map(|id| quote(id)).collect();
+    let text = format!(
+        "CREATE UNIQUE INDEX {} ON {} ({})",
+        quote(&key_index(table)),
+        quote(table),
+        columns.join(", ")
+    );
+    let mut attempt = sqlx::Connection::begin(&mut **tx).await?;
+    match sqlx::query(&text).execute(&mut *attempt).await {
+        Ok(_) => {
+            attempt.commit().await?;
+            Ok(())
+        }
+        Err(error) if is_unique_violation(&error) => {
+            attempt.rollback().await?;
+            let duplicated = first_duplicate(tx, table, &columns).await?;
+            Err(DatastoreError::Validation(Invalid {
+                key: "constraints",
+                message: "Cannot insert records or create index because of uniqueness constraint"
+                    .into(),
+                records_row: None,
+                info: Some(json!({
+                    "orig": unique_violation_text(table, primary_key, &duplicated),
+                    "pgcode": UNIQUE_VIOLATION,
+                })),
+            }))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Drops the table's primary key, if it has one.
+pub(super) async fn drop_primary_key(tx: &mut Tx<'_>, table: &str) -> Result<()> {
+    sqlx::query(&format!(
+        "DROP INDEX IF EXISTS {}",
+        quote(&key_index(table))
+    ))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// PostgreSQL's SQLSTATE for a unique violation, which CKAN reports as `pgcode`.
+pub(super) const UNIQUE_VIOLATION: &str = "23505";
+
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// PostgreSQL's words for a duplicate key, naming the key and its value.
+pub(super) fn unique_violation_text(
+    table: &str,
+    primary_key: &[String],
+    values: &[String],
+) -> String {
+    format!(
+        "duplicate key value violates unique constraint \"{}\"\nDETAIL:  Key ({})=({}) already exists.\n",
+        key_index(table),
+        primary_key.join(", "),
+        values.join(", ")
+    )
+}
+
+/// The first key value that appears twice among the rows, as text.
+async fn first_duplicate(tx: &mut Tx<'_>, table: &str, columns: &[String]) -> Result<Vec<String>> {
+    let as_text: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({c} AS TEXT)"))
+        .collect();
+    let text = format!(
+        "SELECT {} FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1 LIMIT 1",
+        as_text.join(", "),
+        quote(table),
+        columns
+            .iter()
+            .map(|c| format!("{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        columns.join(", ")
+    );
+    let row = sqlx::query(&text).fetch_optional(&mut **tx).await?;
+    let values = match row {
+        Some(row) => (0..columns.len())
+            .map(|i| {
+                sqlx::Row::try_get::<Option<String>, _>(&row, i).map(|v| v.unwrap_or_default())
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    Ok(values)
+}
+
+/// How much room a table takes, as `datastore_info` reports it (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TableSizes {
+    pub table: i64,
+    pub indexes: i64,
+    pub database: i64,
+}
+
 impl Store {
-    /// Replaces (or creates) a resource's rows with `rows` under `fields`, atomically: a
-    /// failure anywhere leaves the previous rows as they were.
+    /// Replaces (or creates) a resource's rows with `rows` under `fields`, keyed by
+    /// `primary_key` (none when empty), atomically: a failure anywhere leaves the previous rows
+    /// as they were.
     #[tracing::instrument(name = "datastore_replace", skip(self, fields, rows), fields(rows = rows.len()))]
     pub async fn datastore_replace(
         &self,
         tenant: &str,
         resource_id: &str,
         fields: &[Field],
+        primary_key: &[String],
         rows: Vec<Vec<Cell>>,
     ) -> Result<DatastoreResource> {
         check_fields(fields)?;
+        check_primary_key(fields, primary_key)?;
         check_rows(fields, rows.iter())?;
         let table = fresh_table_name(tenant, resource_id);
         let mut tx = self.pool.begin().await?;
@@ -255,9 +380,17 @@ impl Store {
         };
         create_table(&mut tx, self.backend, &table, fields).await?;
         let count = insert_rows(&mut tx, self.backend, &table, fields, rows, 1).await?;
-        create_indexes(&mut tx, &table, fields).await?;
+        create_primary_key(&mut tx, &table, primary_key).await?;
+        create_indexes(&mut tx, &table, fields, 0).await?;
         analyze(&mut tx, self.backend, &table).await?;
-        register(&mut tx, tenant, resource_id, &table, fields, count).await?;
+        let entry = Entry {
+            table: &table,
+            fields,
+            primary_key,
+            row_count: count,
+            last_id: count,
+        };
+        register(&mut tx, tenant, resource_id, entry).await?;
         if let Some(previous) = previous {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", quote(&previous)))
                 .execute(&mut *tx)
@@ -268,86 +401,80 @@ impl Store {
         Ok(resource)
     }
 
-    /// Adds or updates records of an existing resource (see [`UpsertMethod`]); all or nothing.
-    /// Returns the resource with its new row count.
-    #[tracing::instrument(name = "datastore_upsert", skip(self, rows), fields(rows = rows.len()))]
-    pub async fn datastore_upsert(
+    /// The indexes of the resource's table: (field id, index name) for each field an index
+    /// covers, the field's own index before the primary key's.
+    pub async fn datastore_indexes(
         &self,
         tenant: &str,
         resource_id: &str,
-        rows: Vec<UpsertRow>,
-        method: UpsertMethod,
-    ) -> Result<DatastoreResource> {
-        let mut tx = self.pool.begin().await?;
-        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        let fields = &resource.fields;
-        check_rows(fields, rows.iter().map(|r| &r.cells))?;
-        if method == UpsertMethod::Insert && rows.iter().any(|r| r.id.is_some()) {
-            return Err(DatastoreError::Validation(
-                "_id is given by the datastore on insert; use method upsert to update a row".into(),
-            ));
-        }
-        let mut new_rows = Vec::new();
-        for row in rows {
-            match row.id {
-                Some(id) => update_row(&mut tx, self.backend, &resource, id, row.cells).await?,
-                None => new_rows.push(row.cells),
+    ) -> Result<Vec<(String, String)>> {
+        let resource = registered(&self.pool, tenant, resource_id).await?;
+        let sql = match self.backend {
+            Backend::Postgres => {
+                "SELECT CAST(a.attname AS TEXT), CAST(i.relname AS TEXT) FROM pg_index x \
+                 JOIN pg_class i ON i.oid = x.indexrelid \
+                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey) \
+                 WHERE x.indrelid = CAST($1 AS regclass) ORDER BY x.indisunique, 2"
+            }
+            Backend::Sqlite => {
+                "SELECT ii.name, il.name FROM pragma_index_list($1) AS il, \
+                 pragma_index_info(il.name) AS ii ORDER BY il.\"unique\", 2"
+            }
+        };
+        let table = match self.backend {
+            Backend::Postgres => quote(&resource.table_name),
+            Backend::Sqlite => resource.table_name.clone(),
+        };
+        let pairs: Vec<(String, String)> = sqlx::query_as(sql)
+            .bind(table)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut indexes: Vec<(String, String)> = Vec::new();
+        for (field, index) in pairs {
+            if field != "_id" && !indexes.iter().any(|(f, _)| *f == field) {
+                indexes.push((field, index));
             }
         }
-        let table = &resource.table_name;
-        let last: i64 = sqlx::query_scalar(&format!(
-            "SELECT COALESCE(MAX(_id), 0) FROM {}",
-            quote(table)
-        ))
-        .fetch_one(&mut *tx)
-        .await?;
-        let added = insert_rows(&mut tx, self.backend, table, fields, new_rows, last + 1).await?;
-        register(
-            &mut tx,
-            tenant,
-            resource_id,
-            table,
-            fields,
-            resource.row_count + added,
-        )
-        .await?;
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        tx.commit().await?;
-        Ok(resource)
+        Ok(indexes)
     }
-}
 
-/// Replaces every field of row `id`, which must exist.
-async fn update_row(
-    tx: &mut Tx<'_>,
-    backend: Backend,
-    resource: &DatastoreResource,
-    id: i64,
-    cells: Vec<Cell>,
-) -> Result<()> {
-    let mut sql = crate::sql::Sql::new(
-        backend,
-        &format!("UPDATE {} SET ", quote(&resource.table_name)),
-    );
-    for (i, (field, cell)) in resource.fields.iter().zip(cells).enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push(&format!("{} = ", quote(&field.id)));
-        sql.bind(param(field.kind, cell));
+    /// How much room the resource's table and its indexes take, and the whole database.
+    pub async fn datastore_sizes(&self, tenant: &str, resource_id: &str) -> Result<TableSizes> {
+        let resource = registered(&self.pool, tenant, resource_id).await?;
+        let table = &resource.table_name;
+        let (table_sql, indexes_sql, database_sql) = match self.backend {
+            Backend::Postgres => (
+                "SELECT pg_relation_size(CAST($1 AS regclass))",
+                "SELECT pg_indexes_size(CAST($1 AS regclass))",
+                "SELECT pg_database_size(current_database())",
+            ),
+            // dbstat is compiled into the SQLite that sqlx bundles.
+            Backend::Sqlite => (
+                "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = $1",
+                "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN \
+                 (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1)",
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            ),
+        };
+        let quoted = match self.backend {
+            Backend::Postgres => quote(table),
+            Backend::Sqlite => table.clone(),
+        };
+        let size = |sql: &'static str, bind: bool| {
+            let query = sqlx::query_scalar::<_, i64>(sql);
+            let query = if bind {
+                query.bind(quoted.clone())
+            } else {
+                query
+            };
+            query.fetch_one(&self.pool)
+        };
+        Ok(TableSizes {
+            table: size(table_sql, true).await?,
+            indexes: size(indexes_sql, true).await?,
+            database: size(database_sql, false).await?,
+        })
     }
-    sql.push(" WHERE _id = ").bind(Param::Int(id));
-    let done = sqlx::query_with(sql.text(), sql.arguments())
-        .execute(&mut **tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(DatastoreError::Validation(format!(
-            "no record with _id {id} in resource '{}'",
-            resource.resource_id
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -376,7 +503,20 @@ mod tests {
             id: "n".into(),
             kind: ColumnType::Integer,
         }];
-        assert!(check_rows(&fields, [vec![Cell::Text("x".into())]].iter()).is_err());
+        let error = check_rows(
+            &fields,
+            [vec![Cell::Null], vec![Cell::Text("x".into())]].iter(),
+        );
+        assert!(
+            matches!(
+                error,
+                Err(DatastoreError::Validation(Invalid {
+                    records_row: Some(1),
+                    ..
+                }))
+            ),
+            "{error:?}"
+        );
         assert!(check_rows(&fields, [vec![Cell::Null]].iter()).is_ok());
         assert!(check_rows(&fields, [vec![]].iter()).is_err());
     }

@@ -156,7 +156,7 @@ pub(super) async fn add(
     if let Some(typed) = typed {
         state
             .store
-            .datastore_replace(&signed.city.id, &added.id, &typed.fields, typed.rows)
+            .datastore_replace(&signed.city.id, &added.id, &typed.fields, &[], typed.rows)
             .await
             .map_err(|e| PageError::from(ApiError::internal(e)))?;
     }

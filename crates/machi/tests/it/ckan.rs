@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
+mod datastore;
 mod write;
 
 fn dataset(
@@ -68,7 +69,7 @@ async fn publish(app: &TestApp) -> String {
     let types = machi_core::opendata::standard::column_types(&table, None);
     let typed = machi_core::opendata::ingest::ingest(&table, &types).unwrap();
     store
-        .datastore_replace(CITY, &resource.id, &typed.fields, typed.rows)
+        .datastore_replace(CITY, &resource.id, &typed.fields, &[], typed.rows)
         .await
         .unwrap();
     store

@@ -2,13 +2,13 @@
 //! 団体コード kept as text is stored, searched the way CKAN's `datastore_search` is, appended
 //! to, and survives a bad re-upload and a failing upsert unchanged.
 
-use machi_core::opendata::ingest::{ingest, with_overrides, Cell, Typed};
+use machi_core::opendata::ingest::{ingest, with_overrides, Typed};
 use machi_core::opendata::standard::column_types;
 use machi_core::opendata::table::read_csv;
 use machi_core::opendata::types::ColumnType;
 use machi_core::text::to_cp932;
-use machi_store::datastore::{DatastoreError, SearchQuery, UpsertMethod, UpsertRow};
-use serde_json::{json, Value};
+use machi_store::datastore::{DatastoreError, SearchQuery, WriteMethod};
+use serde_json::{json, Map, Value};
 
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
@@ -48,7 +48,7 @@ async fn a_shift_jis_file_is_stored_and_searched_like_ckan(app: &TestApp) {
     let file = typed(CSV).unwrap();
     let stored = app
         .store
-        .datastore_replace(CITY, RESOURCE, &file.fields, file.rows)
+        .datastore_replace(CITY, RESOURCE, &file.fields, &[], file.rows)
         .await
         .unwrap();
     assert_eq!(stored.row_count, 4);
@@ -62,12 +62,12 @@ async fn a_shift_jis_file_is_stored_and_searched_like_ckan(app: &TestApp) {
     assert_eq!(
         fields,
         [
-            ("_id", "int"),
+            ("_id", "int8"),
             ("団体コード", "text"),
             ("施設名", "text"),
             ("所在地", "text"),
             ("開設日", "date"),
-            ("定員", "int"),
+            ("定員", "int8"),
             ("面積", "numeric")
         ]
     );
@@ -124,8 +124,8 @@ async fn a_shift_jis_file_is_stored_and_searched_like_ckan(app: &TestApp) {
     ] {
         let query: SearchQuery = serde_json::from_value(query).unwrap();
         match app.store.datastore_search(CITY, RESOURCE, &query).await {
-            Err(DatastoreError::Validation(message)) => {
-                assert!(message.contains(named), "{message}")
+            Err(DatastoreError::Validation(invalid)) => {
+                assert!(invalid.message.contains(named), "{invalid:?}")
             }
             other => panic!("expected a validation error naming {named}, got {other:?}"),
         }
@@ -143,7 +143,7 @@ async fn a_shift_jis_file_is_stored_and_searched_like_ckan(app: &TestApp) {
 async fn a_bad_reupload_and_a_failing_upsert_leave_the_previous_rows(app: &TestApp) {
     let file = typed(CSV).unwrap();
     app.store
-        .datastore_replace(CITY, RESOURCE, &file.fields, file.rows)
+        .datastore_replace(CITY, RESOURCE, &file.fields, &[], file.rows)
         .await
         .unwrap();
     // A re-upload keeps the resource's field types, so a cell that no longer fits is refused.
@@ -163,34 +163,23 @@ async fn a_bad_reupload_and_a_failing_upsert_leave_the_previous_rows(app: &TestA
     assert_eq!(error.problems[0].column.as_deref(), Some("定員"));
     assert!(error.problems[0].message.ja.contains("3行目「定員」"));
 
-    let first_update = UpsertRow {
-        id: Some(1),
-        cells: vec![
-            Cell::Text("011002".into()),
-            Cell::Text("変更された".into()),
-            Cell::Null,
-            Cell::Null,
-            Cell::Int(1),
-            Cell::Null,
-        ],
-    };
-    let missing = UpsertRow {
-        id: Some(99),
-        ..first_update.clone()
-    };
     let failed = app
         .store
         .datastore_upsert(
             CITY,
             RESOURCE,
-            vec![first_update, missing],
-            UpsertMethod::Upsert,
+            WriteMethod::Upsert,
+            &records(json!([{"_id": 1, "施設名": "変更された"}, {"_id": 2, "定員": "九十"}])),
+            false,
         )
         .await;
-    assert!(
-        matches!(failed, Err(DatastoreError::Validation(ref m)) if m.contains("99")),
-        "{failed:?}"
-    );
+    match failed {
+        Err(DatastoreError::Validation(invalid)) => {
+            assert_eq!((invalid.key, invalid.records_row), ("records", Some(1)));
+            assert!(invalid.message.contains("九十"), "{invalid:?}");
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
 
     let after = search(app, json!({"fields": ["施設名"]})).await;
     assert_eq!(after.total, Some(4));
@@ -200,45 +189,40 @@ async fn a_bad_reupload_and_a_failing_upsert_leave_the_previous_rows(app: &TestA
     let smaller = typed(&CSV.lines().take(2).collect::<Vec<_>>().join("\r\n")).unwrap();
     let replaced = app
         .store
-        .datastore_replace(CITY, RESOURCE, &smaller.fields, smaller.rows)
+        .datastore_replace(CITY, RESOURCE, &smaller.fields, &[], smaller.rows)
         .await
         .unwrap();
     assert_eq!(replaced.row_count, 1);
     assert_eq!(search(app, json!({})).await.total, Some(1));
 }
 
+/// A JSON list of records as the store takes them.
+fn records(list: Value) -> Vec<Map<String, Value>> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
 async fn records_are_appended_and_updated_by_id(app: &TestApp) {
     let file = typed(CSV).unwrap();
     app.store
-        .datastore_replace(CITY, RESOURCE, &file.fields, file.rows)
+        .datastore_replace(CITY, RESOURCE, &file.fields, &[], file.rows)
         .await
         .unwrap();
     let row = |name: &str| {
-        vec![
-            Cell::Text("011002".into()),
-            Cell::Text(name.into()),
-            Cell::Text("札幌市南区".into()),
-            Cell::Text("2025-04-01".into()),
-            Cell::Int(30),
-            Cell::Numeric(99.5),
-        ]
+        json!({"団体コード": "011002", "施設名": name, "所在地": "札幌市南区",
+               "開設日": "2025-04-01", "定員": 30, "面積": 99.5})
     };
     let inserted = app
         .store
         .datastore_upsert(
             CITY,
             RESOURCE,
-            vec![
-                UpsertRow {
-                    id: None,
-                    cells: row("南保育園"),
-                },
-                UpsertRow {
-                    id: None,
-                    cells: row("西保育園"),
-                },
-            ],
-            UpsertMethod::Insert,
+            WriteMethod::Insert,
+            &records(json!([row("南保育園"), row("西保育園")])),
+            false,
         )
         .await
         .unwrap();
@@ -255,19 +239,22 @@ async fn records_are_appended_and_updated_by_id(app: &TestApp) {
         .datastore_upsert(
             CITY,
             RESOURCE,
-            vec![UpsertRow {
-                id: Some(5),
-                cells: row("南こども園"),
-            }],
-            UpsertMethod::Upsert,
+            WriteMethod::Upsert,
+            &records(json!([{"_id": 5, "施設名": "南こども園"}])),
+            false,
         )
         .await
         .unwrap();
     assert_eq!(updated.row_count, 6);
     let five = search(app, json!({"filters": {"_id": 5}})).await;
     assert_eq!(five.records()[0]["施設名"], json!("南こども園"));
+    assert_eq!(
+        five.records()[0]["定員"],
+        json!(30),
+        "an update changes only the fields it gives"
+    );
 
-    app.store.datastore_delete(CITY, RESOURCE).await.unwrap();
+    app.store.datastore_drop(CITY, RESOURCE).await.unwrap();
     assert!(matches!(
         app.store.datastore_info(CITY, RESOURCE).await,
         Err(DatastoreError::NotFound(_))

@@ -1,8 +1,10 @@
 //! The datastore read actions: `datastore_search` (filters, q, fields, sort, limit, offset,
 //! include_total) and `datastore_info`, for resources of published datasets, in CKAN's shapes
-//! (`fields` with `_id` first, `records` as objects, `total`, `_links`).
+//! (`fields` with `_id` first, `records` as objects, `total`, `_links`; `meta` and each
+//! field's `schema`).
 
-use machi_store::datastore::{DatastoreError, SearchQuery};
+use machi_core::opendata::ingest::Field;
+use machi_store::datastore::{DatastoreError, FullText, Invalid, SearchQuery, MAX_LIMIT};
 use serde_json::{json, Map, Value};
 
 use super::package::Call;
@@ -14,10 +16,23 @@ impl From<DatastoreError> for CkanError {
             DatastoreError::NotFound(id) => {
                 CkanError::not_found(format!("Resource \"{id}\" was not found."))
             }
-            DatastoreError::Validation(message) => CkanError::validation("query", message),
+            DatastoreError::Validation(invalid) => validation(invalid),
             DatastoreError::Store(error) => error.into(),
         }
     }
+}
+
+/// A Validation Error as CKAN's datastore gives it: the message under the parameter at fault,
+/// with `records_row` and `info` when the store names them.
+fn validation(invalid: Invalid) -> CkanError {
+    let mut error = CkanError::validation(invalid.key, invalid.message);
+    if let Some(row) = invalid.records_row {
+        error.fields.insert("records_row".into(), json!(row));
+    }
+    if let Some(info) = invalid.info {
+        error.fields.insert("info".into(), info);
+    }
+    error
 }
 
 /// The resource id of a call (`resource_id`, or `id` as `datastore_info` takes it), if it
@@ -45,7 +60,7 @@ async fn published_resource(call: &Call<'_>, params: &Params) -> Result<String, 
 }
 
 /// `filters` as a JSON object, or (in a query string) as JSON text.
-fn filters(params: &Params) -> Result<Map<String, Value>, CkanError> {
+pub(super) fn filters(params: &Params) -> Result<Map<String, Value>, CkanError> {
     let invalid = || CkanError::validation("filters", "Expected a JSON object of field: value");
     match params.0.get("filters") {
         None | Some(Value::Null) => Ok(Map::new()),
@@ -59,16 +74,44 @@ fn filters(params: &Params) -> Result<Map<String, Value>, CkanError> {
     }
 }
 
+/// `q`: words anywhere, or an object of words per field (in a query string, as JSON text).
+fn full_text(params: &Params) -> Result<Option<FullText>, CkanError> {
+    let invalid = || CkanError::validation("q", "Expected text or a JSON object of field: text");
+    let per_field = |map: &Map<String, Value>| {
+        map.iter()
+            .map(|(field, q)| match q {
+                Value::String(q) => Ok((field.clone(), q.clone())),
+                Value::Number(n) => Ok((field.clone(), n.to_string())),
+                _ => Err(invalid()),
+            })
+            .collect::<Result<_, _>>()
+            .map(FullText::PerField)
+    };
+    let q = match params.0.get("q") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(map)) => per_field(map)?,
+        Some(Value::String(text)) if text.trim_start().starts_with('{') => {
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => per_field(&map)?,
+                _ => FullText::Anywhere(text.clone()),
+            }
+        }
+        Some(_) => FullText::Anywhere(params.text("q").ok_or_else(invalid)?),
+    };
+    Ok((!q.is_empty()).then_some(q))
+}
+
 pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
     let p = &call.params;
     let resource_id = published_resource(call, p).await?;
     let fields = p.list("fields")?;
     let query = SearchQuery {
         filters: filters(p)?,
-        q: p.text("q").filter(|q| !q.is_empty()),
+        q: full_text(p)?,
         fields: (!fields.is_empty()).then_some(fields),
         sort: p.text("sort").filter(|s| !s.is_empty()),
-        limit: Some(p.int("limit", 100, 0, 32_000)?),
+        // Above the maximum, CKAN gives the maximum (`ckan.datastore.search.rows_max`).
+        limit: Some(p.int("limit", 100, 0, i64::MAX)?.min(MAX_LIMIT)),
         offset: Some(p.int("offset", 0, 0, i64::MAX)?),
         include_total: p.flag("include_total", true)?,
     };
@@ -80,7 +123,7 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
     let start = format!("/api/3/action/datastore_search?resource_id={resource_id}");
     let mut result = json!({
         "resource_id": resource_id,
-        "fields": found.fields,
+        "fields": result_fields(&found.fields),
         "records": found.records(),
         "limit": found.limit,
         "offset": found.offset,
@@ -95,8 +138,12 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
         object.insert("total".into(), json!(total));
         object.insert("total_was_estimated".into(), json!(false));
     }
-    if let (Some(q), Some(object)) = (query.q, result.as_object_mut()) {
-        object.insert("q".into(), json!(q));
+    if let Some(object) = result.as_object_mut() {
+        match query.q {
+            Some(FullText::Anywhere(q)) => object.insert("q".into(), json!(q)),
+            Some(FullText::PerField(q)) => object.insert("q".into(), json!(q)),
+            None => None,
+        };
     }
     if !query.filters.is_empty() {
         if let Some(object) = result.as_object_mut() {
@@ -106,15 +153,54 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
     Ok(result)
 }
 
+/// The fields of a page as CKAN lists them: `_id` is CKAN's own `int`.
+fn result_fields(fields: &[Field]) -> Vec<Value> {
+    fields
+        .iter()
+        .map(|f| match f.id.as_str() {
+            "_id" => json!({"id": "_id", "type": "int"}),
+            _ => json!(f),
+        })
+        .collect()
+}
+
+/// `datastore_info`: the table's `meta` (row count, sizes, aliases, primary key) and each
+/// field with its type and `schema`, as CKAN gives them.
 pub(super) async fn info(call: &Call<'_>) -> Result<Value, CkanError> {
     let resource_id = published_resource(call, &call.params).await?;
-    let resource = call
-        .state
-        .store
-        .datastore_info(&call.city.id, &resource_id)
-        .await?;
+    let store = &call.state.store;
+    let resource = store.datastore_info(&call.city.id, &resource_id).await?;
+    let sizes = store.datastore_sizes(&call.city.id, &resource_id).await?;
+    let indexed = store.datastore_indexes(&call.city.id, &resource_id).await?;
+    let fields: Vec<Value> = resource
+        .fields
+        .iter()
+        .map(|field| {
+            let index = indexed.iter().find(|(id, _)| *id == field.id);
+            json!({
+                "id": field.id,
+                "type": field.kind,
+                "schema": {
+                    "native_type": field.kind.sql_name(),
+                    "notnull": false,
+                    "index_name": index.map(|(_, name)| name.clone()),
+                    "is_index": index.is_some(),
+                    "uniquekey": resource.primary_key.contains(&field.id),
+                },
+            })
+        })
+        .collect();
     Ok(json!({
-        "meta": {"id": resource_id, "count": resource.row_count},
-        "fields": resource.fields,
+        "meta": {
+            "id": resource_id,
+            "count": resource.row_count,
+            "table_type": "BASE TABLE",
+            "size": sizes.table,
+            "idx_size": sizes.indexes,
+            "db_size": sizes.database,
+            "aliases": [],
+            "primary_key": resource.primary_key,
+        },
+        "fields": fields,
     }))
 }

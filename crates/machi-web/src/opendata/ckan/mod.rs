@@ -6,6 +6,7 @@
 //! Validation Error).
 
 mod datastore;
+mod datastore_write;
 mod package;
 mod write;
 
@@ -37,7 +38,7 @@ pub(crate) struct CkanError {
     status: StatusCode,
     kind: &'static str,
     message: String,
-    fields: Map<String, Value>,
+    pub(super) fields: Map<String, Value>,
 }
 
 impl CkanError {

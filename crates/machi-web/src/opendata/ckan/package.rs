@@ -49,8 +49,9 @@ pub(crate) async fn dispatch(action: &str, call: Call<'_>) -> Option<Outcome> {
         "package_patch" => super::write::package_patch(&call).await,
         "package_delete" => super::write::package_delete(&call).await,
         "resource_create" => super::write::resource_create(&call).await,
-        "datastore_create" => super::write::datastore_create(&call).await,
-        "datastore_upsert" => super::write::datastore_upsert(&call).await,
+        "datastore_create" => super::datastore_write::datastore_create(&call).await,
+        "datastore_upsert" => super::datastore_write::datastore_upsert(&call).await,
+        "datastore_delete" => super::datastore_write::datastore_delete(&call).await,
         _ => return None,
     })
 }

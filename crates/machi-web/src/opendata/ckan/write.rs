@@ -1,13 +1,11 @@
 //! The write actions, for an API token (`Authorization: <token>` or `X-CKAN-API-Key`) of a
 //! member of staff who publishes open data: `package_create`, `package_update` (the dataset as
 //! given), `package_patch` (only the keys given), `package_delete`, `resource_create` (a file
-//! by URL; uploads go through the staff console), `datastore_create` and `datastore_upsert`.
+//! by URL; uploads go through the staff console); the datastore's writes are in
+//! `datastore_write`.
 //! A department writes only its own datasets; administrators write every department's.
 
 use machi_core::opendata::catalog::{format_of, DatasetInput};
-use machi_core::opendata::ingest::{typed_cell, Cell, Field};
-use machi_core::opendata::types::ColumnType;
-use machi_store::datastore::{UpsertMethod, UpsertRow};
 use machi_store::opendata::{DatasetRecord, ResourceInput};
 use machi_store::users::StaffUser;
 use machi_store::StoreError;
@@ -19,7 +17,7 @@ use super::CkanError;
 type Outcome = Result<Value, CkanError>;
 
 /// The member of staff the call's token acts for, if they publish open data.
-async fn actor(call: &Call<'_>) -> Result<StaffUser, CkanError> {
+pub(super) async fn actor(call: &Call<'_>) -> Result<StaffUser, CkanError> {
     let Some(token) = call.token.as_deref() else {
         return Err(CkanError::unauthorized(
             "an API token is required for this action",
@@ -157,7 +155,11 @@ async fn save(
 }
 
 /// A dataset the user may write, by id or name.
-async fn writable(call: &Call<'_>, user: &StaffUser, id: &str) -> Result<DatasetRecord, CkanError> {
+pub(super) async fn writable(
+    call: &Call<'_>,
+    user: &StaffUser,
+    id: &str,
+) -> Result<DatasetRecord, CkanError> {
     let dataset = call
         .state
         .store
@@ -262,155 +264,4 @@ pub(super) async fn resource_create(call: &Call<'_>) -> Outcome {
     let user = actor(call).await?;
     let existing = writable(call, &user, &call.params.required("package_id")?).await?;
     create_resource(call, &user, &existing.id, &call.params.0).await
-}
-
-/// The resource a datastore write is for, if the user may write its dataset.
-async fn datastore_resource(call: &Call<'_>, user: &StaffUser) -> Result<String, CkanError> {
-    let id = call.params.required("resource_id")?;
-    let resource = call
-        .state
-        .store
-        .resource(&call.city.id, &id)
-        .await?
-        .ok_or_else(|| CkanError::not_found(format!("Resource \"{id}\" was not found.")))?;
-    writable(call, user, &resource.dataset_id).await?;
-    Ok(id)
-}
-
-/// A JSON value as a cell of `field`.
-fn cell(field: &Field, value: Option<&Value>, record: usize) -> Result<Cell, CkanError> {
-    let bad = || {
-        CkanError::validation(
-            "records",
-            format!(
-                "record {record}: '{}' is not of type {}",
-                field.id,
-                field.kind.as_str()
-            ),
-        )
-    };
-    match value {
-        None | Some(Value::Null) => Ok(Cell::Null),
-        Some(Value::Number(n)) if field.kind == ColumnType::Integer => {
-            n.as_i64().map(Cell::Int).ok_or_else(bad)
-        }
-        Some(Value::Number(n)) if field.kind == ColumnType::Numeric => {
-            n.as_f64().map(Cell::Numeric).ok_or_else(bad)
-        }
-        Some(Value::Number(n)) => typed_cell(field.kind, &n.to_string()).ok_or_else(bad),
-        Some(Value::String(s)) => typed_cell(field.kind, s).ok_or_else(bad),
-        Some(Value::Bool(b)) => typed_cell(field.kind, &b.to_string()).ok_or_else(bad),
-        Some(_) => Err(bad()),
-    }
-}
-
-/// The call's `records` as rows of `fields` (with their `_id`, when given).
-fn records(call: &Call<'_>, fields: &[Field]) -> Result<Vec<UpsertRow>, CkanError> {
-    let Some(records) = call.params.0.get("records") else {
-        return Ok(Vec::new());
-    };
-    let records = records
-        .as_array()
-        .ok_or_else(|| CkanError::validation("records", "give a list of records"))?;
-    let mut rows = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        let record = record.as_object().ok_or_else(|| {
-            CkanError::validation("records", format!("record {i} is not an object"))
-        })?;
-        if let Some(unknown) = record
-            .keys()
-            .find(|k| *k != "_id" && !fields.iter().any(|f| &f.id == *k))
-        {
-            return Err(CkanError::validation(
-                "records",
-                format!("record {i}: there is no field '{unknown}'"),
-            ));
-        }
-        let cells = fields
-            .iter()
-            .map(|f| cell(f, record.get(&f.id), i))
-            .collect::<Result<_, _>>()?;
-        let id = record.get("_id").and_then(Value::as_i64);
-        rows.push(UpsertRow { id, cells });
-    }
-    Ok(rows)
-}
-
-/// `fields` as CKAN gives them: `[{"id": …, "type": …}]`, text when no type.
-fn fields(call: &Call<'_>) -> Result<Option<Vec<Field>>, CkanError> {
-    let Some(given) = call.params.0.get("fields").and_then(Value::as_array) else {
-        return Ok(None);
-    };
-    given
-        .iter()
-        .map(|f| {
-            let id = f
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let kind = match f.get("type").and_then(Value::as_str) {
-                None => ColumnType::Text,
-                Some(name) => ColumnType::parse(name).ok_or_else(|| {
-                    CkanError::validation(
-                        "fields",
-                        format!("unknown type '{name}' of field '{id}'"),
-                    )
-                })?,
-            };
-            Ok(Field { id, kind })
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
-}
-
-pub(super) async fn datastore_create(call: &Call<'_>) -> Outcome {
-    let user = actor(call).await?;
-    let resource_id = datastore_resource(call, &user).await?;
-    let store = &call.state.store;
-    let resource = match fields(call)? {
-        // With fields: the resource's table is made anew with these records.
-        Some(fields) => {
-            let rows = records(call, &fields)?
-                .into_iter()
-                .map(|r| r.cells)
-                .collect();
-            store
-                .datastore_replace(&call.city.id, &resource_id, &fields, rows)
-                .await?
-        }
-        // Without: the records are added to the table the resource has.
-        None => {
-            let existing = store.datastore_info(&call.city.id, &resource_id).await?;
-            let rows = records(call, &existing.fields)?;
-            store
-                .datastore_upsert(&call.city.id, &resource_id, rows, UpsertMethod::Insert)
-                .await?
-        }
-    };
-    Ok(json!({"resource_id": resource_id, "fields": resource.fields, "total": resource.row_count}))
-}
-
-pub(super) async fn datastore_upsert(call: &Call<'_>) -> Outcome {
-    let user = actor(call).await?;
-    let resource_id = datastore_resource(call, &user).await?;
-    let method = match call.params.text("method").as_deref() {
-        None | Some("upsert") | Some("update") => UpsertMethod::Upsert,
-        Some("insert") => UpsertMethod::Insert,
-        Some(other) => {
-            return Err(CkanError::validation(
-                "method",
-                format!("'{other}' is not insert, upsert or update"),
-            ))
-        }
-    };
-    let store = &call.state.store;
-    let existing = store.datastore_info(&call.city.id, &resource_id).await?;
-    let rows = records(call, &existing.fields)?;
-    let resource = store
-        .datastore_upsert(&call.city.id, &resource_id, rows, method)
-        .await?;
-    Ok(
-        json!({"resource_id": resource_id, "method": call.params.text("method").unwrap_or_else(|| "upsert".into()), "total": resource.row_count}),
-    )
 }
