@@ -277,7 +277,41 @@ async fn registered(
     }
 }
 
+/// Whether a write call keeps what it did (`dry_run` checks everything and keeps nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Commit,
+    Rollback,
+}
+
+/// Ends a write call begun by [`Store::begin_write`]: committed (or for a dry run, rolled
+/// back) only when `outcome` succeeded; the page cache is given back either way.
+async fn finish<T>(
+    mut tx: write::Tx<'static>,
+    backend: Backend,
+    outcome: Result<T>,
+    keep: Keep,
+) -> Result<T> {
+    let reset = write::bulk_cache(&mut tx, backend, false).await;
+    let value = outcome?;
+    reset?;
+    match keep {
+        Keep::Commit => tx.commit().await?,
+        Keep::Rollback => tx.rollback().await?,
+    }
+    Ok(value)
+}
+
 impl Store {
+    /// The transaction of one write call: it holds the resource's lock and, on SQLite, the
+    /// bulk-write page cache until [`finish`] commits it.
+    async fn begin_write(&self, tenant: &str, resource_id: &str) -> Result<write::Tx<'static>> {
+        let mut tx = self.pool.begin().await?;
+        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
+        write::bulk_cache(&mut tx, self.backend, true).await?;
+        Ok(tx)
+    }
+
     /// The resources of a city that have datastore rows (CKAN's `datastore_active`).
     pub async fn datastore_resource_ids(
         &self,
@@ -303,23 +337,22 @@ impl Store {
     /// Removes a resource's rows and its entry (`datastore_delete` without filters).
     #[tracing::instrument(name = "datastore_delete", skip(self))]
     pub async fn datastore_drop(&self, tenant: &str, resource_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        sqlx::query("DELETE FROM datastore_resources WHERE tenant_id = $1 AND resource_id = $2")
-            .bind(tenant)
-            .bind(resource_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(&format!(
-            "DROP TABLE IF EXISTS {}",
-            quote(&resource.table_name)
-        ))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut tx = self.begin_write(tenant, resource_id).await?;
+        let outcome = drop_in(&mut tx, tenant, resource_id).await;
+        finish(tx, self.backend, outcome, Keep::Commit).await
     }
+}
+
+async fn drop_in(tx: &mut write::Tx<'_>, tenant: &str, resource_id: &str) -> Result<()> {
+    let resource = registered(&mut **tx, tenant, resource_id).await?;
+    sqlx::query("DELETE FROM datastore_resources WHERE tenant_id = $1 AND resource_id = $2")
+        .bind(tenant)
+        .bind(resource_id)
+        .execute(&mut **tx)
+        .await?;
+    let drop = format!("DROP TABLE IF EXISTS {}", quote(&resource.table_name));
+    sqlx::query(&drop).execute(&mut **tx).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use super::write::{
     Tx,
 };
 use super::{
-    check_fields, check_primary_key, fresh_table_name, lock_resource, quote, registered, sql_type,
-    DatastoreError, DatastoreResource, Result,
+    check_fields, check_primary_key, finish, fresh_table_name, quote, registered, sql_type,
+    DatastoreError, DatastoreResource, Keep, Result,
 };
 use crate::{Backend, Store};
 
@@ -109,9 +109,19 @@ impl Store {
         resource_id: &str,
         spec: CreateSpec,
     ) -> Result<DatastoreResource> {
-        let mut tx = self.pool.begin().await?;
-        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
-        let existing = match registered(&mut *tx, tenant, resource_id).await {
+        let mut tx = self.begin_write(tenant, resource_id).await?;
+        let outcome = self.create_in(&mut tx, tenant, resource_id, spec).await;
+        finish(tx, self.backend, outcome, Keep::Commit).await
+    }
+
+    async fn create_in(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: &str,
+        resource_id: &str,
+        spec: CreateSpec,
+    ) -> Result<DatastoreResource> {
+        let existing = match registered(&mut **tx, tenant, resource_id).await {
             Ok(resource) => Some(resource),
             Err(DatastoreError::NotFound(_)) => None,
             Err(error) => return Err(error),
@@ -130,13 +140,13 @@ impl Store {
 
         let (table, row_count, last_id) = match &existing {
             Some(resource) => {
-                add_columns(&mut tx, self.backend, &resource.table_name, &added).await?;
-                let last_id = resource.last_id(&mut tx).await?;
+                add_columns(tx, self.backend, &resource.table_name, &added).await?;
+                let last_id = resource.last_id(tx).await?;
                 (resource.table_name.clone(), resource.row_count, last_id)
             }
             None => {
                 let table = fresh_table_name(tenant, resource_id);
-                create_table(&mut tx, self.backend, &table, &fields).await?;
+                create_table(tx, self.backend, &table, &fields).await?;
                 (table, 0, 0)
             }
         };
@@ -156,17 +166,18 @@ impl Store {
             table_name: table.clone(),
             last_id: Some(last_id),
         };
-        let inserted =
-            insert_records(&mut tx, self.backend, &resource, last_id, &spec.records).await?;
+        let inserted = insert_records(tx, self.backend, &resource, last_id, &spec.records).await?;
         if key_changes {
-            drop_primary_key(&mut tx, &table).await?;
-            create_primary_key(&mut tx, &table, &primary_key).await?;
+            drop_primary_key(tx, &table).await?;
+            create_primary_key(tx, &table, &primary_key).await?;
         }
         // A new table's fields are indexed after its first rows; fields added to a table
-        // are indexed as they come, within the same limit.
-        create_indexes(&mut tx, &table, &fields, old_fields.len()).await?;
+        // are indexed as they come, within the same limit; a new key may leave the old key's
+        // first field needing an index of its own.
+        let from = if key_changes { 0 } else { old_fields.len() };
+        create_indexes(tx, &table, &fields, from, primary_key.first()).await?;
         if existing.is_none() {
-            analyze(&mut tx, self.backend, &table).await?;
+            analyze(tx, self.backend, &table).await?;
         }
         let entry = Entry {
             table: &table,
@@ -175,10 +186,8 @@ impl Store {
             row_count: row_count + inserted,
             last_id: last_id + inserted,
         };
-        register(&mut tx, tenant, resource_id, entry).await?;
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        tx.commit().await?;
-        Ok(resource)
+        register(tx, tenant, resource_id, entry).await?;
+        registered(&mut **tx, tenant, resource_id).await
     }
 }
 

@@ -22,7 +22,7 @@ use super::write::{
     insert_rows, is_unique_violation, key_index, param, register, unique_violation_text, Entry, Tx,
     UNIQUE_VIOLATION,
 };
-use super::{lock_resource, quote, registered, DatastoreError, DatastoreResource, Invalid, Result};
+use super::{finish, quote, registered, DatastoreError, DatastoreResource, Invalid, Keep, Result};
 use crate::sql::{Param, Sql};
 use crate::{Backend, Store};
 
@@ -399,27 +399,39 @@ impl Store {
         records: &[Map<String, Value>],
         dry_run: bool,
     ) -> Result<DatastoreResource> {
-        let mut tx = self.pool.begin().await?;
-        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        let last_id = resource.last_id(&mut tx).await?;
+        let keep = if dry_run {
+            Keep::Rollback
+        } else {
+            Keep::Commit
+        };
+        let mut tx = self.begin_write(tenant, resource_id).await?;
+        let outcome = self
+            .upsert_in(&mut tx, tenant, resource_id, method, records)
+            .await;
+        finish(tx, self.backend, outcome, keep).await
+    }
+
+    async fn upsert_in(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: &str,
+        resource_id: &str,
+        method: WriteMethod,
+        records: &[Map<String, Value>],
+    ) -> Result<DatastoreResource> {
+        let resource = registered(&mut **tx, tenant, resource_id).await?;
+        let last_id = resource.last_id(tx).await?;
         let inserted = match method {
             WriteMethod::Insert => {
-                insert_records(&mut tx, self.backend, &resource, last_id, records).await?
+                insert_records(tx, self.backend, &resource, last_id, records).await?
             }
             _ => {
                 let mut inserted = 0;
                 for (row, record) in records.iter().enumerate() {
                     let next_id = last_id + inserted + 1;
-                    let written = write_record(
-                        &mut tx,
-                        self.backend,
-                        &resource,
-                        method,
-                        (row, record),
-                        next_id,
-                    )
-                    .await?;
+                    let at = (row, record);
+                    let written =
+                        write_record(tx, self.backend, &resource, method, at, next_id).await?;
                     if matches!(written, Written::Inserted) {
                         inserted += 1;
                     }
@@ -434,14 +446,8 @@ impl Store {
             row_count: resource.row_count + inserted,
             last_id: last_id + inserted,
         };
-        register(&mut tx, tenant, resource_id, entry).await?;
-        let after = registered(&mut *tx, tenant, resource_id).await?;
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
-        Ok(after)
+        register(tx, tenant, resource_id, entry).await?;
+        registered(&mut **tx, tenant, resource_id).await
     }
 
     /// `datastore_delete` with `filters`: removes the rows they match (every row for `{}`),
@@ -453,22 +459,32 @@ impl Store {
         resource_id: &str,
         filters: &Map<String, Value>,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
-        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        let last_id = resource.last_id(&mut tx).await?;
+        let mut tx = self.begin_write(tenant, resource_id).await?;
+        let outcome = self
+            .delete_rows_in(&mut tx, tenant, resource_id, filters)
+            .await;
+        finish(tx, self.backend, outcome, Keep::Commit).await
+    }
+
+    async fn delete_rows_in(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: &str,
+        resource_id: &str,
+        filters: &Map<String, Value>,
+    ) -> Result<i64> {
+        let resource = registered(&mut **tx, tenant, resource_id).await?;
+        let last_id = resource.last_id(tx).await?;
         let query = SearchQuery {
             filters: filters.clone(),
             ..SearchQuery::default()
         };
-        let mut sql = Sql::new(
-            self.backend,
-            &format!("DELETE FROM {}", quote(&resource.table_name)),
-        );
+        let table = quote(&resource.table_name);
+        let mut sql = Sql::new(self.backend, &format!("DELETE FROM {table}"));
         let all = all_fields(&resource.fields);
         push_where(&mut sql, self.backend, &all, &query, "filters")?;
         let deleted = sqlx::query_with(sql.text(), sql.arguments())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected() as i64;
         let entry = Entry {
@@ -478,8 +494,7 @@ impl Store {
             row_count: resource.row_count - deleted,
             last_id,
         };
-        register(&mut tx, tenant, resource_id, entry).await?;
-        tx.commit().await?;
+        register(tx, tenant, resource_id, entry).await?;
         Ok(deleted)
     }
 }

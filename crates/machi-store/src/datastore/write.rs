@@ -12,8 +12,8 @@ use serde_json::json;
 use sqlx::any::AnyArguments;
 
 use super::{
-    check_fields, check_primary_key, fresh_table_name, lock_resource, quote, registered, sql_type,
-    DatastoreError, DatastoreResource, Invalid, Result, INDEXED_FIELDS,
+    check_fields, check_primary_key, finish, fresh_table_name, quote, registered, sql_type,
+    DatastoreError, DatastoreResource, Invalid, Keep, Result, INDEXED_FIELDS,
 };
 use crate::sql::Param;
 use crate::{now_text, Backend, Store};
@@ -164,17 +164,26 @@ pub(super) async fn create_table(
     Ok(())
 }
 
-/// Indexes the fields from position `from` on (see [`INDEXED_FIELDS`]), after the rows are
-/// in: building an index once is several times faster than keeping it up to date row by row.
+/// Indexes the fields from position `from` on (see [`INDEXED_FIELDS`]) that have no index
+/// yet, after the rows are in: building an index once is several times faster than keeping it
+/// up to date row by row. The first field of the primary key (`keyed`) has the key's unique
+/// index, which serves its lookups, and gets no second one.
 pub(super) async fn create_indexes(
     tx: &mut Tx<'_>,
     table: &str,
     fields: &[Field],
     from: usize,
+    keyed: Option<&String>,
 ) -> Result<()> {
-    for (i, field) in fields.iter().enumerate().take(INDEXED_FIELDS).skip(from) {
+    let unkeyed = fields
+        .iter()
+        .enumerate()
+        .take(INDEXED_FIELDS)
+        .skip(from)
+        .filter(|(_, field)| Some(&field.id) != keyed);
+    for (i, field) in unkeyed {
         let text = format!(
-            "CREATE INDEX {} ON {} ({})",
+            "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
             quote(&format!("{table}_{i}")),
             quote(table),
             quote(&field.id)
@@ -189,6 +198,27 @@ pub(super) async fn create_indexes(
 pub(super) async fn analyze(tx: &mut Tx<'_>, backend: Backend, table: &str) -> Result<()> {
     if backend == Backend::Postgres {
         sqlx::query(&format!("ANALYZE {}", quote(table)))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// SQLite's page cache during a bulk write (KiB), and its default, restored afterwards. A
+/// million-row load dirties and revisits far more index pages than the default 2 MB holds;
+/// the larger cache lasts only for the call, so that idle pooled connections stay small.
+const BULK_CACHE_KIB: i64 = 65_536;
+const DEFAULT_CACHE_KIB: i64 = 2_000;
+
+/// Gives the transaction's connection the bulk-write page cache (`on`) or the default back.
+pub(super) async fn bulk_cache(tx: &mut Tx<'_>, backend: Backend, on: bool) -> Result<()> {
+    if backend == Backend::Sqlite {
+        let kib = if on {
+            BULK_CACHE_KIB
+        } else {
+            DEFAULT_CACHE_KIB
+        };
+        sqlx::query(&format!("PRAGMA cache_size = -{kib}"))
             .execute(&mut **tx)
             .await?;
     }
@@ -370,19 +400,33 @@ impl Store {
         check_fields(fields)?;
         check_primary_key(fields, primary_key)?;
         check_rows(fields, rows.iter())?;
+        let mut tx = self.begin_write(tenant, resource_id).await?;
+        let outcome = self
+            .replace_in(&mut tx, tenant, resource_id, fields, primary_key, rows)
+            .await;
+        finish(tx, self.backend, outcome, Keep::Commit).await
+    }
+
+    async fn replace_in(
+        &self,
+        tx: &mut Tx<'_>,
+        tenant: &str,
+        resource_id: &str,
+        fields: &[Field],
+        primary_key: &[String],
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<DatastoreResource> {
         let table = fresh_table_name(tenant, resource_id);
-        let mut tx = self.pool.begin().await?;
-        lock_resource(&mut tx, self.backend, tenant, resource_id).await?;
-        let previous = match registered(&mut *tx, tenant, resource_id).await {
+        let previous = match registered(&mut **tx, tenant, resource_id).await {
             Ok(resource) => Some(resource.table_name),
             Err(DatastoreError::NotFound(_)) => None,
             Err(error) => return Err(error),
         };
-        create_table(&mut tx, self.backend, &table, fields).await?;
-        let count = insert_rows(&mut tx, self.backend, &table, fields, rows, 1).await?;
-        create_primary_key(&mut tx, &table, primary_key).await?;
-        create_indexes(&mut tx, &table, fields, 0).await?;
-        analyze(&mut tx, self.backend, &table).await?;
+        create_table(tx, self.backend, &table, fields).await?;
+        let count = insert_rows(tx, self.backend, &table, fields, rows, 1).await?;
+        create_primary_key(tx, &table, primary_key).await?;
+        create_indexes(tx, &table, fields, 0, primary_key.first()).await?;
+        analyze(tx, self.backend, &table).await?;
         let entry = Entry {
             table: &table,
             fields,
@@ -390,15 +434,13 @@ impl Store {
             row_count: count,
             last_id: count,
         };
-        register(&mut tx, tenant, resource_id, entry).await?;
+        register(tx, tenant, resource_id, entry).await?;
         if let Some(previous) = previous {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", quote(&previous)))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        let resource = registered(&mut *tx, tenant, resource_id).await?;
-        tx.commit().await?;
-        Ok(resource)
+        registered(&mut **tx, tenant, resource_id).await
     }
 
     /// The indexes of the resource's table: (field id, index name) for each field an index

@@ -75,6 +75,8 @@ c002 = one("C002")
 assert c002["name"] == "更新済み" and c002["count"] == 20 and c002["ratio"] == 0.5, c002
 site.action.datastore_upsert(resource_id=table, records=[{"code": "C051", "name": "新設", "count": 5}])
 assert search()["total"] == 51 and one("C051")["_id"] == 51
+site.action.datastore_upsert(resource_id=table, records=[{"code": "C777", "name": "試し"}], dry_run=True)
+assert search(filters={"code": "C777"})["total"] == 0, "a dry run keeps nothing"
 
 # 3. a duplicate insert is refused naming the key; an update of a missing key is refused.
 error = refused("datastore_upsert", resource_id=table, method="insert",

@@ -31,19 +31,8 @@ async fn writable_resource(call: &Call<'_>) -> Result<String, CkanError> {
 
 /// `records`: a list of JSON objects (absent is none).
 fn records(params: &Params) -> Result<Vec<Map<String, Value>>, CkanError> {
-    let records = match params.0.get("records") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::String(text)) => serde_json::from_str(text)
-            .map_err(|_| CkanError::validation("records", "Records has to be a list of dicts"))?,
-        Some(value) => value.clone(),
-    };
-    let Value::Array(records) = records else {
-        return Err(CkanError::validation(
-            "records",
-            "Records has to be a list of dicts",
-        ));
-    };
-    records
+    params
+        .json_list("records", "Records has to be a list of dicts")?
         .into_iter()
         .enumerate()
         .map(|(i, record)| match record {
@@ -58,18 +47,8 @@ fn records(params: &Params) -> Result<Vec<Map<String, Value>>, CkanError> {
 
 /// `fields`: `[{"id": …, "type": …}]`, the type optional (guessed from the first record).
 fn declared_fields(params: &Params) -> Result<Vec<Declared>, CkanError> {
-    let given = match params.0.get("fields") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::String(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
-        Some(value) => value.clone(),
-    };
-    let Value::Array(given) = given else {
-        return Err(CkanError::validation(
-            "fields",
-            "fields must be a list of {\"id\", \"type\"}",
-        ));
-    };
-    given
+    params
+        .json_list("fields", "fields must be a list of {\"id\", \"type\"}")?
         .iter()
         .map(|field| {
             let id = field

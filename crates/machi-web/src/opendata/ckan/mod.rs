@@ -161,6 +161,20 @@ impl Params {
         }
     }
 
+    /// A list of JSON values given as an array, or (in a query string or form) as JSON text;
+    /// empty when absent, a Validation Error saying `message` when it is no list.
+    pub fn json_list(&self, name: &str, message: &str) -> Result<Vec<Value>, CkanError> {
+        let value = match self.0.get(name) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::String(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Some(value) => value.clone(),
+        };
+        match value {
+            Value::Array(items) => Ok(items),
+            _ => Err(CkanError::validation(name, message)),
+        }
+    }
+
     /// A list given as a JSON array, or (in a query string) as JSON text or a comma list.
     pub fn list(&self, name: &str) -> Result<Vec<String>, CkanError> {
         let invalid = || CkanError::validation(name, "Expected a list of strings");
