@@ -213,18 +213,7 @@ pub fn typed_cell(kind: ColumnType, cell: &str) -> Option<Cell> {
 
 /// The problem of a cell that does not fit its column's type.
 pub fn cell_problem(line: u64, field: &Field, cell: &str) -> Problem {
-    let (ja, en) = match field.kind {
-        ColumnType::Integer | ColumnType::Int4 | ColumnType::Int2 => ("整数", "a whole number"),
-        ColumnType::Numeric | ColumnType::Float8 | ColumnType::Float4 => ("数値", "a number"),
-        ColumnType::Date => ("日付", "a date"),
-        ColumnType::Time => ("時刻", "a time"),
-        ColumnType::Timestamp | ColumnType::Timestamptz => ("日時", "a date and time"),
-        ColumnType::Interval => ("期間", "an interval"),
-        ColumnType::Bool => ("真偽値", "true or false"),
-        ColumnType::Json => ("JSON", "JSON"),
-        ColumnType::Array(_) => ("配列", "an array"),
-        ColumnType::Text => ("文字列", "text"),
-    };
+    let (ja, en) = field.kind.label();
     let id = &field.id;
     Problem {
         line,

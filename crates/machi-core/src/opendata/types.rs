@@ -149,6 +149,22 @@ impl ColumnType {
         }
     }
 
+    /// What staff call the type, in Japanese and English (`整数`, `a whole number`).
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            ColumnType::Integer | ColumnType::Int4 | ColumnType::Int2 => ("整数", "a whole number"),
+            ColumnType::Numeric | ColumnType::Float8 | ColumnType::Float4 => ("数値", "a number"),
+            ColumnType::Date => ("日付", "a date"),
+            ColumnType::Time => ("時刻", "a time"),
+            ColumnType::Timestamp | ColumnType::Timestamptz => ("日時", "a date and time"),
+            ColumnType::Interval => ("期間", "an interval"),
+            ColumnType::Bool => ("真偽値", "true or false"),
+            ColumnType::Json => ("JSON", "JSON"),
+            ColumnType::Array(_) => ("配列", "an array"),
+            ColumnType::Text => ("文字列", "text"),
+        }
+    }
+
     /// How values of this type are kept.
     pub fn storage(self) -> Storage {
         match self {

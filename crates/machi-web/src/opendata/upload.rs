@@ -258,7 +258,11 @@ fn validate(
         .headers
         .iter()
         .zip(&types)
-        .map(|(h, t)| (h.clone(), t.as_str().to_string()))
+        .map(|(h, t)| {
+            let (ja, en) = t.label();
+            let named = format!("{}{}{}", ui.t("（", " ("), t.as_str(), ui.t("）", ")"));
+            (h.clone(), format!("{}{named}", ui.t(ja, en)))
+        })
         .collect();
     let Some(dataset) = dataset else {
         return Ok(Checked {
