@@ -160,6 +160,45 @@ pub fn with_bom(text: &str) -> Vec<u8> {
     bytes
 }
 
+/// A cell of a CSV that staff open in Excel, made inert: a cell that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return (also their full-width forms, which Excel folds) is a
+/// formula to a spreadsheet, so it gets a leading `'` (OWASP's advice on CSV injection). Plain
+/// numbers (`-120`, `+81`, `1.5`) and codes with leading zeros (`0123456`) are written as they
+/// are; [`from_spreadsheet_cell`] reads the escape back.
+pub fn spreadsheet_cell(cell: &str) -> String {
+    if starts_like_a_formula(cell) && !is_plain_number(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// A cell as written by [`spreadsheet_cell`], as it was before.
+pub fn from_spreadsheet_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if starts_like_a_formula(rest) => rest,
+        _ => cell,
+    }
+}
+
+fn starts_like_a_formula(cell: &str) -> bool {
+    cell.chars().next().is_some_and(|first| {
+        let folded: String = fold_width(&first.to_string());
+        matches!(first, '\t' | '\r')
+            || folded.starts_with(['=', '+', '-', '@'])
+            || matches!(first, '－' | '−' | '＝' | '＋' | '＠')
+    })
+}
+
+fn is_plain_number(cell: &str) -> bool {
+    let body = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    !body.is_empty()
+        && body.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && body.matches('.').count() <= 1
+        && !body.starts_with('.')
+        && !body.ends_with('.')
+}
+
 /// Folds width and compatibility forms (NFKC): 全角 ASCII → 半角, 半角カナ → 全角カナ.
 pub fn fold_width(input: &str) -> String {
     input.nfkc().collect()
@@ -324,5 +363,27 @@ mod tests {
     #[test]
     fn clean_text_keeps_kanji_and_folds_full_width_ascii() {
         assert_eq!(clean_text("　髙橋　ＡＢＣ１ "), "髙橋 ABC1");
+    }
+
+    #[test]
+    fn formulas_in_csv_cells_are_made_inert_and_read_back() {
+        for formula in [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "＝1+1",
+            "＋1",
+        ] {
+            let safe = spreadsheet_cell(formula);
+            assert_eq!(safe, format!("'{formula}"), "{formula}");
+            assert_eq!(from_spreadsheet_cell(&safe), formula);
+        }
+        for kept in ["0123456", "-120", "+81", "1.5", "山田", "", "'quoted"] {
+            assert_eq!(spreadsheet_cell(kept), kept, "{kept}");
+            assert_eq!(from_spreadsheet_cell(kept), kept);
+        }
     }
 }

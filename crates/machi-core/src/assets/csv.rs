@@ -219,7 +219,7 @@ fn row(
     let mut input = AssetInput::default();
     for (field, cell) in columns.iter().zip(record.iter()) {
         if let Some(slot) = input_field(&mut input, field) {
-            *slot = cell.to_string();
+            *slot = crate::text::from_spreadsheet_cell(cell).to_string();
         }
     }
     input.parse(context).map_err(|errors| {
@@ -285,7 +285,7 @@ pub fn encode_csv(
                     .unwrap_or_default()
             })
             .collect();
-        writer.write_record(&cells)?;
+        writer.write_record(cells.iter().map(|c| crate::text::spreadsheet_cell(c)))?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
     let text = String::from_utf8_lossy(&bytes);

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use machi_core::plans::cycle::plan_years;
 use machi_core::plans::Node;
+use machi_core::text::spreadsheet_cell;
 use rust_xlsxwriter::{Format, Workbook};
 use serde::Deserialize;
 
@@ -139,7 +140,7 @@ fn csv(headers: &[String], lines: &[Line]) -> Result<Vec<u8>, csv::Error> {
         .from_writer(b"\xEF\xBB\xBF".to_vec());
     writer.write_record(headers)?;
     for line in lines {
-        writer.write_record(&line.cells)?;
+        writer.write_record(line.cells.iter().map(|c| spreadsheet_cell(c)))?;
     }
     writer.into_inner().map_err(|e| e.into_error().into())
 }

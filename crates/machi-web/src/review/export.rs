@@ -5,7 +5,7 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use machi_core::procedures::{CompiledForm, FieldHint, InputKind};
-use machi_core::text::{to_cp932, with_bom};
+use machi_core::text::{spreadsheet_cell, to_cp932, with_bom};
 use machi_store::review::MAX_PAGE;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -82,7 +82,9 @@ pub(super) async fn applications(
         heading.extend(form.fields().map(|(_, hint)| hint.label.ja.clone()));
     }
     let csv_error = |e: csv::Error| PageError::from(ApiError::internal(e));
-    writer.write_record(&heading).map_err(csv_error)?;
+    let safe =
+        |cells: &[String]| -> Vec<String> { cells.iter().map(|c| spreadsheet_cell(c)).collect() };
+    writer.write_record(safe(&heading)).map_err(csv_error)?;
     for item in &items {
         let mut record = vec![
             item.receipt_number.clone(),
@@ -113,7 +115,7 @@ pub(super) async fn applications(
                     .map(|(name, _)| answer_text(form, name, given.get(name), wareki)),
             );
         }
-        writer.write_record(&record).map_err(csv_error)?;
+        writer.write_record(safe(&record)).map_err(csv_error)?;
     }
     let text = writer
         .into_inner()

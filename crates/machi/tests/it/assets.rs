@@ -53,7 +53,7 @@ async fn the_ledger_round_trips_through_csv_in_utf8_and_cp932(app: &TestApp) {
     let mut staff = admin(app).await;
     let text = format!(
         "{HEADER}SYS-001,住民記録システム,市民課,デモ情報,2024-04-01,2029-03-31,\"18,000,000\",ガバメントクラウド,住民基本台帳,移行中\r\n\
-         SYS-002,髙橋データ連携基盤,shimin,,,,,クラウド,,\r\n"
+         SYS-002,髙橋データ連携基盤,shimin,=1+2,,,,クラウド,,\r\n"
     );
     let (status, html) = import(&mut staff, text.into_bytes()).await;
     assert_eq!(status, 200, "{html}");
@@ -65,6 +65,10 @@ async fn the_ledger_round_trips_through_csv_in_utf8_and_cp932(app: &TestApp) {
     assert!(utf8.starts_with(b"\xEF\xBB\xBF"));
     let utf8_text = String::from_utf8(utf8[3..].to_vec()).unwrap();
     assert!(utf8_text.contains("\r\nSYS-001,住民記録システム,市民課,"));
+    assert!(
+        utf8_text.contains(",'=1+2,"),
+        "a formula is made inert for Excel: {utf8_text}"
+    );
 
     let sjis = staff.get("/staff/assets/export?encoding=sjis").await;
     assert_eq!(
@@ -94,6 +98,7 @@ async fn the_ledger_round_trips_through_csv_in_utf8_and_cp932(app: &TestApp) {
         second.name, "髙橋データ連携基盤",
         "CP932 keeps IBM extension kanji"
     );
+    assert_eq!(second.vendor, "=1+2", "the escape reads back as it was");
 
     let imports = asset_audit(app, "asset.import").await;
     assert_eq!(imports.len(), 3);

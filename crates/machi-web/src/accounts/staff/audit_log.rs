@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use machi_core::text::spreadsheet_cell;
 use machi_store::audit::{AuditQuery, AuditRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -153,16 +154,19 @@ pub(super) async fn export(
         .map_err(csv_error)?;
     for r in &records {
         writer
-            .write_record([
-                r.seq.to_string().as_str(),
-                &r.at,
-                &r.actor,
-                &r.action,
-                &r.subject,
-                &r.detail,
-                &r.prev_sha256,
-                &r.sha256,
-            ])
+            .write_record(
+                [
+                    r.seq.to_string().as_str(),
+                    &r.at,
+                    &r.actor,
+                    &r.action,
+                    &r.subject,
+                    &r.detail,
+                    &r.prev_sha256,
+                    &r.sha256,
+                ]
+                .map(spreadsheet_cell),
+            )
             .map_err(csv_error)?;
     }
     let bytes = writer
