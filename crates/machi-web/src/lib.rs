@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_routes())
         .merge(kit::ops::routes())
         .fallback(kit::site::not_found)
+        .layer(axum::middleware::from_fn(kit::security::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             kit::page::render_error_pages,

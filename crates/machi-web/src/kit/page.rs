@@ -133,7 +133,47 @@ pub(crate) fn city_name(ui: Ui, city: &machi_store::Tenant) -> String {
     ui.name(&city.name_ja, &city.name_en).to_string()
 }
 
-/// A redirect after a successful form post (Post/Redirect/Get).
+/// A redirect after a successful form post (Post/Redirect/Get). A target that cannot be a
+/// header (a line break in it) goes to the home page rather than failing the request.
 pub(crate) fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    match axum::http::HeaderValue::from_str(to) {
+        Ok(_) => Redirect::to(to).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
+}
+
+/// `target` if it is a path on this site, else `None`. Browsers read `/\evil.example` and
+/// `/<tab>/evil.example` as `//evil.example`, another site, so a backslash, a control
+/// character or a leading `//` anywhere near the start refuses it; so does anything with a
+/// scheme or a line break.
+pub(crate) fn local_path(target: &str) -> Option<&str> {
+    let mut chars = target.chars();
+    let local = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !target.chars().any(|c| c.is_control() || c == '\\');
+    local.then_some(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_redirect_targets() {
+        for local in ["/", "/notices?category=防災", "/staff/inbox"] {
+            assert_eq!(local_path(local), Some(local));
+        }
+        for away in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "https://evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(local_path(away), None, "{away:?}");
+        }
+        assert_eq!(see_other("/a\r\nb").headers()["location"], "/");
+    }
 }

@@ -1,9 +1,30 @@
 //! Security checks every room uses: the Origin of a form post, constant-time comparison of
-//! secrets, and the attributes of session cookies.
+//! secrets, the attributes of session cookies, and addresses no handler should see.
 
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
 use super::problem::ApiError;
+
+/// Refuses (400) an address with a NUL byte (`%00`) in its path or query: no name, number or
+/// text of the city's has one, and PostgreSQL cannot store one in text, so it could only reach
+/// a query as an internal error.
+pub(crate) async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let has_nul = |part: &str| {
+        part.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    };
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return ApiError::bad_request("the address contains a NUL byte (%00)")
+            .with_ja("アドレスに使えない文字（%00）が含まれています。")
+            .into_response();
+    }
+    next.run(request).await
+}
 
 /// Whether the request body is JSON (sent by a script, not a form).
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {

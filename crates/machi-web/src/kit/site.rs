@@ -3,13 +3,13 @@
 
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
 use super::i18n::Ui;
-use super::page::PageError;
+use super::page::{local_path, PageError};
 use super::problem::ApiError;
 use crate::AppState;
 
@@ -39,10 +39,10 @@ async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> 
     let lang = if code == "en" { "en" } else { "ja" };
     let target = back
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .filter(|b| local_path(b).is_some())
         .unwrap_or_else(|| "/".into());
     let cookie = format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly");
-    let mut response = Redirect::to(&target).into_response();
+    let mut response = super::page::see_other(&target);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }

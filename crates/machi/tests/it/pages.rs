@@ -11,6 +11,7 @@ on_both_backends!(
     pages_switch_to_english,
     unknown_pages_get_a_friendly_404,
     the_catalog_page_links_to_the_next_page_keeping_the_search,
+    a_nul_byte_in_an_address_is_a_bad_request,
 );
 
 /// Undoes askama's HTML escaping.
@@ -220,8 +221,16 @@ async fn pages_switch_to_english(app: &TestApp) {
         .await
         .unwrap();
     assert!(html.contains("<html lang=\"en\">") && html.contains("Demo City"));
-    let offsite = app.get("/lang/en?back=//evil.example").await;
-    assert_eq!(offsite.headers()["location"], "/");
+    for offsite in [
+        "//evil.example",
+        "/%5Cevil.example",
+        "/%09/evil.example",
+        "/%0D%0ASet-Cookie:%20a=b",
+    ] {
+        let response = app.get(&format!("/lang/en?back={offsite}")).await;
+        assert_eq!(response.status(), 303, "{offsite}");
+        assert_eq!(response.headers()["location"], "/", "{offsite}");
+    }
 }
 
 async fn unknown_pages_get_a_friendly_404(app: &TestApp) {
@@ -271,4 +280,19 @@ async fn the_catalog_page_links_to_the_next_page_keeping_the_search(app: &TestAp
             .to_string()
     };
     assert_ne!(first_link(&first), first_link(&second));
+}
+
+async fn a_nul_byte_in_an_address_is_a_bad_request(app: &TestApp) {
+    for address in [
+        "/procedures/juminhyo%00",
+        "/notices?category=%00",
+        "/opendata?q=a%00b",
+        "/api/v1/applications/A%00",
+        "/api/3/action/package_show?id=%00",
+        "/staff/login?next=/staff%00",
+        "/feeds/notices.atom?area=%00",
+    ] {
+        let response = app.get(address).await;
+        assert_eq!(response.status(), 400, "{address}");
+    }
 }

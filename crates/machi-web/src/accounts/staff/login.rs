@@ -41,7 +41,7 @@ pub(super) struct NextParam {
 
 /// Only a staff page of this site may be the target after signing in.
 pub(super) fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/staff") && !n.starts_with("//"))
+    next.filter(|n| n.starts_with("/staff") && crate::kit::local_path(n).is_some())
         .unwrap_or("/staff")
         .to_string()
 }
