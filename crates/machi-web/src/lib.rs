@@ -44,6 +44,8 @@ pub struct AppState {
     line: Option<LineSettings>,
     /// Whether webhooks may be registered at addresses in private networks.
     webhook_allow_private: bool,
+    /// The bearer token Prometheus sends for `/metrics`; without one, `/metrics` is off.
+    metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -60,7 +62,14 @@ impl AppState {
             oidc: None,
             line: None,
             webhook_allow_private: false,
+            metrics_token: None,
         }
+    }
+
+    /// Serves `/metrics` to requests bearing this token (none: `/metrics` is not served).
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token.filter(|t| !t.is_empty());
+        self
     }
 
     /// Lets residents subscribe by following the city's LINE official account.
@@ -86,6 +95,7 @@ impl AppState {
 /// The whole application: every room's pages and API, health and metrics, with the security
 /// and tracing layers.
 pub fn router(state: AppState) -> Router {
+    let https = state.public_url.is_https();
     let staff = Router::new()
         .merge(review::staff_routes())
         .merge(procedures::staff_routes())
@@ -118,7 +128,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
         .layer(axum::middleware::from_fn(kit::ops::track_requests));
-    kit::ops::with_request_ids(kit::ops::with_security_headers(app))
+    kit::ops::with_request_ids(kit::ops::with_security_headers(app, https))
 }
 
 /// The JSON API v1, relative to `/api/v1`, with its generated OpenAPI document.

@@ -401,7 +401,8 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
         machi_web::AppState::new(store.clone(), tenants, public_url.clone())
             .with_oidc(settings.oidc())
             .with_line(settings.line())
-            .with_private_webhooks(settings.webhook_allow_private),
+            .with_private_webhooks(settings.webhook_allow_private)
+            .with_metrics_token(settings.metrics_token.clone()),
     );
     let workers = machi_work::delivery::spawn(store.clone(), settings.delivery(&public_url));
     let snapshots = tokio::spawn(machi_work::snapshot_metrics_hourly(store.clone()));

@@ -117,6 +117,10 @@ pub struct Settings {
         global = true
     )]
     pub oidc_name: String,
+    /// The bearer token Prometheus sends to scrape `/metrics`; without it `/metrics` is not
+    /// served (its counters would tell anyone which routes are used and how often).
+    #[arg(long, env = "MACHI_METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<String>,
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "machi_store=debug".
     #[arg(long, env = "MACHI_LOG", default_value = "info", global = true)]
     pub log: String,

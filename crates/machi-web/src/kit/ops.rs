@@ -44,7 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { metrics_text() }))
+        .route("/metrics", get(metrics))
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -55,6 +55,28 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
+}
+
+/// Prometheus's scrape, for a request bearing the configured token only: the counters tell
+/// an outsider which routes are used and how often.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(token) = state.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !super::security::constant_time_eq(given.trim().as_bytes(), token.as_bytes()) {
+        let challenge = HeaderValue::from_static("Bearer realm=\"metrics\"");
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, challenge)],
+        )
+            .into_response();
+    }
+    metrics_text()
 }
 
 fn metrics_text() -> Response {
@@ -119,15 +141,23 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
 ];
 
 /// Adds the security headers to every response that has not set its own.
-pub(crate) fn with_security_headers(router: Router) -> Router {
-    SECURITY_HEADERS
+pub(crate) fn with_security_headers(router: Router, https: bool) -> Router {
+    let router = SECURITY_HEADERS
         .iter()
         .fold(router, |router, (name, value)| {
             router.layer(SetResponseHeaderLayer::if_not_present(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
             ))
-        })
+        });
+    // Browsers keep to https for a year once they have seen the site there.
+    match https {
+        true => router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )),
+        false => router,
+    }
 }
 
 /// Gives every request an `x-request-id` (kept if the proxy sent one) and echoes it back.

@@ -130,6 +130,8 @@ pub fn public_url(addr: SocketAddr) -> machi_web::PublicUrl {
 }
 
 pub const CITY: &str = "demo";
+/// The token the test server serves `/metrics` to.
+pub const METRICS_TOKEN: &str = "scrape-token";
 /// A second city, served when the Host header is [`OTHER_HOST`].
 pub const OTHER_CITY: &str = "tonari";
 pub const OTHER_HOST: &str = "tonari.machi.example";
@@ -177,11 +179,10 @@ impl TestApp {
         let tenants = store.tenants().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = machi_web::router(machi_web::AppState::new(
-            store.clone(),
-            tenants,
-            public_url(addr),
-        ));
+        let app = machi_web::router(
+            machi_web::AppState::new(store.clone(), tenants, public_url(addr))
+                .with_metrics_token(Some(METRICS_TOKEN.into())),
+        );
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
