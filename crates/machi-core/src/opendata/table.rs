@@ -139,39 +139,131 @@ fn csv_error(text: &str, error: &csv::Error) -> TableError {
     )
 }
 
+/// The most a workbook may hold once unpacked: a 50 MB upload of real data unpacks to a few
+/// hundred MB, a zip bomb to gigabytes.
+pub const MAX_XLSX_UNPACKED: u64 = 1024 * 1024 * 1024;
+/// Columns a sheet may have (the datastore's limit).
+pub const MAX_COLUMNS: u32 = 1000;
+/// Cells of the table a sheet becomes (rows with data × columns): a million rows of ten.
+pub const MAX_CELLS: u64 = 10_000_000;
+
+fn xlsx_refused(ja: String, en: String) -> TableError {
+    TableError::new(1, ja, en)
+}
+
+/// Refuses a workbook that unpacks to more than [`MAX_XLSX_UNPACKED`], by the sizes its zip
+/// directory declares, before anything is unpacked.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), TableError> {
+    let unreadable = |e: zip::result::ZipError| {
+        xlsx_refused(
+            format!("Excel ファイルとして読めません（{e}）"),
+            format!("cannot read the Excel workbook ({e})"),
+        )
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        total = total.saturating_add(archive.by_index_raw(i).map_err(unreadable)?.size());
+    }
+    if total > MAX_XLSX_UNPACKED {
+        return Err(xlsx_refused(
+            format!(
+                "Excel ファイルを展開すると {} MB になり、上限の {} MB を超えます",
+                total / 1_048_576,
+                MAX_XLSX_UNPACKED / 1_048_576
+            ),
+            format!(
+                "the workbook unpacks to {} MB, over the limit of {} MB",
+                total / 1_048_576,
+                MAX_XLSX_UNPACKED / 1_048_576
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a sheet of more than [`MAX_COLUMNS`] columns or [`MAX_CELLS`] cells, naming its
+/// extent (`A1:XFD1048576`).
+fn check_extent(columns: u64, rows: u64) -> Result<(), TableError> {
+    if columns > u64::from(MAX_COLUMNS) || columns.saturating_mul(rows) > MAX_CELLS {
+        return Err(xlsx_refused(
+            format!(
+                "シートが大きすぎます（{rows}行×{columns}列）。{MAX_COLUMNS}列まで、行数×列数は{MAX_CELLS}までです。使っていない遠くのセルに値や書式がないか確かめてください"
+            ),
+            format!(
+                "the sheet is too large ({rows} rows × {columns} columns); at most {MAX_COLUMNS} columns and {MAX_CELLS} cells. Check for a stray value far from the data"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the first sheet of an Excel workbook (XLSX) as a table: its first row is the header.
 /// Dates become `YYYY-MM-DD` (times `HH:MM:SS`), whole numbers lose Excel's `.0`, and a cell
 /// holding an Excel error (`#N/A` …) is refused with its row and column.
+///
+/// The sheet is read cell by cell, never as the dense rectangle its corners span: a file of
+/// two cells at A1 and XFD1048576 would otherwise reserve gigabytes. Its unpacked size, its
+/// declared extent and the extent of the cells really there are checked first.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
-    use calamine::{open_workbook_from_rs, Reader, Xlsx};
+    use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
     let unreadable = |what: String| {
-        TableError::new(
-            1,
+        xlsx_refused(
             format!("Excel ファイルとして読めません（{what}）"),
             format!("cannot read the Excel workbook ({what})"),
         )
     };
+    check_unpacked_size(bytes)?;
     let mut workbook: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| unreadable("no sheet".into()))?
+    let sheet = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| unreadable("no sheet".into()))?;
+    let mut reader = workbook
+        .worksheet_cells_reader(&sheet)
         .map_err(|e| unreadable(e.to_string()))?;
-    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
-    let mut rows = range.rows().enumerate();
-    let headers: Vec<String> = match rows.next() {
-        Some((_, cells)) => cells
-            .iter()
-            .map(|c| cell_text(c).unwrap_or_default().trim().to_string())
-            .collect(),
-        None => {
-            return Err(TableError::new(
-                1,
-                "ファイルが空です".into(),
-                "the file is empty".into(),
-            ))
+    let declared = reader.dimensions();
+    check_extent(
+        u64::from(declared.end.1.saturating_sub(declared.start.1)) + 1,
+        u64::from(declared.end.0.saturating_sub(declared.start.0)) + 1,
+    )?;
+    // Rows by their number, each with its cells; only cells with a value are kept.
+    let mut rows: std::collections::BTreeMap<u32, Vec<(u32, Data)>> = Default::default();
+    let (mut first_column, mut last_column) = (u32::MAX, 0);
+    while let Some(cell) = reader.next_cell().map_err(|e| unreadable(e.to_string()))? {
+        let (row, column) = cell.get_position();
+        let value = Data::from(cell.get_value().clone());
+        if value == Data::Empty {
+            continue;
         }
+        first_column = first_column.min(column);
+        last_column = last_column.max(column);
+        let width = u64::from(last_column - first_column) + 1;
+        check_extent(width, rows.len() as u64 + 1)?;
+        rows.entry(row).or_default().push((column, value));
+    }
+    let mut rows = rows.into_iter();
+    let Some((_, header_cells)) = rows.next() else {
+        return Err(TableError::new(
+            1,
+            "ファイルが空です".into(),
+            "the file is empty".into(),
+        ));
     };
+    let width = (last_column - first_column) as usize + 1;
+    let dense = |cells: Vec<(u32, Data)>| {
+        let mut record = vec![Data::Empty; width];
+        for (column, value) in cells {
+            record[(column - first_column) as usize] = value;
+        }
+        record
+    };
+    let headers: Vec<String> = dense(header_cells)
+        .iter()
+        .map(|c| cell_text(c).unwrap_or_default().trim().to_string())
+        .collect();
     check_headers(&headers)?;
     let mut table = Table {
         encoding: Encoding::Utf8,
@@ -179,10 +271,10 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
         rows: Vec::new(),
         lines: Vec::new(),
     };
-    for (i, cells) in rows {
-        let line = first_row + i as u64 + 1;
-        let mut record = Vec::with_capacity(cells.len());
-        for (column, cell) in cells.iter().enumerate() {
+    for (row, cells) in rows {
+        let line = u64::from(row) + 1;
+        let mut record = Vec::with_capacity(width);
+        for (column, cell) in dense(cells).iter().enumerate() {
             let text = cell_text(cell).ok_or_else(|| {
                 let name = table.headers.get(column).cloned().unwrap_or_default();
                 TableError::new(

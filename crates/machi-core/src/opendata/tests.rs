@@ -320,3 +320,28 @@ fn an_excel_workbook_reads_as_a_table_with_dates_and_numbers_as_written() {
     assert_eq!(types[4], ColumnType::Time);
     assert!(super::table::read_xlsx(b"not a workbook").is_err());
 }
+
+#[test]
+fn a_sheet_spanning_the_whole_grid_is_refused_before_it_is_read() {
+    use rust_xlsxwriter::Workbook;
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "名称").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    assert!(bytes.len() < 10_000, "a tiny file: {} bytes", bytes.len());
+    let error = super::table::read_xlsx(&bytes).unwrap_err();
+    assert!(error.message.en.contains("too large"), "{error}");
+    assert!(error.message.ja.contains("1048576行×16384列"), "{error}");
+
+    // Stray cells far apart but within the columns are refused by the cells really there.
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "名称").unwrap();
+    sheet.write_string(0, 999, "備考").unwrap();
+    for row in 1..20_000 {
+        sheet.write_string(row * 50, 0, "x").unwrap();
+    }
+    let error = super::table::read_xlsx(&workbook.save_to_buffer().unwrap()).unwrap_err();
+    assert!(error.message.en.contains("too large"), "{error}");
+}

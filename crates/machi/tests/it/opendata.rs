@@ -282,6 +282,29 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
         .await;
     assert_eq!(excel.status(), 200);
     let report = excel.text().await.unwrap();
+
+    // Two cells at the grid's corners (1.5 KB) are refused, not read into gigabytes.
+    let mut sparse = rust_xlsxwriter::Workbook::new();
+    let sheet = sparse.add_worksheet();
+    sheet.write_string(0, 0, "名称").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "csrf",
+            crate::harness::csrf_of(&client.get_html(&page).await),
+        )
+        .text("standard", "auto")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(sparse.save_to_buffer().unwrap())
+                .file_name("sparse.xlsx"),
+        );
+    let refused = client
+        .post_multipart(&format!("{page}/resources"), form)
+        .await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("シートが大きすぎます"), "{refused}");
     assert!(
         report.contains("xlsx") && report.contains("AED設置箇所一覧（aed_legacy, legacy）"),
         "{report}"
