@@ -28,7 +28,9 @@ pub(crate) use i18n::{cookie, Text, Ui};
 pub(crate) use markdown::render_markdown;
 pub(crate) use page::{city_name, local_path, no_store, render, see_other, PageError};
 pub(crate) use problem::{ApiError, Problem};
-pub(crate) use security::{check_origin, constant_time_eq, is_https, is_json, staff_cookie};
+pub(crate) use security::{
+    check_origin, constant_time_eq, is_https, is_json, seal, staff_cookie, unseal,
+};
 pub(crate) use staff::{Chrome, Signed, MULTIPART_LIMIT};
 pub(crate) use tenant::City;
 pub(crate) use time::{jst_stored, jst_text};

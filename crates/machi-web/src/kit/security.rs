@@ -26,6 +26,29 @@ pub(crate) async fn refuse_nul(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// `value` with a MAC under `key` in front (`<64 hex>.<value>`), for a hidden field the server
+/// must get back unchanged: a form carrying it cannot name anything the server did not give it.
+pub(crate) fn seal(key: &str, value: &str) -> String {
+    format!("{}.{value}", mac_hex(key, value))
+}
+
+/// The value [`seal`] sealed under `key`, or `None` when the field was made or changed by
+/// anyone else.
+pub(crate) fn unseal<'a>(key: &str, sealed: &'a str) -> Option<&'a str> {
+    let (mac, value) = sealed.split_once('.')?;
+    constant_time_eq(mac.as_bytes(), mac_hex(key, value).as_bytes()).then_some(value)
+}
+
+fn mac_hex(key: &str, value: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Whether the request body is JSON (sent by a script, not a form).
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers

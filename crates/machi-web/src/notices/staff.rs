@@ -62,6 +62,8 @@ struct FormExtras {
     saved: Vec<NoticeAttachment>,
     removed: Vec<String>,
     carried: Vec<NoticeAttachment>,
+    /// What the carried files are sealed with (see [`carry_key`]).
+    carry_key: String,
     preview: Option<Notice>,
 }
 
@@ -226,7 +228,7 @@ fn form_page(
             .iter()
             .map(|f| {
                 (
-                    carry_value(f),
+                    carry_value(&extras.carry_key, f),
                     super::file_label(ui, &f.filename, &f.media_type, f.size_bytes),
                 )
             })
@@ -298,18 +300,36 @@ pub(crate) async fn staff_update(
     save(&state, &signed, Some(id), request).await
 }
 
-/// A carried file as a hidden field: `sha256:media type:size:name`.
-fn carry_value(file: &NoticeAttachment) -> String {
-    format!(
-        "{}:{}:{}:{}",
-        file.sha256, file.media_type, file.size_bytes, file.filename
+/// The key carried files are sealed with: the deployment's secret and this session's, so that
+/// a form carries only files this session uploaded, never another stored file by its digest.
+async fn carry_key(state: &AppState, signed: &Signed) -> Result<String, PageError> {
+    let secret = state.store.secret("carried-files").await?;
+    Ok(format!("{secret}:{}", signed.session.csrf_token))
+}
+
+/// A carried file as a sealed hidden field: `sha256:media type:size:name`.
+fn carry_value(key: &str, file: &NoticeAttachment) -> String {
+    crate::kit::seal(
+        key,
+        &format!(
+            "{}:{}:{}:{}",
+            file.sha256, file.media_type, file.size_bytes, file.filename
+        ),
     )
 }
 
-/// Files a preview carried, kept only if they are on disk with the stated size and type.
-async fn read_carried(state: &AppState, pairs: &[(String, String)]) -> Vec<NoticeAttachment> {
+/// Files a preview carried, kept only if their seal holds and they are on disk with the
+/// stated size and type.
+async fn read_carried(
+    state: &AppState,
+    key: &str,
+    pairs: &[(String, String)],
+) -> Vec<NoticeAttachment> {
     let mut kept = Vec::new();
-    for (_, value) in pairs.iter().filter(|(k, _)| k == "carried") {
+    for (_, sealed) in pairs.iter().filter(|(k, _)| k == "carried") {
+        let Some(value) = crate::kit::unseal(key, sealed) else {
+            continue;
+        };
         let mut parts = value.splitn(4, ':');
         let (Some(sha256), Some(_), Some(size), Some(name)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -406,7 +426,8 @@ async fn save(
         .filter(|f| pairs.iter().any(|(k, v)| k == "remove_file" && *v == f.id))
         .map(|f| f.id.clone())
         .collect();
-    let mut carried = read_carried(state, &pairs).await;
+    let carry_key = carry_key(state, signed).await?;
+    let mut carried = read_carried(state, &carry_key, &pairs).await;
     let good = check_uploads(
         &uploads,
         saved.len().saturating_sub(removed.len()) + carried.len(),
@@ -421,6 +442,7 @@ async fn save(
             saved,
             removed,
             carried,
+            carry_key,
             preview: None,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &errors));
@@ -449,6 +471,7 @@ async fn save(
             saved,
             removed,
             carried,
+            carry_key,
             preview: Some(notice),
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &[]));

@@ -252,9 +252,16 @@ pub(super) async fn post_form(
     let answers = form.validate(&raw);
     let files = submit::check_and_save_files(&state, &form, uploads).await;
     match (answers, files) {
-        (Ok(answers), Ok(files)) => Ok(confirm_page(
-            ui, &city, &record, &form, version, &answers, &files,
-        )),
+        (Ok(answers), Ok(files)) => {
+            let key = carry_key(&state).await?;
+            let carried = Carried {
+                files: &files,
+                key: &key,
+            };
+            Ok(confirm_page(
+                ui, &city, &record, &form, version, &answers, carried,
+            ))
+        }
         (answers, files) => {
             let mut errors = answers.err().unwrap_or_default();
             errors.extend(files.err().unwrap_or_default());
@@ -271,6 +278,12 @@ pub(super) async fn post_form(
     }
 }
 
+/// The files a confirm page carries, and the key they are sealed under.
+struct Carried<'a> {
+    files: &'a [NewAttachment],
+    key: &'a str,
+}
+
 fn confirm_page(
     ui: Ui,
     city: &machi_store::Tenant,
@@ -278,7 +291,7 @@ fn confirm_page(
     form: &CompiledForm,
     version: i64,
     answers: &Map<String, Value>,
-    files: &[NewAttachment],
+    Carried { files, key }: Carried<'_>,
 ) -> Response {
     let rows = answer_rows(ui.en, form, answers);
     let label_of = |field: &str| attachment_label(ui.en, form, field);
@@ -295,20 +308,31 @@ fn confirm_page(
             .map(|f| (label_of(&f.field), f.filename.clone()))
             .collect(),
         answers_json: Value::Object(answers.clone()).to_string(),
-        carried: files.iter().map(carry).collect(),
+        carried: files.iter().map(|f| carry(key, f)).collect(),
     };
     no_store(render(&page))
 }
 
-/// A saved file as a hidden field: field, digest, type, size and name, tab-separated.
-fn carry(file: &NewAttachment) -> String {
-    format!(
-        "{}\t{}\t{}\t{}\t{}",
-        file.field, file.file.sha256, file.media_type, file.file.size_bytes, file.filename
+/// The key saved files are carried under: the deployment's secret, so that a submission can
+/// attach only files this server checked and saved for a confirm page, never another stored
+/// file named by its digest.
+async fn carry_key(state: &AppState) -> Result<String, PageError> {
+    Ok(state.store.secret("carried-attachments").await?)
+}
+
+/// A saved file as a sealed hidden field: field, digest, type, size and name, tab-separated.
+fn carry(key: &str, file: &NewAttachment) -> String {
+    crate::kit::seal(
+        key,
+        &format!(
+            "{}\t{}\t{}\t{}\t{}",
+            file.field, file.file.sha256, file.media_type, file.file.size_bytes, file.filename
+        ),
     )
 }
 
-fn uncarry(text: &str) -> Option<NewAttachment> {
+fn uncarry(key: &str, sealed: &str) -> Option<NewAttachment> {
+    let text = crate::kit::unseal(key, sealed)?;
     let mut parts = text.splitn(5, '\t');
     let field = parts.next()?.to_string();
     let sha256 = parts.next()?.to_string();
@@ -365,10 +389,11 @@ pub(super) async fn submit(
         .forms
         .get(&state.store, &city.id, &id, version)
         .await?;
+    let key = carry_key(&state).await?;
     let carried: Vec<NewAttachment> = pairs
         .iter()
         .filter(|(k, _)| k == "attachment")
-        .filter_map(|(_, v)| uncarry(v))
+        .filter_map(|(_, v)| uncarry(&key, v))
         .collect();
     let answers = match form.validate(&answers) {
         Ok(answers) => answers,

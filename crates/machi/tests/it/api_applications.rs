@@ -357,19 +357,16 @@ async fn control_characters_are_refused_before_the_database(app: &TestApp) {
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["errors"][0]["pointer"], "/answers/applicant_name");
-    assert_eq!(app.get("/api/v1/procedures/%00").await.status(), 404);
-    assert_eq!(
-        app.get("/api/v1/procedures/juminhyo%00").await.status(),
-        404
-    );
-    assert_eq!(app.get("/api/v1/applications/%00").await.status(), 401);
-    assert_eq!(
-        app.get("/api/v1/procedures?q=%00&department=%00")
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(app.get("/procedures/%00/apply").await.status(), 404);
+    // A NUL byte in an address is refused before any handler sees it.
+    for address in [
+        "/api/v1/procedures/%00",
+        "/api/v1/procedures/juminhyo%00",
+        "/api/v1/applications/%00",
+        "/api/v1/procedures?q=%00&department=%00",
+        "/procedures/%00/apply",
+    ] {
+        assert_eq!(app.get(address).await.status(), 400, "{address}");
+    }
     assert_eq!(
         app.store
             .count_applications(crate::harness::CITY)

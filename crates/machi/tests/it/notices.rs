@@ -271,6 +271,8 @@ async fn staff_preview_and_attach_files_residents_download(app: &TestApp) {
         html.contains("<strong>北小学校</strong>") && html.contains("<strong>Kita school</strong>")
     );
     assert!(html.contains("避難所一覧（PDF、1KB）"), "{html}");
+    let sealed = crate::pages::hidden_values(&html, "carried");
+    assert_eq!(sealed.len(), 1, "{html}");
     assert!(app
         .store
         .department_notices(CITY, None)
@@ -391,6 +393,36 @@ async fn staff_preview_and_attach_files_residents_download(app: &TestApp) {
             .status(),
         404
     );
+
+    // The form carries back only what this session's preview gave it: the sealed field
+    // attaches its file; a digest of any other stored file (a resident's attachment, say),
+    // or the sealed field edited, attaches nothing.
+    let other = app
+        .store
+        .save_file([PDF, b"a resident's document".as_slice()].concat())
+        .await
+        .unwrap();
+    let forged = format!(
+        "{}:application/pdf:{}:住民の書類.pdf",
+        other.sha256, other.size_bytes
+    );
+    let edited = sealed[0].replacen(':', ":x", 1);
+    for (carried, attached) in [(&sealed[0], 1), (&forged, 0), (&edited, 0)] {
+        let sent = write_with_files(
+            app,
+            &mut staff,
+            "/staff/notices/new",
+            "/staff/notices/new",
+            &[form.as_slice(), &[("carried", carried.as_str())]].concat(),
+            &[],
+        )
+        .await;
+        assert_eq!(sent.status(), 303);
+        let id = sent.headers()["location"].to_str().unwrap();
+        let id = id.rsplit('/').next().unwrap();
+        let files = app.store.notice_attachments(CITY, id).await.unwrap();
+        assert_eq!(files.len(), attached, "{carried}");
+    }
 }
 
 on_both_backends!(staff_preview_and_attach_files_residents_download);
