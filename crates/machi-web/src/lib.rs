@@ -37,7 +37,9 @@ pub struct AppState {
     public_url: PublicUrl,
     forms: procedures::FormCache,
     procedures: procedures::ProcedureCache,
-    payments: std::sync::Arc<dyn payments::PaymentProvider>,
+    /// Where residents pay fees online; `None` when no provider is configured (they pay at
+    /// the counter).
+    payments: Option<std::sync::Arc<dyn payments::PaymentProvider>>,
     /// The OpenID Connect provider residents may sign in with, if configured.
     oidc: Option<OidcSettings>,
     /// The city's LINE official account, whose follow events become subscriptions.
@@ -53,7 +55,7 @@ impl AppState {
     /// `public_url` the address residents reach them at.
     pub fn new(store: Store, tenants: Vec<Tenant>, public_url: PublicUrl) -> Self {
         Self {
-            payments: payments::default_provider(store.clone()),
+            payments: None,
             store,
             tenants: Arc::new(tenants),
             public_url,
@@ -64,6 +66,13 @@ impl AppState {
             webhook_allow_private: false,
             metrics_token: None,
         }
+    }
+
+    /// Turns on the test payment provider, with which an applicant marks their own fee paid:
+    /// for the demo and for tests, never for a city's residents.
+    pub fn with_test_payments(mut self, enabled: bool) -> Self {
+        self.payments = enabled.then(|| payments::test_provider(self.store.clone()));
+        self
     }
 
     /// Serves `/metrics` to requests bearing this token (none: `/metrics` is not served).

@@ -227,7 +227,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::assets(&store, &settings.city).await?;
                 demo::opendata(&store, &settings.city).await?;
             }
-            serve(&settings, store).await
+            serve(&settings, store, demo).await
         }
         Command::Import(ImportCommand::LifeEvents { file }) => {
             let store = open_store(&settings).await?;
@@ -390,7 +390,14 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
+async fn serve(settings: &Settings, store: Store, demo: bool) -> anyhow::Result<()> {
+    let test_payments = demo || settings.payments_test_provider;
+    if test_payments {
+        tracing::warn!(
+            "the test payment provider is on: applicants can mark their own fees paid; \
+             never run a city's real service like this"
+        );
+    }
     let tenants = store.tenants().await?;
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
@@ -402,7 +409,8 @@ async fn serve(settings: &Settings, store: Store) -> anyhow::Result<()> {
             .with_oidc(settings.oidc())
             .with_line(settings.line())
             .with_private_webhooks(settings.webhook_allow_private)
-            .with_metrics_token(settings.metrics_token.clone()),
+            .with_metrics_token(settings.metrics_token.clone())
+            .with_test_payments(test_payments),
     );
     let workers = machi_work::delivery::spawn(store.clone(), settings.delivery(&public_url));
     let snapshots = tokio::spawn(machi_work::snapshot_metrics_hourly(store.clone()));

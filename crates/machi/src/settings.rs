@@ -117,6 +117,11 @@ pub struct Settings {
         global = true
     )]
     pub oidc_name: String,
+    /// Turns on the test payment provider, with which an applicant marks their own fee paid
+    /// (for trying machi out; `serve --demo` turns it on too). Without a provider, residents
+    /// are told to pay fees at the counter.
+    #[arg(long, env = "MACHI_PAYMENTS_TEST_PROVIDER", global = true)]
+    pub payments_test_provider: bool,
     /// The bearer token Prometheus sends to scrape `/metrics`; without it `/metrics` is not
     /// served (its counters would tell anyone which routes are used and how often).
     #[arg(long, env = "MACHI_METRICS_TOKEN", global = true)]

@@ -139,7 +139,7 @@ async fn open_checkout(
                 "This procedure has no fee.",
             ))
         })?;
-    let provider = &state.payments;
+    let provider = provider(state)?;
     let started = state
         .store
         .start_payment(&city.id, &view.receipt_number, amount, provider.name())
@@ -230,7 +230,7 @@ async fn confirmed_payment(
     else {
         return Ok(payment);
     };
-    let outcome = state.payments.status(provider_ref).await?;
+    let outcome = provider(state)?.status(provider_ref).await?;
     state
         .store
         .record_provider_outcome(&city.id, &payment.id, outcome, None)
@@ -249,10 +249,10 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if provider != state.payments.name() {
+    let Some(configured) = state.payments.as_ref().filter(|p| p.name() == provider) else {
         return Err(ApiError::not_found("no such payment provider"));
-    }
-    let event = state.payments.verify_webhook(&headers, &body).await?;
+    };
+    let event = configured.verify_webhook(&headers, &body).await?;
     let changed = state
         .store
         .record_provider_outcome(
@@ -267,7 +267,21 @@ async fn webhook(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The provider every city uses now (one per deployment; chosen at start).
-pub(crate) fn default_provider(store: machi_store::Store) -> Arc<dyn PaymentProvider> {
+/// The test provider (`--payments-test-provider`, or the demo): the applicant chooses the
+/// outcome of their own payment.
+pub(crate) fn test_provider(store: machi_store::Store) -> Arc<dyn PaymentProvider> {
     Arc::new(test_provider::TestProvider::new(store))
+}
+
+/// The deployment's payment provider, or the refusal a resident sees without one.
+pub(crate) fn provider(state: &AppState) -> Result<&Arc<dyn PaymentProvider>, ApiError> {
+    state.payments.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "payments-unavailable",
+            "Online payment unavailable",
+            "This city does not take fees online; pay at the counter with your receipt number.",
+        )
+        .with_ja("この市ではオンラインでのお支払いを受け付けていません。受付番号をお伝えのうえ、窓口でお支払いください。")
+    })
 }

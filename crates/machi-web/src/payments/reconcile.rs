@@ -114,9 +114,9 @@ pub(super) async fn reconcile(
             ));
         }
         if payment.state != PaymentState::Paid && checks < MAX_PROVIDER_CHECKS {
-            if let Some(provider_ref) = &payment.provider_ref {
+            if let (Some(provider_ref), Some(provider)) = (&payment.provider_ref, &state.payments) {
                 checks += 1;
-                let outcome = state.payments.status(provider_ref).await?;
+                let outcome = provider.status(provider_ref).await?;
                 if outcome == ProviderOutcome::Succeeded {
                     attention.push(ui.t(
                         "決済会社では支払い済み（未反映）",

@@ -80,8 +80,10 @@ struct ReceiptPage {
     name: String,
     receipt_number: String,
     access_code: String,
-    /// 手数料 to pay online, in yen.
+    /// 手数料 to pay, in yen.
     fee: Option<i64>,
+    /// Whether the fee can be paid online here (a payment provider is configured).
+    pay_online: bool,
 }
 
 /// The procedure and its current form, or a friendly error page when it cannot be done online.
@@ -438,6 +440,7 @@ pub(super) async fn submit(
         receipt_number: accepted.receipt.receipt_number,
         access_code: accepted.access_code.display(),
         fee: record.definition.fee_yen.filter(|fee| *fee > 0),
+        pay_online: crate::payments::provider(&state).is_ok(),
     };
     Ok(no_store(render(&page)))
 }

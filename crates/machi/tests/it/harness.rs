@@ -181,7 +181,8 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let app = machi_web::router(
             machi_web::AppState::new(store.clone(), tenants, public_url(addr))
-                .with_metrics_token(Some(METRICS_TOKEN.into())),
+                .with_metrics_token(Some(METRICS_TOKEN.into()))
+                .with_test_payments(true),
         );
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();

@@ -264,4 +264,58 @@ on_both_backends!(
     late_and_duplicate_webhooks_change_nothing_twice,
     forged_webhooks_are_refused,
     two_clicks_make_one_payment,
+    without_a_provider_fees_are_paid_at_the_counter,
 );
+
+/// machi as a city runs it without `--payments-test-provider`: nobody can mark a fee paid.
+async fn without_a_provider_fees_are_paid_at_the_counter(app: &TestApp) {
+    let applied = apply(app).await;
+    let tenants = app.store.tenants().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = machi_web::router(machi_web::AppState::new(
+        app.store.clone(),
+        tenants,
+        crate::harness::public_url(addr),
+    ));
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let refused = client
+        .post(format!("http://{addr}/payments/start"))
+        .form(&[
+            ("receipt_number", applied.receipt.as_str()),
+            ("access_code", applied.code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("窓口でお支払いください"));
+    assert!(payments(app, &applied.receipt).await.is_empty());
+
+    // The test provider's pages and webhook are not there.
+    let checkout = start(app, &applied).await;
+    let path = checkout.trim_start_matches(&app.url(""));
+    let page = client
+        .get(format!("http://{addr}{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404, "{path}");
+    let webhook = client
+        .post(format!("http://{addr}/api/v1/payments/webhooks/test"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webhook.status(), 404);
+}
