@@ -24,7 +24,8 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'machi-e2e-'));
   // machi's delivery workers send every mail here, where a test reads it as a resident would.
   smtp = await startSmtpSink();
-  server = spawn(machiBin, ['--data-dir', dataDir, '--addr', '127.0.0.1:0', '--smtp-url', smtp.url, 'serve', '--demo'], {
+  // The test's push service listens on this machine.
+  server = spawn(machiBin, ['--data-dir', dataDir, '--addr', '127.0.0.1:0', '--smtp-url', smtp.url, '--webhook-allow-private', 'serve', '--demo'], {
     env: { ...process.env, MACHI_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -75,6 +75,11 @@ impl AppState {
         self
     }
 
+    /// Whether residents can pay fees online here (a payment provider is configured).
+    pub(crate) fn takes_payments_online(&self) -> bool {
+        self.payments.is_some()
+    }
+
     /// Serves `/metrics` to requests bearing this token (none: `/metrics` is not served).
     pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
         self.metrics_token = token.filter(|t| !t.is_empty());

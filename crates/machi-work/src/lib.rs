@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod delivery;
+pub mod outbound;
 pub mod reminders;
 pub mod snapshots;
 

@@ -95,8 +95,9 @@ pub struct Settings {
         global = true
     )]
     pub webhook_concurrency: usize,
-    /// Allow webhooks at addresses in private networks (refused by default: the subscribe form
-    /// is public, and machi must not be made to post into the city's own network).
+    /// Allow webhooks and push endpoints in private networks or on this machine, over http too
+    /// (refused by default: the subscribe form is public, and machi must not be made to post
+    /// into the city's own network).
     #[arg(long, env = "MACHI_WEBHOOK_ALLOW_PRIVATE", global = true)]
     pub webhook_allow_private: bool,
     /// OpenID Connect provider residents may sign in with (its issuer URL, e.g. the national
@@ -152,6 +153,7 @@ impl Settings {
         delivery.mail_from = self.mail_from.clone();
         delivery.mail_per_second = self.mail_per_second;
         delivery.webhook_concurrency = self.webhook_concurrency;
+        delivery.allow_private = self.webhook_allow_private;
         delivery.line = self.line();
         delivery
     }

@@ -440,7 +440,7 @@ pub(super) async fn submit(
         receipt_number: accepted.receipt.receipt_number,
         access_code: accepted.access_code.display(),
         fee: record.definition.fee_yen.filter(|fee| *fee > 0),
-        pay_online: crate::payments::provider(&state).is_ok(),
+        pay_online: state.takes_payments_online(),
     };
     Ok(no_store(render(&page)))
 }

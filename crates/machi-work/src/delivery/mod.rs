@@ -54,6 +54,9 @@ pub struct DeliverySettings {
     pub webhook_concurrency: usize,
     /// Webhook requests per second at most (all receivers together).
     pub webhook_per_second: u32,
+    /// Whether webhooks and push endpoints may be in private networks or on this machine
+    /// (see [`crate::outbound`]).
+    pub allow_private: bool,
 }
 
 impl DeliverySettings {
@@ -66,6 +69,7 @@ impl DeliverySettings {
             mail_per_second: 200,
             webhook_concurrency: 64,
             webhook_per_second: 20_000,
+            allow_private: false,
         }
     }
 }
@@ -167,6 +171,7 @@ pub fn spawn(store: Store, settings: DeliverySettings) -> Workers {
         Arc::new(webpush::WebPush::new(
             store.clone(),
             &format!("mailto:{}", settings.mail_from),
+            settings.allow_private,
         )),
     ];
     match email::Email::new(&settings) {

@@ -21,27 +21,31 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Webhooks {
     client: reqwest::Client,
+    allow_private: bool,
     limit: Arc<DefaultDirectRateLimiter>,
     concurrency: usize,
 }
 
 impl Webhooks {
     pub fn new(settings: &DeliverySettings) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::outbound::client_builder(settings.allow_private)
             .timeout(TIMEOUT)
             .pool_max_idle_per_host(settings.webhook_concurrency)
             .user_agent(concat!("machi/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self {
             client,
+            allow_private: settings.allow_private,
             limit: Arc::new(rate_limit(settings.webhook_per_second)),
             concurrency: settings.webhook_concurrency.max(1),
         }
     }
 
     async fn post(&self, item: &Prepared) -> Outcome {
+        if let Err(why) = crate::outbound::check_url(&item.delivery.address, self.allow_private) {
+            return Outcome::Dead(format!("webhook: machi does not send there ({why})"));
+        }
         self.limit.until_ready().await;
         let body = payload(item);
         let timestamp = chrono::Utc::now().timestamp();

@@ -29,26 +29,31 @@ pub(crate) struct WebPush {
     /// Each city's VAPID keys, read once: they never change once made.
     keys: tokio::sync::Mutex<std::collections::HashMap<String, VapidKeys>>,
     client: reqwest::Client,
+    allow_private: bool,
     contact: String,
     limit: Arc<DefaultDirectRateLimiter>,
 }
 
 impl WebPush {
     /// `contact` is the VAPID `sub` claim: how a push service reaches the city.
-    pub fn new(store: Store, contact: &str) -> Self {
+    pub fn new(store: Store, contact: &str, allow_private: bool) -> Self {
         Self {
             store,
             keys: Default::default(),
-            client: reqwest::Client::builder()
+            client: crate::outbound::client_builder(allow_private)
                 .timeout(Duration::from_secs(20))
                 .build()
                 .unwrap_or_default(),
+            allow_private,
             contact: contact.to_string(),
             limit: Arc::new(rate_limit(2000)),
         }
     }
 
     async fn push(&self, item: &Prepared) -> Outcome {
+        if let Err(why) = crate::outbound::check_url(&item.delivery.address, self.allow_private) {
+            return Outcome::Dead(format!("push: machi does not send there ({why})"));
+        }
         let request = match self.request(item).await {
             Ok(request) => request,
             Err(error) => return Outcome::Dead(error),

@@ -182,7 +182,9 @@ impl TestApp {
         let app = machi_web::router(
             machi_web::AppState::new(store.clone(), tenants, public_url(addr))
                 .with_metrics_token(Some(METRICS_TOKEN.into()))
-                .with_test_payments(true),
+                .with_test_payments(true)
+                // The tests' receivers and push service listen on this machine.
+                .with_private_webhooks(true),
         );
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();

@@ -16,8 +16,8 @@ use crate::smtp_sink::SmtpSink;
 mod channels;
 
 use channels::{
-    check_push, check_webhook_signature, line_enabled_app, line_event, subscribe_browser,
-    subscribe_webhook,
+    addresses_inside_are_refused, check_push, check_webhook_signature, line_enabled_app,
+    line_event, subscribe_browser, subscribe_webhook,
 };
 
 const WRITER: &str = "bousai@kikikanri.test";
@@ -42,6 +42,7 @@ impl FarEnds {
         settings.mail_from = "no-reply@demo.test".into();
         settings.mail_per_second = 1000;
         settings.line = Some(line_settings(&receivers));
+        settings.allow_private = true; // the receivers listen on this machine
         let delivery = machi_work::delivery::spawn(app.store.clone(), settings);
         Self {
             sink,
@@ -318,6 +319,7 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
         .unwrap());
     let (browser_keys, browser_auth) = subscribe_browser(app, receivers).await;
     let secret = subscribe_webhook(app, receivers).await;
+    addresses_inside_are_refused(app, receivers).await;
     let line_user = "U4af4980629a0c8f7e3a7e6b2b1b1b1b1";
     line_event(&line_app, "follow", line_user).await;
     let reply = receivers.wait_for("/line/reply", 1).await;

@@ -94,7 +94,12 @@ pub(crate) async fn subscribe_browser(
             message.clone(),
         ));
     }
-    verify::check_push_subscription(&request.endpoint, &request.keys)?;
+    verify::check_push_subscription(
+        &request.endpoint,
+        &request.keys,
+        state.webhook_allow_private,
+    )
+    .await?;
     let subscription = state
         .store
         .resubscribe(
