@@ -138,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(kit::security::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            kit::security::configured_scheme,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             kit::page::render_error_pages,
         ))
         .with_state(state)

@@ -96,7 +96,26 @@ pub(crate) fn staff_cookie(
     HeaderValue::from_str(&cookie).ok()
 }
 
-/// Whether the request came over HTTPS (directly or through the proxy).
+/// Puts the configured scheme in `X-Forwarded-Proto`, replacing whatever a client sent: the
+/// scheme residents use is configuration (`--public-url`), not something a request may claim,
+/// so that cookies are Secure exactly when the site is on https.
+pub(crate) async fn configured_scheme(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let scheme = if state.public_url.is_https() {
+        "https"
+    } else {
+        "http"
+    };
+    request
+        .headers_mut()
+        .insert("x-forwarded-proto", HeaderValue::from_static(scheme));
+    next.run(request).await
+}
+
+/// Whether the site is served over HTTPS (the configured scheme, see [`configured_scheme`]).
 pub(crate) fn is_https(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")

@@ -69,6 +69,11 @@ impl PublicUrl {
         }
     }
 
+    /// The configured host name (lower case, without the port).
+    pub fn host(&self) -> &str {
+        self.host.trim_start_matches('[').trim_end_matches(']')
+    }
+
     /// Whether residents reach the site over HTTPS.
     pub fn is_https(&self) -> bool {
         self.scheme == "https"

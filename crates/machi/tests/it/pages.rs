@@ -12,6 +12,7 @@ on_both_backends!(
     unknown_pages_get_a_friendly_404,
     the_catalog_page_links_to_the_next_page_keeping_the_search,
     a_nul_byte_in_an_address_is_a_bad_request,
+    a_host_that_is_no_city_gets_no_city,
 );
 
 /// Undoes askama's HTML escaping.
@@ -295,4 +296,40 @@ async fn a_nul_byte_in_an_address_is_a_bad_request(app: &TestApp) {
         let response = app.get(address).await;
         assert_eq!(response.status(), 400, "{address}");
     }
+}
+
+/// A forged Host header gets no page, link or e-mail in the city's name: the sign-in form
+/// posted to evil.example mails no link there.
+async fn a_host_that_is_no_city_gets_no_city(app: &TestApp) {
+    let forged = |path: &str| app.client.get(app.url(path)).header("host", "evil.example");
+    assert_eq!(forged("/").send().await.unwrap().status(), 421);
+    assert_eq!(
+        forged("/feeds/notices.atom").send().await.unwrap().status(),
+        421
+    );
+    let login = app
+        .client
+        .post(app.url("/account/login"))
+        .header("host", "evil.example")
+        .form(&[("email", "victim@example.jp")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 421);
+    let outbox: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM resident_login_links)",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(outbox, 0, "no sign-in link was mailed");
+    // This machine's other names still reach the city configured on it.
+    let local = app
+        .client
+        .get(app.url("/"))
+        .header("host", format!("localhost:{}", app.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200);
 }
