@@ -96,10 +96,10 @@ impl Store {
             recipient: email.clone(),
             subject: format!("【{city_name}】ログイン用のリンク"),
             body: format!(
-                "{city_name}のオンライン手続にログインするには、{LINK_MINUTES}分以内に次のリンクを開いてください。\n\n\
+                "{city_name}のオンライン手続にログインするには、{LINK_MINUTES}分以内に次のリンクを開き、「ログインする」を押してください。\n\n\
                  {link_base}/account/link/{token}\n\n\
                  心当たりがない場合は、このメールを無視してください。\n\n---\n\
-                 To sign in to {city_name}'s online services, open the link above within {LINK_MINUTES} minutes.\n\
+                 To sign in to {city_name}'s online services, open the link above within {LINK_MINUTES} minutes and press \"Sign in\".\n\
                  If you did not ask for it, ignore this message.\n"
             ),
         };

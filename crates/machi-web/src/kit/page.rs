@@ -133,6 +133,21 @@ pub(crate) fn city_name(ui: Ui, city: &machi_store::Tenant) -> String {
     ui.name(&city.name_ja, &city.name_en).to_string()
 }
 
+/// A page whose one button does what a link in an e-mail is for (confirm a subscription,
+/// sign in …): the link itself changes nothing, so a mail scanner that follows links uses
+/// nothing up.
+#[derive(Template)]
+#[template(path = "action.html")]
+pub(crate) struct ActionPage {
+    pub ui: Ui,
+    pub city: String,
+    pub back: String,
+    pub heading: String,
+    pub text: String,
+    pub action: String,
+    pub button: String,
+}
+
 /// A redirect after a successful form post (Post/Redirect/Get). A target that cannot be a
 /// header (a line break in it) goes to the home page rather than failing the request.
 pub(crate) fn see_other(to: &str) -> Response {

@@ -42,7 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(home))
         .route("/account/login", post(send_link))
-        .route("/account/link/{token}", get(use_link))
+        .route("/account/link/{token}", get(link_page).post(use_link))
         .route("/account/oidc/start", get(oidc::start))
         .route("/account/oidc/callback", get(oidc::callback))
         .route("/account/logout", post(logout))
@@ -251,6 +251,30 @@ async fn send_link(
 }
 
 /// Step 2: the link from the e-mail (one use, 15 minutes).
+/// The page an e-mailed sign-in link opens: a button that signs in. Opening the link uses
+/// nothing, so a mail scanner that follows it does not burn the resident's link.
+async fn link_page(
+    City(city): City,
+    ui: Ui,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let action = format!("/account/link/{token}");
+    Ok(no_store(render(&crate::kit::ActionPage {
+        ui,
+        city: city_name(ui, &city),
+        back: action.clone(),
+        heading: ui.t("ログイン", "Sign in").into(),
+        text: ui
+            .t(
+                "ボタンを押すとログインします。このリンクは一度だけ使えます。",
+                "Press the button to sign in. The link works once.",
+            )
+            .into(),
+        action,
+        button: ui.t("ログインする", "Sign in").into(),
+    })))
+}
+
 async fn use_link(
     State(state): State<AppState>,
     City(city): City,
@@ -258,6 +282,7 @@ async fn use_link(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
+    check_origin(&headers)?;
     let resident = state
         .store
         .use_login_link(&city.id, &token)

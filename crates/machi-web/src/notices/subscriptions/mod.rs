@@ -23,7 +23,9 @@ use machi_store::mail::OutgoingMail;
 use machi_store::subscriptions::{NewSubscription, Subscribed, Subscription};
 use serde::Deserialize;
 
-use crate::kit::{city_name, render, see_other, ApiError, City, PageError, SiteUrl, Ui};
+use crate::kit::{
+    city_name, render, see_other, ActionPage, ApiError, City, PageError, SiteUrl, Ui,
+};
 use crate::AppState;
 
 pub(crate) mod push;
@@ -445,18 +447,6 @@ async fn change(
         .change_subscription(&city.id, &id, &choices)
         .await?;
     Ok(see_other(&format!("/subscriptions/{id}?saved=1")))
-}
-
-#[derive(Template)]
-#[template(path = "subscription_action.html")]
-struct ActionPage {
-    ui: Ui,
-    city: String,
-    back: String,
-    heading: String,
-    text: String,
-    action: String,
-    button: String,
 }
 
 async fn confirm_page(
