@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::kit::staff::SESSION_COOKIE;
 use crate::kit::{
-    check_origin, city_name, constant_time_eq, cookie, jst_stored, no_store, render, see_other,
-    staff_cookie, City, PageError, Signed, Ui,
+    check_origin, city_name, constant_time_eq, cookie, no_store, render, see_other, staff_cookie,
+    City, PageError, Signed, Ui,
 };
 use crate::AppState;
 
@@ -118,27 +118,13 @@ pub(super) async fn submit(
                 .await
                 .map_err(PageError::from);
         }
-        LoginOutcome::Refused => (
-            StatusCode::UNAUTHORIZED,
-            ui.t(
-                "メールアドレスまたはパスワードが正しくありません。",
-                "The e-mail address or password is not right.",
-            )
-            .to_string(),
-            "staff.login_refused",
-        ),
-        LoginOutcome::Locked { until } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "{} {}",
-                ui.t(
-                    "失敗が続いたため、ログインを一時的に止めています。再開:",
-                    "Too many failed attempts; signing in is paused until",
-                ),
-                jst_stored(&until)
-            ),
-            "staff.login_locked",
-        ),
+        // A locked account answers as a wrong password does: saying "locked" would tell
+        // anyone who tries five passwords that the address is a staff account. The lock is
+        // in the audit log, and the message says that failures pause signing in.
+        LoginOutcome::Refused => (StatusCode::UNAUTHORIZED, refused(ui), "staff.login_refused"),
+        LoginOutcome::Locked { .. } => {
+            (StatusCode::UNAUTHORIZED, refused(ui), "staff.login_locked")
+        }
     };
     state
         .store
@@ -149,6 +135,15 @@ pub(super) async fn submit(
         .await?;
     page.error = Some(error);
     Ok(with_login_cookie(&headers, status, &page))
+}
+
+/// What a refused sign-in says, whatever the reason.
+fn refused(ui: Ui) -> String {
+    ui.t(
+        "メールアドレスまたはパスワードが正しくありません。失敗が続くと、しばらくログインできなくなります。",
+        "The e-mail address or password is not right. After repeated failures, signing in pauses for a while.",
+    )
+    .to_string()
 }
 
 /// Starts a session for someone who proved who they are (`method`: `password` or
