@@ -179,6 +179,7 @@ fn api_routes() -> Router<AppState> {
         assets::api::list_assets
     ),
     components(schemas(crate::kit::Problem)),
+    modifiers(&SecuritySchemes),
     tags((name = "procedures", description = "手続 (the procedure catalog)"),
          (name = "applications", description = "申請 (applications and their status)"),
          (name = "notices", description = "お知らせ配信 (subscriptions to notices)"),
@@ -186,6 +187,36 @@ fn api_routes() -> Router<AppState> {
          (name = "assets", description = "情報資産台帳 (the IT asset ledger; staff only)"))
 )]
 struct ApiDoc;
+
+/// The ways the API's operations are authorized, which their `security` names.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "access_code",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The application's 確認コード (access code), given at submission",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "machi_staff",
+                "A staff session (sign in at /staff/login)",
+            ))),
+        );
+    }
+}
 
 /// The OpenAPI 3.1 document of `/api/v1`, as served at `/api/v1/openapi.json`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {

@@ -18,6 +18,7 @@ use crate::AppState;
 
 /// Filters of the asset list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AssetParams {
     /// A department code (ignored for department staff, who see their own).
     pub department: Option<String>,
@@ -168,6 +169,7 @@ impl AssetParams {
 
 /// The IT asset ledger (情報資産台帳), for staff: a department sees its own systems.
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(AssetParams),
+    security(("staff_session" = [])),
     responses((status = 200, body = AssetList),
         (status = 401, body = crate::kit::Problem, content_type = "application/problem+json", description = "No staff session"),
         (status = 403, body = crate::kit::Problem, content_type = "application/problem+json", description = "The role may not read the ledger"),

@@ -347,7 +347,13 @@ async fn status_lookups_never_say_which_part_was_wrong(app: &TestApp) {
     assert_eq!(anonymous.status(), 401);
     let typed = receipt.replace('-', "");
     let lowercase = code.to_lowercase();
-    assert_eq!(app.status(&typed, &lowercase).await.status(), 200);
+    let status = app.status(&typed, &lowercase).await;
+    assert_eq!(status.status(), 200);
+    assert_eq!(
+        status.headers()["cache-control"],
+        "no-store",
+        "personal data is kept by no cache"
+    );
 }
 
 async fn control_characters_are_refused_before_the_database(app: &TestApp) {

@@ -95,6 +95,28 @@ async fn the_openapi_document_lists_every_route(app: &TestApp) {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Query parameters are in the query, and every security scheme an operation names is
+    // defined.
+    for path in ["/api/v1/procedures", "/api/v1/assets"] {
+        for parameter in doc["paths"][path]["get"]["parameters"].as_array().unwrap() {
+            assert_eq!(parameter["in"], "query", "{path}: {parameter}");
+        }
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    for (path, operation) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operation.as_object().unwrap() {
+            for requirement in operation["security"].as_array().into_iter().flatten() {
+                for scheme in requirement.as_object().unwrap().keys() {
+                    assert!(
+                        schemes[scheme].is_object(),
+                        "{method} {path} names {scheme}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(schemes["access_code"]["scheme"], "bearer");
+    assert!(doc["paths"]["/api/v1/assets"]["get"]["security"].is_array());
 }
 
 async fn responses_carry_security_headers(app: &TestApp) {

@@ -202,7 +202,8 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Submission, ApiError
 }
 
 /// An application's status and history. Authorize with the access code as a bearer token;
-/// a wrong receipt number or code both answer 404.
+/// a wrong receipt number or code both answer 404. It holds personal data, so no cache keeps
+/// it (`Cache-Control: no-store`).
 #[utoipa::path(get, path = "/api/v1/applications/{receipt_number}", tag = "applications",
     params(("receipt_number" = String, Path, description = "受付番号, e.g. 261123-000042-7")),
     security(("access_code" = [])),
@@ -214,7 +215,7 @@ pub(crate) async fn show_application(
     City(city): City,
     Path(receipt_number): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<ApplicationStatus>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -234,5 +235,7 @@ pub(crate) async fn show_application(
         .store
         .application_by_access_code(&city.id, &receipt_number, token)
         .await?;
-    Ok(Json(view.into()))
+    Ok(crate::kit::no_store(
+        Json(ApplicationStatus::from(view)).into_response(),
+    ))
 }

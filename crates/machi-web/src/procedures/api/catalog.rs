@@ -14,6 +14,7 @@ use crate::AppState;
 
 /// Catalog search parameters, shared by the API and the catalog page.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CatalogParams {
     /// Words to find in name, reading, department or keywords; kana- and width-insensitive.
     #[serde(skip_serializing_if = "Option::is_none")]
