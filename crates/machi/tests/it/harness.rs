@@ -298,6 +298,23 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Serves this app's database with another router beside it (another configuration of
+    /// the same deployment, e.g. without the test payment provider); returns its address.
+    pub async fn serve_beside(
+        &self,
+        configure: impl FnOnce(machi_web::AppState) -> machi_web::AppState,
+    ) -> String {
+        let tenants = self.store.tenants().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = machi_web::AppState::new(self.store.clone(), tenants, public_url(addr));
+        let router = machi_web::router(configure(state));
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        format!("http://{addr}")
+    }
+
     pub async fn stop(self) {
         self.server.abort();
         self.store.close().await;

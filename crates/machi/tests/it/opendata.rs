@@ -78,18 +78,28 @@ fn a_shift_jis_aed_list_is_checked_against_its_standard() {
     );
 }
 
-/// Uploads a CSV to a dataset's page as the staff form does, the standard recognised.
+/// Uploads a file (a CSV unless `name` says otherwise) to a dataset's page as the staff form
+/// does, the standard recognised.
 async fn upload(
     client: &mut crate::harness::StaffClient,
     page: &str,
     bytes: Vec<u8>,
     csrf: String,
 ) -> reqwest::Response {
+    upload_named(client, page, (bytes, "272230_aed.csv"), csrf).await
+}
+
+async fn upload_named(
+    client: &mut crate::harness::StaffClient,
+    page: &str,
+    (bytes, name): (Vec<u8>, &str),
+    csrf: String,
+) -> reqwest::Response {
     use reqwest::multipart::{Form, Part};
     let form = Form::new()
         .text("csrf", csrf)
         .text("standard", "auto")
-        .part("file", Part::bytes(bytes).file_name("272230_aed.csv"));
+        .part("file", Part::bytes(bytes).file_name(name.to_string()));
     client
         .post_multipart(&format!("{page}/resources"), form)
         .await
@@ -266,20 +276,9 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
             sheet.write_string(row, column, cell).unwrap();
         }
     }
-    let form = reqwest::multipart::Form::new()
-        .text(
-            "csrf",
-            crate::harness::csrf_of(&client.get_html(&page).await),
-        )
-        .text("standard", "auto")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(workbook.save_to_buffer().unwrap())
-                .file_name("aed.xlsx"),
-        );
-    let excel = client
-        .post_multipart(&format!("{page}/resources"), form)
-        .await;
+    let csrf = crate::harness::csrf_of(&client.get_html(&page).await);
+    let file = (workbook.save_to_buffer().unwrap(), "aed.xlsx");
+    let excel = upload_named(&mut client, &page, file, csrf).await;
     assert_eq!(excel.status(), 200);
     let report = excel.text().await.unwrap();
 
@@ -288,20 +287,9 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
     let sheet = sparse.add_worksheet();
     sheet.write_string(0, 0, "名称").unwrap();
     sheet.write_string(1_048_575, 16_383, "x").unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text(
-            "csrf",
-            crate::harness::csrf_of(&client.get_html(&page).await),
-        )
-        .text("standard", "auto")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(sparse.save_to_buffer().unwrap())
-                .file_name("sparse.xlsx"),
-        );
-    let refused = client
-        .post_multipart(&format!("{page}/resources"), form)
-        .await;
+    let csrf = crate::harness::csrf_of(&client.get_html(&page).await);
+    let file = (sparse.save_to_buffer().unwrap(), "sparse.xlsx");
+    let refused = upload_named(&mut client, &page, file, csrf).await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("シートが大きすぎます"), "{refused}");

@@ -270,23 +270,13 @@ on_both_backends!(
 /// machi as a city runs it without `--payments-test-provider`: nobody can mark a fee paid.
 async fn without_a_provider_fees_are_paid_at_the_counter(app: &TestApp) {
     let applied = apply(app).await;
-    let tenants = app.store.tenants().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = machi_web::router(machi_web::AppState::new(
-        app.store.clone(),
-        tenants,
-        crate::harness::public_url(addr),
-    ));
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let base = app.serve_beside(|state| state).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let refused = client
-        .post(format!("http://{addr}/payments/start"))
+        .post(format!("{base}/payments/start"))
         .form(&[
             ("receipt_number", applied.receipt.as_str()),
             ("access_code", applied.code.as_str()),
@@ -305,14 +295,10 @@ async fn without_a_provider_fees_are_paid_at_the_counter(app: &TestApp) {
     // The test provider's pages and webhook are not there.
     let checkout = start(app, &applied).await;
     let path = checkout.trim_start_matches(&app.url(""));
-    let page = client
-        .get(format!("http://{addr}{path}"))
-        .send()
-        .await
-        .unwrap();
+    let page = client.get(format!("{base}{path}")).send().await.unwrap();
     assert_eq!(page.status(), 404, "{path}");
     let webhook = client
-        .post(format!("http://{addr}/api/v1/payments/webhooks/test"))
+        .post(format!("{base}/api/v1/payments/webhooks/test"))
         .body("{}")
         .send()
         .await

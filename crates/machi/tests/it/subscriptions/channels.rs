@@ -98,17 +98,7 @@ pub(super) async fn subscribe_webhook(app: &TestApp, receivers: &Receivers) -> S
 /// webhook and no push endpoint on this machine or in the city's network, over http or https,
 /// and says no more than that (no remote error text for a port scanner to read).
 pub(super) async fn addresses_inside_are_refused(app: &TestApp, receivers: &Receivers) {
-    let tenants = app.store.tenants().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = machi_web::router(machi_web::AppState::new(
-        app.store.clone(),
-        tenants,
-        crate::harness::public_url(addr),
-    ));
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let base = app.serve_beside(|state| state).await;
     let client = reqwest::Client::new();
     let posted_before = receivers.at("/hook").len();
     for address in [
@@ -122,7 +112,7 @@ pub(super) async fn addresses_inside_are_refused(app: &TestApp, receivers: &Rece
         "http://school.example.jp/hook".into(),
     ] {
         let refused = client
-            .post(format!("http://{addr}/subscribe"))
+            .post(format!("{base}/subscribe"))
             .form(&[
                 ("category", "bousai"),
                 ("channel", "webhook"),
@@ -143,7 +133,7 @@ pub(super) async fn addresses_inside_are_refused(app: &TestApp, receivers: &Rece
     let (keys, auth) = ece::generate_keypair_and_auth_secret().unwrap();
     let public = keys.pub_as_raw().unwrap();
     let push = client
-        .post(format!("http://{addr}/api/v1/subscriptions"))
+        .post(format!("{base}/api/v1/subscriptions"))
         .json(&json!({
             "endpoint": receivers.url("/push/9"),
             "keys": { "p256dh": b64url(&public), "auth": b64url(&auth) },
@@ -192,17 +182,8 @@ pub(super) async fn line_event(line_app: &str, kind: &str, user: &str) {
 
 /// Starts machi's router with the LINE account configured, beside the test's own app.
 pub(super) async fn line_enabled_app(app: &TestApp, receivers: &Receivers) -> String {
-    let tenants = app.store.tenants().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = machi_web::router(
-        machi_web::AppState::new(app.store.clone(), tenants, crate::harness::public_url(addr))
-            .with_line(Some(line_settings(receivers))),
-    );
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    format!("http://{addr}")
+    let line = line_settings(receivers);
+    app.serve_beside(|state| state.with_line(Some(line))).await
 }
 
 pub(super) fn check_webhook_signature(received: &crate::receivers::Received, secret: &str) {
