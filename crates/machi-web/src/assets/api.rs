@@ -171,6 +171,7 @@ impl AssetParams {
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(AssetParams),
     security(("staff_session" = [])),
     responses((status = 200, body = AssetList),
+        (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "A query parameter that cannot be read"),
         (status = 401, body = crate::kit::Problem, content_type = "application/problem+json", description = "No staff session"),
         (status = 403, body = crate::kit::Problem, content_type = "application/problem+json", description = "The role may not read the ledger"),
         (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]
