@@ -225,8 +225,9 @@ pub fn guess_type(value: &Value) -> ColumnType {
 
 fn looks_like_iso_timestamp(text: &str) -> bool {
     let text = text.trim();
-    text.len() >= 10
-        && NaiveDate::parse_from_str(&text[..10.min(text.len())], "%Y-%m-%d").is_ok()
+    // `get`, not indexing: byte 10 may fall inside a character (2024年04月01日).
+    text.get(..10)
+        .is_some_and(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok())
         && timestamp(text).is_some()
 }
 
@@ -309,5 +310,6 @@ mod tests {
         );
         assert_eq!(guess_type(&json!([1])), ColumnType::Json);
         assert_eq!(guess_type(&json!("大阪")), ColumnType::Text);
+        assert_eq!(guess_type(&json!("2024年04月01日")), ColumnType::Text);
     }
 }
