@@ -72,20 +72,12 @@ fn declared_fields(params: &Params) -> Result<Vec<Declared>, CkanError> {
 }
 
 /// `primary_key`: a list of field ids, or one text with ids separated by commas.
+/// `None` when the call gives no key (the table keeps its own).
 fn primary_key(params: &Params) -> Result<Option<Vec<String>>, CkanError> {
-    if !params.0.contains_key("primary_key") || params.0["primary_key"].is_null() {
-        return Ok(None);
+    match params.0.get("primary_key") {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => params.list("primary_key").map(Some),
     }
-    let ids = match &params.0["primary_key"] {
-        Value::String(text) if text.trim_start().starts_with('[') => params.list("primary_key")?,
-        Value::String(text) => text
-            .split(',')
-            .map(|id| id.trim().to_string())
-            .filter(|id| !id.is_empty())
-            .collect(),
-        _ => params.list("primary_key")?,
-    };
-    Ok(Some(ids))
 }
 
 pub(super) async fn datastore_create(call: &Call<'_>) -> Outcome {
