@@ -48,6 +48,8 @@ pub struct AppState {
     webhook_allow_private: bool,
     /// The bearer token Prometheus sends for `/metrics`; without one, `/metrics` is off.
     metrics_token: Option<String>,
+    /// The deployment's key for sealing hidden form fields, read once (see [`kit::seal`]).
+    seal_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             line: None,
             webhook_allow_private: false,
             metrics_token: None,
+            seal_secret: Arc::default(),
         }
     }
 
@@ -73,6 +76,15 @@ impl AppState {
     pub fn with_test_payments(mut self, enabled: bool) -> Self {
         self.payments = enabled.then(|| payments::test_provider(self.store.clone()));
         self
+    }
+
+    /// The deployment's secret for sealing the fields a form carries between its pages (the
+    /// same on every node), read from the store on first use.
+    pub(crate) async fn seal_secret(&self) -> Result<&str, machi_store::StoreError> {
+        self.seal_secret
+            .get_or_try_init(|| self.store.secret("carried-files"))
+            .await
+            .map(String::as_str)
     }
 
     /// Whether residents can pay fees online here (a payment provider is configured).

@@ -303,7 +303,7 @@ pub(crate) async fn staff_update(
 /// The key carried files are sealed with: the deployment's secret and this session's, so that
 /// a form carries only files this session uploaded, never another stored file by its digest.
 async fn carry_key(state: &AppState, signed: &Signed) -> Result<String, PageError> {
-    let secret = state.store.secret("carried-files").await?;
+    let secret = state.seal_secret().await?;
     Ok(format!("{secret}:{}", signed.session.csrf_token))
 }
 

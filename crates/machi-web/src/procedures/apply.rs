@@ -319,7 +319,7 @@ fn confirm_page(
 /// attach only files this server checked and saved for a confirm page, never another stored
 /// file named by its digest.
 async fn carry_key(state: &AppState) -> Result<String, PageError> {
-    Ok(state.store.secret("carried-attachments").await?)
+    Ok(state.seal_secret().await?.to_string())
 }
 
 /// A saved file as a sealed hidden field: field, digest, type, size and name, tab-separated.
