@@ -182,11 +182,10 @@ pub fn from_spreadsheet_cell(cell: &str) -> &str {
 }
 
 fn starts_like_a_formula(cell: &str) -> bool {
+    // NFKC folds ＝ ＋ － ＠ to their ASCII forms; U+2212 MINUS SIGN it keeps.
     cell.chars().next().is_some_and(|first| {
-        let folded: String = fold_width(&first.to_string());
-        matches!(first, '\t' | '\r')
-            || folded.starts_with(['=', '+', '-', '@'])
-            || matches!(first, '－' | '−' | '＝' | '＋' | '＠')
+        matches!(first, '\t' | '\r' | '−')
+            || fold_width(&first.to_string()).starts_with(['=', '+', '-', '@'])
     })
 }
 
