@@ -55,8 +55,12 @@ pub(super) async fn check_push_subscription(
     keys: &BrowserKeys,
     allow_private: bool,
 ) -> Result<(), ApiError> {
-    let reachable = outbound::check_reachable(endpoint, allow_private).await;
-    if endpoint.len() > 2000 || reachable.is_err() {
+    // The length first: an overlong address is refused without a DNS lookup.
+    if endpoint.len() > 2000
+        || outbound::check_reachable(endpoint, allow_private)
+            .await
+            .is_err()
+    {
         return Err(ApiError::invalid_field(
             "/endpoint",
             Localized::new(
