@@ -19,6 +19,9 @@ pub const SESSION_HOURS: i64 = 24;
 pub const LINK_MINUTES: i64 = 15;
 /// Sign-in links one address may be sent per hour.
 pub const LINKS_PER_HOUR: i64 = 5;
+/// Sign-in links one client (network address) may ask for per hour, to any addresses: enough
+/// for a family or a library's shared terminal, too few to mail a list of strangers.
+pub const LINKS_PER_CLIENT_HOUR: i64 = 20;
 /// How long an OpenID Connect sign-in may take.
 const OIDC_MINUTES: i64 = 10;
 
@@ -52,16 +55,19 @@ pub struct PendingOidc {
 }
 
 impl Store {
-    /// Sends (queues) a one-time sign-in link, unless the address had too many this hour.
-    /// Returns false when throttled.
+    /// Sends (queues) a one-time sign-in link, unless the address, or the client asking
+    /// (`client`, its network address when known), had too many this hour. Returns false when
+    /// throttled.
     pub async fn send_login_link(
         &self,
         tenant: &str,
         email: &str,
+        client: Option<&str>,
         link_base: &str,
         city_name: &str,
     ) -> Result<bool> {
         let email = email.trim().to_lowercase();
+        let client_sha256 = client.map(|c| sha256_hex(c.as_bytes()));
         let hour_ago = format_time(Utc::now() - Duration::hours(1));
         let recent: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM resident_login_links WHERE tenant_id = $1 AND email = $2 AND created_at > $3",
@@ -74,6 +80,18 @@ impl Store {
         if recent >= LINKS_PER_HOUR {
             return Ok(false);
         }
+        if let Some(client_sha256) = &client_sha256 {
+            let from_client: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM resident_login_links WHERE client_sha256 = $1 AND created_at > $2",
+            )
+            .bind(client_sha256)
+            .bind(&hour_ago)
+            .fetch_one(&self.pool)
+            .await?;
+            if from_client >= LINKS_PER_CLIENT_HOUR {
+                return Ok(false);
+            }
+        }
         sqlx::query("DELETE FROM resident_login_links WHERE created_at < $1")
             .bind(format_time(Utc::now() - Duration::days(1)))
             .execute(&self.pool)
@@ -82,14 +100,16 @@ impl Store {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO resident_login_links (token_sha256, tenant_id, email, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO resident_login_links \
+             (token_sha256, tenant_id, email, created_at, expires_at, client_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(sha256_hex(token.as_bytes()))
         .bind(tenant)
         .bind(&email)
         .bind(format_time(now))
         .bind(format_time(now + Duration::minutes(LINK_MINUTES)))
+        .bind(&client_sha256)
         .execute(&mut *tx)
         .await?;
         let mail = OutgoingMail {

@@ -50,6 +50,8 @@ pub struct AppState {
     metrics_token: Option<String>,
     /// The deployment's key for sealing hidden form fields, read once (see [`kit::seal`]).
     seal_secret: Arc<tokio::sync::OnceCell<String>>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see [`kit::ClientAddr`]).
+    trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             webhook_allow_private: false,
             metrics_token: None,
             seal_secret: Arc::default(),
+            trusted_proxies: Arc::default(),
         }
     }
 
@@ -95,6 +98,12 @@ impl AppState {
     /// Serves `/metrics` to requests bearing this token (none: `/metrics` is not served).
     pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
         self.metrics_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Trusts `X-Forwarded-For` from these proxies (and only from them) to name the client.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
         self
     }
 
@@ -216,6 +225,17 @@ impl utoipa::Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "The application's 確認コード (access code), given at submission",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A member of staff's API token (`machi user token --email … --name …`)",
                     ))
                     .build(),
             ),

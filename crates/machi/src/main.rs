@@ -410,6 +410,7 @@ async fn serve(settings: &Settings, store: Store, demo: bool) -> anyhow::Result<
             .with_line(settings.line())
             .with_private_webhooks(settings.webhook_allow_private)
             .with_metrics_token(settings.metrics_token.clone())
+            .with_trusted_proxies(settings.trusted_proxy.clone())
             .with_test_payments(test_payments),
     );
     let workers = machi_work::delivery::spawn(store.clone(), settings.delivery(&public_url));
@@ -420,9 +421,12 @@ async fn serve(settings: &Settings, store: Store, demo: bool) -> anyhow::Result<
         store.backend().as_str()
     );
     tracing::info!(addr = %local, backend = store.backend().as_str(), "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     // The batches in hand are sent and recorded before the database closes, so a restart
     // neither loses nor repeats a delivery.
     workers.shutdown().await;

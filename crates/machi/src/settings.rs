@@ -127,6 +127,16 @@ pub struct Settings {
     /// served (its counters would tell anyone which routes are used and how often).
     #[arg(long, env = "MACHI_METRICS_TOKEN", global = true)]
     pub metrics_token: Option<String>,
+    /// Reverse proxies (addresses or networks, comma-separated, e.g. `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client; from anyone else the header is ignored, so a client
+    /// cannot pick the address its sign-in e-mails are counted against.
+    #[arg(
+        long,
+        env = "MACHI_TRUSTED_PROXY",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "machi_store=debug".
     #[arg(long, env = "MACHI_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -1,5 +1,5 @@
-//! `GET /api/v1/assets`: the 情報資産台帳 for staff. It answers only to a staff session (the
-//! console's `machi_staff` cookie): 401 without one, 403 for a role that has no business with
+//! `GET /api/v1/assets`: the 情報資産台帳 for staff. It answers only to a member of staff, by an
+//! API token (`Authorization: Bearer …`) or the console's session cookie: 401 without one, 403 for a role that has no business with
 //! the ledger. Departments see their own systems; the CIO, the DX team and the auditor see all.
 
 use axum::extract::{Query, State};
@@ -9,7 +9,7 @@ use chrono::Duration;
 use machi_core::assets::{Asset, Hosting};
 use machi_core::procedures::Localized;
 use machi_store::assets::AssetFilter;
-use machi_store::sessions::StaffSession;
+use machi_store::users::StaffUser;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -110,27 +110,37 @@ pub struct AssetList {
     pub assets: Vec<AssetItem>,
 }
 
-/// The staff session of the request, or 401.
-async fn staff(
-    state: &AppState,
-    city: &str,
-    headers: &HeaderMap,
-) -> Result<StaffSession, ApiError> {
-    let signed_out = || {
+/// The member of staff a request is from: an API token (`Authorization: Bearer …`, made with
+/// `machi user token`) or the console's session cookie; 401 otherwise.
+async fn staff(state: &AppState, city: &str, headers: &HeaderMap) -> Result<StaffUser, ApiError> {
+    let signed_out = |detail: &str| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "signed-out",
             "Sign in as staff",
-            "the asset ledger is for staff: sign in at /staff/login and send the session cookie",
+            detail,
         )
     };
-    let token =
-        crate::kit::cookie(headers, crate::kit::staff::SESSION_COOKIE).ok_or_else(signed_out)?;
-    state
+    if let Some(token) = crate::kit::bearer_token(headers) {
+        return state
+            .store
+            .api_token_user(city, token)
+            .await?
+            .ok_or_else(|| signed_out("the API token is not valid (revoked, or not this city's)"));
+    }
+    let no_credentials = || {
+        signed_out(
+            "the asset ledger is for staff: send an API token as `Authorization: Bearer TOKEN`",
+        )
+    };
+    let token = crate::kit::cookie(headers, crate::kit::staff::SESSION_COOKIE)
+        .ok_or_else(no_credentials)?;
+    Ok(state
         .store
         .session(city, token)
         .await?
-        .ok_or_else(signed_out)
+        .ok_or_else(no_credentials)?
+        .user)
 }
 
 impl AssetParams {
@@ -169,10 +179,10 @@ impl AssetParams {
 
 /// The IT asset ledger (情報資産台帳), for staff: a department sees its own systems.
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(AssetParams),
-    security(("staff_session" = [])),
+    security(("api_token" = []), ("staff_session" = [])),
     responses((status = 200, body = AssetList),
         (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "A query parameter that cannot be read"),
-        (status = 401, body = crate::kit::Problem, content_type = "application/problem+json", description = "No staff session"),
+        (status = 401, body = crate::kit::Problem, content_type = "application/problem+json", description = "No valid API token or staff session"),
         (status = 403, body = crate::kit::Problem, content_type = "application/problem+json", description = "The role may not read the ledger"),
         (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn list_assets(
@@ -182,7 +192,7 @@ pub(crate) async fn list_assets(
     params: Result<Query<AssetParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AssetList>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let user = staff(&state, &city.id, &headers).await?.user;
+    let user = staff(&state, &city.id, &headers).await?;
     if !user.role.reads_assets() {
         return Err(ApiError::forbidden(
             "your role does not read the asset ledger",

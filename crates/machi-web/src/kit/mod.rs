@@ -29,7 +29,8 @@ pub(crate) use markdown::render_markdown;
 pub(crate) use page::{city_name, local_path, no_store, render, see_other, ActionPage, PageError};
 pub(crate) use problem::{ApiError, Problem};
 pub(crate) use security::{
-    check_origin, constant_time_eq, is_https, is_json, seal, staff_cookie, unseal,
+    bearer_token, check_origin, constant_time_eq, is_https, is_json, seal, staff_cookie, unseal,
+    ClientAddr,
 };
 pub(crate) use staff::{Chrome, Signed, MULTIPART_LIMIT};
 pub(crate) use tenant::City;

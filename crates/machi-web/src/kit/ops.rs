@@ -63,12 +63,8 @@ async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) 
     let Some(token) = state.metrics_token.as_deref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !super::security::constant_time_eq(given.trim().as_bytes(), token.as_bytes()) {
+    let given = super::security::bearer_token(&headers).unwrap_or_default();
+    if !super::security::constant_time_eq(given.as_bytes(), token.as_bytes()) {
         let challenge = HeaderValue::from_static("Bearer realm=\"metrics\"");
         return (
             StatusCode::UNAUTHORIZED,

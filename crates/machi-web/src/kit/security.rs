@@ -1,10 +1,15 @@
 //! Security checks every room uses: the Origin of a form post, constant-time comparison of
-//! secrets, the attributes of session cookies, and addresses no handler should see.
+//! secrets, the attributes of session cookies, addresses no handler should see, and which
+//! client a request is from.
 
-use axum::extract::Request;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 
 use super::problem::ApiError;
 
@@ -123,9 +128,125 @@ pub(crate) fn is_https(headers: &HeaderMap) -> bool {
         .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
+/// The credentials of `Authorization: Bearer …` (the scheme's name in any case, RFC 9110
+/// §11.1), or `None` without that header or with another scheme.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The network a request came from, for limits per client: the peer's address or, when the
+/// peer is a configured reverse proxy (`--trusted-proxy`), the nearest address in
+/// `X-Forwarded-For` that is not one of them. An IPv6 client is its /64, which a household or a
+/// phone has to itself. `None` when the server was started without peer addresses.
+pub(crate) struct ClientAddr(pub Option<String>);
+
+impl FromRequestParts<crate::AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(Self(peer.map(|peer| {
+            network_of(client_behind_proxies(
+                peer,
+                &parts.headers,
+                &state.trusted_proxies,
+            ))
+        })))
+    }
+}
+
+/// The client a request from `peer` is for: `peer` itself unless it is a trusted proxy; then
+/// the `X-Forwarded-For` hops are read from the right (each proxy appends the address it saw)
+/// up to the first that is not a trusted proxy. Whatever a client wrote further left is
+/// never reached, so it cannot choose its own address.
+fn client_behind_proxies(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer.to_canonical();
+    if !is_trusted(&client) {
+        return client;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    client
+}
+
+/// The address an IPv4 client is counted under, or the /64 network of an IPv6 one.
+fn network_of(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|net| net.trunc().to_string())
+            .unwrap_or_else(|_| v6.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let proxy: IpNet = "10.0.0.0/8".parse().unwrap();
+        let peer: IpAddr = "10.1.2.3".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let headers = forwarded("198.51.100.7, 203.0.113.5, 10.9.9.9");
+        // From a stranger the header is ignored.
+        assert_eq!(
+            client_behind_proxies(stranger, &headers, &[proxy]),
+            stranger
+        );
+        assert_eq!(client_behind_proxies(peer, &headers, &[]), peer);
+        // From the proxy: the first hop, from the right, that is not a proxy. The client's own
+        // "198.51.100.7" to the left of it is not believed.
+        assert_eq!(
+            client_behind_proxies(peer, &headers, &[proxy]),
+            "203.0.113.5".parse::<IpAddr>().unwrap()
+        );
+        // Garbage stops the walk at the last address a proxy vouched for.
+        let headers = forwarded("203.0.113.5, nonsense");
+        assert_eq!(client_behind_proxies(peer, &headers, &[proxy]), peer);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a = network_of("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = network_of("2001:db8:1:2:bbbb::9".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(
+            network_of("::ffff:192.0.2.1".parse::<IpAddr>().unwrap().to_canonical()),
+            "192.0.2.1"
+        );
+    }
 
     #[test]
     fn origin_must_be_this_host() {

@@ -1,5 +1,7 @@
-//! Which city a request is for: the Host header picks the tenant; unknown hosts (and plain
-//! `localhost`) get the first city, so a one-city deployment needs no host configuration.
+//! Which city a request is for: the Host header picks the tenant. A city with a host of its own
+//! answers that host; the host of `--public-url` (and, when that is this machine, any name of
+//! this machine) gets the first city without one, so a one-city deployment needs no host
+//! configuration. Any other host is answered 421 for no city.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;

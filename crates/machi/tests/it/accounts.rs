@@ -254,3 +254,41 @@ async fn a_resident_signs_in_by_link_and_forms_are_prefilled(app: &TestApp) {
 }
 
 on_both_backends!(a_resident_signs_in_by_link_and_forms_are_prefilled);
+
+/// Sign-in links asked for by one client, to any number of addresses: the one client gets
+/// 20 an hour, whatever `X-Forwarded-For` it claims; behind a trusted proxy each client
+/// named by the proxy has its own 20.
+async fn one_client_cannot_have_links_mailed_to_many_addresses(app: &TestApp) {
+    let ask = |base: String, n: usize, forwarded: Option<String>| {
+        let client = app.client.clone();
+        async move {
+            let mut request = client
+                .post(format!("{base}/account/login"))
+                .form(&[("email", format!("stranger{n}@example.jp"))]);
+            if let Some(forwarded) = forwarded {
+                request = request.header("x-forwarded-for", forwarded);
+            }
+            request.send().await.unwrap().status().as_u16()
+        }
+    };
+    let direct = app.url("");
+    let mut answers = Vec::new();
+    for n in 0..25 {
+        // Claiming another address in X-Forwarded-For changes nothing for a direct client.
+        answers.push(ask(direct.clone(), n, Some(format!("198.51.100.{n}"))).await);
+    }
+    assert_eq!(answers[..20], [200; 20]);
+    assert_eq!(answers[20..], [429; 5]);
+    // Behind a proxy the deployment trusts, the proxy's X-Forwarded-For names the client.
+    let proxied = app
+        .serve_beside(|state| state.with_trusted_proxies(vec!["127.0.0.1/32".parse().unwrap()]))
+        .await;
+    for n in 25..30 {
+        let status = ask(proxied.clone(), n, Some(format!("203.0.113.{n}"))).await;
+        assert_eq!(status, 200, "client 203.0.113.{n} behind the proxy");
+    }
+    // The proxy itself, asking with no client named, is the client that used its 20.
+    assert_eq!(ask(proxied, 30, None).await, 429);
+}
+
+on_both_backends!(one_client_cannot_have_links_mailed_to_many_addresses);

@@ -186,9 +186,7 @@ impl TestApp {
                 // The tests' receivers and push service listen on this machine.
                 .with_private_webhooks(true),
         );
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let server = tokio::spawn(serve(listener, app));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -309,9 +307,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let state = machi_web::AppState::new(self.store.clone(), tenants, public_url(addr));
         let router = machi_web::router(configure(state));
-        tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        tokio::spawn(serve(listener, router));
         format!("http://{addr}")
     }
 
@@ -542,4 +538,15 @@ impl StaffClient {
 pub fn csrf_of(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Serves `router` as `machi serve` does, with each request's peer address (for the limits
+/// per client).
+async fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
+    .unwrap();
 }

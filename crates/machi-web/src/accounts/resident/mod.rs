@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::kit::resident::SESSION_COOKIE;
 use crate::kit::{
     check_origin, city_name, constant_time_eq, is_https, jst_text, no_store, render, ApiError,
-    City, PageError, SiteUrl, Ui,
+    City, ClientAddr, PageError, SiteUrl, Ui,
 };
 use crate::AppState;
 
@@ -198,6 +198,7 @@ async fn send_link(
     City(city): City,
     ui: Ui,
     SiteUrl(base): SiteUrl,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
@@ -224,7 +225,7 @@ async fn send_link(
     }
     let sent = state
         .store
-        .send_login_link(&city.id, &email, &base, &city.name_ja)
+        .send_login_link(&city.id, &email, client.as_deref(), &base, &city.name_ja)
         .await?;
     if !sent {
         page.error = Some(

@@ -216,21 +216,14 @@ pub(crate) async fn show_application(
     Path(receipt_number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Access code needed",
-                "send the access code as `Authorization: Bearer CODE`",
-            )
-        })?;
+    let token = crate::kit::bearer_token(&headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Access code needed",
+            "send the access code as `Authorization: Bearer CODE`",
+        )
+    })?;
     let view = state
         .store
         .application_by_access_code(&city.id, &receipt_number, token)
