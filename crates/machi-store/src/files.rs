@@ -1,29 +1,174 @@
-//! Attachment files, content-addressed by SHA-256 under `<data-dir>/attachments`.
+//! Attachment and open-data files, content-addressed by SHA-256.
 //!
-//! A file is written to a temporary name, fsynced, renamed and its directory fsynced before
-//! its digest is handed back, so a committed application never points at a missing file.
+//! On SQLite (one node) they are files under `<data-dir>/attachments`: written to a temporary
+//! name, fsynced, renamed and the directory fsynced before the digest is handed back. On
+//! PostgreSQL they are rows of `stored_files`, so that every node behind a load balancer serves
+//! every file. Either way a file is durable before the row that names it commits, so a
+//! committed application never points at a missing file.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::connect::Backend;
 use crate::Result;
 
-/// A file safely on disk.
+/// A file safely stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
     pub sha256: String,
     pub size_bytes: u64,
 }
 
+/// Where a deployment keeps its files.
 #[derive(Clone)]
-pub(crate) struct FileStore {
-    root: PathBuf,
+pub(crate) enum FileStore {
+    Disk(DiskFiles),
+    Database(sqlx::AnyPool),
 }
 
 impl FileStore {
-    pub(crate) fn new(root: PathBuf) -> Result<Self> {
+    /// Files in the database on PostgreSQL, under `root` on SQLite. Files an earlier version
+    /// left under `root` on a PostgreSQL deployment are copied into the database first (see
+    /// [`copy_disk_files_into_database`]).
+    pub(crate) async fn open(
+        pool: &sqlx::AnyPool,
+        backend: Backend,
+        root: PathBuf,
+    ) -> Result<Self> {
+        match backend {
+            Backend::Sqlite => Ok(Self::Disk(DiskFiles::new(root)?)),
+            Backend::Postgres => {
+                copy_disk_files_into_database(pool, &root).await?;
+                Ok(Self::Database(pool.clone()))
+            }
+        }
+    }
+
+    async fn save(&self, bytes: Vec<u8>) -> Result<StoredFile> {
+        match self {
+            Self::Disk(disk) => {
+                let disk = disk.clone();
+                tokio::task::spawn_blocking(move || disk.save(&bytes))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+            }
+            Self::Database(pool) => save_row(pool, &bytes).await,
+        }
+    }
+
+    async fn read(&self, sha256: String) -> Result<Vec<u8>> {
+        match self {
+            Self::Disk(disk) => {
+                let disk = disk.clone();
+                tokio::task::spawn_blocking(move || disk.read(&sha256))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+            }
+            Self::Database(pool) => {
+                let content: Option<Vec<u8>> =
+                    sqlx::query_scalar("SELECT content FROM stored_files WHERE sha256 = $1")
+                        .bind(&sha256)
+                        .fetch_optional(pool)
+                        .await?;
+                content.ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such stored file").into()
+                })
+            }
+        }
+    }
+}
+
+/// Stores `bytes` as a row (once per content: a second save of the same bytes changes nothing).
+async fn save_row(pool: &sqlx::AnyPool, bytes: &[u8]) -> Result<StoredFile> {
+    let stored = StoredFile {
+        sha256: machi_core::digest::sha256_hex(bytes),
+        size_bytes: bytes.len() as u64,
+    };
+    sqlx::query(
+        "INSERT INTO stored_files (sha256, size_bytes, content, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(&stored.sha256)
+    .bind(stored.size_bytes as i64)
+    .bind(bytes)
+    .bind(crate::now_text())
+    .execute(pool)
+    .await?;
+    Ok(stored)
+}
+
+/// Moves a PostgreSQL deployment's files from one node's disk into the database, once: each
+/// file under `root` is checked against its name (its digest) and stored, then `root` is
+/// renamed `<root>.copied` and left for the administrator to delete. A file whose content does
+/// not match its name is left where it is and named in the log.
+async fn copy_disk_files_into_database(pool: &sqlx::AnyPool, root: &Path) -> Result<()> {
+    let files = tokio::task::spawn_blocking({
+        let root = root.to_path_buf();
+        move || DiskFiles::list(&root)
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))??;
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut mismatched = 0;
+    for path in &files {
+        let bytes = tokio::fs::read(path).await?;
+        let stored = save_row(pool, &bytes).await?;
+        if path.file_name().and_then(|n| n.to_str()) != Some(stored.sha256.as_str()) {
+            mismatched += 1;
+            tracing::warn!(path = %path.display(), "a file's content does not match its name");
+        }
+    }
+    if mismatched == 0 {
+        let moved = root.with_extension("copied");
+        tokio::fs::rename(root, &moved).await?;
+        tracing::info!(
+            files = files.len(),
+            kept_at = %moved.display(),
+            "attachments copied into the database; every node now serves them"
+        );
+    }
+    Ok(())
+}
+
+/// Files under a directory, two levels deep (`ab/abcdef…`).
+#[derive(Clone)]
+pub(crate) struct DiskFiles {
+    root: PathBuf,
+}
+
+impl DiskFiles {
+    fn new(root: PathBuf) -> Result<Self> {
         std::fs::create_dir_all(&root)?;
         Ok(Self { root })
+    }
+
+    /// Every stored file under `root` (none when it does not exist); temporary files of an
+    /// interrupted save are not files.
+    fn list(root: &Path) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        let Ok(prefixes) = std::fs::read_dir(root) else {
+            return Ok(files);
+        };
+        for prefix in prefixes {
+            let prefix = prefix?.path();
+            if !prefix.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&prefix)? {
+                let file = file?.path();
+                let is_temporary = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_none_or(|n| n.starts_with('.'));
+                if file.is_file() && !is_temporary {
+                    files.push(file);
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
     }
 
     fn path_of(&self, sha256: &str) -> PathBuf {
@@ -72,18 +217,12 @@ fn tempfile_in(dir: &std::path::Path) -> Result<(PathBuf, std::fs::File)> {
 impl crate::Store {
     /// Saves an attachment's bytes durably (before the application that names it is queued).
     pub async fn save_file(&self, bytes: Vec<u8>) -> Result<StoredFile> {
-        let files = self.files.clone();
-        tokio::task::spawn_blocking(move || files.save(&bytes))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?
+        self.files.save(bytes).await
     }
 
     /// Reads an attachment back by digest.
     pub async fn read_file(&self, sha256: String) -> Result<Vec<u8>> {
-        let files = self.files.clone();
-        tokio::task::spawn_blocking(move || files.read(&sha256))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?
+        self.files.read(sha256).await
     }
 }
 
@@ -94,10 +233,15 @@ mod tests {
     #[test]
     fn saved_files_read_back_by_digest_and_are_stored_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FileStore::new(dir.path().to_path_buf()).unwrap();
+        let store = DiskFiles::new(dir.path().to_path_buf()).unwrap();
         let first = store.save(b"%PDF-1.7 hello").unwrap();
         let again = store.save(b"%PDF-1.7 hello").unwrap();
         assert_eq!(first, again);
         assert_eq!(store.read(&first.sha256).unwrap(), b"%PDF-1.7 hello");
+        let listed = DiskFiles::list(dir.path()).unwrap();
+        assert_eq!(
+            listed,
+            [dir.path().join(&first.sha256[..2]).join(&first.sha256)]
+        );
     }
 }

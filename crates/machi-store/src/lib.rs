@@ -2,8 +2,8 @@
 //!
 //! One `sqlx::AnyPool` serves both databases with the same SQL (`$1` placeholders work on
 //! both); the few places where dialects differ say so. The database is the only source of
-//! truth; attachments are content-addressed files in the data directory, written and fsynced
-//! before the row that points at them commits.
+//! truth; attachments are content-addressed (rows on PostgreSQL, files in the data directory
+//! on SQLite), durable before the row that points at them commits.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -152,7 +152,7 @@ impl Store {
         };
         let (pool, backend) = connect::connect(&url, connect::POOL_SIZE).await?;
         connect::migrate(&pool, backend).await?;
-        let files = files::FileStore::new(data_dir.join("attachments"))?;
+        let files = files::FileStore::open(&pool, backend, data_dir.join("attachments")).await?;
         let intake = applications::IntakeHandle::start(&url).await?;
         let idempotency_secret = applications::instance_secret(&pool, "idempotency")
             .await?

@@ -26,11 +26,11 @@ const BEFORE_STOP: usize = 300;
 /// receivers listen on this machine, which a city allows only with --webhook-allow-private.
 const SETTINGS: [&str; 3] = ["--webhook-concurrency", "8", "--webhook-allow-private"];
 
-fn secret(subscriber: usize) -> String {
+pub(crate) fn secret(subscriber: usize) -> String {
     format!("{subscriber:064x}")
 }
 
-fn emergency() -> NoticeDraft {
+pub(crate) fn emergency() -> NoticeDraft {
     NoticeDraft {
         title: Localized::new("市内全域に避難指示", "Evacuation order for the whole city"),
         body: Localized::new(
@@ -44,7 +44,7 @@ fn emergency() -> NoticeDraft {
 }
 
 /// Sends SIGTERM (what systemd and `docker stop` send) and waits for an orderly exit.
-async fn terminate(server: &mut Child) -> Duration {
+pub(crate) async fn terminate(server: &mut Child) -> Duration {
     let pid = server.id().expect("the server is running").to_string();
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -61,7 +61,7 @@ async fn terminate(server: &mut Child) -> Duration {
 }
 
 /// Waits (at most `limit`) until `done` holds.
-async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -69,7 +69,7 @@ async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool)
     }
 }
 
-async fn webhook_report(store: &Store, notice: &str) -> ChannelReport {
+pub(crate) async fn webhook_report(store: &Store, notice: &str) -> ChannelReport {
     store
         .delivery_report(CITY, notice)
         .await
@@ -79,7 +79,7 @@ async fn webhook_report(store: &Store, notice: &str) -> ChannelReport {
         .unwrap_or_default()
 }
 
-fn distinct_deliveries(received: &[Received]) -> HashSet<String> {
+pub(crate) fn distinct_deliveries(received: &[Received]) -> HashSet<String> {
     received
         .iter()
         .map(|r| r.header("machi-delivery"))
@@ -87,7 +87,7 @@ fn distinct_deliveries(received: &[Received]) -> HashSet<String> {
 }
 
 /// The request carries the signature of its subscriber's secret over its time and body.
-fn assert_signed(request: &Received) {
+pub(crate) fn assert_signed(request: &Received) {
     let subscriber: usize = request.path.rsplit('=').next().unwrap().parse().unwrap();
     let header = request.header("machi-signature");
     let timestamp: i64 = header
@@ -108,10 +108,8 @@ fn assert_signed(request: &Received) {
     );
 }
 
-async fn restart_mid_broadcast_loses_and_repeats_nothing(backend: Db) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+/// The test's own handle on the deployment's database, with the demo city in it.
+pub(crate) async fn open_city(db: &TestDb) -> Store {
     let store = Store::open(db.url.as_deref(), db.data_dir.path().to_path_buf())
         .await
         .unwrap();
@@ -124,12 +122,14 @@ async fn restart_mid_broadcast_loses_and_repeats_nothing(backend: Db) {
         })
         .await
         .unwrap();
-    let receivers = Receivers::start().await;
-    // The server first: `--demo` publishes the demo city's notices when it loads, and they
-    // must not reach the subscribers of this test.
-    let (mut server, _) = start(&db, &SETTINGS).await;
+    store
+}
+
+/// `count` confirmed webhook subscribers of the whole city's disaster notices, each at
+/// `/slow-hook?s=N` of `receivers` with its own secret.
+pub(crate) async fn subscribe_webhooks(store: &Store, receivers: &Receivers, count: usize) {
     let whole_city = Choices::read(&["bousai".into()], "");
-    let subscribers: Vec<NewSubscription> = (0..SUBSCRIBERS)
+    let subscribers: Vec<NewSubscription> = (0..count)
         .map(|i| NewSubscription {
             channel: Channel::Webhook,
             address: receivers.url(&format!("/slow-hook?s={i}")),
@@ -143,10 +143,12 @@ async fn restart_mid_broadcast_loses_and_repeats_nothing(backend: Db) {
         .import_subscriptions(CITY, &subscribers)
         .await
         .unwrap();
-    assert_eq!(imported, SUBSCRIBERS as u64);
+    assert_eq!(imported, count as u64);
+}
 
-    let began = Instant::now();
-    let notice = store
+/// Publishes an emergency notice now; returns its id.
+pub(crate) async fn send_emergency(store: &Store) -> String {
+    store
         .save_notice(
             CITY,
             &emergency(),
@@ -159,7 +161,21 @@ async fn restart_mid_broadcast_loses_and_repeats_nothing(backend: Db) {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn restart_mid_broadcast_loses_and_repeats_nothing(backend: Db) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = open_city(&db).await;
+    let receivers = Receivers::start().await;
+    // The server first: `--demo` publishes the demo city's notices when it loads, and they
+    // must not reach the subscribers of this test.
+    let (mut server, _) = start(&db, &SETTINGS).await;
+    subscribe_webhooks(&store, &receivers, SUBSCRIBERS).await;
+    let began = Instant::now();
+    let notice = send_emergency(&store).await;
     wait_until(Duration::from_secs(30), "the first deliveries", || {
         receivers.count("/slow-hook") >= BEFORE_STOP
     })

@@ -13,10 +13,20 @@ use crate::harness::{Db, TestDb};
 /// Starts `machi serve --demo` on a free port with `extra` settings (`["--webhook-concurrency",
 /// "8"]`) and returns it with its base URL.
 pub(crate) async fn start(db: &TestDb, extra: &[&str]) -> (Child, String) {
+    start_in(db, db.data_dir.path(), extra).await
+}
+
+/// Starts `machi serve --demo` on `db` with its own data directory (another node of the same
+/// deployment when `data_dir` is not the database's).
+pub(crate) async fn start_in(
+    db: &TestDb,
+    data_dir: &std::path::Path,
+    extra: &[&str],
+) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_machi"));
     command
         .arg("--data-dir")
-        .arg(db.data_dir.path())
+        .arg(data_dir)
         .args(["--addr", "127.0.0.1:0"])
         .args(extra)
         .args(["serve", "--demo"])

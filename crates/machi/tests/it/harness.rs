@@ -430,6 +430,18 @@ pub struct StaffClient {
 }
 
 impl StaffClient {
+    /// A browser at `base` (`http://host:port`), e.g. one node of several.
+    pub fn at(base: &str) -> Self {
+        Self {
+            app_url: base.to_string(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
     pub fn anonymous(app: &TestApp) -> Self {
         Self {
             app_url: app.url(""),

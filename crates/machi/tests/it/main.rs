@@ -35,3 +35,4 @@ mod plan_cycle;
 mod plans;
 mod staff;
 mod subscriptions;
+mod two_nodes;
