@@ -132,6 +132,11 @@ async fn copy_disk_files_into_database(pool: &sqlx::AnyPool, root: &Path) -> Res
     Ok(())
 }
 
+/// Every stored file under `root` (see [`DiskFiles::list`]).
+pub(crate) fn list_files(root: &Path) -> Result<Vec<PathBuf>> {
+    DiskFiles::list(root)
+}
+
 /// Files under a directory, two levels deep (`ab/abcdef…`).
 #[derive(Clone)]
 pub(crate) struct DiskFiles {

@@ -11,6 +11,7 @@ pub mod api_tokens;
 pub mod applications;
 pub mod assets;
 pub mod audit;
+pub mod backup;
 mod connect;
 pub mod counter;
 pub mod datastore;

@@ -59,6 +59,18 @@ enum Command {
     /// Checks the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Writes an online, consistent backup of the database and its files into a new directory
+    /// (SQLite: a snapshot and the attachments; PostgreSQL: pg_dump of machi's schema).
+    Backup {
+        /// The directory to make (it must not exist).
+        dir: std::path::PathBuf,
+    },
+    /// Restores a backup into a fresh data directory or an empty PostgreSQL database, then
+    /// brings it up to this version's schema.
+    Restore {
+        /// A directory written by `machi backup`.
+        dir: std::path::PathBuf,
+    },
     /// Open data: checks a CSV against a standard dataset.
     #[command(subcommand)]
     Opendata(OpendataCommand),
@@ -210,6 +222,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.problems.len()
             );
             println!("the chain is intact");
+            Ok(())
+        }
+        Command::Backup { dir } => {
+            let url = settings.database_url_or_default();
+            let manifest = machi_store::backup::backup(
+                &url,
+                &settings.data_dir,
+                &dir,
+                env!("CARGO_PKG_VERSION"),
+            )
+            .await
+            .context("the backup was not made")?;
+            println!(
+                "backed up {} ({} files, migration {}) into {}",
+                manifest.backend,
+                manifest.files.len(),
+                manifest.migration,
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore { dir } => {
+            let url = settings.database_url_or_default();
+            let manifest = machi_store::backup::restore(&dir, &url, &settings.data_dir)
+                .await
+                .context("nothing was restored")?;
+            println!(
+                "restored the {} backup of {} ({} files)",
+                manifest.backend,
+                manifest.created_at,
+                manifest.files.len()
+            );
             Ok(())
         }
         Command::Migrate => {

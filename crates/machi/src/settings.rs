@@ -146,6 +146,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// `--database-url`, or the SQLite database in the data directory.
+    pub fn database_url_or_default(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/machi.db", self.data_dir.display()))
+    }
+
     /// The OpenID Connect provider, when both issuer and client id are set.
     pub fn oidc(&self) -> Option<machi_web::OidcSettings> {
         Some(machi_web::OidcSettings {

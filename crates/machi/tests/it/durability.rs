@@ -13,13 +13,13 @@ use crate::harness::{Db, TestDb};
 /// Starts `machi serve --demo` on a free port with `extra` settings (`["--webhook-concurrency",
 /// "8"]`) and returns it with its base URL.
 pub(crate) async fn start(db: &TestDb, extra: &[&str]) -> (Child, String) {
-    start_in(db, db.data_dir.path(), extra).await
+    start_in(db.url.as_deref(), db.data_dir.path(), extra).await
 }
 
-/// Starts `machi serve --demo` on `db` with its own data directory (another node of the same
-/// deployment when `data_dir` is not the database's).
+/// Starts `machi serve --demo` on the database at `url` (SQLite in `data_dir` when `None`)
+/// with `data_dir` (another node of the same deployment when two share a PostgreSQL `url`).
 pub(crate) async fn start_in(
-    db: &TestDb,
+    url: Option<&str>,
     data_dir: &std::path::Path,
     extra: &[&str],
 ) -> (Child, String) {
@@ -33,7 +33,7 @@ pub(crate) async fn start_in(
         .env("MACHI_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true);
-    if let Some(url) = &db.url {
+    if let Some(url) = url {
         command.arg("--database-url").arg(url);
     }
     let mut child = command.spawn().unwrap();

@@ -14,6 +14,7 @@ mod accounts;
 mod alerts;
 mod api_applications;
 mod assets;
+mod backup;
 mod broadcast;
 mod catalog;
 mod ckan;

@@ -27,7 +27,7 @@ const DEMO_PASSWORD: &str = "machi-demo-password";
 
 /// A demo procedure with a required attachment, in a department a demo account reviews:
 /// (procedure id, its example answers, the attachment's description, the reviewer's e-mail).
-async fn procedure_with_attachment(base: &str) -> (String, String, Value, &'static str) {
+pub(crate) async fn procedure_with_attachment(base: &str) -> (String, String, Value, &'static str) {
     let client = reqwest::Client::new();
     let get = |path: String| {
         let client = client.clone();
@@ -106,8 +106,8 @@ async fn two_nodes_share_files_and_finish_a_broadcast_when_one_is_killed() {
     let store = open_city(&db).await;
     let receivers = Receivers::start().await;
     let node_b_dir = tempfile::tempdir().unwrap();
-    let (mut node_a, a) = start_in(&db, db.data_dir.path(), &SETTINGS).await;
-    let (mut node_b, b) = start_in(&db, node_b_dir.path(), &SETTINGS).await;
+    let (mut node_a, a) = start_in(db.url.as_deref(), db.data_dir.path(), &SETTINGS).await;
+    let (mut node_b, b) = start_in(db.url.as_deref(), node_b_dir.path(), &SETTINGS).await;
 
     a_file_stored_by_one_node_is_served_by_the_other(&a, &b).await;
 
