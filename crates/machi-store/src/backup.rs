@@ -305,10 +305,7 @@ fn pg_tool(program: &str, database_url: &str) -> Result<Command> {
 fn libpq_url(database_url: &str) -> Result<(String, Option<String>)> {
     let mut url = url::Url::parse(database_url)
         .map_err(|e| invalid(format!("the database URL cannot be read: {e}")))?;
-    let password = url
-        .password()
-        .map(percent_decode)
-        .filter(|p| !p.is_empty());
+    let password = url.password().map(percent_decode).filter(|p| !p.is_empty());
     let _ = url.set_password(None);
     // Filtered as text: re-encoding the pairs would turn `%20` into `+`, which libpq keeps.
     let kept: Vec<String> = url

@@ -168,10 +168,23 @@ impl AssetParams {
                 ))
             }
         };
+        let standard_only = match self.standard.as_deref() {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ApiError::invalid_field(
+                    "/standard",
+                    Localized::new(
+                        format!("standard は true か false です（「{other}」）"),
+                        format!("standard is true or false, not '{other}'"),
+                    ),
+                ))
+            }
+        };
         Ok(AssetFilter {
             department: own.or_else(|| self.department.clone().filter(|d| !d.is_empty())),
             hosting,
-            standard_only: self.standard.as_deref() == Some("true"),
+            standard_only,
             deadline_between: deadline,
         })
     }

@@ -407,6 +407,8 @@ async fn the_api_is_for_staff_and_filtered_by_department(app: &TestApp) {
     assert_eq!(gov["assets"].as_array().unwrap().len(), 1);
     let bad = staff.get("/api/v1/assets?hosting=moon").await;
     assert_eq!(bad.status(), 422);
+    let not_a_flag = staff.get("/api/v1/assets?standard=AAA").await;
+    assert_eq!(not_a_flag.status(), 422, "standard is true or false");
 
     app.create_staff("kokuho@demo.example", "staff", Some("kokuho"))
         .await;

@@ -173,8 +173,8 @@ async fn each_city_sees_only_its_own_catalog_and_applications(app: &TestApp) {
     );
     assert_eq!(
         app.status(receipt, code).await.status(),
-        404,
-        "the demo city cannot see it"
+        401,
+        "the demo city cannot see it: the code opens nothing there"
     );
     let own = other(&format!("/api/v1/applications/{receipt}"))
         .bearer_auth(code)

@@ -202,14 +202,13 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Submission, ApiError
 }
 
 /// An application's status and history. Authorize with the access code as a bearer token;
-/// a wrong receipt number or code both answer 404. It holds personal data, so no cache keeps
+/// a wrong receipt number or code both answer 401, alike. It holds personal data, so no cache keeps
 /// it (`Cache-Control: no-store`).
 #[utoipa::path(get, path = "/api/v1/applications/{receipt_number}", tag = "applications",
     params(("receipt_number" = String, Path, description = "受付番号, e.g. 261123-000042-7")),
     security(("access_code" = [])),
     responses((status = 200, body = ApplicationStatus),
-        (status = 401, body = crate::kit::Problem, content_type = "application/problem+json"),
-        (status = 404, body = crate::kit::Problem, content_type = "application/problem+json")))]
+        (status = 401, body = crate::kit::Problem, content_type = "application/problem+json", description = "No access code, or none that opens an application under this receipt number")))]
 pub(crate) async fn show_application(
     State(state): State<AppState>,
     City(city): City,
@@ -224,10 +223,24 @@ pub(crate) async fn show_application(
             "send the access code as `Authorization: Bearer CODE`",
         )
     })?;
-    let view = state
+    // The code is the credential of one application: a code that opens no application under
+    // this number is refused as a credential (401), the same for an unknown number, so the
+    // answer never tells which part was wrong.
+    let view = match state
         .store
         .application_by_access_code(&city.id, &receipt_number, token)
-        .await?;
+        .await
+    {
+        Err(machi_store::StoreError::NotFound(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Receipt number and access code do not match",
+                "no application matches this receipt number and access code",
+            ))
+        }
+        found => found?,
+    };
     Ok(crate::kit::no_store(
         Json(ApplicationStatus::from(view)).into_response(),
     ))
