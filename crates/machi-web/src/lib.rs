@@ -250,6 +250,17 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// Entry points of the fuzz targets (`fuzz/`); always built, so that the fuzz targets cannot
+/// fall behind the code they reach.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Every CKAN action parameter read from a query string and a body (JSON, or a form when
+    /// `form`); answers nothing, and must never panic.
+    pub fn ckan_parameters(query: &str, body: &[u8], form: bool) {
+        crate::opendata::read_every_parameter(query, body, form);
+    }
+}
+
 /// The OpenAPI 3.1 document of `/api/v1`, as served at `/api/v1/openapi.json`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

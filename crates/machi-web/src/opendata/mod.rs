@@ -50,3 +50,5 @@ pub(crate) fn staff_routes() -> Router<AppState> {
 pub(crate) fn definitions() -> Result<&'static Definitions, PageError> {
     Definitions::shared().map_err(|e| PageError::from(ApiError::internal(e)))
 }
+
+pub(crate) use ckan::read_every_parameter;

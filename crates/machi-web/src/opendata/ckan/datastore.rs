@@ -101,11 +101,10 @@ fn full_text(params: &Params) -> Result<Option<FullText>, CkanError> {
     Ok((!q.is_empty()).then_some(q))
 }
 
-pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
-    let p = &call.params;
-    let resource_id = published_resource(call, p).await?;
+/// The search datastore_search asks for, from its parameters (all but the resource).
+pub(super) fn search_query(p: &Params) -> Result<SearchQuery, CkanError> {
     let fields = p.list("fields")?;
-    let query = SearchQuery {
+    Ok(SearchQuery {
         filters: filters(p)?,
         q: full_text(p)?,
         fields: (!fields.is_empty()).then_some(fields),
@@ -114,7 +113,12 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
         limit: Some(p.int("limit", 100, 0, i64::MAX)?.min(MAX_LIMIT)),
         offset: Some(p.int("offset", 0, 0, i64::MAX)?),
         include_total: p.flag("include_total", true)?,
-    };
+    })
+}
+
+pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
+    let resource_id = published_resource(call, &call.params).await?;
+    let query = search_query(&call.params)?;
     let found = call
         .state
         .store

@@ -30,7 +30,7 @@ async fn writable_resource(call: &Call<'_>) -> Result<String, CkanError> {
 }
 
 /// `records`: a list of JSON objects (absent is none).
-fn records(params: &Params) -> Result<Vec<Map<String, Value>>, CkanError> {
+pub(super) fn records(params: &Params) -> Result<Vec<Map<String, Value>>, CkanError> {
     params
         .json_list("records", "Records has to be a list of dicts")?
         .into_iter()
@@ -46,7 +46,7 @@ fn records(params: &Params) -> Result<Vec<Map<String, Value>>, CkanError> {
 }
 
 /// `fields`: `[{"id": …, "type": …}]`, the type optional (guessed from the first record).
-fn declared_fields(params: &Params) -> Result<Vec<Declared>, CkanError> {
+pub(super) fn declared_fields(params: &Params) -> Result<Vec<Declared>, CkanError> {
     params
         .json_list("fields", "fields must be a list of {\"id\", \"type\"}")?
         .iter()
@@ -73,7 +73,7 @@ fn declared_fields(params: &Params) -> Result<Vec<Declared>, CkanError> {
 
 /// `primary_key`: a list of field ids, or one text with ids separated by commas.
 /// `None` when the call gives no key (the table keeps its own).
-fn primary_key(params: &Params) -> Result<Option<Vec<String>>, CkanError> {
+pub(super) fn primary_key(params: &Params) -> Result<Option<Vec<String>>, CkanError> {
     match params.0.get("primary_key") {
         None | Some(Value::Null) => Ok(None),
         Some(_) => params.list("primary_key").map(Some),

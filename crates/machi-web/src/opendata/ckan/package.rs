@@ -357,12 +357,12 @@ fn facet_name(facet: Facet) -> &'static str {
     }
 }
 
-async fn package_search(call: &Call<'_>) -> Outcome {
-    let p = &call.params;
+/// The search package_search asks for, from its parameters.
+pub(super) fn dataset_query(p: &Params) -> Result<DatasetQuery, CkanError> {
     let q = p.text("q").unwrap_or_default();
     // `*:*` is Solr's "everything", which clients send for an empty search.
     let q = if q.trim() == "*:*" { String::new() } else { q };
-    let query = DatasetQuery {
+    Ok(DatasetQuery {
         q,
         filters: read_fq(&p.text("fq").unwrap_or_default())?,
         sort: read_sort(p.text("sort"))?,
@@ -378,7 +378,12 @@ async fn package_search(call: &Call<'_>) -> Outcome {
             -1 => 10_000,
             limit => limit,
         },
-    };
+    })
+}
+
+async fn package_search(call: &Call<'_>) -> Outcome {
+    let p = &call.params;
+    let query = dataset_query(p)?;
     let page = call
         .state
         .store
