@@ -29,8 +29,8 @@ pub(crate) use markdown::render_markdown;
 pub(crate) use page::{city_name, local_path, no_store, render, see_other, ActionPage, PageError};
 pub(crate) use problem::{ApiError, Problem};
 pub(crate) use security::{
-    bearer_token, check_origin, constant_time_eq, is_https, is_json, seal, staff_cookie, unseal,
-    ClientAddr,
+    bearer_token, check_origin, constant_time_eq, cookie_header, is_https, is_json, seal,
+    staff_cookie, unseal, ClientAddr,
 };
 pub(crate) use staff::{Chrome, Signed, MULTIPART_LIMIT};
 pub(crate) use tenant::City;

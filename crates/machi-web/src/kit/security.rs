@@ -85,18 +85,28 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `Set-Cookie` for a staff cookie: HttpOnly, SameSite=Lax, scoped to `/staff`, and Secure
-/// whenever the request came over HTTPS (directly or through the proxy).
+/// `Set-Cookie` for a staff cookie: scoped to `/staff` (see [`cookie_header`]).
 pub(crate) fn staff_cookie(
     headers: &HeaderMap,
     name: &str,
     value: &str,
     max_age_seconds: i64,
 ) -> Option<HeaderValue> {
-    let secure = is_https(headers);
+    cookie_header(headers, name, value, "/staff", max_age_seconds)
+}
+
+/// `Set-Cookie` for one of machi's cookies: HttpOnly, SameSite=Lax, scoped to `path`, and Secure
+/// whenever the site is on HTTPS. A `max_age_seconds` of 0 deletes it.
+pub(crate) fn cookie_header(
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_seconds: i64,
+) -> Option<HeaderValue> {
+    let secure = if is_https(headers) { "; Secure" } else { "" };
     let cookie = format!(
-        "{name}={value}; Path=/staff; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
+        "{name}={value}; Path={path}; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{secure}"
     );
     HeaderValue::from_str(&cookie).ok()
 }

@@ -1,4 +1,5 @@
-//! Applying online: the form page, the confirm page and the receipt page.
+//! Applying online: the form page, the confirm page and the submit (the receipt page is in
+//! `receipt`).
 //!
 //! Answers travel from the form to the confirm page and back as canonical JSON in a hidden
 //! field and are validated again on the final submit, so nothing a browser sends is trusted.
@@ -69,21 +70,8 @@ struct ConfirmPage {
     files: Vec<(String, String)>,
     answers_json: String,
     carried: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(path = "receipt.html")]
-struct ReceiptPage {
-    ui: Ui,
-    city: String,
-    back: String,
-    name: String,
-    receipt_number: String,
-    access_code: String,
-    /// 手数料 to pay, in yen.
-    fee: Option<i64>,
-    /// Whether the fee can be paid online here (a payment provider is configured).
-    pay_online: bool,
+    /// The one-time token of this page's submit (see [`super::receipt`]).
+    submission: String,
 }
 
 /// The procedure and its current form, or a friendly error page when it cannot be done online.
@@ -311,6 +299,7 @@ fn confirm_page(
             .collect(),
         answers_json: Value::Object(answers.clone()).to_string(),
         carried: files.iter().map(|f| carry(key, f)).collect(),
+        submission: super::receipt::submission_token(),
     };
     no_store(render(&page))
 }
@@ -418,6 +407,7 @@ pub(super) async fn submit(
                 "The attached files could not be checked. Please attach them again.",
             )))
         })?;
+    let token = super::receipt::token_of(&pairs);
     let accepted = submit::submit(
         &state,
         &city.id,
@@ -426,23 +416,18 @@ pub(super) async fn submit(
             form_version: version,
             answers: form.for_storage(answers),
             attachments,
-            idempotency_key: None,
+            idempotency_key: Some(super::receipt::idempotency_key(&token)),
             made_via: "online",
             resident_id: resident.map(|r| r.resident_id),
         },
     )
     .await?;
-    let page = ReceiptPage {
-        ui,
-        city: city_name(ui, &city),
-        back: "/status".into(),
-        name: ui.l(&record.definition.name).to_string(),
-        receipt_number: accepted.receipt.receipt_number,
-        access_code: accepted.access_code.display(),
-        fee: record.definition.fee_yen.filter(|fee| *fee > 0),
-        pay_online: state.takes_payments_online(),
-    };
-    Ok(no_store(render(&page)))
+    Ok(super::receipt::redirect_to_receipt(
+        &headers,
+        &record.definition.id,
+        &accepted.receipt.receipt_number,
+        &token,
+    ))
 }
 
 /// Keeps only carried files that this form asks for and that are on disk with the stated

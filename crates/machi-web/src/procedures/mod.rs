@@ -13,6 +13,7 @@ mod editor;
 mod form_view;
 mod life_events;
 mod prefill;
+mod receipt;
 mod status;
 mod submit;
 
@@ -34,6 +35,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
             get(apply::show_form).post(apply::post_form),
         )
         .route("/procedures/{id}/submit", post(apply::submit))
+        .route("/procedures/{id}/receipt", get(receipt::show))
         .route("/procedures/{id}/prefill", post(prefill::create))
         .route("/life-events", get(life_events::list))
         .route(

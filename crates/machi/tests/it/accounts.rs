@@ -203,7 +203,10 @@ async fn a_resident_signs_in_by_link_and_forms_are_prefilled(app: &TestApp) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let receipt_page = resident.post("/procedures/juminhyo/submit", &refs).await;
+    let submitted = resident.post("/procedures/juminhyo/submit", &refs).await;
+    let receipt_page =
+        crate::harness::follow_to_receipt(&app.client, &app.url(""), submitted, &resident.header())
+            .await;
     assert_eq!(receipt_page.status(), 200);
     let receipt = crate::pages::text_of_id(&receipt_page.text().await.unwrap(), "receipt-number");
     let mine = resident.get("/account").await.text().await.unwrap();

@@ -194,6 +194,7 @@ async fn a_family_gives_each_child_in_a_repeatable_group(app: &TestApp) {
         .send()
         .await
         .unwrap();
+    let receipt = crate::harness::follow_to_receipt(&app.client, &app.url(""), receipt, "").await;
     assert_eq!(receipt.status(), 200);
     let receipt = receipt.text().await.unwrap();
     let number = text_of_id(&receipt, "receipt-number");

@@ -562,3 +562,32 @@ async fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
     .await
     .unwrap();
 }
+
+/// What a browser does with the answer to a submit: follows the 303 to the receipt page with
+/// the cookie it sets (and `cookies`, the browser's others); answers the receipt page.
+pub async fn follow_to_receipt(
+    client: &reqwest::Client,
+    base: &str,
+    submitted: reqwest::Response,
+    cookies: &str,
+) -> reqwest::Response {
+    assert_eq!(submitted.status(), 303, "a submit answers with a redirect");
+    let location = submitted.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(location.ends_with("/receipt"), "{location}");
+    let receipt_cookie = submitted.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    client
+        .get(format!("{base}{location}"))
+        .header("cookie", format!("{cookies}; {receipt_cookie}"))
+        .send()
+        .await
+        .unwrap()
+}

@@ -171,7 +171,7 @@ async fn my_number_is_checked_and_never_kept(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(receipt_page.status(), 200, "{answers_json}");
+    assert_eq!(receipt_page.status(), 303, "{answers_json}");
 
     // What is stored and shown: only that a valid number was given.
     let status: Value = client

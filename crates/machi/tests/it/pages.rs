@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{example_as_pairs, tiny_file, TestApp};
+use crate::harness::{example_as_pairs, follow_to_receipt, tiny_file, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -114,18 +114,44 @@ async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app:
             .into_iter()
             .map(|v| ("attachment".to_string(), v)),
     );
-    let receipt = app
-        .client
-        .post(app.url("/procedures/juminhyo/submit"))
-        .form(&pairs)
-        .send()
-        .await
-        .unwrap();
+    pairs.push((
+        "submission".into(),
+        hidden_values(&confirm, "submission")[0].clone(),
+    ));
+    let submit = || {
+        app.client
+            .post(app.url("/procedures/juminhyo/submit"))
+            .form(&pairs)
+            .send()
+    };
+    let submitted = submit().await.unwrap();
+    let receipt = follow_to_receipt(&app.client, &app.url(""), submitted, "").await;
     assert_eq!(receipt.status(), 200);
     assert_eq!(receipt.headers()["cache-control"], "no-store");
     let receipt = receipt.text().await.unwrap();
     let number = text_of_id(&receipt, "receipt-number");
     let code = text_of_id(&receipt, "access-code");
+    // A double click or a resubmitted POST of the same confirm page: one application, the
+    // same receipt and code.
+    let again = follow_to_receipt(&app.client, &app.url(""), submit().await.unwrap(), "")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text_of_id(&again, "receipt-number"), number);
+    assert_eq!(text_of_id(&again, "access-code"), code);
+    assert_eq!(
+        app.store
+            .count_applications(crate::harness::CITY)
+            .await
+            .unwrap(),
+        1
+    );
+    // Without the receipt cookie (another browser, or later) the receipt page leads to the
+    // status page rather than showing anyone's code.
+    let elsewhere = app.get("/procedures/juminhyo/receipt").await;
+    assert_eq!(elsewhere.status(), 303);
+    assert_eq!(elsewhere.headers()["location"], "/status");
 
     let status = app
         .client

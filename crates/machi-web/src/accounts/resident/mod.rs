@@ -10,7 +10,7 @@ use crate::kit::resident::signed_in;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::kit::resident::SESSION_COOKIE;
 use crate::kit::{
-    check_origin, city_name, constant_time_eq, is_https, jst_text, no_store, render, ApiError,
+    check_origin, city_name, constant_time_eq, cookie_header, jst_text, no_store, render, ApiError,
     City, ClientAddr, PageError, SiteUrl, Ui,
 };
 use crate::AppState;
@@ -50,12 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn set_cookie(response: &mut Response, headers: &HeaderMap, name: &str, value: &str, max_age: i64) {
-    let secure = is_https(headers);
-    let text = format!(
-        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    );
-    if let Ok(value) = HeaderValue::from_str(&text) {
+    if let Some(value) = cookie_header(headers, name, value, "/", max_age) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
