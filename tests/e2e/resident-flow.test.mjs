@@ -154,13 +154,28 @@ test('a resident finds 住民票の写し, applies on a phone and checks the sta
   const { receipt, code } = await applyInBrowser(page, 'juminhyo', form, check);
   assert.match(receipt, /^\d{6}-\d{6}-\d$/);
 
-  await page.getByRole('link', { name: '申請状況を確認する' }).click();
+  // The receipt is the answer to a redirect: reloading it shows the same receipt and applies
+  // nothing again.
+  await page.reload();
+  assert.equal((await page.locator('#receipt-number').innerText()).trim(), receipt, 'a reload shows the same receipt');
+  // Its button opens the status of this application, nothing to type.
+  await page.getByRole('button', { name: '申請状況を確認する' }).click();
+  assert.match(await page.locator('main').innerText(), new RegExp(`${receipt}[\\s\\S]*受付済み`));
+  await check('status result');
+
+  // The acknowledgement e-mail arrives; its link opens the status page with the receipt
+  // number filled in, and the access code from the receipt page opens the application.
+  const email = form.schema.examples[0].email;
+  const mail = await smtp.waitFor(email, new RegExp(`申請を受け付けました（受付番号 ${receipt}）`));
+  const [link] = mail.text.match(/http:\/\/\S+\/status\?receipt_number=\S+/) ?? [];
+  assert.ok(link, `a status link in: ${mail.text}`);
+  assert.ok(!mail.text.includes(code), 'the access code is never in a mail');
+  await page.goto(link);
   await check('status lookup');
-  await page.fill('#receipt_number', receipt.replace(/-/g, ''));
+  assert.equal(await page.inputValue('#receipt_number'), receipt);
   await page.fill('#access_code', code.toLowerCase());
   await page.getByRole('button', { name: '確認する' }).click();
   assert.match(await page.locator('main').innerText(), /受付済み/);
-  await check('status result');
 
   await page.goto(`${base}/status`);
   await page.fill('#receipt_number', receipt);

@@ -95,21 +95,44 @@ pub(crate) async fn enqueue_direct(
     tenant: &str,
     mail: &OutgoingMail,
 ) -> Result<()> {
+    let mail = (tenant.to_string(), mail.clone());
+    let backend = Backend::of(tx);
+    enqueue_direct_all(tx, backend, std::slice::from_ref(&mail)).await
+}
+
+/// Queues e-mails to one person each, `(city, mail)`, in as few statements as the databases'
+/// parameter limits allow (an intake batch acknowledges hundreds of applications at once).
+pub(crate) async fn enqueue_direct_all(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    mails: &[(String, OutgoingMail)],
+) -> Result<()> {
     let now = now_text();
-    sqlx::query(
-        "INSERT INTO deliveries (tenant_id, channel, address, subject, body, priority, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(tenant)
-    .bind(Channel::Email.as_str())
-    .bind(&mail.recipient)
-    .bind(&mail.subject)
-    .bind(&mail.body)
-    .bind(DIRECT_PRIORITY)
-    .bind(&now)
-    .bind(&now)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in mails.chunks(100) {
+        let mut sql = Sql::new(
+            backend,
+            "INSERT INTO deliveries (tenant_id, channel, address, subject, body, priority, \
+             next_attempt_at, created_at) VALUES ",
+        );
+        for (i, (tenant, mail)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_row(vec![
+                Param::Text(tenant.clone()),
+                Param::Text(Channel::Email.as_str().into()),
+                Param::Text(mail.recipient.clone()),
+                Param::Text(mail.subject.clone()),
+                Param::Text(mail.body.clone()),
+                Param::Int(DIRECT_PRIORITY),
+                Param::Text(now.clone()),
+                Param::Text(now.clone()),
+            ]);
+        }
+        sqlx::query_with(sql.text(), sql.arguments())
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 

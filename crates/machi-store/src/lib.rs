@@ -42,7 +42,7 @@ use machi_core::procedures::Localized;
 
 pub use applications::{
     ApplicationView, IntakeError, NewApplication, NewAttachment, Receipt, StatusEvent,
-    StoredAttachment,
+    StoredAttachment, RECEIPT_PLACEHOLDER,
 };
 pub use connect::{postgres_url_in_schema, Backend};
 pub use files::StoredFile;

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connect::Backend;
 use crate::files::StoredFile;
+use crate::mail::OutgoingMail;
 use crate::sql::{Param, Sql};
 use crate::{format_time, Result, Store, StoreError};
 
@@ -48,7 +49,14 @@ pub struct NewApplication {
     /// The signed-in resident who made it ("my applications"), if any.
     pub resident_id: Option<String>,
     pub attachments: Vec<NewAttachment>,
+    /// The e-mail that tells the applicant it arrived, queued in the transaction that stores
+    /// the application (never for a retry); [`RECEIPT_PLACEHOLDER`] in its subject and body
+    /// becomes the receipt number.
+    pub acknowledgement: Option<OutgoingMail>,
 }
+
+/// Where an acknowledgement names the receipt number, which exists only once it is stored.
+pub const RECEIPT_PLACEHOLDER: &str = "{receipt_number}";
 
 /// A file already saved durably, to be linked to the application.
 #[derive(Debug, Clone)]
@@ -245,6 +253,7 @@ async fn commit(
         .collect();
     let numbers = assign_receipt_numbers(&mut tx, &fresh, now).await?;
     insert_applications(&mut tx, backend, &fresh, &numbers, now).await?;
+    queue_acknowledgements(&mut tx, backend, &fresh, &numbers).await?;
     tx.commit().await?;
     let receipt = |index: usize| Receipt {
         receipt_number: numbers[index].to_string(),
@@ -417,6 +426,30 @@ fn application_row(
         app.bundle_id.clone().map_or(Param::NullText, Param::Text),
         app.resident_id.clone().map_or(Param::NullText, Param::Text),
     ]
+}
+
+/// Queues each new application's acknowledgement, with its receipt number.
+async fn queue_acknowledgements(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    fresh: &[&NewApplication],
+    numbers: &[ReceiptNumber],
+) -> Result<()> {
+    let mails: Vec<(String, OutgoingMail)> = fresh
+        .iter()
+        .zip(numbers)
+        .filter_map(|(app, number)| {
+            let mail = app.acknowledgement.as_ref()?;
+            let number = number.to_string();
+            let mail = OutgoingMail {
+                recipient: mail.recipient.clone(),
+                subject: mail.subject.replace(RECEIPT_PLACEHOLDER, &number),
+                body: mail.body.replace(RECEIPT_PLACEHOLDER, &number),
+            };
+            Some((app.tenant_id.clone(), mail))
+        })
+        .collect();
+    crate::deliveries::enqueue_direct_all(tx, backend, &mails).await
 }
 
 async fn insert_attachments(

@@ -5,7 +5,7 @@ mod intake;
 mod lookup;
 
 pub(crate) use intake::IntakeHandle;
-pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt};
+pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt, RECEIPT_PLACEHOLDER};
 pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
 
 use machi_core::receipt::AccessCode;

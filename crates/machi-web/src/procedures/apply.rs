@@ -410,7 +410,7 @@ pub(super) async fn submit(
     let token = super::receipt::token_of(&pairs);
     let accepted = submit::submit(
         &state,
-        &city.id,
+        &city,
         submit::Submission {
             procedure: &record,
             form_version: version,

@@ -339,7 +339,7 @@ pub(super) async fn submit_for_visitor(
         .map_err(|e| PageError::from(ApiError::invalid_fields(e, "/answers")))?;
     let accepted = submit::submit(
         &state,
-        &signed.city.id,
+        &signed.city,
         Submission {
             procedure: &record,
             form_version: version,

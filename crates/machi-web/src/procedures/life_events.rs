@@ -435,6 +435,8 @@ pub(super) async fn submit(
                 attachments: Vec::new(),
                 bundle_id: Some(bundle_id.clone()),
                 resident_id: resident.clone(),
+                // A bundle's applications are acknowledged on its own receipt page only.
+                acknowledgement: None,
             }
         })
         .collect();

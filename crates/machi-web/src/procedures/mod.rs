@@ -3,6 +3,7 @@
 //! bundles, the JSON API of all of it; and for staff the procedure editor and counter mode
 //! (書かない窓口), where staff fill in or finish a form for a visitor.
 
+mod acknowledge;
 pub(crate) mod api;
 mod apply;
 mod cache;

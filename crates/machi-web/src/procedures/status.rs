@@ -2,7 +2,7 @@
 //! and history. Posted, not in the URL, so the code never lands in logs or history.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -39,12 +39,28 @@ struct StatusPage {
     found: Option<FoundView>,
 }
 
-pub(super) async fn show(City(city): City, ui: Ui) -> Response {
+#[derive(Deserialize)]
+pub(super) struct ShowParams {
+    /// Filled in from the link in the acknowledgement e-mail, so only the code is typed.
+    #[serde(default)]
+    receipt_number: String,
+}
+
+pub(super) async fn show(City(city): City, ui: Ui, Query(params): Query<ShowParams>) -> Response {
+    let receipt_number = machi_core::text::fold_width(params.receipt_number.trim());
+    let well_formed = receipt_number.len() <= 32
+        && receipt_number
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-');
     render(&StatusPage {
         ui,
         city: city_name(ui, &city),
         back: "/status".into(),
-        receipt_number: String::new(),
+        receipt_number: if well_formed {
+            receipt_number
+        } else {
+            String::new()
+        },
         error: None,
         found: None,
     })

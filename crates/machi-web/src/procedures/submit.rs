@@ -178,9 +178,10 @@ pub(crate) struct Submission<'a> {
 /// Stores validated answers with saved attachments; returns once the application is on disk.
 pub(crate) async fn submit(
     state: &AppState,
-    tenant: &str,
+    city: &machi_store::Tenant,
     submission: Submission<'_>,
 ) -> Result<Accepted, ApiError> {
+    let tenant = city.id.as_str();
     let Submission {
         procedure,
         form_version,
@@ -191,6 +192,17 @@ pub(crate) async fn submit(
         resident_id,
     } = submission;
     let answers = answers.into_inner();
+    let form = state
+        .forms
+        .get(&state.store, tenant, &procedure.definition.id, form_version)
+        .await?;
+    let acknowledgement = super::acknowledge::acknowledgement(
+        &state.public_url.for_city(city),
+        city,
+        procedure,
+        &form,
+        &answers,
+    );
     let access_code = match &idempotency_key {
         Some(key) => state.store.idempotent_access_code(tenant, key),
         None => AccessCode::generate(),
@@ -215,6 +227,7 @@ pub(crate) async fn submit(
         attachments,
         bundle_id: None,
         resident_id,
+        acknowledgement,
     };
     let receipt = state.store.submit_application(application).await?;
     metrics::counter!("machi_applications_total", "made_via" => made_via)

@@ -11,6 +11,7 @@ mod receivers;
 mod smtp_sink;
 
 mod accounts;
+mod acknowledgement;
 mod alerts;
 mod api_applications;
 mod assets;

@@ -147,6 +147,30 @@ async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app:
             .unwrap(),
         1
     );
+    // The receipt page's button opens this application's status, nothing to type.
+    let opened = app
+        .client
+        .post(app.url("/status"))
+        .form(&[
+            (
+                "receipt_number",
+                hidden_values(&again, "receipt_number")[0].as_str(),
+            ),
+            (
+                "access_code",
+                hidden_values(&again, "access_code")[0].as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        opened.contains("受付済み") && opened.contains(&number),
+        "{opened}"
+    );
     // Without the receipt cookie (another browser, or later) the receipt page leads to the
     // status page rather than showing anyone's code.
     let elsewhere = app.get("/procedures/juminhyo/receipt").await;

@@ -52,7 +52,7 @@ pub(crate) async fn create_application(
         .map_err(|e| ApiError::invalid_fields(e, "/attachments"))?;
     let accepted = submit::submit(
         &state,
-        &city.id,
+        &city,
         submit::Submission {
             procedure: &record,
             form_version: version,
