@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::form::{FieldError, FieldHint, FormDefinition, InputKind};
 use super::group::{normalise_entries, split_entry_name};
-use super::normalise::{date_message, normalise_value};
+use super::normalise::{date_problem, normalise_value};
 use super::Localized;
 use crate::mynumber::STORED_MARKER;
 
@@ -206,7 +206,9 @@ impl CompiledForm {
                     answers.insert(name.clone(), value);
                 }
                 Ok(None) => {}
-                Err(message) => errors.push(FieldError::new(name, message)),
+                Err(problem) => {
+                    errors.push(FieldError::new(name, labelled(&self.label(name), &problem)))
+                }
             }
         }
         (answers, errors)
@@ -266,22 +268,51 @@ impl CompiledForm {
     }
 }
 
-/// "Enter …" or "Select …" for a question left unanswered.
-pub(super) fn missing_message(label: &Localized, input: Option<InputKind>) -> Localized {
-    let choose = matches!(
-        input,
-        Some(InputKind::Select | InputKind::Radio | InputKind::Checkboxes)
-    );
-    if choose {
-        Localized::new(
-            format!("{}を選んでください", label.ja),
-            format!("Select {}", label.get("en")),
-        )
+/// An error message that names its question first: 「生年月日：その日付はありません」,
+/// "Date of birth: that date does not exist". Every answer that is there but wrong is told
+/// this way, so a message read alone (in an error summary, by a screen reader) says where.
+pub(super) fn labelled(label: &Localized, problem: &Localized) -> Localized {
+    Localized::new(
+        format!("{}：{}", label.ja, problem.ja),
+        format!("{}: {}", label.get("en"), problem.get("en")),
+    )
+}
+
+/// An English label inside a sentence ("Enter your name"): lower case first, unless it starts
+/// with "I" or an acronym (JR, NPO).
+pub(super) fn in_sentence(label: &str) -> String {
+    let mut chars = label.chars();
+    let (Some(first), second) = (chars.next(), chars.next()) else {
+        return label.to_string();
+    };
+    let keeps_case = second.is_some_and(char::is_uppercase)
+        || label == "I"
+        || label.starts_with("I ")
+        || label.starts_with("I'");
+    if keeps_case {
+        label.to_string()
     } else {
-        Localized::new(
+        first.to_lowercase().chain(label.chars().skip(1)).collect()
+    }
+}
+
+/// What a question left unanswered is told, by its kind: enter, select, or tick.
+pub(super) fn missing_message(label: &Localized, input: Option<InputKind>) -> Localized {
+    let en = in_sentence(label.get("en"));
+    match input {
+        Some(InputKind::Select | InputKind::Radio | InputKind::Checkboxes) => Localized::new(
+            format!("{}を選んでください", label.ja),
+            format!("Select {en}"),
+        ),
+        // A declaration: 「…を確認しました」 is ticked, not typed.
+        Some(InputKind::Checkbox) => Localized::new(
+            format!("「{}」にチェックを入れてください", label.ja),
+            format!("Tick the box “{}”", label.get("en")),
+        ),
+        _ => Localized::new(
             format!("{}を入力してください", label.ja),
-            format!("Enter {}", label.get("en")),
-        )
+            format!("Enter {en}"),
+        ),
     }
 }
 
@@ -291,74 +322,68 @@ pub(super) fn value_message(
     input: Option<InputKind>,
     kind: &ValidationErrorKind,
 ) -> Localized {
-    let (ja, en) = (label.ja.as_str(), label.get("en"));
+    let problem = |ja: String, en: String| labelled(label, &Localized::new(ja, en));
     match kind {
         ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
             missing_message(label, input)
         }
-        ValidationErrorKind::MaxItems { limit } => Localized::new(
-            format!("{ja}は{limit}件までにしてください"),
-            format!("{en}: {limit} entries at most"),
+        ValidationErrorKind::Constant { .. } => missing_message(label, Some(InputKind::Checkbox)),
+        ValidationErrorKind::MaxItems { limit } => problem(
+            format!("{limit}件までにしてください"),
+            format!("{limit} entries at most"),
         ),
-        ValidationErrorKind::MaxLength { limit } => Localized::new(
-            format!("{ja}は{limit}文字以内で入力してください"),
-            format!("{en} must be {limit} characters or fewer"),
+        ValidationErrorKind::MaxLength { limit } => problem(
+            format!("{limit}文字以内で入力してください"),
+            format!("{limit} characters at most"),
         ),
         ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
-            format_message(input, ja, en)
+            labelled(label, &format_problem(input))
         }
-        ValidationErrorKind::Enum { .. } => Localized::new(
-            format!("{ja}は選択肢から選んでください"),
-            format!("Select {en} from the list"),
-        ),
-        ValidationErrorKind::Constant { .. } => Localized::new(
-            format!("{ja}を確認して、チェックを入れてください"),
-            format!("Read and tick {en}"),
+        ValidationErrorKind::Enum { .. } => problem(
+            "選択肢から選んでください".into(),
+            "select one of the choices".into(),
         ),
         ValidationErrorKind::Minimum { limit }
-        | ValidationErrorKind::ExclusiveMinimum { limit } => Localized::new(
-            format!("{ja}は{limit}以上にしてください"),
-            format!("{en} must be {limit} or more"),
+        | ValidationErrorKind::ExclusiveMinimum { limit } => problem(
+            format!("{limit}以上にしてください"),
+            format!("{limit} or more"),
         ),
         ValidationErrorKind::Maximum { limit }
-        | ValidationErrorKind::ExclusiveMaximum { limit } => Localized::new(
-            format!("{ja}は{limit}以下にしてください"),
-            format!("{en} must be {limit} or less"),
+        | ValidationErrorKind::ExclusiveMaximum { limit } => problem(
+            format!("{limit}以下にしてください"),
+            format!("{limit} or less"),
         ),
-        ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => Localized::new(
-            format!("{ja}は数字で入力してください"),
-            format!("{en} must be a number"),
-        ),
-        _ => Localized::new(
-            format!("{ja}の内容を確認してください"),
-            format!("Check {en}"),
+        ValidationErrorKind::Type { .. } if input == Some(InputKind::Number) => {
+            problem("数字で入力してください".into(), "enter a number".into())
+        }
+        _ => problem(
+            "内容を確認してください".into(),
+            "check what you entered".into(),
         ),
     }
 }
 
-fn format_message(input: Option<InputKind>, ja: &str, en: &str) -> Localized {
+/// How an answer of each kind must be written (without the question's name).
+fn format_problem(input: Option<InputKind>) -> Localized {
     match input {
         Some(InputKind::Kana) => Localized::new(
-            format!("{ja}はカタカナまたはひらがなで入力してください"),
-            format!("Enter {en} in kana (katakana or hiragana)"),
+            "カタカナまたはひらがなで入力してください",
+            "use katakana or hiragana",
         ),
         Some(InputKind::Postcode) => Localized::new(
-            format!("{ja}は 123-4567 のように7桁の数字で入力してください"),
-            format!("Enter {en} as 7 digits, like 123-4567"),
+            "123-4567 のように7桁の数字で入力してください",
+            "7 digits, like 123-4567",
         ),
         Some(InputKind::Phone) => Localized::new(
-            format!("{ja}は 06-1234-5678 のように市外局番から入力してください"),
-            format!("Enter {en} with the area code, like 06-1234-5678"),
+            "06-1234-5678 のように市外局番から入力してください",
+            "include the area code, like 06-1234-5678",
         ),
         Some(InputKind::Email) => Localized::new(
-            format!("{ja}は name@example.jp のような形で入力してください"),
-            format!("Enter {en} like name@example.jp"),
+            "name@example.jp のような形で入力してください",
+            "an address like name@example.jp",
         ),
-        Some(InputKind::Date) => date_message(ja, en, None),
-        _ => Localized::new(
-            format!("{ja}の形式が正しくありません"),
-            format!("{en} is not in the right format"),
-        ),
+        Some(InputKind::Date) => date_problem(None),
+        _ => Localized::new("形式が正しくありません", "not in the right format"),
     }
 }
 

@@ -427,9 +427,56 @@ mod tests {
             ]
         );
         assert_eq!(errors[0].message.ja, "氏名を入力してください");
+        assert_eq!(errors[0].message.en, "Enter name");
         assert_eq!(errors[0].pointer, "/name");
         assert!(errors[2].message.ja.contains("令和元年"), "{:?}", errors[2]);
         assert!(errors[4].message.en.contains("06-1234-5678"));
+        // Each message names its question first and says the problem once, in both languages.
+        let said = |field: &str| {
+            let error = errors.iter().find(|e| e.field == field).unwrap();
+            (error.message.ja.clone(), error.message.en.clone())
+        };
+        assert_eq!(
+            said("kana"),
+            (
+                "フリガナ：カタカナまたはひらがなで入力してください".into(),
+                "Name in kana: use katakana or hiragana".into()
+            )
+        );
+        assert_eq!(
+            said("agree"),
+            (
+                "「同意」にチェックを入れてください".into(),
+                "Tick the box “Consent”".into()
+            )
+        );
+        assert_eq!(
+            said("delivery"),
+            (
+                "受取方法：選択肢から選んでください".into(),
+                "Delivery: select one of the choices".into()
+            )
+        );
+        let no_such_day = compiled
+            .validate(&answers(json!({"birth": "令和6年2月30日"})))
+            .unwrap_err();
+        let birth = no_such_day.iter().find(|e| e.field == "birth").unwrap();
+        assert_eq!(birth.message.ja, "生年月日：その日付はありません");
+        assert_eq!(birth.message.en, "Date of birth: that date does not exist");
+        let unticked = compiled.validate(&answers(json!({}))).unwrap_err();
+        let agree = unticked.iter().find(|e| e.field == "agree").unwrap();
+        assert_eq!(agree.message.ja, "「同意」にチェックを入れてください");
+    }
+
+    #[test]
+    fn english_labels_read_as_part_of_a_sentence() {
+        use super::super::compiled::in_sentence;
+        assert_eq!(in_sentence("Claimant's name"), "claimant's name");
+        assert_eq!(
+            in_sentence("I confirm that the answers are true"),
+            "I confirm that the answers are true"
+        );
+        assert_eq!(in_sentence("JR station"), "JR station");
     }
 
     #[test]

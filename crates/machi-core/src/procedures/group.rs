@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use super::compiled::{missing_message, value_message, CompiledForm};
+use super::compiled::{labelled, missing_message, value_message, CompiledForm};
 use super::form::{check_hints, FieldError, FieldHint, InputKind};
 use super::normalise::normalise_value;
 use super::Localized;
@@ -199,7 +199,9 @@ impl CompiledForm {
         };
         let sub_hint = |name: &str| hint.items.as_ref().and_then(|i| i.fields.get(name));
         let label = |name: &str| {
-            sub_hint(name).map_or_else(|| Localized::new(name, name), |h| h.label.clone())
+            let question =
+                sub_hint(name).map_or_else(|| Localized::new(name, name), |h| h.label.clone());
+            entry_label(&hint.label, index, &question)
         };
         let (sub, message) = match (kind, sub) {
             (Kind::Required { property }, _) => {
@@ -213,7 +215,7 @@ impl CompiledForm {
                     format!("「{name}」はこの項目ではありません"),
                     format!("'{name}' is not a question of this entry"),
                 );
-                (None, message)
+                (None, in_entry(&hint.label, index, message))
             }
             (other, Some(name)) => {
                 let message = value_message(&label(name), sub_hint(name).map(|h| h.input), other);
@@ -221,10 +223,13 @@ impl CompiledForm {
             }
             (_, None) => (
                 None,
-                Localized::new("入力内容を確認してください", "Check this entry"),
+                in_entry(
+                    &hint.label,
+                    index,
+                    Localized::new("入力内容を確認してください", "check this entry"),
+                ),
             ),
         };
-        let message = in_entry(&hint.label, index, message);
         match sub {
             Some(sub) => entry_error(group, index, &sub, message),
             None => FieldError {
@@ -264,21 +269,9 @@ pub(super) fn normalise_entries(
                     clean.insert(sub.clone(), value);
                 }
                 Ok(None) => {}
-                Err(message) => {
-                    let n = index + 1;
-                    let (group_label, label) = (&hint.label, &sub_hint.label);
-                    let message = Localized::new(
-                        format!(
-                            "{}（{n}件目）の{}: {}",
-                            group_label.ja, label.ja, message.ja
-                        ),
-                        format!(
-                            "{} (entry {n}), {}: {}",
-                            group_label.get("en"),
-                            label.get("en"),
-                            message.get("en")
-                        ),
-                    );
+                Err(problem) => {
+                    let message =
+                        labelled(&entry_label(&hint.label, index, &sub_hint.label), &problem);
                     errors.push(entry_error(group, index, sub, message));
                 }
             }
@@ -289,6 +282,20 @@ pub(super) fn normalise_entries(
 }
 
 /// "お子さん（2件目）: …": a message about one entry of a group.
+/// The name of question `question` in entry `index` of a group: 「お子さん（2件目）の生年月日」,
+/// "Child (entry 2), date of birth".
+fn entry_label(group: &Localized, index: usize, question: &Localized) -> Localized {
+    let n = index + 1;
+    Localized::new(
+        format!("{}（{n}件目）の{}", group.ja, question.ja),
+        format!(
+            "{} (entry {n}), {}",
+            group.get("en"),
+            super::compiled::in_sentence(question.get("en"))
+        ),
+    )
+}
+
 fn in_entry(group: &Localized, index: usize, message: Localized) -> Localized {
     let n = index + 1;
     Localized::new(
@@ -446,7 +453,7 @@ mod tests {
             errors[0]
                 .message
                 .ja
-                .starts_with("お子さん（2件目）: フリガナは"),
+                .starts_with("お子さん（2件目）のフリガナ：カタカナ"),
             "{:?}",
             errors[0]
         );
@@ -470,7 +477,7 @@ mod tests {
         assert_eq!(errors[0].field, "children[0].kana");
         assert_eq!(
             errors[0].message.ja,
-            "お子さん（1件目）: フリガナを入力してください"
+            "お子さん（1件目）のフリガナを入力してください"
         );
         let errors = compiled
             .validate(&answers(json!({"guardian": "x", "children": []})))

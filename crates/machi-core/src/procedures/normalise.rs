@@ -8,7 +8,8 @@ use super::Localized;
 use crate::text;
 use crate::wareki::{self, DateError};
 
-/// Brings one answer to canonical form; `Ok(None)` means "not answered".
+/// Brings one answer to canonical form; `Ok(None)` means "not answered". An error is the
+/// problem alone; the caller names the question (see `compiled::labelled`).
 pub(super) fn normalise_value(input: InputKind, value: &Value) -> Result<Option<Value>, Localized> {
     let Value::String(raw) = value else {
         return Ok(Some(normalise_non_string(input, value)));
@@ -34,7 +35,7 @@ pub(super) fn normalise_value(input: InputKind, value: &Value) -> Result<Option<
         InputKind::Phone => normalise_phone(trimmed),
         InputKind::Date => match wareki::parse_date(trimmed) {
             Ok(date) => date.format("%Y-%m-%d").to_string(),
-            Err(error) => return Err(date_message("日付", "the date", Some(error))),
+            Err(error) => return Err(date_problem(Some(error))),
         },
         InputKind::Number => {
             let digits: String = text::fold_width(trimmed)
@@ -59,8 +60,8 @@ pub(super) fn normalise_value(input: InputKind, value: &Value) -> Result<Option<
         // The message never repeats what was typed (it must not reach logs or pages twice).
         InputKind::MyNumber => crate::mynumber::parse(trimmed).ok_or_else(|| {
             Localized::new(
-                "個人番号は12桁の数字で、正しい番号を入力してください（検査用数字が合いません）",
-                "enter your 12-digit My Number correctly (its check digit does not match)",
+                "12桁の数字で、正しい番号を入力してください（検査用数字が合いません）",
+                "enter the 12 digits correctly (the check digit does not match)",
             )
         })?,
     };
@@ -118,20 +119,19 @@ fn normalise_phone(input: &str) -> String {
     }
 }
 
-/// The message for a date that could not be read, by reason.
-pub(super) fn date_message(ja: &str, en: &str, error: Option<DateError>) -> Localized {
+/// What is wrong with a date that could not be read, by reason.
+pub(super) fn date_problem(error: Option<DateError>) -> Localized {
     match error {
-        Some(DateError::NoSuchDay) => Localized::new(
-            format!("{ja}にその日付はありません"),
-            format!("{en} is not a real date"),
-        ),
+        Some(DateError::NoSuchDay) => {
+            Localized::new("その日付はありません", "that date does not exist")
+        }
         Some(DateError::OutsideEra) => Localized::new(
-            format!("{ja}の元号と年が合いません（平成31年5月1日は令和元年5月1日です）"),
-            format!("{en}: that year is not in that era (Heisei 31 ended on 30 April 2019)"),
+            "元号と年が合いません（平成31年5月1日は令和元年5月1日です）",
+            "that year is not in that era (Heisei 31 ended on 30 April 2019)",
         ),
         _ => Localized::new(
-            format!("{ja}は 令和6年4月1日、R6.4.1 または 2024-04-01 のように入力してください"),
-            format!("Enter {en} like 2024-04-01 or R6.4.1"),
+            "令和6年4月1日、R6.4.1 または 2024-04-01 のように入力してください",
+            "a date like 2024-04-01 or R6.4.1",
         ),
     }
 }
