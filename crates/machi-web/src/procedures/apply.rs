@@ -13,14 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::procedures::{CompiledForm, FieldError};
-use machi_store::{NewAttachment, ProcedureRecord, StoredFile};
+use machi_store::{NewAttachment, ProcedureRecord};
 use serde_json::{Map, Value};
 
+use super::carried::{self, KeptFile};
 use super::form_view::{field_target, field_view, limits_text, AttachmentView, FieldView, Values};
 use super::submit;
-use crate::kit::{
-    city_name, clean_filename, no_store, read_form, render, ApiError, City, PageError, Ui,
-};
+use crate::kit::{city_name, no_store, read_form, render, ApiError, City, PageError, Ui};
 use crate::AppState;
 use machi_core::procedures::display::{answer_rows, attachment_label};
 
@@ -47,7 +46,8 @@ struct FormPage {
 
 /// What a drawn form is for.
 pub(crate) enum FormMode<'a> {
-    Apply,
+    /// Applying, with the files already attached (kept across errors and 修正する).
+    Apply(&'a [KeptFile]),
     /// The editor's preview.
     Preview,
     /// 補正: the resident corrects an application staff sent back.
@@ -103,6 +103,7 @@ pub(super) async fn show_form(
         &form,
         &Values::from_pairs(&prefill),
         &[],
+        &[],
     )))
 }
 
@@ -113,8 +114,17 @@ fn form_page(
     form: &CompiledForm,
     values: &Values,
     errors: &[FieldError],
+    kept: &[KeptFile],
 ) -> Response {
-    draw_form(ui, city, record, form, values, errors, &FormMode::Apply)
+    draw_form(
+        ui,
+        city,
+        record,
+        form,
+        values,
+        errors,
+        &FormMode::Apply(kept),
+    )
 }
 
 /// The editor's preview: the form exactly as residents will see it, without a way to send it.
@@ -146,7 +156,7 @@ pub(crate) fn draw_form(
 ) -> Response {
     let correcting = matches!(mode, FormMode::Correct { .. });
     let (action, hidden) = match mode {
-        FormMode::Apply => (
+        FormMode::Apply(_) => (
             format!("/procedures/{}/apply", record.definition.id),
             Vec::new(),
         ),
@@ -173,6 +183,16 @@ pub(crate) fn draw_form(
         .fields()
         .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
         .collect();
+    let kept_files: &[KeptFile] = match mode {
+        FormMode::Apply(kept) => kept,
+        _ => &[],
+    };
+    let kept_for = |field: &str| {
+        kept_files
+            .iter()
+            .find(|k| k.file.field == field)
+            .map(|k| (k.sealed.clone(), carried::describe(ui, &k.file)))
+    };
     let attachments = form
         .definition()
         .attachments
@@ -191,6 +211,7 @@ pub(crate) fn draw_form(
                 .join(","),
             limits: limits_text(ui, a),
             error: error_of(&a.name),
+            kept: kept_for(&a.name),
         })
         .collect();
     let page = FormPage {
@@ -227,6 +248,9 @@ pub(super) async fn post_form(
 ) -> Result<Response, PageError> {
     let (record, version, form) = online_form(&state, &city, &id, ui).await?;
     let (pairs, uploads) = read_form(&state, request).await?;
+    let key = carried::key(&state).await?;
+    // Files attached on an earlier page (this form with errors, or the confirm page).
+    let attached = carried::checked(&state, &form, carried::from_pairs(&key, &pairs)).await;
     if let Some((_, json)) = pairs.iter().find(|(k, _)| k == "edit_json") {
         let answers: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
         return Ok(form_page(
@@ -236,14 +260,14 @@ pub(super) async fn post_form(
             &form,
             &Values::from_answers(&answers),
             &[],
+            &carried::sealed(&key, attached),
         ));
     }
     let raw = form.answers_from_pairs(&pairs);
     let answers = form.validate(&raw);
-    let files = submit::check_and_save_files(&state, &form, uploads).await;
-    match (answers, files) {
-        (Ok(answers), Ok(files)) => {
-            let key = carry_key(&state).await?;
+    let (files, file_errors) = submit::check_and_keep_files(&state, &form, uploads, attached).await;
+    match answers {
+        Ok(answers) if file_errors.is_empty() => {
             let carried = Carried {
                 files: &files,
                 key: &key,
@@ -252,9 +276,9 @@ pub(super) async fn post_form(
                 ui, &city, &record, &form, version, &answers, carried,
             ))
         }
-        (answers, files) => {
+        answers => {
             let mut errors = answers.err().unwrap_or_default();
-            errors.extend(files.err().unwrap_or_default());
+            errors.extend(file_errors);
             Ok(form_page(
                 ui,
                 &city,
@@ -263,6 +287,7 @@ pub(super) async fn post_form(
                 // From the answers as typed, so a group's entries line up with its errors.
                 &Values::from_answers(&raw),
                 &errors,
+                &carried::sealed(&key, files),
             ))
         }
     }
@@ -298,45 +323,10 @@ fn confirm_page(
             .map(|f| (label_of(&f.field), f.filename.clone()))
             .collect(),
         answers_json: Value::Object(answers.clone()).to_string(),
-        carried: files.iter().map(|f| carry(key, f)).collect(),
+        carried: files.iter().map(|f| carried::seal(key, f)).collect(),
         submission: super::receipt::submission_token(),
     };
     no_store(render(&page))
-}
-
-/// The key saved files are carried under: the deployment's secret, so that a submission can
-/// attach only files this server checked and saved for a confirm page, never another stored
-/// file named by its digest.
-async fn carry_key(state: &AppState) -> Result<String, PageError> {
-    Ok(state.seal_secret().await?.to_string())
-}
-
-/// A saved file as a sealed hidden field: field, digest, type, size and name, tab-separated.
-fn carry(key: &str, file: &NewAttachment) -> String {
-    crate::kit::seal(
-        key,
-        &format!(
-            "{}\t{}\t{}\t{}\t{}",
-            file.field, file.file.sha256, file.media_type, file.file.size_bytes, file.filename
-        ),
-    )
-}
-
-fn uncarry(key: &str, sealed: &str) -> Option<NewAttachment> {
-    let text = crate::kit::unseal(key, sealed)?;
-    let mut parts = text.splitn(5, '\t');
-    let field = parts.next()?.to_string();
-    let sha256 = parts.next()?.to_string();
-    let media_type = parts.next()?.to_string();
-    let size_bytes = parts.next()?.parse().ok()?;
-    let filename = clean_filename(parts.next()?);
-    let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    valid.then_some(NewAttachment {
-        field,
-        filename,
-        media_type,
-        file: StoredFile { sha256, size_bytes },
-    })
 }
 
 /// The form version and answers the confirm page carried.
@@ -380,15 +370,12 @@ pub(super) async fn submit(
         .forms
         .get(&state.store, &city.id, &id, version)
         .await?;
-    let key = carry_key(&state).await?;
-    let carried: Vec<NewAttachment> = pairs
-        .iter()
-        .filter(|(k, _)| k == "attachment")
-        .filter_map(|(_, v)| uncarry(&key, v))
-        .collect();
+    let key = carried::key(&state).await?;
+    let carried = carried::from_pairs(&key, &pairs);
     let answers = match form.validate(&answers) {
         Ok(answers) => answers,
         Err(errors) => {
+            let kept = carried::checked(&state, &form, carried).await;
             return Ok(form_page(
                 ui,
                 &city,
@@ -396,10 +383,11 @@ pub(super) async fn submit(
                 &form,
                 &Values::from_answers(&answers),
                 &errors,
-            ))
+                &carried::sealed(&key, kept),
+            ));
         }
     };
-    let attachments = verify_carried(&state, &form, carried)
+    let attachments = carried::complete(&state, &form, carried)
         .await
         .ok_or_else(|| {
             PageError::from(ApiError::bad_request(ui.t(
@@ -428,37 +416,4 @@ pub(super) async fn submit(
         &accepted.receipt.receipt_number,
         &token,
     ))
-}
-
-/// Keeps only carried files that this form asks for and that are on disk with the stated
-/// size; all required ones must be there.
-async fn verify_carried(
-    state: &AppState,
-    form: &CompiledForm,
-    carried: Vec<NewAttachment>,
-) -> Option<Vec<NewAttachment>> {
-    let mut kept = Vec::new();
-    for file in carried {
-        let spec = form
-            .definition()
-            .attachments
-            .iter()
-            .find(|a| a.name == file.field)?;
-        let bytes = state.store.read_file(file.file.sha256.clone()).await.ok()?;
-        let kind = machi_core::procedures::AttachmentKind::sniff(&bytes)?;
-        if bytes.len() as u64 != file.file.size_bytes || !spec.accept.contains(&kind) {
-            return None;
-        }
-        kept.push(NewAttachment {
-            media_type: kind.media_type().to_string(),
-            ..file
-        });
-    }
-    let complete = form
-        .definition()
-        .attachments
-        .iter()
-        .filter(|a| a.required)
-        .all(|a| kept.iter().any(|k| k.field == a.name));
-    complete.then_some(kept)
 }

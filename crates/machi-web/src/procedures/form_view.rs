@@ -51,6 +51,9 @@ pub(super) struct AttachmentView {
     pub(crate) accept: String,
     pub(crate) limits: String,
     pub(crate) error: Option<String>,
+    /// The file already attached for this question: (its sealed hidden field, what the page
+    /// says of it: name and size).
+    pub(crate) kept: Option<(String, String)>,
 }
 
 /// Field values to show again: raw strings as typed, or canonical JSON when editing.

@@ -7,6 +7,7 @@ mod acknowledge;
 pub(crate) mod api;
 mod apply;
 mod cache;
+mod carried;
 mod catalog;
 mod correct;
 mod counter;

@@ -58,15 +58,59 @@ pub(crate) struct Accepted {
 }
 
 /// Checks uploads against the form's attachment list (presence, size, type sniffed from the
-/// content) and saves the good ones durably.
+/// content) and saves them durably, all or none.
 pub(crate) async fn check_and_save_files(
     state: &AppState,
     form: &CompiledForm,
     uploads: Vec<Upload>,
 ) -> Result<Vec<NewAttachment>, Vec<FieldError>> {
+    let (checked, errors) = check_files(form, &uploads, &[]);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    save_files(state, checked).await
+}
+
+/// Like [`check_and_save_files`], for a form page that keeps what it can: every good upload
+/// is saved whatever else is wrong, and a file attached earlier (`kept`) stays for its field
+/// unless a new one replaces it. Answers the files the form now has, and the errors.
+pub(crate) async fn check_and_keep_files(
+    state: &AppState,
+    form: &CompiledForm,
+    uploads: Vec<Upload>,
+    kept: Vec<NewAttachment>,
+) -> (Vec<NewAttachment>, Vec<FieldError>) {
+    let (checked, mut errors) = check_files(form, &uploads, &kept);
+    let replaced: Vec<String> = checked.iter().map(|c| c.field.clone()).collect();
+    let mut files: Vec<NewAttachment> = kept
+        .into_iter()
+        .filter(|k| !replaced.contains(&k.field))
+        .collect();
+    match save_files(state, checked).await {
+        Ok(saved) => files.extend(saved),
+        Err(failed) => errors.extend(failed),
+    }
+    (files, errors)
+}
+
+/// An upload that passed its checks, not saved yet.
+struct CheckedUpload<'a> {
+    field: String,
+    filename: String,
+    kind: AttachmentKind,
+    bytes: &'a [u8],
+}
+
+/// Checks each upload; a required file is missing only when neither an upload nor a file
+/// attached earlier (`kept`) gives it.
+fn check_files<'a>(
+    form: &CompiledForm,
+    uploads: &'a [Upload],
+    kept: &[NewAttachment],
+) -> (Vec<CheckedUpload<'a>>, Vec<FieldError>) {
     let mut errors = Vec::new();
     let mut accepted = Vec::new();
-    for upload in &uploads {
+    for upload in uploads {
         if !form
             .definition()
             .attachments
@@ -87,7 +131,8 @@ pub(crate) async fn check_and_save_files(
             .iter()
             .find(|u| u.field == spec.name && !u.bytes.is_empty());
         let Some(upload) = upload else {
-            if spec.required {
+            let attached_before = kept.iter().any(|k| k.field == spec.name);
+            if spec.required && !attached_before {
                 errors.push(FieldError::new(
                     &spec.name,
                     Localized::new(
@@ -100,33 +145,42 @@ pub(crate) async fn check_and_save_files(
         };
         match check_file(spec, &upload.bytes) {
             Err(message) => errors.push(FieldError::new(&spec.name, message)),
-            Ok(kind) => accepted.push((
-                spec.name.clone(),
-                clean_filename(&upload.filename),
+            Ok(kind) => accepted.push(CheckedUpload {
+                field: spec.name.clone(),
+                filename: clean_filename(&upload.filename),
                 kind,
-                &upload.bytes,
-            )),
+                bytes: &upload.bytes,
+            }),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    (accepted, errors)
+}
+
+/// Saves checked uploads durably.
+async fn save_files(
+    state: &AppState,
+    checked: Vec<CheckedUpload<'_>>,
+) -> Result<Vec<NewAttachment>, Vec<FieldError>> {
     let mut saved = Vec::new();
-    for (field, filename, kind, bytes) in accepted {
-        let file = state.store.save_file(bytes.clone()).await.map_err(|e| {
-            tracing::error!(error = %e, "attachment could not be saved");
-            vec![FieldError::new(
-                &field,
-                Localized::new(
-                    "ファイルを保存できませんでした。もう一度お試しください",
-                    "The file could not be saved; please try again",
-                ),
-            )]
-        })?;
+    for upload in checked {
+        let file = state
+            .store
+            .save_file(upload.bytes.to_vec())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "attachment could not be saved");
+                vec![FieldError::new(
+                    &upload.field,
+                    Localized::new(
+                        "ファイルを保存できませんでした。もう一度お試しください",
+                        "The file could not be saved; please try again",
+                    ),
+                )]
+            })?;
         saved.push(NewAttachment {
-            field,
-            filename,
-            media_type: kind.media_type().to_string(),
+            field: upload.field,
+            filename: upload.filename,
+            media_type: upload.kind.media_type().to_string(),
             file,
         });
     }

@@ -38,3 +38,4 @@ mod plans;
 mod staff;
 mod subscriptions;
 mod two_nodes;
+mod uploads;
