@@ -43,7 +43,7 @@ pub struct Settings {
     )]
     pub city_name_en: String,
     /// Host name that selects this city when several share one deployment (e.g.
-    /// suita.machi.example); requests for unknown hosts go to the first city.
+    /// suita.machi.example); a host that is no city's and not the public URL's is answered 421.
     #[arg(long, env = "MACHI_CITY_HOST", global = true)]
     pub city_host: Option<String>,
     /// SMTP server for e-mail to applicants, in lettre's URL form: smtp://host:25 (plain, a
