@@ -65,19 +65,7 @@ async fn an_application_is_acknowledged_by_mail_once(app: &TestApp) {
     let path = &link[link.find("/status").unwrap()..];
     let page = app.get(path).await.text().await.unwrap();
     assert!(page.contains(&format!("value=\"{receipt}\"")), "{page}");
-    let status = app
-        .client
-        .post(app.url("/status"))
-        .form(&[
-            ("receipt_number", receipt.as_str()),
-            ("access_code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = app.status_page(&receipt, &code).await;
     assert!(status.contains(&receipt) && status.contains("受付済み"));
     // Garbage in the link fills in nothing.
     let odd = app

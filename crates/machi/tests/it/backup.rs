@@ -54,15 +54,7 @@ impl Target {
 
     /// `machi` run against this target.
     fn machi(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_machi"));
-        command
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .env("MACHI_LOG", "warn");
-        if let Some(url) = &self.url {
-            command.arg("--database-url").arg(url);
-        }
-        command
+        crate::harness::machi_at(self.data_dir.path(), self.url.as_deref())
     }
 
     async fn drop(self) {

@@ -24,6 +24,20 @@ pub fn postgres_base() -> (String, bool) {
     }
 }
 
+/// The `machi` binary with `data_dir` and, when given, a database URL (warnings only in its
+/// log).
+pub fn machi_at(data_dir: &std::path::Path, url: Option<&str>) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_machi"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("MACHI_LOG", "warn");
+    if let Some(url) = url {
+        command.arg("--database-url").arg(url);
+    }
+    command
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A database for one test: a SQLite file in a temp dir, or a fresh PostgreSQL schema.
@@ -36,15 +50,7 @@ pub struct TestDb {
 impl TestDb {
     /// The `machi` binary, run against this database (warnings only in its log).
     pub fn machi(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_machi"));
-        command
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .env("MACHI_LOG", "warn");
-        if let Some(url) = &self.url {
-            command.arg("--database-url").arg(url);
-        }
-        command
+        machi_at(self.data_dir.path(), self.url.as_deref())
     }
 
     /// Makes the database, or `None` when PostgreSQL is optional and not reachable.
@@ -284,6 +290,20 @@ impl TestApp {
         }
         self.post_multipart(&format!("/api/v1/procedures/{id}/applications"), form)
             .await
+    }
+
+    /// The resident's status page for an application, opened with its receipt number and
+    /// access code (as the status form and the receipt page's button post them).
+    pub async fn status_page(&self, receipt: &str, code: &str) -> String {
+        self.client
+            .post(self.url("/status"))
+            .form(&[("receipt_number", receipt), ("access_code", code)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Looks an application up with its access code.

@@ -149,24 +149,11 @@ async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app:
     );
     // The receipt page's button opens this application's status, nothing to type.
     let opened = app
-        .client
-        .post(app.url("/status"))
-        .form(&[
-            (
-                "receipt_number",
-                hidden_values(&again, "receipt_number")[0].as_str(),
-            ),
-            (
-                "access_code",
-                hidden_values(&again, "access_code")[0].as_str(),
-            ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .status_page(
+            hidden_values(&again, "receipt_number")[0].as_str(),
+            hidden_values(&again, "access_code")[0].as_str(),
+        )
+        .await;
     assert!(
         opened.contains("受付済み") && opened.contains(&number),
         "{opened}"
@@ -177,19 +164,7 @@ async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app:
     assert_eq!(elsewhere.status(), 303);
     assert_eq!(elsewhere.headers()["location"], "/status");
 
-    let status = app
-        .client
-        .post(app.url("/status"))
-        .form(&[
-            ("receipt_number", number.as_str()),
-            ("access_code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = app.status_page(&number, &code).await;
     assert!(
         status.contains("受付済み") && status.contains(&number),
         "{status}"

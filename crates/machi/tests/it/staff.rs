@@ -385,19 +385,7 @@ async fn a_resident_corrects_what_staff_sent_back(app: &TestApp) {
             ],
         )
         .await;
-    let status = app
-        .client
-        .post(app.url("/status"))
-        .form(&[
-            ("receipt_number", receipt.as_str()),
-            ("access_code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = app.status_page(&receipt, &code).await;
     assert!(status.contains("内容を修正する") && status.contains("電話番号をご確認ください。"));
     let opened = app
         .client
