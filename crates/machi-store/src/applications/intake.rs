@@ -242,7 +242,13 @@ async fn commit(
     backend: Backend,
     applications: &[&NewApplication],
 ) -> Result<Vec<Result<Receipt, IntakeError>>> {
-    let mut tx = pool.begin().await?;
+    // On SQLite the batch takes the write lock at once: it reads (idempotency keys, the day's
+    // receipt numbers) before it writes, and a deferred transaction whose snapshot another
+    // connection changed in between fails with SQLITE_BUSY without waiting.
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    };
     let now = Utc::now();
     let submitted_at = crate::Time::from(now);
     let plans = plan_batch(&mut tx, applications).await?;

@@ -128,7 +128,14 @@ async fn my_number_is_checked_and_never_kept(db: Db) {
             .send()
             .await
             .unwrap();
-        assert_eq!(keyed.status(), 201);
+        let status = keyed.status();
+        let body = keyed.text().await.unwrap();
+        assert_eq!(
+            status,
+            201,
+            "{body}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
     // A mistyped number is refused without being repeated back.
     let mut wrong = number.clone().into_bytes();
@@ -171,7 +178,12 @@ async fn my_number_is_checked_and_never_kept(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(receipt_page.status(), 303, "{answers_json}");
+    assert_eq!(
+        receipt_page.status(),
+        303,
+        "{answers_json}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 
     // What is stored and shown: only that a valid number was given.
     let status: Value = client
