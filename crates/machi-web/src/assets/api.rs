@@ -21,6 +21,7 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 pub(crate) struct AssetParams {
     /// A department code (ignored for department staff, who see their own).
+    #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$")]
     pub department: Option<String>,
     /// `on_premises`, `cloud` or `gov_cloud`.
     #[param(pattern = "^(on_premises|cloud|gov_cloud)?$")]
@@ -181,8 +182,9 @@ impl AssetParams {
                 ))
             }
         };
+        let asked = crate::kit::without_control_chars("/department", self.department.as_deref())?;
         Ok(AssetFilter {
-            department: own.or_else(|| self.department.clone().filter(|d| !d.is_empty())),
+            department: own.or_else(|| asked.filter(|d| !d.is_empty())),
             hosting,
             standard_only,
             deadline_between: deadline,

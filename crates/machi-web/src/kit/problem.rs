@@ -224,6 +224,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A search parameter as given, or 422 when it has a control character (none is ever typed;
+/// the API's schema says so with a pattern).
+pub(crate) fn without_control_chars(
+    pointer: &str,
+    value: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) if machi_core::text::has_control_chars(text, false) => {
+            Err(ApiError::invalid_field(
+                pointer,
+                machi_core::procedures::Localized::new(
+                    "使用できない文字（制御文字）が含まれています",
+                    "contains characters that cannot be used (control characters)",
+                ),
+            ))
+        }
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

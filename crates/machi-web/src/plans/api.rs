@@ -118,7 +118,7 @@ pub(crate) async fn list_plans(
 
 /// One plan with its tree of measures, KPIs, schedule and figures.
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
-    params(("id" = String, Path, description = "Plan id")),
+    params(("id" = String, Path, description = "Plan id", pattern = "^[^\\x00-\\x1f\\x7f/]+$")),
     responses((status = 200, body = PlanDetail), (status = 404, body = crate::kit::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn show_plan(
     State(state): State<AppState>,

@@ -23,7 +23,7 @@ struct Submission {
 /// `answers` (that JSON object) and one part per attachment named as in the form. With the
 /// same `Idempotency-Key` again, the first receipt is returned and nothing new is created.
 #[utoipa::path(post, path = "/api/v1/procedures/{id}/applications", tag = "applications",
-    params(("id" = String, Path, description = "Procedure id"),
+    params(("id" = String, Path, description = "Procedure id", pattern = "^[^\\x00-\\x1f\\x7f/]+$"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
     request_body(content = ApplicationRequest, description = "Answers (or multipart with files)"),
     responses(
@@ -205,7 +205,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Submission, ApiError
 /// a wrong receipt number or code both answer 401, alike. It holds personal data, so no cache keeps
 /// it (`Cache-Control: no-store`).
 #[utoipa::path(get, path = "/api/v1/applications/{receipt_number}", tag = "applications",
-    params(("receipt_number" = String, Path, description = "受付番号, e.g. 261123-000042-7")),
+    params(("receipt_number" = String, Path, description = "受付番号, e.g. 261123-000042-7", pattern = "^[^\\x00-\\x1f\\x7f/]+$")),
     security(("access_code" = [])),
     responses((status = 200, body = ApplicationStatus),
         (status = 401, body = crate::kit::Problem, content_type = "application/problem+json", description = "No access code, or none that opens an application under this receipt number")))]

@@ -3,7 +3,6 @@
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use machi_core::procedures::{LifeEvent, Localized};
-use machi_core::text::strip_control_chars;
 use machi_store::ProcedureQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -17,6 +16,8 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 pub(crate) struct CatalogParams {
     /// Words to find in name, reading, department or keywords; kana- and width-insensitive.
+    /// No control characters (a NUL byte anywhere in an address is refused with 400).
+    #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     /// A life event: birth, childcare, moving, marriage, death, nursing_care, disaster, pets,
@@ -27,6 +28,7 @@ pub(crate) struct CatalogParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub life_event: Option<String>,
     /// A department code.
+    #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// `true` for procedures that can be done online now.
@@ -78,17 +80,13 @@ impl CatalogParams {
             ));
         }
         Ok(ProcedureQuery {
-            q: self
-                .q
-                .as_deref()
-                .map(strip_control_chars)
-                .unwrap_or_default(),
+            q: crate::kit::without_control_chars("/q", self.q.as_deref())?.unwrap_or_default(),
             life_event,
-            department: self
-                .department
-                .as_deref()
-                .map(strip_control_chars)
-                .filter(|d| !d.is_empty()),
+            department: crate::kit::without_control_chars(
+                "/department",
+                self.department.as_deref(),
+            )?
+            .filter(|d| !d.is_empty()),
             online_only,
             limit,
             after: self
@@ -153,7 +151,7 @@ pub(crate) async fn list_procedures(
 
 /// One procedure with its current form (JSON Schema and UI hints).
 #[utoipa::path(get, path = "/api/v1/procedures/{id}", tag = "procedures",
-    params(("id" = String, Path, description = "Procedure id")),
+    params(("id" = String, Path, description = "Procedure id", pattern = "^[^\\x00-\\x1f\\x7f/]+$")),
     responses((status = 200, body = ProcedureDetail), (status = 404, body = crate::kit::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn show_procedure(
     State(state): State<AppState>,
@@ -219,6 +217,15 @@ mod tests {
         assert_eq!(
             params.to_query().unwrap_err().problem.errors[0].pointer,
             "/limit"
+        );
+        // A control character is refused where the schema's pattern says so, not stripped.
+        let params = CatalogParams {
+            q: Some("住民\u{f}票".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            params.to_query().unwrap_err().problem.errors[0].pointer,
+            "/q"
         );
     }
 }
