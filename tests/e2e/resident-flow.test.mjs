@@ -429,7 +429,30 @@ test('a member of staff adds a passkey on the account page, signs out and signs 
   assert.match(log, /staff\.login\s+kosodate@demo\.machi\.example\s+\{"method":"passkey"\}/);
 });
 
-test('a family applies for a birth bundle on one page; the pages pass axe', async () => {
+/** Fills a life event's combined form from the examples of its procedures: each question
+ * under its own name (`id.name`) or, when the forms share it, once (`_.name`). */
+async function fillBundle(page, ids) {
+  for (const id of ids) {
+    const { form } = await api(`/api/v1/procedures/${id}`);
+    const example = form.schema.examples[0];
+    for (const name of form.ui.order) {
+      const value = example[name];
+      if (value === undefined) continue;
+      for (const html of [`${id}.${name}`, `_.${name}`]) {
+        const selector = `[id="f-${html}"]`;
+        if (await page.locator(`[name="${html}"]`).count() === 0) continue;
+        const { input } = form.ui.fields[name];
+        if (input === 'select') await page.selectOption(selector, String(value));
+        else if (input === 'radio') await page.check(`input[name="${html}"][value="${value}"]`);
+        else if (input === 'checkbox') { if (value === true) await page.check(selector); }
+        else if (input === 'checkboxes') { for (const v of value) await page.check(`input[name="${html}"][value="${v}"]`); }
+        else await page.fill(selector, String(value));
+      }
+    }
+  }
+}
+
+test('a family applies for a birth bundle: an error keeps every answer and file, answers are checked and changed, a reload sends nothing twice; the pages pass axe', async () => {
   const page = await phonePage();
   const check = (label) => checkAccessibility(page, label);
   await page.goto(`${base}/`);
@@ -440,32 +463,52 @@ test('a family applies for a birth bundle on one page; the pages pass axe', asyn
   await page.check('#q-daycare');
   await page.getByRole('button', { name: '必要な手続を見る' }).click();
   await check('life event form');
-  await page.getByRole('button', { name: 'まとめて申請する' }).click();
+  assert.equal(await page.locator('[name="jidou-teate-nintei.reason"]').count(), 0, 'a birth is the reason: not asked');
+  assert.equal(await page.locator('[name="_.child_name"]').count(), 1, "the child's name is asked once");
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
   assert.ok(await page.locator('.error-summary').count() === 1, 'an empty form shows the error summary');
   await check('life event form with errors');
   const shared = { name: '出生 花子', 'name-kana': 'しゅっしょう はなこ', bday: 'H4.5.14', 'postal-code': '５９０ー０９０１',
     'street-address': '大阪府デモ市中央町1丁目2番3号', tel: '０９０ー１２３４ー５６７８', email: 'hanako@example.jp' };
   for (const [name, value] of Object.entries(shared)) await page.fill(`[id="f-${name}"]`, value);
-  for (const id of ['jidou-teate-nintei', 'hoiku-shikyu-nintei']) {
-    const { form } = await api(`/api/v1/procedures/${id}`);
-    const example = form.schema.examples[0];
-    for (const name of form.ui.order) {
-      const selector = `[id="f-${id}.${name}"]`;
-      if (await page.locator(selector).count() === 0 && await page.locator(`input[name="${id}.${name}"]`).count() === 0) continue;
-      const value = example[name];
-      if (value === undefined) continue;
-      const { input } = form.ui.fields[name];
-      if (input === 'select') await page.selectOption(selector, String(value));
-      else if (input === 'radio') await page.check(`input[name="${id}.${name}"][value="${value}"]`);
-      else if (input === 'checkbox') { if (value === true) await page.check(selector); }
-      else if (input === 'checkboxes') { for (const v of value) await page.check(`input[name="${id}.${name}"][value="${v}"]`); }
-      else await page.fill(selector, String(value));
-    }
-  }
-  await page.getByRole('button', { name: 'まとめて申請する' }).click();
-  assert.match(await page.locator('h1').innerText(), /まとめて受け付けました/, await page.locator('.error-summary').allInnerTexts().then(String));
+  await fillBundle(page, ['jidou-teate-nintei', 'hoiku-shikyu-nintei']);
+  await page.setInputFiles('[id="att-jidou-teate-nintei.separate_custody_statement"]', { name: '申立書.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') });
+  await page.fill('[id="f-jidou-teate-nintei.account_number"]', '12');
+  const child = await page.inputValue('[id="f-_.child_name"]');
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
+  assert.match(await page.locator('.error-summary').innerText(), /口座番号/);
+  assert.equal(await page.inputValue('[id="f-name"]'), '出生 花子', 'the other answers are kept');
+  assert.equal(await page.inputValue('[id="f-_.child_name"]'), child);
+  assert.match(await page.locator('.attached').innerText(), /申立書\.pdf/, 'the file stays attached');
+  await page.fill('[id="f-jidou-teate-nintei.account_number"]', '１２３４５６７');
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
+  assert.match(await page.locator('h1').innerText(), /入力内容の確認/, await page.locator('.error-summary').allInnerTexts().then(String));
+  await check('life event check answers');
+  await page.getByRole('button', { name: '変更 児童の氏名', exact: true }).click();
+  assert.equal(await page.inputValue('[id="f-_.child_name"]'), child);
+  await page.fill('[id="f-_.child_name"]', '山田 ひなた');
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
+  assert.match(await page.locator('.answers').first().innerText(), /山田 ひなた/);
+  assert.match(await page.locator('main').innerText(), /申立書\.pdf/, 'the file is still there after 変更');
+  await page.getByRole('button', { name: 'この内容でまとめて申請する' }).click();
+  assert.match(await page.locator('h1').innerText(), /まとめて受け付けました/);
   assert.equal(await page.locator('td.receipt').count(), 2);
+  const receipts = await page.locator('td.receipt').allInnerTexts();
+  await page.reload();
+  assert.deepEqual(await page.locator('td.receipt').allInnerTexts(), receipts, 'a reload shows the same receipts');
   await check('life event receipts');
+});
+
+test('おくやみ with nothing ticked gives the counter checklist; the page passes axe', async () => {
+  const page = await phonePage();
+  await page.goto(`${base}/life-events/death`);
+  await page.getByRole('button', { name: '必要な手続を見る' }).click();
+  assert.match(await page.locator('#checklist').innerText(), /窓口での手続/);
+  const list = await page.locator('.checklist').innerText();
+  assert.match(list, /死亡届/);
+  assert.match(list, /7日以内/);
+  assert.match(list, /死亡診断書/);
+  await checkAccessibility(page, 'bereavement checklist');
 });
 
 /** Starts a second machi that lets residents sign in with `issuer`; returns its base URL and a stop(). */

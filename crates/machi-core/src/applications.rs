@@ -71,6 +71,41 @@ impl Status {
         };
         Localized::new(ja, en)
     }
+
+    /// What happens next, as the status page tells the resident.
+    pub fn next_step(self) -> Localized {
+        let (ja, en) = match self {
+            Status::Received => (
+                "担当課が内容を確認します。結果や、内容の補正をお願いするときは、このページ（メールアドレスを入力した方にはメールでも）でお知らせします。",
+                "The department will check your application. This page (and e-mail, if you gave an address) will tell you the decision, or if anything needs correcting.",
+            ),
+            Status::InReview => (
+                "担当課が審査しています。確認したいことがあるときは、担当課から連絡します。",
+                "The department is reviewing your application. It will contact you if it needs to check anything.",
+            ),
+            Status::CorrectionRequested => (
+                "担当課からのメッセージを読み、「内容を修正する」から直して再提出してください。再提出されるまで審査は止まっています。",
+                "Read the department's message, then correct your application with the button below and send it again. The review waits until you do.",
+            ),
+            Status::Resubmitted => (
+                "再提出された内容を担当課が確認します。",
+                "The department will check your corrected application.",
+            ),
+            Status::Approved => (
+                "申請は承認されました。受け取り方法などは、担当課からのメッセージをご確認ください。",
+                "Your application was approved. See the department's message for how to receive what you applied for.",
+            ),
+            Status::Rejected => (
+                "申請は認められませんでした。理由は担当課からのメッセージをご覧ください。",
+                "Your application was not approved. The department's message gives the reason.",
+            ),
+            Status::Completed => (
+                "この手続は完了しました。",
+                "This procedure is complete.",
+            ),
+        };
+        Localized::new(ja, en)
+    }
 }
 
 /// Which status may follow which, for one procedure. Procedures without their own use

@@ -3,6 +3,8 @@
 //! applicant (name, reading, birth date, address, phone, e-mail) are given once and go into
 //! each form; one submission makes one application per procedure.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::procedures::{CompiledForm, FieldHint, InputKind, Localized};
@@ -18,6 +20,11 @@ pub struct Bundle {
     pub summary: Localized,
     pub questions: Vec<Question>,
     pub procedures: Vec<BundleItem>,
+    /// What the event asks of the family beyond what can be sent online, as an おくやみコーナー
+    /// gives it: procedures done at the counter (or elsewhere), each with when it applies.
+    /// Shown with what to bring, where and by when, even when nothing is applied for online.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checklist: Vec<BundleItem>,
 }
 
 /// A yes/no question of the questionnaire.
@@ -38,6 +45,10 @@ pub struct BundleItem {
     /// Applies only if every one of these questions was answered yes (empty: always).
     #[serde(default)]
     pub when: Vec<String>,
+    /// Answers the event itself gives, as form pairs (a birth bundle's 請求の理由 is
+    /// `reason: birth`): they go into the application and are not asked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub answers: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -47,8 +58,9 @@ struct BundleFile {
 }
 
 impl Bundle {
-    /// Problems with the bundle; `procedure_exists` says whether the catalog has an id.
-    pub fn check(&self, procedure_exists: impl Fn(&str) -> bool) -> Result<(), Vec<String>> {
+    /// Problems with the bundle. `catalog` answers the question names of a procedure's online
+    /// form (empty when it has none), or `None` when the catalog has no such procedure.
+    pub fn check(&self, catalog: impl Fn(&str) -> Option<Vec<String>>) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if !crate::procedures::is_valid_id(&self.id) {
             problems.push(format!(
@@ -59,13 +71,14 @@ impl Bundle {
         if self.name.ja.trim().is_empty() {
             problems.push(format!("bundle '{}': name.ja is required", self.id));
         }
-        for item in &self.procedures {
-            if !procedure_exists(&item.procedure) {
+        for item in self.procedures.iter().chain(&self.checklist) {
+            let Some(fields) = catalog(&item.procedure) else {
                 problems.push(format!(
                     "bundle '{}': procedure '{}' is not in the catalog",
                     self.id, item.procedure
                 ));
-            }
+                continue;
+            };
             for question in &item.when {
                 if !self.questions.iter().any(|q| q.id == *question) {
                     problems.push(format!(
@@ -74,9 +87,28 @@ impl Bundle {
                     ));
                 }
             }
+            for field in item.answers.keys() {
+                if !fields.contains(field) {
+                    problems.push(format!(
+                        "bundle '{}': '{}' has no question '{field}' to answer",
+                        self.id, item.procedure
+                    ));
+                }
+            }
         }
-        if self.procedures.is_empty() {
-            problems.push(format!("bundle '{}': list at least one procedure", self.id));
+        for item in &self.checklist {
+            if !item.answers.is_empty() {
+                problems.push(format!(
+                    "bundle '{}': checklist item '{}' cannot give answers",
+                    self.id, item.procedure
+                ));
+            }
+        }
+        if self.procedures.is_empty() && self.checklist.is_empty() {
+            problems.push(format!(
+                "bundle '{}': list at least one procedure or checklist item",
+                self.id
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -87,12 +119,29 @@ impl Bundle {
 
     /// The procedures that apply when the questions in `yes` were answered yes, in order.
     pub fn applicable(&self, yes: &[&str]) -> Vec<&str> {
-        self.procedures
-            .iter()
-            .filter(|item| item.when.iter().all(|q| yes.contains(&q.as_str())))
+        applying(&self.procedures, yes)
             .map(|item| item.procedure.as_str())
             .collect()
     }
+
+    /// The bundle item of `procedure` (its fixed answers), if the bundle lists it.
+    pub fn item(&self, procedure: &str) -> Option<&BundleItem> {
+        self.procedures.iter().find(|i| i.procedure == procedure)
+    }
+
+    /// The checklist items that apply when the questions in `yes` were answered yes.
+    pub fn checklist_for(&self, yes: &[&str]) -> Vec<&str> {
+        applying(&self.checklist, yes)
+            .map(|item| item.procedure.as_str())
+            .collect()
+    }
+}
+
+fn applying<'a>(items: &'a [BundleItem], yes: &[&str]) -> impl Iterator<Item = &'a BundleItem> {
+    let yes: Vec<String> = yes.iter().map(|q| q.to_string()).collect();
+    items
+        .iter()
+        .filter(move |item| item.when.iter().all(|q| yes.contains(q)))
 }
 
 /// Parses a bundle file (`bundles:` in YAML or JSON).
@@ -169,9 +218,35 @@ mod tests {
             bundle.applicable(&["daycare"]),
             ["allowance", "daycare-application"]
         );
-        assert_eq!(bundle.check(|_| true), Ok(()));
-        let problems = bundle.check(|id| id != "allowance").unwrap_err();
+        assert_eq!(bundle.check(|_| Some(Vec::new())), Ok(()));
+        let problems = bundle
+            .check(|id| (id != "allowance").then(Vec::new))
+            .unwrap_err();
         assert!(problems[0].contains("not in the catalog"));
+    }
+
+    #[test]
+    fn fixed_answers_must_name_a_question_and_checklists_apply_by_the_questions() {
+        let mut bundle = bundle();
+        bundle.procedures[0]
+            .answers
+            .insert("reason".into(), "birth".into());
+        bundle.checklist.push(BundleItem {
+            procedure: "death-registration".into(),
+            when: vec!["daycare".into()],
+            answers: Default::default(),
+        });
+        let fields = |_: &str| Some(vec!["reason".to_string()]);
+        assert_eq!(bundle.check(fields), Ok(()));
+        assert_eq!(bundle.checklist_for(&[]), Vec::<&str>::new());
+        assert_eq!(bundle.checklist_for(&["daycare"]), ["death-registration"]);
+        let problems = bundle.check(|_| Some(Vec::new())).unwrap_err();
+        assert!(problems[0].contains("no question 'reason'"), "{problems:?}");
+        bundle.checklist[0].answers.insert("x".into(), "y".into());
+        let problems = bundle
+            .check(|_| Some(vec!["reason".into(), "x".into()]))
+            .unwrap_err();
+        assert!(problems[0].contains("cannot give answers"), "{problems:?}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! ライフイベントのバンドル as each city defines them, and applications made together.
 
+use std::collections::HashMap;
+
 use machi_core::life_events::Bundle;
 use sqlx::Row;
 
@@ -9,14 +11,10 @@ use crate::{now_text, Result, Store, StoreError};
 impl Store {
     /// Replaces a city's bundles (all or nothing); every procedure they name must exist.
     pub async fn import_bundles(&self, tenant: &str, bundles: &[Bundle]) -> Result<usize> {
-        let known: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM procedures WHERE tenant_id = $1")
-                .bind(tenant)
-                .fetch_all(&self.pool)
-                .await?;
+        let known = self.question_names(tenant).await?;
         let mut problems = Vec::new();
         for bundle in bundles {
-            if let Err(found) = bundle.check(|id| known.iter().any(|k| k == id)) {
+            if let Err(found) = bundle.check(|id| known.get(id).cloned()) {
                 problems.extend(found);
             }
         }
@@ -49,6 +47,29 @@ impl Store {
         }
         tx.commit().await?;
         Ok(bundles.len())
+    }
+
+    /// Every procedure of a city with the question names of its current online form (none for a
+    /// procedure done at the counter).
+    async fn question_names(&self, tenant: &str) -> Result<HashMap<String, Vec<String>>> {
+        let rows: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT id, form_version FROM procedures WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut known = HashMap::new();
+        for (id, version) in rows {
+            let names = match version {
+                Some(version) => self
+                    .form(tenant, &id, version)
+                    .await?
+                    .map(|form| form.ui.order)
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            known.insert(id, names);
+        }
+        Ok(known)
     }
 
     /// A city's bundles, by id.

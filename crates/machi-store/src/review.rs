@@ -130,15 +130,17 @@ impl Store {
         tx.commit().await
     }
 
-    /// 補正: the applicant sends corrected answers for an application staff sent back. Only
-    /// with its access code, and only while a correction is requested; returns false
-    /// otherwise.
+    /// The applicant's corrected application (補正): its answers, and its files as the corrected
+    /// form carries them (kept, replaced or removed), in one transaction; `note` says what
+    /// changed, for the history staff read. False when no correction was asked for.
     pub async fn resubmit(
         &self,
         tenant: &str,
         receipt_number: &str,
         access_digest: &str,
         answers: &serde_json::Map<String, serde_json::Value>,
+        files: &[crate::NewAttachment],
+        note: &Localized,
     ) -> Result<bool> {
         let mut tx = self.begin_audited(tenant).await?;
         let updated = sqlx::query(
@@ -156,21 +158,53 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
+        let before: Vec<(String, String)> = sqlx::query_as(
+            "SELECT field, sha256 FROM attachments WHERE tenant_id = $1 AND receipt_number = $2",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND receipt_number = $2")
+            .bind(tenant)
+            .bind(receipt_number)
+            .execute(&mut *tx.tx)
+            .await?;
+        for file in files {
+            sqlx::query(
+                "INSERT INTO attachments (tenant_id, receipt_number, field, filename, media_type, \
+                 size_bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant)
+            .bind(receipt_number)
+            .bind(&file.field)
+            .bind(&file.filename)
+            .bind(&file.media_type)
+            .bind(file.file.size_bytes as i64)
+            .bind(&file.file.sha256)
+            .bind(now_text())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
         insert_event(
             &mut tx,
             tenant,
             receipt_number,
             Status::Resubmitted.as_str(),
             "status",
-            &Localized::default(),
+            note,
             "resident",
         )
         .await?;
+        let after: Vec<(&str, &str)> = files
+            .iter()
+            .map(|f| (f.field.as_str(), f.file.sha256.as_str()))
+            .collect();
         tx.append(&AuditEntry::new(
             "resident",
             "application.resubmit",
             receipt_number,
-            serde_json::json!({ "fields": answers.len() }),
+            serde_json::json!({ "fields": answers.len(), "files_before": before, "files_after": after }),
         ))
         .await?;
         tx.commit().await?;

@@ -110,6 +110,23 @@ pub fn answer_rows(
     form: &CompiledForm,
     answers: &Map<String, Value>,
 ) -> Vec<(String, String)> {
+    field_rows(en, form, answers)
+        .into_iter()
+        .map(|row| (row.label, row.value))
+        .collect()
+}
+
+/// One answer written out for people, with the question it answers.
+pub struct AnswerRow {
+    /// The question's name (a group's name for each of its entries).
+    pub field: String,
+    pub label: String,
+    pub value: String,
+}
+
+/// The answers as rows in form order, each with the question it answers (for a page that
+/// links each answer back to its question, as check-answers pages do).
+pub fn field_rows(en: bool, form: &CompiledForm, answers: &Map<String, Value>) -> Vec<AnswerRow> {
     let mut rows = Vec::new();
     for (name, hint) in form.fields() {
         match (hint.input, answers.get(name)) {
@@ -124,13 +141,18 @@ pub fn answer_rows(
                     } else {
                         format!("{label}（{n}件目）")
                     };
-                    (heading, entry_text(en, hint, entry, true))
+                    AnswerRow {
+                        field: name.to_string(),
+                        label: heading,
+                        value: entry_text(en, hint, entry, true),
+                    }
                 }));
             }
-            (_, Some(value)) => rows.push((
-                label(en, &hint.label).to_string(),
-                display_value(en, form, name, value),
-            )),
+            (_, Some(value)) => rows.push(AnswerRow {
+                field: name.to_string(),
+                label: label(en, &hint.label).to_string(),
+                value: display_value(en, form, name, value),
+            }),
         }
     }
     rows

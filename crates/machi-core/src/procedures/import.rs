@@ -166,6 +166,11 @@ const COLUMNS: &[(&str, &[&str])] = &[
         &["processing_days", "処理日数", "標準処理期間"],
     ),
     (
+        "time_limit_ja",
+        &["time_limit_ja", "time_limit", "届出期間", "申請期限"],
+    ),
+    ("time_limit_en", &["time_limit_en", "届出期間(英語)"]),
+    (
         "yearly_volume",
         &["yearly_volume", "年間件数", "年間処理件数"],
     ),
@@ -363,6 +368,11 @@ impl CsvRow<'_> {
                 .map(|d| Localized::new(d, ""))
                 .collect(),
             processing_days: self.number("processing_days", &mut errors),
+            time_limit: Some(Localized::new(
+                self.text("time_limit_ja"),
+                self.text("time_limit_en"),
+            ))
+            .filter(|limit| !limit.ja.is_empty()),
             yearly_volume: self.number("yearly_volume", &mut errors),
             online_share: self.share(&mut errors),
             summary: Localized::new(self.text("summary_ja"), self.text("summary_en")),

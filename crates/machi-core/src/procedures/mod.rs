@@ -217,6 +217,10 @@ pub struct ProcedureDefinition {
     /// 標準処理期間 in days.
     #[serde(default)]
     pub processing_days: Option<i64>,
+    /// 届出期間: by when it must be done, as a resident reads it (「死亡の事実を知った日から
+    /// 7日以内」); shown on the procedure's page and in a life event's checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<Localized>,
     /// 手続棚卸: applications a year.
     #[serde(default)]
     pub yearly_volume: Option<i64>,

@@ -13,6 +13,12 @@ pub(crate) fn jst_text(time: Time) -> String {
     )
 }
 
+/// The JST date `days` calendar days after `time`, with the 和暦 (`令和8年12月19日`).
+pub(crate) fn jst_date_after(time: Time, days: i64) -> String {
+    let local = time.utc().with_timezone(&jst()).date_naive();
+    format_wareki(local + chrono::Days::new(days.max(0) as u64))
+}
+
 /// [`jst_text`] for a time still kept as text (the audit chain's, a lock's end); text that is
 /// not a time is shown as it is.
 pub(crate) fn jst_stored(text: &str) -> String {
@@ -34,5 +40,8 @@ mod tests {
         assert_eq!(jst_text(time), "令和8年12月5日 18:00");
         assert_eq!(jst_stored("2026-12-05T09:00:00Z"), "令和8年12月5日 18:00");
         assert_eq!(jst_stored("not a time"), "not a time");
+        // 23:30 UTC is already the next day in Japan.
+        let late = Time::parse("2026-12-04T23:30:00Z").unwrap();
+        assert_eq!(jst_date_after(late, 14), "令和8年12月19日");
     }
 }

@@ -17,11 +17,13 @@ use machi_store::{NewAttachment, ProcedureRecord};
 use serde_json::{Map, Value};
 
 use super::carried::{self, KeptFile};
-use super::form_view::{field_target, field_view, limits_text, AttachmentView, FieldView, Values};
+use super::form_view::{
+    attachment_view, field_target, field_view, AnswerRowView, AttachmentView, FieldView, Values,
+};
 use super::submit;
 use crate::kit::{city_name, no_store, read_form, render, ApiError, City, PageError, Ui};
 use crate::AppState;
-use machi_core::procedures::display::{answer_rows, attachment_label};
+use machi_core::procedures::display::{attachment_label, field_rows};
 
 #[derive(Template)]
 #[template(path = "form.html")]
@@ -40,8 +42,9 @@ struct FormPage {
     /// Where the form is sent, and hidden fields that go with it.
     action: String,
     hidden: Vec<(String, String)>,
-    /// Correcting an application already made (補正): the files already sent stay.
+    /// Correcting an application already made (補正), with the department's message.
     correcting: bool,
+    message: Option<String>,
 }
 
 /// What a drawn form is for.
@@ -50,10 +53,13 @@ pub(crate) enum FormMode<'a> {
     Apply(&'a [KeptFile]),
     /// The editor's preview.
     Preview,
-    /// 補正: the resident corrects an application staff sent back.
+    /// 補正: the resident corrects an application staff sent back, with the department's
+    /// message and the files the application has (each can be kept, replaced or removed).
     Correct {
         receipt_number: &'a str,
         access_code: &'a str,
+        message: Option<&'a str>,
+        files: &'a [KeptFile],
     },
 }
 
@@ -66,8 +72,7 @@ struct ConfirmPage {
     id: String,
     name: String,
     form_version: i64,
-    rows: Vec<(String, String)>,
-    files: Vec<(String, String)>,
+    rows: Vec<AnswerRowView>,
     answers_json: String,
     carried: Vec<String>,
     /// The one-time token of this page's submit (see [`super::receipt`]).
@@ -164,6 +169,7 @@ pub(crate) fn draw_form(
         FormMode::Correct {
             receipt_number,
             access_code,
+            ..
         } => (
             "/status/correct".to_string(),
             vec![
@@ -183,9 +189,10 @@ pub(crate) fn draw_form(
         .fields()
         .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
         .collect();
-    let kept_files: &[KeptFile] = match mode {
-        FormMode::Apply(kept) => kept,
-        _ => &[],
+    let (kept_files, message): (&[KeptFile], _) = match mode {
+        FormMode::Apply(kept) => (kept, None),
+        FormMode::Correct { files, message, .. } => (files, *message),
+        FormMode::Preview => (&[], None),
     };
     let kept_for = |field: &str| {
         kept_files
@@ -197,22 +204,7 @@ pub(crate) fn draw_form(
         .definition()
         .attachments
         .iter()
-        .filter(|_| !correcting)
-        .map(|a| AttachmentView {
-            name: a.name.clone(),
-            label: ui.l(&a.label).to_string(),
-            help: a.help.as_ref().map(|h| ui.l(h).to_string()),
-            required: a.required,
-            accept: a
-                .accept
-                .iter()
-                .map(|k| k.media_type())
-                .collect::<Vec<_>>()
-                .join(","),
-            limits: limits_text(ui, a),
-            error: error_of(&a.name),
-            kept: kept_for(&a.name),
-        })
+        .map(|a| attachment_view(ui, a, a.name.clone(), error_of(&a.name), kept_for(&a.name)))
         .collect();
     let page = FormPage {
         ui,
@@ -230,6 +222,7 @@ pub(crate) fn draw_form(
         action,
         hidden,
         correcting,
+        message: message.map(str::to_string),
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -308,8 +301,19 @@ fn confirm_page(
     answers: &Map<String, Value>,
     Carried { files, key }: Carried<'_>,
 ) -> Response {
-    let rows = answer_rows(ui.en, form, answers);
-    let label_of = |field: &str| attachment_label(ui.en, form, field);
+    let mut rows: Vec<AnswerRowView> = field_rows(ui.en, form, answers)
+        .into_iter()
+        .map(|row| AnswerRowView {
+            change: Some(field_target(form, &row.field)),
+            label: row.label,
+            value: row.value,
+        })
+        .collect();
+    rows.extend(files.iter().map(|f| AnswerRowView {
+        label: attachment_label(ui.en, form, &f.field),
+        value: carried::describe(ui, f),
+        change: Some(format!("att-{}", f.field)),
+    }));
     let page = ConfirmPage {
         ui,
         city: city_name(ui, city),
@@ -318,10 +322,6 @@ fn confirm_page(
         name: ui.l(&record.definition.name).to_string(),
         form_version: version,
         rows,
-        files: files
-            .iter()
-            .map(|f| (label_of(&f.field), f.filename.clone()))
-            .collect(),
         answers_json: Value::Object(answers.clone()).to_string(),
         carried: files.iter().map(|f| carried::seal(key, f)).collect(),
         submission: super::receipt::submission_token(),

@@ -56,6 +56,14 @@ pub(super) struct AttachmentView {
     pub(crate) kept: Option<(String, String)>,
 }
 
+/// One answer on a check-answers page; `change` is the element its 変更 button leads to on the
+/// form (none for an answer the resident did not give).
+pub(crate) struct AnswerRowView {
+    pub(crate) label: String,
+    pub(crate) value: String,
+    pub(crate) change: Option<String>,
+}
+
 /// Field values to show again: raw strings as typed, or canonical JSON when editing.
 #[derive(Default)]
 pub(crate) struct Values(HashMap<String, Vec<String>>);
@@ -152,13 +160,39 @@ pub(crate) fn field_target(form: &CompiledForm, field: &str) -> String {
     }
 }
 
-pub(super) fn limits_text(ui: Ui, spec: &AttachmentSpec) -> String {
+fn limits_text(ui: Ui, spec: &AttachmentSpec) -> String {
     let kinds: Vec<&str> = spec.accept.iter().map(|k| k.label()).collect();
     let mb = spec.max_bytes as f64 / 1_048_576.0;
     if ui.en {
         format!("{} up to {mb:.0} MB.", kinds.join(", "))
     } else {
         format!("{}、{mb:.0}MBまで。", kinds.join("・"))
+    }
+}
+
+/// The view of one attachment question, drawn under `name` (the spec's own name, or a prefixed
+/// one in a combined form), with its error and the file already attached for it.
+pub(super) fn attachment_view(
+    ui: Ui,
+    spec: &AttachmentSpec,
+    name: String,
+    error: Option<String>,
+    kept: Option<(String, String)>,
+) -> AttachmentView {
+    AttachmentView {
+        name,
+        label: ui.l(&spec.label).to_string(),
+        help: spec.help.as_ref().map(|h| ui.l(h).to_string()),
+        required: spec.required,
+        accept: spec
+            .accept
+            .iter()
+            .map(|k| k.media_type())
+            .collect::<Vec<_>>()
+            .join(","),
+        limits: limits_text(ui, spec),
+        error,
+        kept,
     }
 }
 

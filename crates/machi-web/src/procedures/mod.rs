@@ -45,6 +45,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
             get(life_events::questions).post(life_events::submit),
         )
         .route("/life-events/{id}/form", get(life_events::form))
+        .route("/life-events/{id}/receipt", get(life_events::receipt_page))
         .route("/status", get(status::show).post(status::lookup))
         .route("/status/correct", post(correct::correct))
         .route(

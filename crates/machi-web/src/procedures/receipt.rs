@@ -54,7 +54,7 @@ pub(super) fn token_of(pairs: &[(String, String)]) -> String {
         .unwrap_or_else(submission_token)
 }
 
-fn is_token(text: &str) -> bool {
+pub(super) fn is_token(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -75,11 +75,23 @@ pub(super) fn redirect_to_receipt(
     token: &str,
 ) -> Response {
     let path = receipt_path(procedure);
-    let mut response = Redirect::to(&path).into_response();
-    let value = format!("{receipt_number}.{token}");
-    if let Some(cookie) =
-        cookie_header(headers, RECEIPT_COOKIE, &value, &path, RECEIPT_MINUTES * 60)
-    {
+    redirect_with_cookie(
+        headers,
+        &path,
+        RECEIPT_COOKIE,
+        &format!("{receipt_number}.{token}"),
+    )
+}
+
+/// 303 to a receipt page at `path`, with the short-lived cookie (scoped to it) it reads.
+pub(super) fn redirect_with_cookie(
+    headers: &HeaderMap,
+    path: &str,
+    name: &str,
+    value: &str,
+) -> Response {
+    let mut response = Redirect::to(path).into_response();
+    if let Some(cookie) = cookie_header(headers, name, value, path, RECEIPT_MINUTES * 60) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

@@ -8,8 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 
+use machi_core::applications::Status;
+use machi_core::procedures::display::{answer_rows, attachment_label};
+
 use crate::kit::resident::require_resident;
-use crate::kit::{city_name, jst_text, no_store, render, ApiError, City, PageError, Ui};
+use crate::kit::{
+    city_name, jst_date_after, jst_text, no_store, render, ApiError, City, PageError, Ui,
+};
 use crate::AppState;
 
 struct FoundView {
@@ -26,6 +31,13 @@ struct FoundView {
     access_code: String,
     /// Staff asked for a correction: the applicant may send corrected answers.
     correction_requested: bool,
+    /// What happens next, for the status it is in.
+    next_step: String,
+    /// When a decision is expected (submitted + 標準処理期間), while one is awaited.
+    expected: Option<String>,
+    /// A copy of the answers as sent: (question, answer); and the files' names.
+    answers: Vec<(String, String)>,
+    files: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -135,7 +147,31 @@ pub(crate) async fn render_found(
         .as_ref()
         .and_then(|p| p.definition.fee_yen)
         .filter(|fee| *fee > 0 && !paid);
+    let awaiting = view.status.is_open()
+        && !matches!(view.status, Status::Approved | Status::CorrectionRequested);
+    let expected = procedure
+        .as_ref()
+        .and_then(|p| p.definition.processing_days)
+        .filter(|days| *days > 0 && awaiting)
+        .map(|days| jst_date_after(view.submitted_at, days));
+    let form = state
+        .forms
+        .get(
+            &state.store,
+            &city.id,
+            &view.procedure_id,
+            view.form_version,
+        )
+        .await?;
     page.found = Some(FoundView {
+        next_step: ui.l(&view.status.next_step()).to_string(),
+        expected,
+        answers: answer_rows(ui.en, &form, &view.answers),
+        files: view
+            .attachments
+            .iter()
+            .map(|a| (attachment_label(ui.en, &form, &a.field), a.filename.clone()))
+            .collect(),
         fee_due,
         payments: payments
             .iter()
@@ -148,7 +184,7 @@ pub(crate) async fn render_found(
             })
             .collect(),
         access_code: access_code.to_string(),
-        correction_requested: view.status == machi_core::applications::Status::CorrectionRequested,
+        correction_requested: view.status == Status::CorrectionRequested,
         procedure: procedure
             .map(|p| ui.l(&p.definition.name).to_string())
             .unwrap_or(view.procedure_id.clone()),

@@ -16,7 +16,7 @@ on_both_backends!(
 );
 
 /// Undoes askama's HTML escaping.
-fn unescape(text: &str) -> String {
+pub(crate) fn unescape(text: &str) -> String {
     text.replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&#60;", "<")
@@ -169,6 +169,22 @@ async fn a_resident_finds_applies_and_checks_the_status_in_the_browser_flow(app:
         status.contains("受付済み") && status.contains(&number),
         "{status}"
     );
+    // What happens next, by when, and a copy of what was sent.
+    assert!(text_of_id(&status, "next-step").contains("担当課が内容を確認します"));
+    let days = detail["processing_days"].as_i64().unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&machi_core::wareki::jst())
+        .date_naive();
+    let expected = machi_core::wareki::format_wareki(today + chrono::Days::new(days as u64));
+    assert!(
+        status.contains(&format!("{expected}ごろ")),
+        "decision expected {expected}"
+    );
+    assert!(status.contains("申請した内容を見る"));
+    let address = detail["form"]["schema"]["examples"][0]["address"]
+        .as_str()
+        .unwrap();
+    assert!(status.contains(address), "the answers are shown");
     let via_api: Value = app.status(&number, &code).await.json().await.unwrap();
     assert_eq!(
         via_api["attachments"].as_array().unwrap().len(),

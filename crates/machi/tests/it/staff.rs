@@ -403,6 +403,11 @@ async fn a_resident_corrects_what_staff_sent_back(app: &TestApp) {
         opened.contains("090-1234-5678"),
         "the form opens with the answers given"
     );
+    assert!(
+        crate::pages::text_of_id(&opened, "correction-message")
+            .contains("電話番号をご確認ください。"),
+        "the correction form shows what the department asked"
+    );
     let example = app.procedure(KOSODATE_PROCEDURE).await["form"]["schema"]["examples"][0]
         .as_object()
         .unwrap()
@@ -417,18 +422,42 @@ async fn a_resident_corrects_what_staff_sent_back(app: &TestApp) {
     ] {
         pairs.push((name.into(), value.into()));
     }
-    let sent = app
-        .client
-        .post(app.url("/status/correct"))
-        .form(&pairs)
-        .send()
-        .await
+    // Sent as a browser sends it: the files it has carried on, one of them replaced.
+    let detail = app.procedure(KOSODATE_PROCEDURE).await;
+    let spec = &detail["form"]["attachments"][0];
+    for sealed in crate::pages::hidden_values(&opened, "attachment") {
+        pairs.push(("attachment".into(), sealed));
+    }
+    let replacement = [crate::harness::tiny_file(spec), b"% signed".to_vec()].concat();
+    let upload = reqwest::multipart::Part::bytes(replacement)
+        .file_name("申立書.pdf")
+        .mime_str("application/pdf")
         .unwrap();
+    let form = pairs
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, (k, v)| {
+            form.text(k.clone(), v.clone())
+        })
+        .part(spec["name"].as_str().unwrap().to_string(), upload);
+    let sent = app.post_multipart("/status/correct", form).await;
     assert_eq!(sent.status(), 200);
-    assert!(sent.text().await.unwrap().contains("再提出済み"));
+    let sent = sent.text().await.unwrap();
+    assert!(sent.contains("再提出済み"));
+    assert!(
+        sent.contains(&format!(
+            "変更された項目：電話番号、{}",
+            spec["label"]["ja"].as_str().unwrap()
+        )),
+        "the history says what changed: {}",
+        &sent[sent.find("これまでの経過").unwrap_or(0)..]
+    );
     let seen = resident_sees(app, &receipt, &code).await;
     assert_eq!(seen["status"], "resubmitted");
     assert_eq!(seen["answers"]["phone"], "06-9999-8888");
+    let files = seen["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "the other file stays");
+    let replaced = files.iter().find(|f| f["field"] == spec["name"]).unwrap();
+    assert_eq!(replaced["filename"], "申立書.pdf");
     let again = app
         .client
         .post(app.url("/status/correct"))

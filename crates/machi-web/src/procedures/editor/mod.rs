@@ -224,6 +224,7 @@ async fn create(
         fee_yen: None,
         documents: Vec::new(),
         processing_days: None,
+        time_limit: None,
         yearly_volume: None,
         online_share: None,
         summary: Localized::default(),
