@@ -499,6 +499,40 @@ test('a family applies for a birth bundle: an error keeps every answer and file,
   await check('life event receipts');
 });
 
+test('a postcode fills the address as it is typed, and without JavaScript with the 住所を検索 button; the form passes axe', async () => {
+  // With JavaScript, in a context that enforces the site's CSP (the script is a file).
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ja-JP' });
+  const page = await context.newPage();
+  await page.goto(`${base}/procedures/jidou-teate-nintei/apply`);
+  await page.fill('#f-postcode', '５９０－０９０１');
+  await page.waitForFunction(() => document.querySelector('#f-address').value !== '');
+  assert.equal(await page.inputValue('#f-address'), '大阪府デモ市中央町');
+  assert.match(await page.locator('#f-postcode-found').innerText(), /住所を入力しました/);
+  await page.fill('#f-address', '大阪府デモ市中央町1丁目2番3号');
+  await page.fill('#f-postcode', '590-0990');
+  await page.waitForFunction(() => /浜町/.test(document.querySelector('#f-postcode-found').textContent));
+  assert.equal(await page.inputValue('#f-address'), '大阪府デモ市中央町1丁目2番3号', 'typed text is never replaced');
+  await context.close();
+
+  // Without JavaScript the button sends the form back with the address filled in.
+  const noScript = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ja-JP', javaScriptEnabled: false });
+  const plain = await noScript.newPage();
+  await plain.goto(`${base}/procedures/jidou-teate-nintei/apply`);
+  await plain.fill('#f-claimant_name', '郵便 太郎');
+  await plain.fill('#f-postcode', '5900901');
+  await plain.getByRole('button', { name: '住所を検索' }).click();
+  assert.equal(await plain.inputValue('#f-address'), '大阪府デモ市中央町');
+  assert.equal(await plain.inputValue('#f-claimant_name'), '郵便 太郎');
+  await noScript.close();
+
+  const checked = await phonePage();
+  await checked.goto(`${base}/procedures/jidou-teate-nintei/apply`);
+  await checked.fill('#f-postcode', '5900901');
+  await checked.getByRole('button', { name: '住所を検索' }).click();
+  await checked.waitForFunction(() => document.querySelector('#f-address').value !== '');
+  await checkAccessibility(checked, 'form with a postcode found');
+});
+
 test('おくやみ with nothing ticked gives the counter checklist; the page passes axe', async () => {
   const page = await phonePage();
   await page.goto(`${base}/life-events/death`);

@@ -26,6 +26,7 @@ pub mod notices;
 pub mod opendata;
 pub mod payments;
 pub mod plans;
+pub mod postcodes;
 pub mod procedures;
 pub mod receipt;
 pub mod staff;

@@ -25,6 +25,7 @@ pub mod opendata;
 pub mod passkeys;
 pub mod payments;
 pub mod plans;
+pub mod postcodes;
 pub mod procedures;
 pub mod residents;
 pub mod review;

@@ -193,6 +193,7 @@ fn api_routes() -> Router<AppState> {
         procedures::api::catalog::show_procedure,
         procedures::api::applications::create_application,
         procedures::api::applications::show_application,
+        procedures::postcode::lookup,
         notices::subscriptions::push::subscribe_browser,
         notices::subscriptions::push::vapid_public_key,
         plans::api::list_plans,

@@ -11,6 +11,22 @@ pub const DEMO_CATALOG: &[u8] = include_bytes!("../demo/procedures.yaml");
 /// The demo life-event bundles (see `demo/life_events.yaml`).
 pub const DEMO_BUNDLES: &[u8] = include_bytes!("../demo/life_events.yaml");
 
+/// デモ市's own postcodes, in the format of the national file (KEN_ALL.CSV, UTF-8 edition).
+pub const DEMO_POSTCODES: &[u8] = include_bytes!("../demo/postcodes.csv");
+
+/// Loads the demo city's postcodes when the deployment has none (an imported national file
+/// is never replaced by the demo's).
+pub async fn postcodes(store: &Store) -> anyhow::Result<()> {
+    if store.postcode_count().await? > 0 {
+        return Ok(());
+    }
+    let areas = machi_core::postcodes::parse_ken_all(DEMO_POSTCODES)
+        .map_err(|e| anyhow::anyhow!("the demo postcodes are invalid: {}", e.join("; ")))?;
+    let count = store.import_postcodes(&areas).await?;
+    println!("loaded {count} demo postcodes");
+    Ok(())
+}
+
 /// The five seed plans, transcribed in the machi-plan/1 format (see docs/plan-format.md). They
 /// are other cities' plans, imported as they are: the demo city shows real structures. The
 /// sixth is the demo city's own (fictional) plan, whose KPIs are bound to live figures.

@@ -134,6 +134,13 @@ enum ImportCommand {
         /// The bundle file (.yaml, .yml or .json).
         file: std::path::PathBuf,
     },
+    /// Replaces the postcode table behind the forms' address lookup with the national postcode
+    /// file (Japan Post's KEN_ALL.CSV, Shift_JIS or UTF-8, unzipped); all or nothing. The
+    /// table is shared by every city of the deployment.
+    Postcodes {
+        /// The postcode file (KEN_ALL.CSV).
+        file: std::path::PathBuf,
+    },
     /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); a plan with the
     /// same id is replaced as a revision (progress is kept by measure id); all or nothing.
     Plan {
@@ -266,6 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&settings).await?;
             if demo {
                 demo::load(&store, &settings.city).await?;
+                demo::postcodes(&store).await?;
                 demo::staff_accounts(&store, &settings.city).await?;
                 demo::plans(&store, &settings.city).await?;
                 demo::assets(&store, &settings.city).await?;
@@ -276,6 +284,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::LifeEvents { file }) => {
             let store = open_store(&settings).await?;
             let result = import_life_events(&store, &settings.city, &file).await;
+            store.close().await;
+            result
+        }
+        Command::Import(ImportCommand::Postcodes { file }) => {
+            let store = open_store(&settings).await?;
+            let result = import_postcodes(&store, &file).await;
             store.close().await;
             result
         }
@@ -378,6 +392,19 @@ async fn import_life_events(
         .await
         .with_context(|| format!("{name} was not imported"))?;
     println!("imported {count} life-event bundles from {name}");
+    Ok(())
+}
+
+async fn import_postcodes(store: &Store, file: &std::path::Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let areas = machi_core::postcodes::parse_ken_all(&bytes)
+        .map_err(|e| anyhow::anyhow!("{name} was not imported: {}", e.join("; ")))?;
+    let count = store
+        .import_postcodes(&areas)
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
+    println!("imported {count} postcode areas from {name}");
     Ok(())
 }
 

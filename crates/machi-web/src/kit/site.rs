@@ -1,5 +1,5 @@
-//! What every page of the site shares: the language switch, the stylesheet and the passkey
-//! script, and the page for an address that does not exist.
+//! What every page of the site shares: the language switch, the stylesheet, the passkey and
+//! postcode scripts, and the page for an address that does not exist.
 
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .route("/static/machi.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
+        .route("/static/postcode.js", get(postcode_script))
 }
 
 /// The answer for an address no room serves.
@@ -66,7 +67,15 @@ async fn stylesheet() -> Response {
 
 /// The staff console's passkey script (a file, since the CSP allows no inline script).
 async fn passkey_script() -> Response {
-    let js = include_str!("../../static/passkey.js");
+    javascript(include_str!("../../static/passkey.js"))
+}
+
+/// The forms' postcode lookup (郵便番号 → 住所), which the forms also do without it.
+async fn postcode_script() -> Response {
+    javascript(include_str!("../../static/postcode.js"))
+}
+
+fn javascript(js: &'static str) -> Response {
     let headers = [
         (
             header::CONTENT_TYPE,

@@ -185,10 +185,13 @@ pub(crate) fn draw_form(
             .find(|e| e.field == name)
             .map(|e| ui.l(&e.message).to_string())
     };
-    let fields = form
+    let mut fields: Vec<FieldView> = form
         .fields()
         .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
         .collect();
+    if !matches!(mode, FormMode::Preview) {
+        super::postcode::link_postcodes(&mut fields);
+    }
     let (kept_files, message): (&[KeptFile], _) = match mode {
         FormMode::Apply(kept) => (kept, None),
         FormMode::Correct { files, message, .. } => (files, *message),
@@ -244,6 +247,21 @@ pub(super) async fn post_form(
     let key = carried::key(&state).await?;
     // Files attached on an earlier page (this form with errors, or the confirm page).
     let attached = carried::checked(&state, &form, carried::from_pairs(&key, &pairs)).await;
+    if let Some(lookup) = super::postcode::fill_address(&state, ui, &pairs).await {
+        // 「住所を検索」 without JavaScript: the form again, the address filled in, files kept.
+        let (files, _) = submit::check_and_keep_files(&state, &form, uploads, attached).await;
+        let values =
+            Values::from_pairs(&lookup.pairs).with_lookup(lookup.postcode_field, lookup.note);
+        return Ok(form_page(
+            ui,
+            &city,
+            &record,
+            &form,
+            &values,
+            &[],
+            &carried::sealed(&key, files),
+        ));
+    }
     if let Some((_, json)) = pairs.iter().find(|(k, _)| k == "edit_json") {
         let answers: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
         return Ok(form_page(

@@ -98,6 +98,18 @@ pub(super) async fn correct(
     }
     let carried = carried::checked(&state, &form, carried::from_pairs(&key, &pairs)).await;
     let (files, file_errors) = submit::check_and_keep_files(&state, &form, uploads, carried).await;
+    if let Some(lookup) = super::postcode::fill_address(&state, ui, &pairs).await {
+        let files = carried::sealed(&key, files);
+        let mode = FormMode::Correct {
+            receipt_number: &view.receipt_number,
+            access_code: &code,
+            message: message.as_deref(),
+            files: &files,
+        };
+        let values =
+            Values::from_pairs(&lookup.pairs).with_lookup(lookup.postcode_field, lookup.note);
+        return Ok(draw_form(ui, &city, &record, &form, &values, &[], &mode));
+    }
     let raw = form.answers_from_pairs(&pairs);
     let answers = match form.validate(&raw) {
         Ok(answers) if file_errors.is_empty() => answers,

@@ -35,6 +35,11 @@ pub(crate) struct FieldView {
     pub(crate) describedby: String,
     /// A repeatable group's numbered entries (empty for other fields).
     pub(crate) entries: Vec<EntryView>,
+    /// For a postcode: the id and name of the address input its lookup fills (empty if none;
+    /// see [`super::postcode`]), and what the last lookup found.
+    pub(crate) address_for: String,
+    pub(crate) address_name: String,
+    pub(crate) lookup_note: Option<String>,
 }
 
 /// One numbered entry of a repeatable group: its legend and its questions.
@@ -64,9 +69,14 @@ pub(crate) struct AnswerRowView {
     pub(crate) change: Option<String>,
 }
 
-/// Field values to show again: raw strings as typed, or canonical JSON when editing.
+/// Field values to show again: raw strings as typed, or canonical JSON when editing; and what
+/// an address lookup found, shown beside its postcode.
 #[derive(Default)]
-pub(crate) struct Values(HashMap<String, Vec<String>>);
+pub(crate) struct Values {
+    values: HashMap<String, Vec<String>>,
+    /// (the postcode input's name, what was found).
+    found: Option<(String, String)>,
+}
 
 impl Values {
     pub(crate) fn from_pairs(pairs: &[(String, String)]) -> Self {
@@ -74,7 +84,25 @@ impl Values {
         for (k, v) in pairs {
             map.entry(k.clone()).or_default().push(v.clone());
         }
-        Self(map)
+        Self {
+            values: map,
+            found: None,
+        }
+    }
+
+    /// These values with the note of an address lookup for the postcode input `name`.
+    pub(crate) fn with_lookup(self, name: String, note: String) -> Self {
+        Self {
+            found: Some((name, note)),
+            ..self
+        }
+    }
+
+    fn lookup_note(&self, name: &str) -> Option<String> {
+        self.found
+            .as_ref()
+            .filter(|(field, _)| field == name)
+            .map(|(_, note)| note.clone())
     }
 
     /// Values from answers (typed or canonical); a group's entries fill `children[0].name`, ….
@@ -97,11 +125,14 @@ impl Values {
                 }
             }
         }
-        Self(map)
+        Self {
+            values: map,
+            found: None,
+        }
     }
 
     fn first(&self, name: &str) -> String {
-        self.0
+        self.values
             .get(name)
             .and_then(|v| v.last())
             .cloned()
@@ -109,7 +140,7 @@ impl Values {
     }
 
     fn contains(&self, name: &str, value: &str) -> bool {
-        self.0
+        self.values
             .get(name)
             .is_some_and(|v| v.iter().any(|x| x == value))
     }
@@ -286,7 +317,7 @@ fn input_view(
             )),
         ),
         InputKind::Postcode => (
-            "text",
+            "postcode",
             "text",
             "numeric",
             Some(ui.t(
@@ -358,6 +389,9 @@ fn input_view(
         error,
         describedby: describedby.join(" "),
         entries: Vec::new(),
+        address_for: String::new(),
+        address_name: String::new(),
+        lookup_note: values.lookup_note(name),
     }
 }
 

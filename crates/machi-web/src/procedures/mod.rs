@@ -14,6 +14,7 @@ mod counter;
 mod editor;
 mod form_view;
 mod life_events;
+pub(crate) mod postcode;
 mod prefill;
 mod receipt;
 mod status;

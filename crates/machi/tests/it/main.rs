@@ -35,6 +35,7 @@ mod passkeys;
 mod payments;
 mod plan_cycle;
 mod plans;
+mod postcodes;
 mod staff;
 mod subscriptions;
 mod two_nodes;

@@ -31,4 +31,5 @@ pub(crate) fn routes() -> Router<AppState> {
             "/applications/{receipt_number}",
             get(applications::show_application),
         )
+        .route("/postcodes/{postcode}", get(super::postcode::lookup))
 }

@@ -312,6 +312,18 @@ pub(super) async fn submit(
         // Nothing to send online: the page is the checklist.
         return Ok(pages::form_page(&frame, &[], &[], &[]));
     }
+    if let Some(lookup) = super::postcode::fill_address(&state, ui, &pairs).await {
+        let checked = check(&state, ui, &applying.combined, &[], uploads, &carried).await;
+        let kept = carried::sealed(&key, checked.files);
+        let found = (lookup.postcode_field, lookup.note);
+        return Ok(pages::form_page_with(
+            &frame,
+            &lookup.pairs,
+            &[],
+            &kept,
+            Some(found),
+        ));
+    }
     match step {
         Some("edit") => {
             let files = attached(&state, &applying.combined, &carried).await;

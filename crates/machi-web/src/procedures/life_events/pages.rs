@@ -17,6 +17,7 @@ use crate::procedures::form_view::{
     attachment_view, field_target, field_view, input_id, AnswerRowView, AttachmentView, FieldView,
     Values,
 };
+use crate::procedures::postcode::link_postcodes;
 
 /// One procedure's part of the combined form.
 struct Section {
@@ -84,6 +85,17 @@ pub(super) fn form_page(
     errors: &[(String, String)],
     kept: &[KeptFile],
 ) -> Response {
+    form_page_with(frame, pairs, errors, kept, None)
+}
+
+/// [`form_page`] with what an address lookup found for a postcode input (by its name).
+pub(super) fn form_page_with(
+    frame: &Frame<'_>,
+    pairs: &[(String, String)],
+    errors: &[(String, String)],
+    kept: &[KeptFile],
+    found: Option<(String, String)>,
+) -> Response {
     let Frame { ui, combined, .. } = *frame;
     let error_of = |name: &str| {
         errors
@@ -99,7 +111,12 @@ pub(super) fn form_page(
         let hint = form.definition().ui.fields.get(field)?;
         let errors = |own: &str| error_of(&combined.html_name(part, own));
         let mut view = field_view(ui, form, field, hint, &values[part], &errors);
-        rename(&mut view, &combined.html_name(part, field));
+        let html = combined.html_name(part, field);
+        view.lookup_note = found
+            .as_ref()
+            .filter(|(name, _)| *name == html)
+            .map(|(_, note)| note.clone());
+        rename(&mut view, &html);
         Some(view)
     };
     let (mut personal, mut common, mut confirmations) = (Vec::new(), Vec::new(), Vec::new());
@@ -114,6 +131,8 @@ pub(super) fn form_page(
             (false, _) => common.push(view),
         }
     }
+    link_postcodes(&mut personal);
+    link_postcodes(&mut common);
     let sections = combined
         .parts
         .iter()
@@ -131,12 +150,16 @@ pub(super) fn form_page(
                 department: ui
                     .name(&definition.department.ja, &definition.department.en)
                     .to_string(),
-                fields: part
-                    .form
-                    .fields()
-                    .filter(|(name, _)| combined.is_own(i, name))
-                    .filter_map(|(name, _)| draw(i, name))
-                    .collect(),
+                fields: {
+                    let mut fields: Vec<FieldView> = part
+                        .form
+                        .fields()
+                        .filter(|(name, _)| combined.is_own(i, name))
+                        .filter_map(|(name, _)| draw(i, name))
+                        .collect();
+                    link_postcodes(&mut fields);
+                    fields
+                },
                 attachments: part
                     .form
                     .definition()

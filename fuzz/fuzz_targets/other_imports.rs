@@ -1,5 +1,6 @@
-//! The other imports: the IT asset ledger's CSV (UTF-8 or Shift_JIS) and life-event bundles in
-//! JSON or YAML. The first byte picks the reader.
+//! The other imports: the IT asset ledger's CSV (UTF-8 or Shift_JIS), life-event bundles in
+//! JSON or YAML, and the national postcode file (KEN_ALL.CSV) with the postcodes residents
+//! type. The first byte picks the reader.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    match selector % 3 {
+    match selector % 4 {
         0 => {
             let context = Context {
                 departments: [("shimin".to_string(), "市民課".to_string())].into(),
@@ -20,6 +21,10 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             let _ = machi_core::life_events::parse_bundles(bytes, false);
+        }
+        3 => {
+            let _ = machi_core::postcodes::parse_ken_all(bytes);
+            let _ = machi_core::postcodes::digits(&String::from_utf8_lossy(bytes));
         }
         _ => {
             let _ = machi_core::life_events::parse_bundles(bytes, true);
