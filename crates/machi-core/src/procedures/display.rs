@@ -169,6 +169,16 @@ pub fn attachment_label(en: bool, form: &CompiledForm, field: &str) -> String {
 }
 
 /// The applicant's e-mail address: the first answered e-mail field of the form.
+/// The applicant's name: the answer to the form's question about the person's own name
+/// (autocomplete `name`), if given.
+pub fn applicant_name(form: &CompiledForm, answers: &Map<String, Value>) -> Option<String> {
+    form.fields()
+        .filter(|(_, hint)| hint.autocomplete.as_deref() == Some("name"))
+        .find_map(|(name, _)| answers.get(name).and_then(Value::as_str))
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+}
+
 pub fn applicant_email(form: &CompiledForm, answers: &Map<String, Value>) -> Option<String> {
     form.fields()
         .filter(|(_, hint)| hint.input == InputKind::Email)

@@ -46,6 +46,9 @@ pub struct InboxItem {
     pub updated_at: crate::Time,
     pub due_at: Option<crate::Time>,
     pub assignee: Option<String>,
+    pub form_version: i64,
+    /// The answers as stored (JSON), for the applicant's name in the list.
+    pub answers: String,
 }
 
 impl InboxItem {
@@ -64,8 +67,8 @@ impl Store {
     pub async fn inbox(&self, tenant: &str, query: &InboxQuery) -> Result<Vec<InboxItem>> {
         let mut sql = Sql::new(
             self.backend,
-            "SELECT receipt_number, procedure_id, status, made_via, submitted_at, updated_at, due_at, assignee \
-             FROM applications WHERE tenant_id = ",
+            "SELECT receipt_number, procedure_id, status, made_via, submitted_at, updated_at, due_at, assignee, \
+             form_version, answers FROM applications WHERE tenant_id = ",
         );
         sql.bind(Param::Text(tenant.into()));
         sql.push(" AND department_code = ");

@@ -77,9 +77,17 @@ pub(crate) async fn render_error_pages(
     // Only the Host header is kept: the city is looked up when a page is drawn, not for
     // every request.
     let host = request.headers().get(header::HOST).cloned();
+    let is_page = !request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
-    let Some(ErrorForPage(error)) = response.extensions_mut().remove::<ErrorForPage>() else {
-        return response;
+    let error = match response.extensions_mut().remove::<ErrorForPage>() {
+        Some(ErrorForPage(error)) => error,
+        None if is_page && is_bare_rejection(&response) => {
+            let (parts, body) = response.into_parts();
+            let error = rejection_error(parts.status, body).await;
+            response = Response::from_parts(parts, axum::body::Body::empty());
+            error
+        }
+        None => return response,
     };
     let city = city_for_host(&state, host.as_ref())
         .map(|city| city_name(ui, city))
@@ -103,6 +111,44 @@ pub(crate) async fn render_error_pages(
         }
     }
     page_response
+}
+
+/// An extractor's own answer (axum's rejections are plain text: "Failed to deserialize form
+/// body: missing field `to`"), which a page must never show as it is.
+fn is_bare_rejection(response: &Response) -> bool {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    plain && response.status().is_client_error()
+}
+
+/// The page error for a rejected request: what was wrong, in words, with the reason given.
+async fn rejection_error(status: StatusCode, body: axum::body::Body) -> ApiError {
+    let reason = axum::body::to_bytes(body, 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let (ja, en) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            "送信された内容が大きすぎます。ファイルを小さくして、もう一度お試しください。",
+            "What was sent is too large. Make the file smaller and try again.",
+        )
+    } else {
+        (
+            "送信された内容を読み取れませんでした。選んでいない項目がないか確かめて、画面を開き直してもう一度お試しください。",
+            "What was sent could not be read. Check that nothing is missing, open the page again and retry.",
+        )
+    };
+    let detail = |text: &str| {
+        if reason.is_empty() {
+            text.to_string()
+        } else {
+            format!("{text} ({reason})")
+        }
+    };
+    ApiError::new(status, "bad-form", "Bad request", detail(en)).with_ja(detail(ja))
 }
 
 fn page_error_text(ui: Ui, error: &ApiError) -> (String, String) {

@@ -2,36 +2,34 @@
 //! Opening it is an audited view of personal data; every change is audited with it.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use machi_core::applications::{Status, Workflow};
 use machi_core::procedures::{CompiledForm, Localized};
 use machi_store::mail::OutgoingMail;
-use machi_store::review::{StaffApplication, StatusChange};
+use machi_store::review::StaffApplication;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::kit::{
-    jst_text, percent_encode, render, see_other, ApiError, Chrome, PageError, Signed,
-};
+use crate::kit::{jst_text, percent_encode, render, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 use machi_core::procedures::display::{answer_rows, applicant_email, attachment_label};
 
-/// Longest note, message or comment staff may write.
-const MAX_TEXT: usize = 4000;
-
-struct Loaded {
-    application: StaffApplication,
-    form: std::sync::Arc<CompiledForm>,
-    procedure_name: Localized,
-    workflow: Workflow,
+pub(super) struct Loaded {
+    pub(super) application: StaffApplication,
+    pub(super) form: std::sync::Arc<CompiledForm>,
+    pub(super) procedure_name: Localized,
+    pub(super) workflow: Workflow,
 }
 
 /// Loads an application of the signed-in person's department (403 for another department,
 /// 404 when there is no such application).
-async fn load(state: &AppState, signed: &Signed, receipt: &str) -> Result<Loaded, PageError> {
+pub(super) async fn load(
+    state: &AppState,
+    signed: &Signed,
+    receipt: &str,
+) -> Result<Loaded, PageError> {
     signed.require(signed.role().reviews_applications())?;
     let application = state
         .store
@@ -97,7 +95,7 @@ pub(super) async fn status_mail(
 }
 
 /// What the applicant is told when the status changes.
-fn status_text(to: Status) -> Localized {
+pub(super) fn status_text(to: Status) -> Localized {
     let label = to.label();
     Localized::new(
         format!("状況が「{}」になりました。", label.ja),
@@ -105,7 +103,7 @@ fn status_text(to: Status) -> Localized {
     )
 }
 
-fn applicant_mail(
+pub(super) fn applicant_mail(
     signed: &Signed,
     loaded: &Loaded,
     what: &Localized,
@@ -145,8 +143,8 @@ fn applicant_mail(
     })
 }
 
-struct Choice {
-    value: String,
+pub(super) struct Choice {
+    pub(super) value: String,
     label: String,
 }
 
@@ -154,6 +152,12 @@ struct Choice {
 #[template(path = "staff_application.html")]
 struct ApplicationPage {
     chrome: Chrome,
+    /// The change just made, confirmed.
+    banner: Option<String>,
+    errors: Vec<(String, String)>,
+    typed_note: String,
+    typed_message: String,
+    typed_comment: String,
     receipt_number: String,
     procedure: String,
     status: String,
@@ -179,12 +183,96 @@ struct ApplicationPage {
     siblings: Vec<(String, String, String)>,
 }
 
+#[derive(Deserialize)]
+pub(super) struct ShowParams {
+    /// The change just made (after its redirect), for the banner that confirms it.
+    #[serde(default)]
+    done: String,
+}
+
 pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(receipt): Path<String>,
+    Query(params): Query<ShowParams>,
 ) -> Result<Response, PageError> {
-    let loaded = load(&state, &signed, &receipt).await?;
+    let banner = match params.done.as_str() {
+        "status" => Some(Done::Status),
+        "message" => Some(Done::Message),
+        "comment" => Some(Done::Comment),
+        "assign" => Some(Done::Assign),
+        _ => None,
+    };
+    let feedback = Feedback {
+        done: banner,
+        ..Feedback::default()
+    };
+    draw(&state, &signed, &receipt, feedback).await
+}
+
+/// A change made on the page, confirmed by a banner after its redirect.
+pub(super) enum Done {
+    Status,
+    Message,
+    Comment,
+    Assign,
+}
+
+/// What the page says beside the application: the change just made, or what was wrong with
+/// a form (the error summary, with what was typed kept).
+#[derive(Default)]
+pub(super) struct Feedback {
+    pub(super) done: Option<Done>,
+    /// (element id, message) for the error summary.
+    pub(super) errors: Vec<(String, String)>,
+    /// What was typed into the status note, the message and the comment.
+    pub(super) note: String,
+    pub(super) message: String,
+    pub(super) comment: String,
+}
+
+impl Feedback {
+    pub(super) fn problem(target: &str, message: &str) -> Self {
+        Self {
+            errors: vec![(target.to_string(), message.to_string())],
+            ..Self::default()
+        }
+    }
+}
+
+fn banner_text(ui: crate::kit::Ui, done: &Done, status: &str) -> String {
+    match done {
+        Done::Status => {
+            if ui.en {
+                format!("The status is now: {status}.")
+            } else {
+                format!("状況を「{status}」に変更しました。")
+            }
+        }
+        Done::Message => ui
+            .t(
+                "申請者にメッセージを送りました。",
+                "The message was sent to the applicant.",
+            )
+            .to_string(),
+        Done::Comment => ui
+            .t("メモを追加しました。", "The comment was added.")
+            .to_string(),
+        Done::Assign => ui
+            .t("担当を変更しました。", "The assignment was changed.")
+            .to_string(),
+    }
+}
+
+/// The application's page with `feedback` (422 when it has errors).
+pub(super) async fn draw(
+    state: &AppState,
+    signed: &Signed,
+    receipt: &str,
+    feedback: Feedback,
+) -> Result<Response, PageError> {
+    let (state, receipt) = (state.clone(), receipt.to_string());
+    let loaded = load(&state, signed, &receipt).await?;
     signed
         .audit(&state, "application.view", &receipt, json!({}))
         .await?;
@@ -192,7 +280,7 @@ pub(super) async fn show(
     let app = &loaded.application;
     let view = &app.view;
     let now = machi_store::Time::now();
-    let colleagues = colleagues(&state, &signed).await?;
+    let colleagues = colleagues(&state, signed).await?;
     let payments = state.store.payments_of(&signed.city.id, &receipt).await?;
     let paid = payments
         .iter()
@@ -207,11 +295,17 @@ pub(super) async fn show(
         .await?
         .and_then(|r| r.definition.fee_yen)
         .filter(|fee| *fee > 0);
+    let status = ui.l(&view.status.label()).to_string();
     let page = ApplicationPage {
         chrome: signed.chrome(&format!("/staff/applications/{receipt}")),
+        banner: feedback.done.as_ref().map(|d| banner_text(ui, d, &status)),
+        errors: feedback.errors.clone(),
+        typed_note: feedback.note,
+        typed_message: feedback.message,
+        typed_comment: feedback.comment,
         receipt_number: view.receipt_number.clone(),
         procedure: ui.l(&loaded.procedure_name).to_string(),
-        status: ui.l(&view.status.label()).to_string(),
+        status,
         status_value: view.status.as_str().to_string(),
         submitted: jst_text(view.submitted_at),
         due: app.due_at.map(jst_text).unwrap_or_default(),
@@ -279,11 +373,19 @@ pub(super) async fn show(
             })
             .collect(),
     };
-    Ok(render(&page))
+    let code = if feedback.errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((code, render(&page)).into_response())
 }
 
 /// Reviewers of the same department, for assignment.
-async fn colleagues(state: &AppState, signed: &Signed) -> Result<Vec<Choice>, PageError> {
+pub(super) async fn colleagues(
+    state: &AppState,
+    signed: &Signed,
+) -> Result<Vec<Choice>, PageError> {
     let department = signed.department()?;
     let users = state.store.users(&signed.city.id).await?;
     Ok(users
@@ -298,164 +400,6 @@ async fn colleagues(state: &AppState, signed: &Signed) -> Result<Vec<Choice>, Pa
             value: u.email,
         })
         .collect())
-}
-
-fn checked_text(signed: &Signed, text: &str, required: bool) -> Result<String, PageError> {
-    let text = machi_core::text::strip_control_chars(text.trim());
-    if required && text.is_empty() {
-        return Err(PageError::from(ApiError::bad_request(
-            signed.ui.t("本文を入力してください。", "Enter some text."),
-        )));
-    }
-    if text.chars().count() > MAX_TEXT {
-        return Err(PageError::from(ApiError::bad_request(format!(
-            "{} {MAX_TEXT}",
-            signed
-                .ui
-                .t("長すぎます。最大文字数:", "Too long. Most characters:")
-        ))));
-    }
-    Ok(text)
-}
-
-#[derive(Deserialize)]
-pub(super) struct StatusForm {
-    /// The status the page showed (so a change made meanwhile is not overwritten).
-    from: String,
-    to: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    notify: Option<String>,
-}
-
-pub(super) async fn change_status(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(receipt): Path<String>,
-    Form(form): Form<StatusForm>,
-) -> Result<Response, PageError> {
-    let loaded = load(&state, &signed, &receipt).await?;
-    let bad = |what: &str| PageError::from(ApiError::bad_request(what.to_string()));
-    let from = Status::parse(&form.from).ok_or_else(|| bad("unknown 'from' status"))?;
-    let to = Status::parse(&form.to).ok_or_else(|| {
-        bad(signed
-            .ui
-            .t("次の状況を選んでください。", "Choose the next status."))
-    })?;
-    if !loaded.workflow.allows(from, to) {
-        return Err(bad(signed.ui.t(
-            "この手続では、その状況には進めません。",
-            "This procedure has no such step.",
-        )));
-    }
-    let note = checked_text(&signed, &form.note, false)?;
-    let mail = if form.notify.is_some() {
-        applicant_mail(&signed, &loaded, &status_text(to), &note)
-    } else {
-        None
-    };
-    let change = StatusChange {
-        receipt_number: receipt.clone(),
-        from,
-        to,
-        note: Localized::new(note, ""),
-        actor: signed.email().to_string(),
-        mail,
-    };
-    state
-        .store
-        .change_status(&signed.city.id, &[change])
-        .await?;
-    Ok(see_other(&format!("/staff/applications/{receipt}")))
-}
-
-#[derive(Deserialize)]
-pub(super) struct TextForm {
-    #[serde(default)]
-    body: String,
-}
-
-/// A message to the applicant: on their status page, and by e-mail when they gave an address.
-pub(super) async fn message(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(receipt): Path<String>,
-    Form(form): Form<TextForm>,
-) -> Result<Response, PageError> {
-    let loaded = load(&state, &signed, &receipt).await?;
-    let body = checked_text(&signed, &form.body, true)?;
-    let what = Localized::new(
-        "担当課からメッセージがあります。",
-        "There is a message from the department.",
-    );
-    let mail = applicant_mail(&signed, &loaded, &what, &body);
-    state
-        .store
-        .message_applicant(
-            &signed.city.id,
-            &receipt,
-            &Localized::new(body, ""),
-            signed.email(),
-            mail.as_ref(),
-        )
-        .await?;
-    Ok(see_other(&format!("/staff/applications/{receipt}")))
-}
-
-/// An internal comment, seen only by staff.
-pub(super) async fn comment(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(receipt): Path<String>,
-    Form(form): Form<TextForm>,
-) -> Result<Response, PageError> {
-    load(&state, &signed, &receipt).await?;
-    let body = checked_text(&signed, &form.body, true)?;
-    state
-        .store
-        .add_comment(&signed.city.id, &receipt, signed.email(), &body)
-        .await?;
-    Ok(see_other(&format!("/staff/applications/{receipt}")))
-}
-
-#[derive(Deserialize)]
-pub(super) struct AssignForm {
-    /// An e-mail of a colleague, or empty for nobody.
-    #[serde(default)]
-    assignee: String,
-}
-
-pub(super) async fn assign(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(receipt): Path<String>,
-    Form(form): Form<AssignForm>,
-) -> Result<Response, PageError> {
-    load(&state, &signed, &receipt).await?;
-    // Anyone who reviews may take an application; only managers give it to someone else.
-    let assignee = form.assignee.trim();
-    let taking_it = assignee.is_empty() || assignee == signed.email();
-    signed.require(taking_it || signed.role().assigns_work())?;
-    if !assignee.is_empty() {
-        let known = colleagues(&state, &signed).await?;
-        if !known.iter().any(|c| c.value == assignee) {
-            return Err(PageError::from(ApiError::bad_request(signed.ui.t(
-                "同じ課の職員を選んでください。",
-                "Choose a member of your department.",
-            ))));
-        }
-    }
-    state
-        .store
-        .assign(
-            &signed.city.id,
-            std::slice::from_ref(&receipt),
-            (!assignee.is_empty()).then_some(assignee),
-            signed.email(),
-        )
-        .await?;
-    Ok(see_other(&format!("/staff/applications/{receipt}")))
 }
 
 #[derive(Template)]

@@ -7,7 +7,8 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Form;
 use machi_core::applications::{Status, ALL_STATUSES};
-use machi_store::review::{Assignee, InboxQuery, StatusChange};
+use machi_core::procedures::display::applicant_name;
+use machi_store::review::{Assignee, InboxItem, InboxQuery, StatusChange};
 use machi_store::ProcedureQuery;
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +79,8 @@ impl InboxParams {
 
 struct Row {
     receipt_number: String,
+    /// The applicant's name as they gave it (empty when the form asks none).
+    applicant: String,
     procedure: String,
     status: String,
     submitted: String,
@@ -148,6 +151,24 @@ pub(super) async fn department_procedures(
         .collect())
 }
 
+/// The name the applicant gave, read with the form the application was made on.
+async fn applicant_of(state: &AppState, signed: &Signed, item: &InboxItem) -> String {
+    let form = state
+        .forms
+        .get(
+            &state.store,
+            &signed.city.id,
+            &item.procedure_id,
+            item.form_version,
+        )
+        .await;
+    let answers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&item.answers).unwrap_or_default();
+    form.ok()
+        .and_then(|form| applicant_name(&form, &answers))
+        .unwrap_or_default()
+}
+
 pub(super) async fn inbox(
     State(state): State<AppState>,
     signed: Signed,
@@ -165,9 +186,15 @@ pub(super) async fn inbox(
         .collect();
     let now = machi_store::Time::now();
     let ui = signed.ui;
+    let mut applicants = Vec::with_capacity(items.len());
+    for item in &items {
+        applicants.push(applicant_of(&state, &signed, item).await);
+    }
     let rows = items
         .iter()
-        .map(|item| Row {
+        .zip(applicants)
+        .map(|(item, applicant)| Row {
+            applicant,
             receipt_number: item.receipt_number.clone(),
             procedure: names
                 .get(item.procedure_id.as_str())

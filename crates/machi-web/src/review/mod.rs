@@ -2,6 +2,7 @@
 //! status changes), one application with its workflow, messages to the applicant, internal
 //! comments and the printable 受付票, and the CSV exports for Excel and 基幹 systems.
 
+mod actions;
 mod application;
 mod export;
 mod inbox;
@@ -21,19 +22,19 @@ pub(crate) fn staff_routes() -> Router<AppState> {
         .route("/staff/applications/{receipt}", get(application::show))
         .route(
             "/staff/applications/{receipt}/status",
-            post(application::change_status),
+            post(actions::change_status),
         )
         .route(
             "/staff/applications/{receipt}/message",
-            post(application::message),
+            post(actions::message),
         )
         .route(
             "/staff/applications/{receipt}/comment",
-            post(application::comment),
+            post(actions::comment),
         )
         .route(
             "/staff/applications/{receipt}/assign",
-            post(application::assign),
+            post(actions::assign),
         )
         .route(
             "/staff/applications/{receipt}/print",

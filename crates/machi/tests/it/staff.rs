@@ -9,6 +9,7 @@ use crate::harness::TestApp;
 use crate::on_both_backends;
 use crate::smtp_sink::SmtpSink;
 
+mod review_page;
 mod sign_in;
 
 const KOSODATE_PROCEDURE: &str = "jidou-teate-nintei";
@@ -32,7 +33,7 @@ pub(super) async fn staff_of_the_demo_city(app: &TestApp) {
 }
 
 /// A resident applies; returns (receipt number, access code).
-async fn resident_applies(app: &TestApp) -> (String, String) {
+pub(super) async fn resident_applies(app: &TestApp) -> (String, String) {
     let response = app.apply_example(KOSODATE_PROCEDURE).await;
     assert_eq!(response.status(), 201);
     let created: Value = response.json().await.unwrap();
@@ -104,7 +105,7 @@ async fn review_workflow_with_email_and_audit(app: &TestApp) {
         )
         .await;
     assert_eq!(stale.status(), 409);
-    // A step the workflow does not have is refused.
+    // A step the workflow does not have is refused, on the page with an error summary.
     let skip = manager
         .submit(
             &page,
@@ -112,7 +113,12 @@ async fn review_workflow_with_email_and_audit(app: &TestApp) {
             &[("from", "in_review"), ("to", "completed")],
         )
         .await;
-    assert_eq!(skip.status(), 400);
+    assert_eq!(skip.status(), 422);
+    assert!(skip
+        .text()
+        .await
+        .unwrap()
+        .contains("その状況には進めません"));
 
     // A message, an internal comment, an assignment; then approved and completed.
     let message = manager
