@@ -3,7 +3,10 @@
 //! and UI hints the form engine uses. The example answer set is rebuilt after every change,
 //! so an edited form always passes its own check.
 
+mod edit;
 mod group;
+
+pub use edit::{EditError, FieldEdit};
 
 pub use group::{GROUP_FIELD_TYPES, MAX_GROUP_ENTRIES};
 
@@ -185,18 +188,33 @@ impl FormDefinition {
     }
 
     /// Adds a question at the end; the message says what is wrong with it.
-    pub fn add_field(&mut self, field: NewField) -> Result<(), String> {
+    pub fn add_field(&mut self, field: NewField) -> Result<(), EditError> {
         if !is_field_name(&field.name) {
-            return Err(format!(
-                "'{}': use 1-40 lowercase letters, digits and _ (starting with a letter)",
-                field.name
+            return Err(EditError::new(
+                "name",
+                format!(
+                    "項目名「{}」は、半角英小文字で始まる40文字以内の英小文字・数字・_にしてください",
+                    field.name
+                ),
+                format!(
+                    "'{}': use 1-40 lowercase letters, digits and _ (starting with a letter)",
+                    field.name
+                ),
             ));
         }
         if field.label.ja.trim().is_empty() {
-            return Err("the Japanese label is required".into());
+            return Err(EditError::new(
+                "label_ja",
+                "質問文を入力してください",
+                "the Japanese label is required",
+            ));
         }
         if field.field_type.has_options() && field.options.len() < 2 {
-            return Err("give at least two choices, one per line".into());
+            return Err(EditError::new(
+                "options",
+                "選択肢を2つ以上、1行に1つずつ入力してください",
+                "give at least two choices, one per line",
+            ));
         }
         if let Some(group) = field.group.clone() {
             return self.add_to_group(&group, field);
@@ -209,7 +227,11 @@ impl FormDefinition {
             names.push(format!("{}_postcode", field.name));
         }
         if let Some(taken) = names.iter().find(|n| self.has_name(n)) {
-            return Err(format!("there is already a question named '{taken}'"));
+            return Err(EditError::new(
+                "name",
+                format!("「{taken}」という項目名はすでに使われています"),
+                format!("there is already a question named '{taken}'"),
+            ));
         }
         match field.field_type {
             FieldType::File => self.attachments.push(AttachmentSpec {
@@ -245,11 +267,18 @@ impl FormDefinition {
         Ok(())
     }
 
-    fn check_condition(&self, condition: &Condition) -> Result<(), String> {
+    fn check_condition(&self, condition: &Condition) -> Result<(), EditError> {
         let Some(hint) = self.ui.fields.get(&condition.field) else {
-            return Err(format!(
-                "the condition refers to '{}', which is not a question before this one",
-                condition.field
+            return Err(EditError::new(
+                "show_if",
+                format!(
+                    "条件にした質問「{}」が、この質問より前にありません",
+                    condition.field
+                ),
+                format!(
+                    "the condition refers to '{}', which is not a question before this one",
+                    condition.field
+                ),
             ));
         };
         let known = match hint.input {
@@ -262,9 +291,10 @@ impl FormDefinition {
         if known {
             Ok(())
         } else {
-            Err(format!(
-                "a condition must name a choice of '{}'",
-                condition.field
+            Err(EditError::new(
+                "show_if",
+                format!("条件には「{}」の選択肢を選んでください", condition.field),
+                format!("a condition must name a choice of '{}'", condition.field),
             ))
         }
     }
@@ -326,7 +356,7 @@ impl FormDefinition {
 
     /// Removes a question (refused while another question's condition depends on it); a
     /// question inside a group is named `group.question`.
-    pub fn remove_field(&mut self, name: &str) -> Result<(), String> {
+    pub fn remove_field(&mut self, name: &str) -> Result<(), EditError> {
         if let Some((group, question)) = name.split_once('.') {
             return self.remove_from_group(group, question);
         }
@@ -335,7 +365,7 @@ impl FormDefinition {
             return Ok(());
         }
         if !self.ui.fields.contains_key(name) {
-            return Err(format!("there is no question named '{name}'"));
+            return Err(EditError::no_question(name));
         }
         if let Some((dependent, _)) = self
             .ui
@@ -343,8 +373,10 @@ impl FormDefinition {
             .iter()
             .find(|(_, hint)| hint.show_if.as_ref().is_some_and(|c| c.field == name))
         {
-            return Err(format!(
-                "'{dependent}' is asked only depending on '{name}'; remove or change it first"
+            return Err(EditError::new(
+                "",
+                format!("「{dependent}」は「{name}」の回答によって聞く質問です。先にそちらを削除するか変更してください"),
+                format!("'{dependent}' is asked only depending on '{name}'; remove or change it first"),
             ));
         }
         self.with_properties(|properties| {
@@ -352,6 +384,13 @@ impl FormDefinition {
         });
         self.ui.fields.remove(name);
         self.ui.order.retain(|n| n != name);
+        self.unrequire(name);
+        self.rebuild_example();
+        Ok(())
+    }
+
+    /// Makes a question optional: out of `required`, and out of the conditional rules.
+    fn unrequire(&mut self, name: &str) {
         if let Some(required) = self.schema["required"].as_array_mut() {
             required.retain(|v| v.as_str() != Some(name));
         }
@@ -366,13 +405,11 @@ impl FormDefinition {
                 }
             }
         }
-        self.rebuild_example();
-        Ok(())
     }
 
     /// Moves a question one place up or down (a condition's source stays above it); a
     /// question inside a group (`group.question`) moves within the group.
-    pub fn move_field(&mut self, name: &str, up: bool) -> Result<(), String> {
+    pub fn move_field(&mut self, name: &str, up: bool) -> Result<(), EditError> {
         if let Some((group, question)) = name.split_once('.') {
             return self.move_in_group(group, question, up);
         }
@@ -392,7 +429,7 @@ impl FormDefinition {
             .order
             .iter()
             .position(|n| n == name)
-            .ok_or_else(|| format!("there is no question named '{name}'"))?;
+            .ok_or_else(|| EditError::no_question(name))?;
         let target = if up {
             index.checked_sub(1)
         } else {
@@ -408,7 +445,11 @@ impl FormDefinition {
             .get(&self.ui.order[second])
             .and_then(|h| h.show_if.as_ref());
         if depends.is_some_and(|c| c.field == self.ui.order[first]) {
-            return Err("a question cannot move above the question it depends on".into());
+            return Err(EditError::new(
+                "",
+                "質問は、条件にしている質問より上には移動できません",
+                "a question cannot move above the question it depends on",
+            ));
         }
         self.ui.order.swap(index, target);
         Ok(())

@@ -83,7 +83,7 @@ async fn a_manager_builds_publishes_and_versions_a_procedure(app: &TestApp) {
             ],
         )
         .await;
-    assert_eq!(bad.status(), 400, "a choice needs two options");
+    assert_eq!(bad.status(), 422, "a choice needs two options");
     let preview = staff
         .get_html("/staff/procedures/kaiinu-shinki/preview")
         .await;
@@ -203,5 +203,7 @@ async fn a_manager_builds_publishes_and_versions_a_procedure(app: &TestApp) {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
 }
+
+mod mistakes;
 
 on_both_backends!(a_manager_builds_publishes_and_versions_a_procedure);

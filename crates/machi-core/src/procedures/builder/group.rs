@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{autocomplete, input_kind, property_for, FieldType, NewField};
+use super::{autocomplete, input_kind, property_for, EditError, FieldType, NewField};
 use crate::procedures::form::{FieldHint, FormDefinition, InputKind, UiHints};
 use crate::procedures::Localized;
 
@@ -66,11 +66,13 @@ pub(super) fn example_entries(hint: &FieldHint, property: &Value) -> Value {
 
 impl FormDefinition {
     /// Adds a group with no questions yet; its size comes from `field.max_items`.
-    pub(super) fn insert_group(&mut self, field: NewField) -> Result<(), String> {
+    pub(super) fn insert_group(&mut self, field: NewField) -> Result<(), EditError> {
         let max_items = field.max_items.unwrap_or(DEFAULT_EDITOR_MAX);
         if !(1..=MAX_GROUP_ENTRIES).contains(&max_items) {
-            return Err(format!(
-                "a group holds 1 to {MAX_GROUP_ENTRIES} entries, not {max_items}"
+            return Err(EditError::new(
+                "max_items",
+                format!("繰り返し項目の件数は1〜{MAX_GROUP_ENTRIES}件にしてください（{max_items}件は指定できません）"),
+                format!("a group holds 1 to {MAX_GROUP_ENTRIES} entries, not {max_items}"),
             ));
         }
         let name = field.name.clone();
@@ -85,13 +87,19 @@ impl FormDefinition {
         Ok(())
     }
 
-    fn group_hints(&mut self, group: &str) -> Result<&mut UiHints, String> {
+    fn group_hints(&mut self, group: &str) -> Result<&mut UiHints, EditError> {
         self.ui
             .fields
             .get_mut(group)
             .filter(|h| h.input == InputKind::Group)
             .and_then(|h| h.items.as_mut())
-            .ok_or_else(|| format!("there is no repeatable group named '{group}'"))
+            .ok_or_else(|| {
+                EditError::new(
+                    "group",
+                    format!("「{group}」という繰り返し項目はありません"),
+                    format!("there is no repeatable group named '{group}'"),
+                )
+            })
     }
 
     /// The schema of one entry of `group` (made if missing).
@@ -102,20 +110,38 @@ impl FormDefinition {
     }
 
     /// Adds a question at the end of each entry of `group`.
-    pub(super) fn add_to_group(&mut self, group: &str, field: NewField) -> Result<(), String> {
+    pub(super) fn add_to_group(&mut self, group: &str, field: NewField) -> Result<(), EditError> {
         if !GROUP_FIELD_TYPES.contains(&field.field_type) {
-            return Err(format!(
-                "a {} question cannot be asked inside a group",
-                field.field_type.label().en
+            return Err(EditError::new(
+                "field_type",
+                format!(
+                    "「{}」の質問は繰り返し項目の中に入れられません",
+                    field.field_type.label().ja
+                ),
+                format!(
+                    "a {} question cannot be asked inside a group",
+                    field.field_type.label().en
+                ),
             ));
         }
         if field.show_if.is_some() {
-            return Err("questions inside a group cannot have a condition".into());
+            return Err(EditError::new(
+                "show_if",
+                "繰り返し項目の中の質問には条件を付けられません",
+                "questions inside a group cannot have a condition",
+            ));
         }
         if self.group_hints(group)?.fields.contains_key(&field.name) {
-            return Err(format!(
-                "the group '{group}' already has a question named '{}'",
-                field.name
+            return Err(EditError::new(
+                "name",
+                format!(
+                    "繰り返し項目「{group}」には「{}」という質問がすでにあります",
+                    field.name
+                ),
+                format!(
+                    "the group '{group}' already has a question named '{}'",
+                    field.name
+                ),
             ));
         }
         let options: Vec<(String, Localized)> = field
@@ -125,9 +151,13 @@ impl FormDefinition {
             .map(|(i, label)| (format!("o{}", i + 1), label.clone()))
             .collect();
         let property = property_for(field.field_type, field.required, &options);
-        let entry = self
-            .entry_schema(group)
-            .ok_or_else(|| format!("the schema of '{group}' is not a list of entries"))?;
+        let entry = self.entry_schema(group).ok_or_else(|| {
+            EditError::new(
+                "group",
+                format!("「{group}」の定義が繰り返し項目の形ではありません"),
+                format!("the schema of '{group}' is not a list of entries"),
+            )
+        })?;
         let properties = entry.entry("properties").or_insert_with(|| json!({}));
         if let Some(properties) = properties.as_object_mut() {
             properties.insert(field.name.clone(), property);
@@ -159,10 +189,14 @@ impl FormDefinition {
         Ok(())
     }
 
-    pub(super) fn remove_from_group(&mut self, group: &str, question: &str) -> Result<(), String> {
+    pub(super) fn remove_from_group(
+        &mut self,
+        group: &str,
+        question: &str,
+    ) -> Result<(), EditError> {
         let hints = self.group_hints(group)?;
         if hints.fields.remove(question).is_none() {
-            return Err(format!("there is no question named '{group}.{question}'"));
+            return Err(EditError::no_question(&format!("{group}.{question}")));
         }
         hints.order.retain(|n| n != question);
         if let Some(entry) = self.entry_schema(group) {
@@ -182,12 +216,12 @@ impl FormDefinition {
         group: &str,
         question: &str,
         up: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), EditError> {
         let order = &mut self.group_hints(group)?.order;
         let index = order
             .iter()
             .position(|n| n == question)
-            .ok_or_else(|| format!("there is no question named '{group}.{question}'"))?;
+            .ok_or_else(|| EditError::no_question(&format!("{group}.{question}")))?;
         let target = if up {
             index.checked_sub(1)
         } else {

@@ -92,6 +92,8 @@ fn bad_questions_are_refused_with_a_reason() {
     assert!(form
         .add_field(one_choice)
         .unwrap_err()
+        .message
+        .en
         .contains("two choices"));
     form.add_field(field("name", FieldType::Text, true))
         .unwrap();

@@ -3,20 +3,20 @@
 //! Work happens on a draft; publishing turns it into a new form version, so applications
 //! already made keep the version they were made on.
 
+mod page;
 mod questions;
 
-use questions::{add_field, move_field, remove_field};
-use questions::{condition_choices, field_rows, FieldRow};
+use page::edit;
+use questions::{add_field, edit_question, move_field, remove_field, update_question};
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Form;
 use axum::Router;
-use machi_core::procedures::builder::{FIELD_TYPES, GROUP_FIELD_TYPES};
 use machi_core::procedures::{
-    Channel, DepartmentRef, FormDefinition, InputKind, LifeEvent, Localized, ProcedureDefinition,
+    Channel, DepartmentRef, FormDefinition, LifeEvent, Localized, ProcedureDefinition,
 };
 use machi_store::ProcedureRecord;
 use serde::Deserialize;
@@ -31,6 +31,10 @@ pub(super) fn staff_routes() -> Router<AppState> {
         .route("/staff/procedures/new", get(new_form))
         .route("/staff/procedures/{id}/edit", get(edit).post(save_basics))
         .route("/staff/procedures/{id}/fields", post(add_field))
+        .route(
+            "/staff/procedures/{id}/fields/{name}/edit",
+            get(edit_question).post(update_question),
+        )
         .route(
             "/staff/procedures/{id}/fields/{name}/move",
             post(move_field),
@@ -153,10 +157,23 @@ fn bad(detail: impl Into<String>) -> PageError {
 struct NewPage {
     chrome: Chrome,
     departments: Vec<(String, String)>,
+    /// (input id, message) for the error summary, and what was typed.
+    errors: Vec<(String, String)>,
+    typed: NewForm,
 }
 
 async fn new_form(State(state): State<AppState>, signed: Signed) -> Result<Response, PageError> {
-    let department = editable_department(&signed)?;
+    new_page(&state, &signed, NewForm::default(), Vec::new()).await
+}
+
+/// The new-procedure page; with errors, 422 and what was typed.
+async fn new_page(
+    state: &AppState,
+    signed: &Signed,
+    typed: NewForm,
+    errors: Vec<(String, String)>,
+) -> Result<Response, PageError> {
+    let department = editable_department(signed)?;
     let departments = state
         .store
         .departments(&signed.city.id)
@@ -165,17 +182,29 @@ async fn new_form(State(state): State<AppState>, signed: Signed) -> Result<Respo
         .filter(|d| department.as_deref().is_none_or(|own| own == d.code))
         .map(|d| (d.code.clone(), signed.ui.name(&d.ja, &d.en).to_string()))
         .collect();
-    Ok(render(&NewPage {
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = NewPage {
         chrome: signed.chrome("/staff/procedures/new"),
         departments,
-    }))
+        errors,
+        typed,
+    };
+    Ok((status, render(&page)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct NewForm {
+    #[serde(default)]
     id: String,
+    #[serde(default)]
     name_ja: String,
+    #[serde(default)]
     kana: String,
+    #[serde(default)]
     department: String,
 }
 
@@ -186,15 +215,37 @@ async fn create(
 ) -> Result<Response, PageError> {
     let own = editable_department(&signed)?;
     let id = form.id.trim().to_string();
+    let ui = signed.ui;
+    let refuse = |input: &str, ja: String, en: String| {
+        vec![(input.to_string(), if ui.en { en } else { ja })]
+    };
+    let mut errors = Vec::new();
+    if form.name_ja.trim().is_empty() {
+        errors.extend(refuse(
+            "name_ja",
+            "手続名を入力してください。".into(),
+            "Enter the name.".into(),
+        ));
+    }
+    if !machi_core::procedures::is_valid_id(&id) {
+        errors.extend(refuse(
+            "id",
+            format!("手続ID「{id}」は使えません。半角英小文字・数字・ハイフンで80文字以内にしてください（例: inu-touroku）。"),
+            format!("The id '{id}' cannot be used: 1-80 lowercase letters, digits and hyphens (e.g. inu-touroku)."),
+        ));
+    }
+    if !errors.is_empty() {
+        return new_page(&state, &signed, form, errors).await;
+    }
     if state.store.procedure(&signed.city.id, &id).await?.is_some()
         || state.store.draft(&signed.city.id, &id).await?.is_some()
     {
-        return Err(bad(format!(
-            "'{id}': {}",
-            signed
-                .ui
-                .t("この手続IDは使われています。", "this id is taken.")
-        )));
+        let errors = refuse(
+            "id",
+            format!("手続ID「{id}」はすでに使われています。別のIDにしてください。"),
+            format!("The id '{id}' is taken: choose another."),
+        );
+        return new_page(&state, &signed, form, errors).await;
     }
     let code = own.unwrap_or_else(|| form.department.trim().to_string());
     let department = state
@@ -202,16 +253,21 @@ async fn create(
         .departments(&signed.city.id)
         .await?
         .into_iter()
-        .find(|d| d.code == code)
-        .ok_or_else(|| {
-            PageError::from(
-                ApiError::bad_request(format!("unknown department '{code}'"))
-                    .with_ja(format!("所属課コード「{code}」はありません。")),
-            )
-        })?;
+        .find(|d| d.code == code);
+    let Some(department) = department else {
+        let errors = refuse(
+            "department",
+            "担当課を選んでください。".into(),
+            "Choose a department.".into(),
+        );
+        return new_page(&state, &signed, form, errors).await;
+    };
     let definition = ProcedureDefinition {
         id,
-        name: Localized::new(machi_core::text::clean_text(&form.name_ja), ""),
+        name: Localized::new(
+            machi_core::text::strip_control_chars(form.name_ja.trim()),
+            "",
+        ),
         kana: machi_core::text::to_katakana_field(&form.kana).replace('\u{3000}', ""),
         department: DepartmentRef {
             code: department.code,
@@ -233,9 +289,27 @@ async fn create(
         workflow: None,
     };
     if let Err(problems) = check_basics(&definition) {
-        return Err(bad(problems.join(" / ")));
+        let errors = problems
+            .iter()
+            .map(|problem| (basics_input(problem).to_string(), problem.clone()))
+            .collect();
+        return new_page(&state, &signed, form, errors).await;
     }
     save(&state, &signed, &definition, "create").await
+}
+
+/// The new-procedure input a problem of [`ProcedureDefinition::check`] is about (its messages
+/// start with the field they name).
+fn basics_input(problem: &str) -> &'static str {
+    if problem.starts_with("id") {
+        "id"
+    } else if problem.starts_with("name") {
+        "name_ja"
+    } else if problem.starts_with("kana") {
+        "kana"
+    } else {
+        "department"
+    }
 }
 
 /// The checks that apply while editing (a form with no questions yet is allowed until publishing).
@@ -245,122 +319,6 @@ fn check_basics(definition: &ProcedureDefinition) -> Result<(), Vec<String>> {
         ..definition.clone()
     };
     without_form.check()
-}
-
-#[derive(Template)]
-#[template(path = "staff_procedure_edit.html")]
-struct EditPage {
-    chrome: Chrome,
-    id: String,
-    department: String,
-    name_ja: String,
-    name_en: String,
-    kana: String,
-    summary_ja: String,
-    summary_en: String,
-    channel: String,
-    fee_yen: String,
-    processing_days: String,
-    keywords: String,
-    life_events: Vec<(String, String, bool)>,
-    fields: Vec<FieldRow>,
-    field_types: Vec<(String, String)>,
-    /// Questions a new question may depend on: (field, value, label).
-    conditions: Vec<(String, String)>,
-    /// Repeatable groups a new question can go inside: (field, label).
-    groups: Vec<(String, String)>,
-    /// The types allowed inside a group, for the help text.
-    group_types: String,
-    live_state: String,
-    has_draft: bool,
-    can_publish: bool,
-    problems: Vec<String>,
-}
-
-async fn edit(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let (definition, live) = working_copy(&state, &signed, &id).await?;
-    let has_draft = state.store.draft(&signed.city.id, &id).await?.is_some();
-    let ui = signed.ui;
-    let form = definition
-        .form
-        .clone()
-        .unwrap_or_else(FormDefinition::empty);
-    let problems = if form.ui.order.is_empty() && form.attachments.is_empty() {
-        vec![ui
-            .t("質問がまだありません。", "The form has no questions yet.")
-            .to_string()]
-    } else {
-        definition.check().err().unwrap_or_default()
-    };
-    let page = EditPage {
-        chrome: signed.chrome(&format!("/staff/procedures/{id}/edit")),
-        department: ui
-            .name(&definition.department.ja, &definition.department.en)
-            .to_string(),
-        name_ja: definition.name.ja.clone(),
-        name_en: definition.name.en.clone(),
-        kana: definition.kana.clone(),
-        summary_ja: definition.summary.ja.clone(),
-        summary_en: definition.summary.en.clone(),
-        channel: definition.channel.as_str().to_string(),
-        fee_yen: definition
-            .fee_yen
-            .map(|f| f.to_string())
-            .unwrap_or_default(),
-        processing_days: definition
-            .processing_days
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        keywords: definition.keywords.join("、"),
-        life_events: LifeEvent::ALL
-            .iter()
-            .map(|e| {
-                (
-                    e.as_str().to_string(),
-                    ui.l(&e.label()).to_string(),
-                    definition.life_events.contains(e),
-                )
-            })
-            .collect(),
-        fields: field_rows(ui, &form),
-        field_types: FIELD_TYPES
-            .iter()
-            .map(|t| (t.as_str().to_string(), ui.l(&t.label()).to_string()))
-            .collect(),
-        conditions: condition_choices(ui, &form),
-        groups: form
-            .ui
-            .order
-            .iter()
-            .filter_map(|name| form.ui.fields.get(name).map(|hint| (name, hint)))
-            .filter(|(_, hint)| hint.input == InputKind::Group)
-            .map(|(name, hint)| (name.clone(), ui.l(&hint.label).to_string()))
-            .collect(),
-        group_types: GROUP_FIELD_TYPES
-            .iter()
-            .map(|t| ui.l(&t.label()).to_string())
-            .collect::<Vec<_>>()
-            .join(ui.t("、", ", ")),
-        live_state: match &live {
-            Some(record) if record.published => format!(
-                "{} ({} {})",
-                ui.t("公開中", "Published"),
-                ui.t("フォーム版", "form version"),
-                record.form_version.unwrap_or_default()
-            ),
-            Some(_) => ui.t("非公開", "Not published").to_string(),
-            None => ui.t("未公開（新規）", "New, not yet published").to_string(),
-        },
-        has_draft,
-        can_publish: signed.role().publishes_procedures(),
-        problems,
-        id,
-    };
-    Ok(render(&page))
 }
 
 #[derive(Deserialize)]
