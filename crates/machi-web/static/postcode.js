@@ -35,8 +35,10 @@
         var first = areas[0];
         var fill = areas.length === 1 ? first.address : first.prefecture + first.city;
         var previous = address.value.trim();
-        // Only an empty field, or one this script filled, is replaced: typed text stays.
-        if (previous === '' || address.getAttribute('data-filled') === previous) {
+        // Only an empty field, or one this script filled, is replaced, and never while the
+        // resident is in it: typed text stays.
+        var free = previous === '' || address.getAttribute('data-filled') === previous;
+        if (free && document.activeElement !== address) {
           address.value = fill;
           address.setAttribute('data-filled', fill);
         }
