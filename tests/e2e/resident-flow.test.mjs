@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
@@ -61,7 +61,15 @@ async function phonePage() {
   return context.newPage();
 }
 
-/** Runs axe-core on the current page and fails with a readable list of violations. */
+/** Where every checked page's screenshot goes (not committed): residents' pages at 390 px,
+ * staff pages at 1366 px, as each test opens them. */
+const screenshots = process.env.MACHI_SCREENSHOTS ?? join(here, 'screenshots');
+mkdirSync(screenshots, { recursive: true });
+let shot = 0;
+
+/** Runs axe-core on the current page and fails with a readable list of violations; also checks
+ * that no table cell squeezes Japanese text narrower than two characters (one character per
+ * line), and saves a full-page screenshot. */
 async function checkAccessibility(page, label) {
   await page.addScriptTag({ content: axeSource });
   const violations = await page.evaluate(async () => {
@@ -71,6 +79,21 @@ async function checkAccessibility(page, label) {
     return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} @ ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
   });
   assert.deepEqual(violations, [], `axe violations on ${label}`);
+  const squeezed = await page.evaluate(() => {
+    const japanese = /[\u3040-\u30ff\u3400-\u9fff]/;
+    return [...document.querySelectorAll('td, th')]
+      .filter((cell) => japanese.test(cell.textContent) && cell.getClientRects().length > 0)
+      .filter((cell) => {
+        const style = getComputedStyle(cell);
+        const content = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return content < 2 * parseFloat(style.fontSize);
+      })
+      .map((cell) => `${cell.textContent.trim().slice(0, 20)} (${cell.clientWidth}px)`);
+  });
+  assert.deepEqual(squeezed, [], `table cells narrower than two characters on ${label}`);
+  const width = page.viewportSize()?.width ?? 0;
+  const name = `${String(++shot).padStart(3, '0')}-${width}-${label.replace(/[^\p{L}\p{N}]+/gu, '-')}.png`;
+  await page.screenshot({ path: join(screenshots, name), fullPage: true });
 }
 
 async function api(path) {
@@ -211,7 +234,7 @@ test('every online demo procedure can be completed in the browser, and each form
 
 /** A desktop page, as staff use at their desks. */
 async function deskPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP', bypassCSP: true });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'ja-JP', bypassCSP: true });
   return context.newPage();
 }
 
@@ -835,13 +858,22 @@ test('a resident browses the ICT plans from the menu; the list and the plan tree
   await page.getByRole('link', { name: 'ICT計画' }).click();
   await checkAccessibility(page, 'plan list');
   await page.getByRole('link', { name: '(仮称) 門真市DX推進計画(案)' }).click();
+  // The first level is listed in the contents; what is under it opens on demand.
+  assert.ok(await page.getByRole('navigation', { name: '目次' }).count() === 1);
+  assert.doesNotMatch(await page.locator('main').innerText(), /環境整備・運用開始/, 'folded at first');
+  const unfoldAll = () => page.$$eval('details.fold', (all) => all.forEach((d) => { d.open = true; }));
+  await page.locator('details.fold summary').first().click();
+  await unfoldAll();
   assert.match(await page.locator('main').innerText(), /環境整備・運用開始/);
   assert.ok(await page.getByRole('columnheader', { name: '2025年度' }).count() > 0);
   await checkAccessibility(page, '門真市 plan with its schedule tables');
   await page.goto(`${base}/plans/takatsuki-ict-strategy`);
+  await unfoldAll();
   assert.equal(await page.getByRole('heading', { level: 4, name: '(ア) 防災分野におけるICTの利活用' }).count(), 1);
   await checkAccessibility(page, '高槻市 plan');
   await page.goto(`${base}/plans/ibaraki-ict-vision`);
+  await checkAccessibility(page, '茨木市 ICT vision, folded');
+  await unfoldAll();
   await checkAccessibility(page, '茨木市 ICT vision, four levels deep');
 });
 

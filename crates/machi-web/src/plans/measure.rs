@@ -68,7 +68,6 @@ pub(crate) struct MeasureView {
     pub years: Vec<YearView>,
     pub kpis: Vec<KpiView>,
     pub history: Vec<HistoryEntry>,
-    pub source: String,
 }
 
 fn direction(ui: Ui, direction: Direction) -> String {
@@ -260,7 +259,6 @@ pub(crate) fn measure_view(ui: Ui, loaded: &Loaded, node: &Node) -> MeasureView 
             .map(|k| kpi_view(ui, k, &loaded.cycle, &loaded.live))
             .collect(),
         history: history(ui, node, &loaded.cycle),
-        source: node.source.clone(),
     }
 }
 

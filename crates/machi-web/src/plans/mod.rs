@@ -103,10 +103,15 @@ struct ListPage {
 }
 
 /// One step of walking the tree: askama has no recursion, so the tree is flattened into the
-/// opening and closing of lists and items, in document order.
+/// opening and closing of lists and items, in document order. Below the first level, a node's
+/// children are folded (`<details>`), so a plan of hundreds of measures reads as its goals
+/// first.
 enum Step {
     OpenList,
     Item(Box<NodeView>),
+    /// Children folded under a summary that says how many there are.
+    OpenFold(String),
+    CloseFold,
     CloseItem,
     CloseList,
 }
@@ -115,6 +120,8 @@ enum Step {
 struct NodeView {
     /// `h3` for level 1 (under the page's `h2`) down to `h6`, so headings follow the tree.
     heading: u32,
+    /// The heading's element id, which the contents list links to.
+    anchor: String,
     /// The measure's own page, for measures.
     href: String,
     level_name: String,
@@ -128,8 +135,13 @@ struct NodeView {
     schedule: Option<(Vec<String>, Vec<String>)>,
     progress: Vec<String>,
     figures: Vec<String>,
-    source: String,
-    notes: Vec<String>,
+}
+
+impl NodeView {
+    /// The measure tag, unless the level's own name already says 施策 (no 「施策施策」).
+    fn measure_tag(&self) -> bool {
+        self.measure && !self.level_name.contains("施策")
+    }
 }
 
 #[derive(Template)]
@@ -141,16 +153,52 @@ struct PlanPage {
     summary: PlanSummary,
     plan: Plan,
     levels: Vec<(String, String)>,
+    /// The first level's headings: (anchor, label and title).
+    contents: Vec<(String, String)>,
     steps: Vec<Step>,
     figures: Vec<String>,
-    notes: Vec<(String, Vec<String>, String)>,
+    /// The document's own notes: (heading, lines). Transcribers' notes stay out of public pages.
+    notes: Vec<(String, Vec<String>)>,
 }
 
 use standing::fy_label as fy;
 
+/// 「令和3年度〜令和7年度」; a year the plan does not state is left out, and a plan that
+/// states neither says so (never 「?〜?」).
 fn period(ui: Ui, summary: &PlanSummary) -> String {
-    let year = |v: Option<i32>| v.map(|v| fy(ui, v)).unwrap_or_else(|| "?".into());
-    format!("{}〜{}", year(summary.from_fy), year(summary.to_fy))
+    match (summary.from_fy, summary.to_fy) {
+        (None, None) => ui.t("記載なし", "Not stated").to_string(),
+        (from, to) => format!(
+            "{}〜{}",
+            from.map(|v| fy(ui, v)).unwrap_or_default(),
+            to.map(|v| fy(ui, v)).unwrap_or_default()
+        ),
+    }
+}
+
+/// The element id of a node's heading.
+fn anchor(node: &Node) -> String {
+    let id: String = node
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("node-{id}")
+}
+
+/// 「1 安全・安心なまちづくり」: a node's printed label and title.
+fn heading_text(node: &Node) -> String {
+    if node.label.is_empty() {
+        node.title.clone()
+    } else {
+        format!("{} {}", node.label, node.title)
+    }
 }
 
 fn figure_line(figure: &Figure) -> String {
@@ -201,6 +249,7 @@ fn node_view(ui: Ui, plan: &Plan, node: &Node) -> NodeView {
     });
     NodeView {
         heading: (node.level + 2).min(6),
+        anchor: anchor(node),
         href: if node.measure {
             format!(
                 "/plans/{}/measures/{}",
@@ -247,14 +296,6 @@ fn node_view(ui: Ui, plan: &Plan, node: &Node) -> NodeView {
             })
             .collect(),
         figures: node.figures.iter().map(figure_line).collect(),
-        source: node.source.clone(),
-        notes: node
-            .notes
-            .iter()
-            .flat_map(|n| n.lines())
-            .chain(node.uncertain.as_deref())
-            .map(str::to_string)
-            .collect(),
     }
 }
 
@@ -265,7 +306,24 @@ fn steps(ui: Ui, plan: &Plan, nodes: &[Node], out: &mut Vec<Step>) {
     out.push(Step::OpenList);
     for node in nodes {
         out.push(Step::Item(Box::new(node_view(ui, plan, node))));
+        let folded = node.level >= 1 && !node.children.is_empty();
+        if folded {
+            let level = node
+                .children
+                .first()
+                .and_then(|child| plan.level_name(child.level))
+                .unwrap_or_default();
+            let count = node.children.len();
+            out.push(Step::OpenFold(if ui.en {
+                format!("Show the {count} items under it")
+            } else {
+                format!("{level}（{count}件）を表示")
+            }));
+        }
         steps(ui, plan, &node.children, out);
+        if folded {
+            out.push(Step::CloseFold);
+        }
         out.push(Step::CloseItem);
     }
     out.push(Step::CloseList);
@@ -309,9 +367,15 @@ pub(crate) async fn show(
             .map(|l| (l.name.clone(), l.numbering.clone().unwrap_or_default()))
             .collect(),
         figures: plan.figures.iter().map(figure_line).collect(),
+        contents: plan
+            .nodes
+            .iter()
+            .map(|node| (anchor(node), heading_text(node)))
+            .collect(),
         notes: plan
             .notes
             .iter()
+            .filter(|n| !n.source.contains("転記者"))
             .map(|n| {
                 let lines = n
                     .text
@@ -319,7 +383,7 @@ pub(crate) async fn show(
                     .chain(n.items.iter().flatten())
                     .cloned()
                     .collect();
-                (n.heading.clone(), lines, n.source.clone())
+                (n.heading.clone(), lines)
             })
             .collect(),
         steps: tree,

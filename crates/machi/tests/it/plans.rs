@@ -63,6 +63,18 @@ async fn import_demo_plans(app: &TestApp) {
     }
 }
 
+/// The ids of the city's plans.
+async fn list_plans(app: &TestApp) -> Vec<String> {
+    let listed = app.get_json("/api/v1/plans").await;
+    listed["plans"]
+        .as_array()
+        .or(listed.as_array())
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn the_seed_plans_can_be_browsed_with_their_own_levels(app: &TestApp) {
     import_demo_plans(app).await;
     let home = app.get("/").await.text().await.unwrap();
@@ -86,12 +98,16 @@ async fn the_seed_plans_can_be_browsed_with_their_own_levels(app: &TestApp) {
     assert_eq!(takatsuki.status(), 200);
     let takatsuki = takatsuki.text().await.unwrap();
     let basic = takatsuki
-        .find("<h3>(1) ICT利活用による行政サービスの向上</h3>")
+        .find(">(1) ICT利活用による行政サービスの向上</h3>")
         .unwrap();
     let measure = takatsuki
         .find("(ア) 防災分野におけるICTの利活用</a></h4>")
         .unwrap();
     assert!(basic < measure, "the measure is under its 基本方針");
+    // A contents list leads to the first level; what is under it is folded.
+    let contents = takatsuki.find("<nav class=\"contents\"").unwrap();
+    assert!(contents < basic);
+    assert!(takatsuki.contains("<details class=\"fold\"><summary>"));
     assert!(takatsuki.contains("ICT戦略の基本方針") && takatsuki.contains("個別施策"));
     assert!(
         takatsuki.contains("83.3 %"),
@@ -107,7 +123,21 @@ async fn the_seed_plans_can_be_browsed_with_their_own_levels(app: &TestApp) {
     }
     assert!(kadoma.contains("<td>環境整備・運用開始</td>"));
     assert!(kadoma.contains("ぴったりサービス"));
-    assert!(kadoma.contains("出典: 重点取組事項のスケジュール"));
+    assert!(
+        !kadoma.contains("出典: 重点取組事項のスケジュール"),
+        "where a transcriber found it is not for residents"
+    );
+    for summary in list_plans(app).await {
+        let page = app
+            .get(&format!("/plans/{summary}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        for never in ["(seed ", "出典:", "施策施策", "?〜", "〜?", "転記者"] {
+            assert!(!page.contains(never), "{summary} shows {never}");
+        }
+    }
 
     let missing = app.get("/plans/no-such-plan").await;
     assert_eq!(missing.status(), 404);
