@@ -126,7 +126,8 @@ async function fillForm(page, form) {
     const id = `#f-${name}`;
     if (input === 'select') await page.selectOption(id, String(value));
     else if (input === 'radio') await page.check(`input[name="${name}"][value="${value}"]`);
-    else if (input === 'checkbox') { if (value === true) await page.check(id); }
+    // A declaration is not on the form: the check-answers page asks it.
+    else if (input === 'checkbox') { if (value === true && await page.locator(id).count() > 0) await page.check(id); }
     else if (input === 'checkboxes') { for (const v of value) await page.check(`input[name="${name}"][value="${v}"]`); }
     else if (input === 'kana') await page.fill(id, toHiragana(String(value)));
     else if (['phone', 'postcode', 'date', 'number'].includes(input)) await page.fill(id, toFullWidth(String(value)));
@@ -137,6 +138,12 @@ async function fillForm(page, form) {
   }
 }
 
+/** On the check-answers page: makes the declarations it asks, then sends the application. */
+async function declareAndSubmit(page) {
+  for (const box of await page.locator('form[action$="/submit"] input[type="checkbox"]').all()) await box.check();
+  await page.getByRole('button', { name: 'この内容で申請する' }).click();
+}
+
 /** Fills, confirms and submits; returns the receipt number and access code shown. */
 async function applyInBrowser(page, id, form, check = async () => {}) {
   await page.goto(`${base}/procedures/${id}/apply`);
@@ -145,7 +152,7 @@ async function applyInBrowser(page, id, form, check = async () => {}) {
   await page.getByRole('button', { name: '入力内容を確認する' }).click();
   assert.match(await page.locator('h1').innerText(), /入力内容の確認/, `${id}: confirm page (errors: ${await page.locator('.error-summary').allInnerTexts()})`);
   await check(`confirm page of ${id}`);
-  await page.getByRole('button', { name: 'この内容で申請する' }).click();
+  await declareAndSubmit(page);
   await check(`receipt page of ${id}`);
   return {
     receipt: (await page.locator('#receipt-number').innerText()).trim(),
@@ -266,9 +273,15 @@ test('a department manager reviews an application, the resident sees it, and the
   await check('inbox');
   await page.getByRole('link', { name: receipt }).click();
   await check('application under review');
-  await page.check('#to-in_review');
+  // 状況を変更する with no status chosen: the page again, an error summary, the note kept.
   await page.fill('#note', '書類を確認しています。');
   await page.getByRole('button', { name: '状況を変更する' }).click();
+  assert.match(await page.locator('.error-summary').innerText(), /次の状況を選んでください/);
+  assert.equal(await page.inputValue('#note'), '書類を確認しています。');
+  await check('application with an error');
+  await page.check('#to-in_review');
+  await page.getByRole('button', { name: '状況を変更する' }).click();
+  assert.match(await page.locator('.success-banner').innerText(), /審査中/);
   assert.match(await page.locator('.facts').innerText(), /審査中/);
   await page.fill('#comment-body', '住民記録を照会済み');
   await page.getByRole('button', { name: '追加する' }).click();
@@ -319,9 +332,23 @@ test('a manager builds a procedure with a fee in the browser, a resident applies
   await check('new procedure');
   await page.fill('#name_ja', '子育て応援パスポートの交付');
   await page.fill('#kana', 'こそだておうえんぱすぽーとのこうふ');
+  await page.fill('#id', 'Kosodate Passport');
+  await page.getByRole('button', { name: 'つくる' }).click();
+  // A bad id: the staff page again, with the error summary and what was typed.
+  assert.match(await page.locator('.error-summary').innerText(), /手続ID/);
+  assert.equal(await page.inputValue('#name_ja'), '子育て応援パスポートの交付');
+  await check('new procedure with an error');
   await page.fill('#id', 'kosodate-passport');
   await page.getByRole('button', { name: 'つくる' }).click();
   await check('procedure editor (empty)');
+  // A choice question without choices keeps what was typed.
+  await page.fill('#label_ja', '受け取り方法（フリガナ）');
+  await page.selectOption('#field_type', 'radio');
+  await page.getByRole('button', { name: '質問を追加する' }).click();
+  assert.match(await page.locator('.error-summary[role="alert"]').innerText(), /選択肢を2つ以上/);
+  assert.equal(await page.inputValue('#label_ja'), '受け取り方法（フリガナ）');
+  await check('procedure editor with an error');
+  await page.fill('#label_ja', '');
 
   const addQuestion = async (label, type, { options = '', required = true, name = '' } = {}) => {
     await page.fill('#label_ja', label);
@@ -336,13 +363,21 @@ test('a manager builds a procedure with a fee in the browser, a resident applies
   await addQuestion('お子さんの人数', 'number', { name: 'children' });
   await addQuestion('受け取り方法', 'radio', { options: '郵送 / By post\n窓口 / At the counter', name: 'delivery' });
   await addQuestion('メールアドレス', 'email', { required: false, name: 'email' });
+  // A question is reworded where it stands.
+  await page.getByRole('link', { name: '編集 受け取り方法' }).click();
+  await check('question editor');
+  await page.fill('#label_ja', '受け取り方法（どちらか）');
+  await page.fill('#options', '郵送 / By post\n窓口 / At the counter\n電子交付 / Online');
+  await page.getByRole('button', { name: '質問を保存する' }).click();
+  assert.match(await page.locator('table').first().innerText(), /受け取り方法（どちらか）/);
   await page.fill('#b-fee_yen', '２００');
   await page.fill('#b-processing_days', '7');
   await page.getByRole('button', { name: '基本情報を保存する' }).click();
   await check('procedure editor (filled)');
   await page.getByRole('link', { name: '住民に表示される画面をプレビュー' }).click();
   await check('preview');
-  assert.match(await page.locator('main').innerText(), /受け取り方法/);
+  assert.match(await page.locator('main').innerText(), /受け取り方法（どちらか）/);
+  assert.match(await page.locator('main').innerText(), /電子交付/);
   await page.goBack();
   await page.getByRole('button', { name: '公開する' }).click();
   assert.match(await page.locator('.facts').innerText(), /公開中/);
@@ -356,7 +391,7 @@ test('a manager builds a procedure with a fee in the browser, a resident applies
   await resident.check('input[name="delivery"][value="o1"]');
   await resident.fill('#f-email', 'hanako@example.jp');
   await resident.getByRole('button', { name: '入力内容を確認する' }).click();
-  await resident.getByRole('button', { name: 'この内容で申請する' }).click();
+  await declareAndSubmit(resident);
   const receipt = (await resident.locator('#receipt-number').innerText()).trim();
   const code = (await resident.locator('#access-code').innerText()).trim();
   await checkAccessibility(resident, 'receipt with a fee to pay');
@@ -668,7 +703,7 @@ test('a manager adds a repeatable group in the editor and a resident gives two c
   assert.match(answers, /お子さん（2件目）/);
   assert.match(answers, /令和8年11月10日/);
   await check('confirm page with a repeatable group');
-  await resident.getByRole('button', { name: 'この内容で申請する' }).click();
+  await declareAndSubmit(resident);
   const receipt = (await resident.locator('#receipt-number').innerText()).trim();
   const code = (await resident.locator('#access-code').innerText()).trim();
   const status = await fetch(`${base}/api/v1/applications/${receipt}`, { headers: { authorization: `Bearer ${code}` } });

@@ -63,6 +63,26 @@ impl CompiledForm {
     }
 
     /// Whether the schema lists `field` as required.
+    /// The declarations a resident makes when sending the form (「記入した内容に誤りがないことを
+    /// 確認しました」): the required tick boxes that end it. A check-answers page asks them after
+    /// the answers, as GOV.UK's pattern does, rather than above the attachments.
+    pub fn declarations(&self) -> Vec<&str> {
+        let ui = &self.definition.ui;
+        let mut trailing: Vec<&str> =
+            ui.order
+                .iter()
+                .rev()
+                .take_while(|name| {
+                    ui.fields.get(*name).is_some_and(|hint| {
+                        hint.input == InputKind::Checkbox && hint.show_if.is_none()
+                    }) && self.is_required(name)
+                })
+                .map(String::as_str)
+                .collect();
+        trailing.reverse();
+        trailing
+    }
+
     pub fn is_required(&self, field: &str) -> bool {
         self.definition
             .schema

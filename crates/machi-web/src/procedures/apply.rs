@@ -77,6 +77,9 @@ struct ConfirmPage {
     carried: Vec<String>,
     /// The one-time token of this page's submit (see [`super::receipt`]).
     submission: String,
+    /// The declarations to make before sending, and what is wrong (not made).
+    declarations: Vec<FieldView>,
+    errors: Vec<(String, String)>,
 }
 
 /// The procedure and its current form, or a friendly error page when it cannot be done online.
@@ -185,8 +188,14 @@ pub(crate) fn draw_form(
             .find(|e| e.field == name)
             .map(|e| ui.l(&e.message).to_string())
     };
+    // Applying, the declarations are asked on the check-answers page instead.
+    let asked_later = match mode {
+        FormMode::Apply(_) => form.declarations(),
+        _ => Vec::new(),
+    };
     let mut fields: Vec<FieldView> = form
         .fields()
+        .filter(|(name, _)| !asked_later.contains(name))
         .map(|(name, hint)| field_view(ui, form, name, hint, values, &error_of))
         .collect();
     if !matches!(mode, FormMode::Preview) {
@@ -275,7 +284,7 @@ pub(super) async fn post_form(
         ));
     }
     let raw = form.answers_from_pairs(&pairs);
-    let answers = form.validate(&raw);
+    let answers = validate_before_declaring(&form, &raw);
     let (files, file_errors) = submit::check_and_keep_files(&state, &form, uploads, attached).await;
     match answers {
         Ok(answers) if file_errors.is_empty() => {
@@ -284,7 +293,14 @@ pub(super) async fn post_form(
                 key: &key,
             };
             Ok(confirm_page(
-                ui, &city, &record, &form, version, &answers, carried,
+                ui,
+                &city,
+                &record,
+                &form,
+                version,
+                &answers,
+                carried,
+                &[],
             ))
         }
         answers => {
@@ -304,12 +320,59 @@ pub(super) async fn post_form(
     }
 }
 
+/// The answers checked before the declarations are made: a declaration the form did not send
+/// (it is asked on the check-answers page) counts as made for the check, and is left out of
+/// the answers carried on; one the form did send (an older page, a script) is kept.
+fn validate_before_declaring(
+    form: &CompiledForm,
+    raw: &Map<String, Value>,
+) -> Result<Map<String, Value>, Vec<FieldError>> {
+    let missing: Vec<&str> = form
+        .declarations()
+        .into_iter()
+        .filter(|name| !raw.contains_key(*name))
+        .collect();
+    let mut probe = raw.clone();
+    for name in &missing {
+        probe.insert(name.to_string(), Value::Bool(true));
+    }
+    let mut answers = form.validate(&probe)?;
+    for name in missing {
+        answers.remove(name);
+    }
+    Ok(answers)
+}
+
+/// The declarations as the check-answers page sent them: when the page asked them, its tick
+/// boxes decide; otherwise the answers carried keep what they had.
+fn declare(form: &CompiledForm, pairs: &[(String, String)], answers: &mut Map<String, Value>) {
+    if !pairs.iter().any(|(k, _)| k == "declarations_asked") {
+        return;
+    }
+    for name in form.declarations() {
+        if pairs.iter().any(|(k, v)| k == name && v == "true") {
+            answers.insert(name.to_string(), Value::Bool(true));
+        } else {
+            answers.remove(name);
+        }
+    }
+}
+
+/// Whether every error is a declaration not made.
+fn undeclared_only(form: &CompiledForm, errors: &[FieldError]) -> bool {
+    let declarations = form.declarations();
+    errors
+        .iter()
+        .all(|e| declarations.contains(&e.field.as_str()))
+}
+
 /// The files a confirm page carries, and the key they are sealed under.
 struct Carried<'a> {
     files: &'a [NewAttachment],
     key: &'a str,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn confirm_page(
     ui: Ui,
     city: &machi_store::Tenant,
@@ -318,9 +381,26 @@ fn confirm_page(
     version: i64,
     answers: &Map<String, Value>,
     Carried { files, key }: Carried<'_>,
+    errors: &[FieldError],
 ) -> Response {
+    let declarations = form.declarations();
+    let error_of = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == name)
+            .map(|e| ui.l(&e.message).to_string())
+    };
+    let values = Values::from_answers(answers);
+    let declaration_views: Vec<FieldView> = declarations
+        .iter()
+        .filter_map(|name| {
+            let hint = form.definition().ui.fields.get(*name)?;
+            Some(field_view(ui, form, name, hint, &values, &error_of))
+        })
+        .collect();
     let mut rows: Vec<AnswerRowView> = field_rows(ui.en, form, answers)
         .into_iter()
+        .filter(|row| !declarations.contains(&row.field.as_str()))
         .map(|row| AnswerRowView {
             change: Some(field_target(form, &row.field)),
             label: row.label,
@@ -343,8 +423,18 @@ fn confirm_page(
         answers_json: Value::Object(answers.clone()).to_string(),
         carried: files.iter().map(|f| carried::seal(key, f)).collect(),
         submission: super::receipt::submission_token(),
+        errors: errors
+            .iter()
+            .map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string()))
+            .collect(),
+        declarations: declaration_views,
     };
-    no_store(render(&page))
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, no_store(render(&page))).into_response()
 }
 
 /// The form version and answers the confirm page carried.
@@ -382,7 +472,7 @@ pub(super) async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let (record, _, _) = online_form(&state, &city, &id, ui).await?;
-    let (version, answers) = confirmed_answers(&pairs, ui)?;
+    let (version, mut answers) = confirmed_answers(&pairs, ui)?;
     let resident = crate::kit::resident::signed_in(&state, &city, &headers).await;
     let form = state
         .forms
@@ -390,8 +480,21 @@ pub(super) async fn submit(
         .await?;
     let key = carried::key(&state).await?;
     let carried = carried::from_pairs(&key, &pairs);
+    declare(&form, &pairs, &mut answers);
     let answers = match form.validate(&answers) {
         Ok(answers) => answers,
+        Err(errors) if undeclared_only(&form, &errors) => {
+            // Only a declaration is missing: the check-answers page again, saying so.
+            let kept = carried::checked(&state, &form, carried).await;
+            let shown = validate_before_declaring(&form, &answers).unwrap_or(answers);
+            let files = Carried {
+                files: &kept,
+                key: &key,
+            };
+            return Ok(confirm_page(
+                ui, &city, &record, &form, version, &shown, files, &errors,
+            ));
+        }
         Err(errors) => {
             let kept = carried::checked(&state, &form, carried).await;
             return Ok(form_page(

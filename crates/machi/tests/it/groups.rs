@@ -87,7 +87,7 @@ async fn a_family_gives_each_child_in_a_repeatable_group(app: &TestApp) {
             ],
         )
         .await;
-    assert_eq!(refused.status(), 400, "no files inside a group");
+    assert_eq!(refused.status(), 422, "no files inside a group");
     // Questions inside the group move and go away on their own.
     let editor = manager.get_html(EDIT).await;
     assert!(editor.contains("children.birth_date") && editor.contains("グループ内に追加"));

@@ -18,6 +18,7 @@ mod assets;
 mod backup;
 mod broadcast;
 mod catalog;
+mod check_answers;
 mod ckan;
 mod counter;
 mod datastore;
