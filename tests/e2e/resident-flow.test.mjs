@@ -727,6 +727,10 @@ test('staff write an emergency notice; residents find it by category and area; t
   await page.fill('#n-areas', '中央町');
   await page.check('#urg-emergency');
   await page.getByRole('button', { name: '保存する' }).click();
+  // An emergency goes out at once: the page first says whom it reaches.
+  assert.match(await page.locator('.confirm-send').innerText(), /緊急のお知らせを送信しますか/);
+  await checkAccessibility(page, 'emergency notice to confirm');
+  await page.getByRole('button', { name: /人に送信する/ }).click();
   await page.goto(`${base}/staff/notices`);
   await checkAccessibility(page, 'staff notice list');
   const resident = await phonePage();
@@ -780,6 +784,7 @@ test('a lobby screen shows the notices of its area; an emergency takes it over; 
   await page.fill('#n-areas', '東町');
   await page.check('#urg-emergency');
   await page.getByRole('button', { name: '保存する' }).click();
+  await page.getByRole('button', { name: /人に送信する/ }).click();
 
   await screen.reload();
   assert.equal(await screen.locator('body.signage-emergency').count(), 1);
@@ -865,6 +870,7 @@ test('a resident subscribes to 防災 for their area by e-mail and browser notif
     await staff.fill('#n-areas', '北町');
     await staff.check('#urg-emergency');
     await staff.getByRole('button', { name: '保存する' }).click();
+    await staff.getByRole('button', { name: /人に送信する/ }).click();
 
     const [pushed] = await push.waitFor(1);
     assert.equal(pushed.url, '/push/e2e-browser');

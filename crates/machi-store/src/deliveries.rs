@@ -160,23 +160,52 @@ pub(crate) async fn enqueue_notice(
         .bind(Param::Text(publish_at.into()))
         .push(", ")
         .bind(Param::Text(now_text()))
-        .push(" FROM subscriptions WHERE tenant_id = ")
-        .bind(Param::Text(tenant.into()))
-        .push(" AND confirmed_at IS NOT NULL");
-    if draft.urgency != machi_core::notices::Urgency::Emergency {
-        sql.push(" AND ");
-        any_listed(&mut sql, "categories", &draft.categories);
-    }
-    if !draft.areas.is_empty() {
-        sql.push(" AND (areas = '|' OR ");
-        any_listed(&mut sql, "areas", &draft.areas);
-        sql.push(")");
-    }
+        .push(" FROM subscriptions WHERE ");
+    push_audience(&mut sql, tenant, draft);
     sql.push(" ON CONFLICT DO NOTHING");
     let done = sqlx::query_with(sql.text(), sql.arguments())
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// The subscriptions a notice concerns (see [`enqueue_notice`]), as a WHERE condition.
+fn push_audience(sql: &mut Sql, tenant: &str, draft: &NoticeDraft) {
+    sql.push("tenant_id = ")
+        .bind(Param::Text(tenant.into()))
+        .push(" AND confirmed_at IS NOT NULL");
+    if draft.urgency != machi_core::notices::Urgency::Emergency {
+        sql.push(" AND ");
+        any_listed(sql, "categories", &draft.categories);
+    }
+    if !draft.areas.is_empty() {
+        sql.push(" AND (areas = '|' OR ");
+        any_listed(sql, "areas", &draft.areas);
+        sql.push(")");
+    }
+}
+
+impl crate::Store {
+    /// How many subscribers a notice would reach now, per channel (what staff confirm before an
+    /// emergency goes out).
+    pub async fn notice_audience(
+        &self,
+        tenant: &str,
+        draft: &NoticeDraft,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut sql = Sql::new(
+            self.backend(),
+            "SELECT channel, COUNT(*) AS n FROM subscriptions WHERE ",
+        );
+        push_audience(&mut sql, tenant, draft);
+        sql.push(" GROUP BY channel ORDER BY channel");
+        let rows = sqlx::query_with(sql.text(), sql.arguments())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("channel")?, row.try_get("n")?)))
+            .collect()
+    }
 }
 
 /// `(column LIKE '%|a|%' OR column LIKE '%|b|%' …)` for a `|a|b|` list column.

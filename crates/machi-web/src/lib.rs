@@ -46,6 +46,8 @@ pub struct AppState {
     line: Option<LineSettings>,
     /// Whether webhooks may be registered at addresses in private networks.
     webhook_allow_private: bool,
+    /// An SMTP server is configured (else e-mail waits in the outbox).
+    sends_mail: bool,
     /// The bearer token Prometheus sends for `/metrics`; without one, `/metrics` is off.
     metrics_token: Option<String>,
     /// The deployment's key for sealing hidden form fields, read once (see [`kit::seal`]).
@@ -68,6 +70,7 @@ impl AppState {
             oidc: None,
             line: None,
             webhook_allow_private: false,
+            sends_mail: false,
             metrics_token: None,
             seal_secret: Arc::default(),
             trusted_proxies: Arc::default(),
@@ -96,6 +99,16 @@ impl AppState {
     }
 
     /// Serves `/metrics` to requests bearing this token (none: `/metrics` is not served).
+    /// Whether e-mail can leave (an SMTP server is configured); staff are warned when it cannot.
+    pub fn with_mail(mut self, configured: bool) -> Self {
+        self.sends_mail = configured;
+        self
+    }
+
+    pub(crate) fn sends_mail(&self) -> bool {
+        self.sends_mail
+    }
+
     pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
         self.metrics_token = token.filter(|t| !t.is_empty());
         self

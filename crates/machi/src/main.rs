@@ -482,7 +482,8 @@ async fn serve(settings: &Settings, store: Store, demo: bool) -> anyhow::Result<
             .with_private_webhooks(settings.webhook_allow_private)
             .with_metrics_token(settings.metrics_token.clone())
             .with_trusted_proxies(settings.trusted_proxy.clone())
-            .with_test_payments(test_payments),
+            .with_test_payments(test_payments)
+            .with_mail(settings.smtp_url.is_some()),
     );
     let workers = machi_work::delivery::spawn(store.clone(), settings.delivery(&public_url));
     let snapshots = tokio::spawn(machi_work::snapshot_metrics_hourly(store.clone()));

@@ -25,6 +25,8 @@ struct ReportPage {
     rows: Vec<(String, ChannelReport)>,
     total: ChannelReport,
     subscribers: Vec<(String, i64)>,
+    /// No SMTP server is configured: e-mail stays queued, and the page says why.
+    mail_off: bool,
 }
 
 fn channel_label(signed: &Signed, channel: &str) -> String {
@@ -64,6 +66,7 @@ pub(crate) async fn report(
     }
     let subscribers = state.store.subscriber_counts(&signed.city.id).await?;
     Ok(render(&ReportPage {
+        mail_off: !state.sends_mail(),
         chrome: signed.chrome(&format!("/staff/notices/{id}/deliveries")),
         notice_id: id,
         title: signed.ui.l(&notice.draft.title).to_string(),

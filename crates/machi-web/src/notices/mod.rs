@@ -7,6 +7,7 @@ mod alerts;
 mod deliveries;
 mod line;
 mod staff;
+mod staff_files;
 pub(crate) mod subscriptions;
 
 use askama::Template;

@@ -9,7 +9,7 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, Utc};
 use machi_core::notices::{NoticeDraft, Urgency, CATEGORIES};
-use machi_core::procedures::{AttachmentKind, Localized};
+use machi_core::procedures::Localized;
 use machi_core::wareki::jst;
 use machi_store::notices::{
     AttachmentChanges, NewNoticeFile, Notice, NoticeAttachment, NoticeSave,
@@ -17,8 +17,9 @@ use machi_store::notices::{
 use machi_store::StoredFile;
 use machi_store::Time;
 
+use super::staff_files::{carry_key, carry_value, check_uploads, read_carried};
 use super::{notice_view, row, NoticeRow, NoticeView};
-use crate::kit::{clean_filename, render, see_other, ApiError, Chrome, PageError, Signed, Upload};
+use crate::kit::{render, see_other, ApiError, Chrome, PageError, Signed, Upload};
 use crate::AppState;
 
 /// Most files one notice carries.
@@ -54,6 +55,7 @@ struct StaffForm {
     /// The notice as residents will see it, in Japanese and (when written) English.
     preview: Vec<(&'static str, NoticeView)>,
     errors: Vec<(String, String)>,
+    confirm: Option<SendConfirm>,
 }
 
 /// What the form shows besides the draft and its times.
@@ -65,6 +67,16 @@ struct FormExtras {
     /// What the carried files are sealed with (see [`carry_key`]).
     carry_key: String,
     preview: Option<Notice>,
+    /// An emergency about to go out: whom it reaches, for staff to confirm first.
+    confirm: Option<SendConfirm>,
+}
+
+/// What saving an emergency notice will do at once, shown before it is done: how many
+/// subscribers it reaches, per channel, and whether e-mail can leave at all.
+struct SendConfirm {
+    total: i64,
+    by_channel: Vec<(String, i64)>,
+    mail_off: bool,
 }
 
 fn require_writer(signed: &Signed) -> Result<Option<String>, PageError> {
@@ -238,6 +250,11 @@ fn form_page(
             .iter()
             .map(|(field, message)| (format!("n-{field}"), ui.l(message).to_string()))
             .collect(),
+        confirm: extras.confirm.as_ref().map(|c| SendConfirm {
+            total: c.total,
+            by_channel: c.by_channel.clone(),
+            mail_off: c.mail_off,
+        }),
     };
     let status = if errors.is_empty() {
         axum::http::StatusCode::OK
@@ -300,106 +317,6 @@ pub(crate) async fn staff_update(
     save(&state, &signed, Some(id), request).await
 }
 
-/// The key carried files are sealed with: the deployment's secret and this session's, so that
-/// a form carries only files this session uploaded, never another stored file by its digest.
-async fn carry_key(state: &AppState, signed: &Signed) -> Result<String, PageError> {
-    let secret = state.seal_secret().await?;
-    Ok(format!("{secret}:{}", signed.session.csrf_token))
-}
-
-/// A carried file as a sealed hidden field: `sha256:media type:size:name`.
-fn carry_value(key: &str, file: &NoticeAttachment) -> String {
-    crate::kit::seal(
-        key,
-        &format!(
-            "{}:{}:{}:{}",
-            file.sha256, file.media_type, file.size_bytes, file.filename
-        ),
-    )
-}
-
-/// Files a preview carried, kept only if their seal holds and they are on disk with the
-/// stated size and type.
-async fn read_carried(
-    state: &AppState,
-    key: &str,
-    pairs: &[(String, String)],
-) -> Vec<NoticeAttachment> {
-    let mut kept = Vec::new();
-    for (_, sealed) in pairs.iter().filter(|(k, _)| k == "carried") {
-        let Some(value) = crate::kit::unseal(key, sealed) else {
-            continue;
-        };
-        let mut parts = value.splitn(4, ':');
-        let (Some(sha256), Some(_), Some(size), Some(name)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let digest_like = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        if !digest_like {
-            continue;
-        }
-        let Ok(bytes) = state.store.read_file(sha256.to_ascii_lowercase()).await else {
-            continue;
-        };
-        let Some(kind) = AttachmentKind::sniff(&bytes) else {
-            continue;
-        };
-        if size.parse::<u64>().ok() == Some(bytes.len() as u64) {
-            kept.push(NoticeAttachment {
-                id: String::new(),
-                filename: clean_filename(name),
-                media_type: kind.media_type().to_string(),
-                size_bytes: bytes.len() as u64,
-                sha256: sha256.to_ascii_lowercase(),
-            });
-        }
-    }
-    kept
-}
-
-/// Checks new files (type from the content, size, how many the notice would then carry).
-fn check_uploads(
-    uploads: &[Upload],
-    keeping: usize,
-    errors: &mut Vec<(&'static str, Localized)>,
-) -> Vec<(String, AttachmentKind)> {
-    let mut good = Vec::new();
-    if keeping + uploads.len() > MAX_FILES {
-        errors.push((
-            "files",
-            Localized::new(
-                format!("添付ファイルは{MAX_FILES}件までにしてください"),
-                format!("attach at most {MAX_FILES} files"),
-            ),
-        ));
-    }
-    for upload in uploads {
-        let name = clean_filename(&upload.filename);
-        if upload.bytes.len() > MAX_FILE_BYTES {
-            errors.push((
-                "files",
-                Localized::new(
-                    format!("{name}は10MB以下のファイルにしてください"),
-                    format!("{name} must be 10 MB or smaller"),
-                ),
-            ));
-        } else if let Some(kind) = AttachmentKind::sniff(&upload.bytes) {
-            good.push((name, kind));
-        } else {
-            errors.push((
-                "files",
-                Localized::new(
-                    format!("{name}は PDF・JPEG・PNG のファイルにしてください"),
-                    format!("{name} must be a PDF, JPEG or PNG file"),
-                ),
-            ));
-        }
-    }
-    good
-}
-
 async fn save(
     state: &AppState,
     signed: &Signed,
@@ -444,6 +361,7 @@ async fn save(
             carried,
             carry_key,
             preview: None,
+            confirm: None,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &errors));
     }
@@ -473,6 +391,34 @@ async fn save(
             carried,
             carry_key,
             preview: Some(notice),
+            confirm: None,
+        };
+        return Ok(form_page(signed, action, &draft, times, &extras, &[]));
+    }
+    let sends_now =
+        draft.urgency == Urgency::Emergency && publish_at.is_none_or(|at| at <= Time::now());
+    if sends_now && !pairs.iter().any(|(k, _)| k == "confirm_send") {
+        let audience = state.store.notice_audience(&signed.city.id, &draft).await?;
+        let confirm = SendConfirm {
+            total: audience.iter().map(|(_, n)| n).sum(),
+            by_channel: audience
+                .into_iter()
+                .map(|(channel, n)| {
+                    let label = machi_core::subscriptions::Channel::parse(&channel)
+                        .map(|c| signed.ui.l(&c.label()).to_string())
+                        .unwrap_or(channel);
+                    (label, n)
+                })
+                .collect(),
+            mail_off: !state.sends_mail(),
+        };
+        let extras = FormExtras {
+            saved,
+            removed,
+            carried,
+            carry_key,
+            preview: None,
+            confirm: Some(confirm),
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &[]));
     }

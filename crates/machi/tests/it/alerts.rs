@@ -194,6 +194,7 @@ async fn alerts_go_out_as_cap_and_take_over_the_lobby_screens(app: &TestApp) {
             ("category", "bousai"),
             ("areas", "北町、北町二丁目"),
             ("urgency", "emergency"),
+            ("confirm_send", "1"),
             ("expires_at", "2099-12-31 23:00"),
         ],
     )
@@ -322,6 +323,7 @@ async fn alerts_go_out_as_cap_and_take_over_the_lobby_screens(app: &TestApp) {
             ("category", "bousai"),
             ("areas", "北町"),
             ("urgency", "emergency"),
+            ("confirm_send", "1"),
             ("publish_at", "2020-01-01 09:00"),
             ("expires_at", "2020-01-01 10:00"),
         ],
@@ -343,6 +345,7 @@ async fn an_alert_edited_after_it_went_out_is_an_update_of_the_first(app: &TestA
         ("category", "bousai"),
         ("areas", "南町"),
         ("urgency", "emergency"),
+        ("confirm_send", "1"),
     ];
     let id = write(&mut staff, &form).await;
     let url = app.url(&format!("/alerts/{id}.cap"));

@@ -64,6 +64,38 @@ async fn staff_publish_and_residents_choose_what_concerns_them(app: &TestApp) {
         .unwrap()
         .is_empty());
 
+    // An emergency goes out at once: saving it first asks to confirm whom it reaches.
+    let unconfirmed = write(
+        &mut staff,
+        &[
+            ("title_ja", "北町に避難指示"),
+            ("body_ja", "避難してください。"),
+            ("category", "bousai"),
+            ("areas", "北町"),
+            ("urgency", "emergency"),
+        ],
+    )
+    .await;
+    assert_eq!(unconfirmed.status(), 200);
+    let asked = unconfirmed.text().await.unwrap();
+    assert!(asked.contains("緊急のお知らせを送信しますか") && asked.contains("人に送信する"));
+    assert!(
+        asked.contains("SMTP"),
+        "e-mail that cannot leave is said before it is sent"
+    );
+    assert!(
+        asked.contains("value=\"北町に避難指示\""),
+        "the notice is kept"
+    );
+    assert!(
+        app.store
+            .department_notices(CITY, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was saved or sent"
+    );
+
     let alert = write(
         &mut staff,
         &[
@@ -75,6 +107,7 @@ async fn staff_publish_and_residents_choose_what_concerns_them(app: &TestApp) {
             ("category", "bousai"),
             ("areas", "北町、北町二丁目"),
             ("urgency", "emergency"),
+            ("confirm_send", "1"),
         ],
     )
     .await;
@@ -250,6 +283,7 @@ async fn staff_preview_and_attach_files_residents_download(app: &TestApp) {
         ("category", "bousai"),
         ("areas", "北町"),
         ("urgency", "emergency"),
+        ("confirm_send", "1"),
     ];
 
     // A preview shows the notice as residents will see it, in both languages, and saves nothing.

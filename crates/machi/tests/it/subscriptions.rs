@@ -349,6 +349,7 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
             ("category", "bousai"),
             ("areas", "北町"),
             ("urgency", "emergency"),
+            ("confirm_send", "1"),
         ],
     )
     .await;
@@ -543,6 +544,7 @@ async fn a_dead_nodes_batch_goes_to_another_worker_after_its_lease(app: &TestApp
             ("body_ja", "x"),
             ("category", "bousai"),
             ("urgency", "emergency"),
+            ("confirm_send", "1"),
         ],
     )
     .await;
