@@ -107,3 +107,28 @@ pub(super) fn check_uploads(
     }
     good
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_than_five_files_or_a_renamed_program_are_refused() {
+        let upload = |name: &str, bytes: &[u8]| Upload {
+            field: "files".into(),
+            filename: name.into(),
+            bytes: bytes.to_vec(),
+        };
+        let mut errors = Vec::new();
+        let good = check_uploads(
+            &[upload("a.pdf", b"%PDF-1.4"), upload("b.pdf", b"MZ\x90\x00")],
+            0,
+            &mut errors,
+        );
+        assert_eq!(good, vec![("a.pdf".to_string(), AttachmentKind::Pdf)]);
+        assert_eq!(errors.len(), 1);
+        let mut errors = Vec::new();
+        check_uploads(&[upload("a.pdf", b"%PDF-1.4")], MAX_FILES, &mut errors);
+        assert_eq!(errors.len(), 1);
+    }
+}
