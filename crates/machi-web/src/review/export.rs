@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::inbox::InboxParams;
 use crate::kit::{ApiError, PageError, Signed};
 use crate::AppState;
-use machi_core::procedures::display::{display_value, hint_display};
+use machi_core::procedures::display::{answer_rows, applicant_name, display_value, hint_display};
 
 /// Most rows one export holds; narrow the filters for more.
 const MAX_ROWS: usize = 100_000;
@@ -75,11 +75,14 @@ pub(super) async fn applications(
         "処理期限",
         "担当者",
         "受付方法",
+        "申請者",
     ]
     .map(String::from)
     .to_vec();
-    if let Some(form) = &form {
-        heading.extend(form.fields().map(|(_, hint)| hint.label.ja.clone()));
+    match &form {
+        Some(form) => heading.extend(form.fields().map(|(_, hint)| hint.label.ja.clone())),
+        // Procedures' questions differ: without one chosen, each row writes its answers out.
+        None => heading.push("申請内容".into()),
     }
     let csv_error = |e: csv::Error| PageError::from(ApiError::internal(e));
     let safe =
@@ -105,6 +108,11 @@ pub(super) async fn applications(
             }
             .to_string(),
         ];
+        let (applicant, written_out) = read_answers(&state, &signed, item).await;
+        record.push(applicant);
+        if form.is_none() {
+            record.push(written_out);
+        }
         if let Some(form) = &form {
             let empty = serde_json::Map::new();
             let given = answers
@@ -140,6 +148,38 @@ pub(super) async fn applications(
         chrono::Utc::now().format("%Y%m%d-%H%M%S")
     );
     Ok(crate::kit::attachment(bytes, content_type, &filename))
+}
+
+/// The applicant's name and every answer written out (「氏名：山田 花子 ／ 住所：…」), read with
+/// the form the application was made on.
+async fn read_answers(
+    state: &AppState,
+    signed: &Signed,
+    item: &machi_store::review::InboxItem,
+) -> (String, String) {
+    let form = state
+        .forms
+        .get(
+            &state.store,
+            &signed.city.id,
+            &item.procedure_id,
+            item.form_version,
+        )
+        .await;
+    let answers: serde_json::Map<String, Value> =
+        serde_json::from_str(&item.answers).unwrap_or_default();
+    let Ok(form) = form else {
+        return (String::new(), String::new());
+    };
+    let written_out = answer_rows(false, &form, &answers)
+        .into_iter()
+        .map(|(label, value)| format!("{label}：{value}"))
+        .collect::<Vec<_>>()
+        .join(" ／ ");
+    (
+        applicant_name(&form, &answers).unwrap_or_default(),
+        written_out,
+    )
 }
 
 async fn current_form(

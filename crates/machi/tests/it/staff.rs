@@ -306,6 +306,21 @@ async fn exports_open_in_excel_encodings(app: &TestApp) {
     assert!(text.contains(&receipt) && text.contains("山田"), "{text}");
     assert!(text.contains("\r\n"));
 
+    // Without a procedure chosen, the applicant and the answers are still there, written out.
+    let any = manager.get("/staff/inbox/export?encoding=utf8").await;
+    let any = String::from_utf8(any.bytes().await.unwrap()[3..].to_vec()).unwrap();
+    assert!(
+        any.lines()
+            .next()
+            .unwrap()
+            .ends_with("受付方法,申請者,申請内容"),
+        "{any}"
+    );
+    assert!(
+        any.contains("山田 花子") && any.contains("請求者の氏名：山田 花子"),
+        "{any}"
+    );
+
     let sjis = manager
         .get(&format!(
             "/staff/inbox/export?procedure={KOSODATE_PROCEDURE}&encoding=sjis&wareki=1"
