@@ -2,6 +2,7 @@
 //! is one audited transaction. Searches run over an in-memory snapshot of the city's catalog
 //! (`search`), matched against a normalised search key (width, kana and case folded).
 
+mod revise;
 mod search;
 
 pub(crate) use search::CatalogCache;

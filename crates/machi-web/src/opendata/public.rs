@@ -194,6 +194,13 @@ struct DatasetPage {
     previews: Vec<Preview>,
 }
 
+impl DatasetPage {
+    /// A stored time as staff and residents read it: JST with the 和暦 date.
+    fn when(&self, time: &machi_store::Time) -> String {
+        crate::kit::jst_text(*time)
+    }
+}
+
 /// A table preview of a file's first rows.
 struct Preview {
     name: String,

@@ -53,6 +53,13 @@ struct ListPage {
     datasets: Vec<DatasetRecord>,
 }
 
+impl ListPage {
+    /// A stored time as staff and residents read it: JST with the 和暦 date.
+    fn when(&self, time: &machi_store::Time) -> String {
+        crate::kit::jst_text(*time)
+    }
+}
+
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
@@ -84,6 +91,13 @@ struct FormPage {
     errors: Vec<(String, String)>,
     dataset: Option<DatasetRecord>,
     standards: Vec<(String, String)>,
+}
+
+impl FormPage {
+    /// A stored time as staff and residents read it: JST with the 和暦 date.
+    fn when(&self, time: &machi_store::Time) -> String {
+        crate::kit::jst_text(*time)
+    }
 }
 
 async fn form_page(
@@ -169,8 +183,17 @@ fn read_form(pairs: &[(String, String)]) -> DatasetInput {
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    // Typed as residents' forms are: full-width letters and digits, dates in 和暦 or any width
+    // (kept as ISO dates, as DCAT and CKAN clients read them). The CKAN API takes names as
+    // CKAN does.
+    let date = |name: &str| {
+        let typed = field(name);
+        machi_core::wareki::parse_date(&typed)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or(typed)
+    };
     DatasetInput {
-        name: field("name"),
+        name: machi_core::text::fold_width(field("name").trim()),
         title_ja: field("title_ja"),
         title_en: field("title_en"),
         notes_ja: field("notes_ja"),
@@ -179,8 +202,8 @@ fn read_form(pairs: &[(String, String)]) -> DatasetInput {
         license_id: field("license_id"),
         frequency: field("frequency"),
         spatial: field("spatial"),
-        temporal_start: field("temporal_start"),
-        temporal_end: field("temporal_end"),
+        temporal_start: date("temporal_start"),
+        temporal_end: date("temporal_end"),
         contact_name: field("contact_name"),
         contact_email: field("contact_email"),
         tags: field("tags")

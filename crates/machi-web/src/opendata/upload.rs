@@ -149,16 +149,51 @@ pub(super) async fn add(
         file_sha256: Some(stored.sha256),
         standard,
     };
-    let added = state
-        .store
-        .add_resource(&signed.city.id, &page.dataset.id, &resource, signed.email())
-        .await?;
-    if let Some(typed) = typed {
+    // A new version of a file the dataset has keeps its resource (id, address, position).
+    let replacing = field(&pairs, "replace");
+    let added = if replacing.is_empty() {
         state
             .store
-            .datastore_replace(&signed.city.id, &added.id, &typed.fields, &[], typed.rows)
+            .add_resource(&signed.city.id, &page.dataset.id, &resource, signed.email())
+            .await?
+    } else {
+        let replaced = state
+            .store
+            .replace_resource_file(
+                &signed.city.id,
+                &page.dataset.id,
+                &replacing,
+                &resource,
+                signed.email(),
+            )
+            .await;
+        match replaced {
+            Ok(replaced) => replaced,
+            Err(machi_store::StoreError::NotStored(_)) => {
+                let message = ui.t(
+                    "差し替えるファイルがこのデータセットにありません",
+                    "This dataset has no such file to replace",
+                );
+                return Ok(refused(page, message));
+            }
+            Err(error) => return Err(PageError::from(error)),
+        }
+    };
+    match typed {
+        Some(typed) => {
+            state
+                .store
+                .datastore_replace(&signed.city.id, &added.id, &typed.fields, &[], typed.rows)
+                .await
+                .map_err(|e| PageError::from(ApiError::internal(e)))?;
+        }
+        // A table replaced by a file that is not one takes its rows with it.
+        None if !replacing.is_empty() => state
+            .store
+            .datastore_drop(&signed.city.id, &added.id)
             .await
-            .map_err(|e| PageError::from(ApiError::internal(e)))?;
+            .map_err(|e| PageError::from(ApiError::internal(e)))?,
+        None => {}
     }
     if format != "CSV" && format != "XLSX" {
         return Ok(see_other(&format!("/staff/opendata/{id}")));

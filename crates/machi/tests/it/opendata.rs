@@ -327,4 +327,6 @@ async fn staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file(
     );
 }
 
+mod versions;
+
 crate::on_both_backends!(staff_publish_a_dataset_and_see_the_report_of_a_shift_jis_file,);

@@ -1,0 +1,76 @@
+//! A resource's file replaced by a new version: the same resource (its id, address and place
+//! in the dataset stay, so links and CKAN clients follow it), a new file, audited with the
+//! digest of the one it replaced (which stays stored, so the old version can be found again).
+
+use serde_json::json;
+
+use super::{ResourceInput, ResourceRecord};
+use crate::audit::AuditEntry;
+use crate::{now_text, Result, Store, StoreError};
+
+impl Store {
+    /// Replaces the file of `resource_id` (of `dataset_id`) and what describes it.
+    pub async fn replace_resource_file(
+        &self,
+        tenant: &str,
+        dataset_id: &str,
+        resource_id: &str,
+        input: &ResourceInput,
+        actor: &str,
+    ) -> Result<ResourceRecord> {
+        let before = self
+            .resource(tenant, resource_id)
+            .await?
+            .filter(|r| r.dataset_id == dataset_id)
+            .ok_or_else(|| StoreError::NotStored(format!("no resource {resource_id}")))?;
+        let now = now_text();
+        let mut audited = self.begin_audited(tenant).await?;
+        let tx = &mut audited.tx;
+        let updated = sqlx::query(
+            "UPDATE od_resources SET name = $1, format = $2, media_type = $3, size_bytes = $4, \
+             file_sha256 = $5, standard = $6, modified_at = $7 \
+             WHERE tenant_id = $8 AND id = $9 AND dataset_id = $10",
+        )
+        .bind(&input.name)
+        .bind(&input.format)
+        .bind(&input.media_type)
+        .bind(input.size_bytes)
+        .bind(input.file_sha256.clone())
+        .bind(&input.standard)
+        .bind(&now)
+        .bind(tenant)
+        .bind(resource_id)
+        .bind(dataset_id)
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotStored(format!("no resource {resource_id}")));
+        }
+        sqlx::query(
+            "UPDATE od_datasets SET modified_at = $1 WHERE tenant_id = $2 AND id = $3 AND state = 'active'",
+        )
+        .bind(&now)
+        .bind(tenant)
+        .bind(dataset_id)
+        .execute(&mut **tx)
+        .await?;
+        let detail = json!({
+            "dataset": dataset_id,
+            "name": input.name,
+            "replaced": before.file_sha256,
+            "with": input.file_sha256,
+        });
+        audited
+            .append(&AuditEntry::new(
+                actor,
+                "resource.replace",
+                &format!("resource:{resource_id}"),
+                detail,
+            ))
+            .await?;
+        audited.commit().await?;
+        self.resource(tenant, resource_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("resource {resource_id} vanished")))
+    }
+}
