@@ -191,6 +191,11 @@ test('a resident finds 住民票の写し, applies on a phone and checks the sta
   // Its button opens the status of this application, nothing to type.
   await page.getByRole('button', { name: '申請状況を確認する' }).click();
   assert.match(await page.locator('main').innerText(), new RegExp(`${receipt}[\\s\\S]*受付済み`));
+  // What happens next, by when, and a copy of what was sent.
+  assert.match(await page.locator('#next-step').innerText(), /担当課が内容を確認します/);
+  assert.match(await page.locator('main').innerText(), /結果の目安/);
+  await page.locator('details.sent-answers summary').click();
+  assert.match(await page.locator('details.sent-answers').innerText(), /住所/);
   await check('status result');
 
   // The acknowledgement e-mail arrives; its link opens the status page with the receipt
@@ -542,6 +547,10 @@ test('a family applies for a birth bundle: an error keeps every answer and file,
   await page.getByRole('button', { name: '入力内容を確認する' }).click();
   assert.match(await page.locator('h1').innerText(), /入力内容の確認/, await page.locator('.error-summary').allInnerTexts().then(String));
   await check('life event check answers');
+  // 修正する keeps everything, files too; 変更 opens the form at its question.
+  await page.getByRole('button', { name: '修正する' }).click();
+  assert.match(await page.locator('.attached').innerText(), /申立書\.pdf/, 'the file survives 修正する');
+  await page.getByRole('button', { name: '入力内容を確認する' }).click();
   await page.getByRole('button', { name: '変更 児童の氏名', exact: true }).click();
   assert.equal(await page.inputValue('[id="f-_.child_name"]'), child);
   await page.fill('[id="f-_.child_name"]', '山田 ひなた');
