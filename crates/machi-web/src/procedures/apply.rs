@@ -508,14 +508,7 @@ pub(super) async fn submit(
             ));
         }
     };
-    let attachments = carried::complete(&state, &form, carried)
-        .await
-        .ok_or_else(|| {
-            PageError::from(ApiError::bad_request(ui.t(
-                "添付ファイルを確認できませんでした。もう一度選んでください。",
-                "The attached files could not be checked. Please attach them again.",
-            )))
-        })?;
+    let attachments = carried::required(&state, ui, &form, carried).await?;
     let token = super::receipt::token_of(&pairs);
     let accepted = submit::submit(
         &state,

@@ -122,6 +122,21 @@ pub(super) async fn complete(
     (kept.len() == fields.len() && all_required).then_some(kept)
 }
 
+/// [`complete`], or the page that asks the resident to attach the files again.
+pub(super) async fn required(
+    state: &AppState,
+    ui: Ui,
+    form: &CompiledForm,
+    carried: Vec<NewAttachment>,
+) -> Result<Vec<NewAttachment>, PageError> {
+    complete(state, form, carried).await.ok_or_else(|| {
+        PageError::from(crate::kit::ApiError::bad_request(ui.t(
+            "添付ファイルを確認できませんでした。もう一度選んでください。",
+            "The attached files could not be checked. Please attach them again.",
+        )))
+    })
+}
+
 /// Files with their sealed fields, for a page to carry and show.
 pub(super) fn sealed(key: &str, files: Vec<NewAttachment>) -> Vec<KeptFile> {
     files

@@ -376,14 +376,8 @@ async fn send(
         .map(|r| r.resident_id);
     let mut applications = Vec::new();
     for ((i, part), answers) in combined.parts.iter().enumerate().zip(checked.answers) {
-        let files = carried::complete(state, &part.form, combined.files_for(i, carried))
-            .await
-            .ok_or_else(|| {
-                PageError::from(ApiError::bad_request(ui.t(
-                    "添付ファイルを確認できませんでした。もう一度選んでください。",
-                    "The attached files could not be checked. Please attach them again.",
-                )))
-            })?;
+        let files =
+            carried::required(state, ui, &part.form, combined.files_for(i, carried)).await?;
         let definition = &part.record.definition;
         let answers = part.form.for_storage(answers).into_inner();
         applications.push(NewApplication {
