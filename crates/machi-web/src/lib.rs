@@ -271,7 +271,7 @@ pub mod fuzzing {
     /// Every CKAN action parameter read from a query string and a body (JSON, or a form when
     /// `form`); answers nothing, and must never panic.
     pub fn ckan_parameters(query: &str, body: &[u8], form: bool) {
-        crate::opendata::read_every_parameter(query, body, form);
+        super::opendata::read_every_parameter(query, body, form);
     }
 }
 

@@ -14,13 +14,14 @@ use crate::receivers::{Receivers, LINE_SECRET, LINE_TOKEN};
 use crate::smtp_sink::SmtpSink;
 
 mod channels;
+mod leases;
 
 use channels::{
     addresses_inside_are_refused, check_push, check_webhook_signature, line_enabled_app,
     line_event, subscribe_browser, subscribe_webhook,
 };
 
-const WRITER: &str = "bousai@kikikanri.test";
+pub(super) const WRITER: &str = "bousai@kikikanri.test";
 
 fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -66,7 +67,7 @@ fn line_settings(receivers: &Receivers) -> machi_work::delivery::LineSettings {
     }
 }
 
-async fn publish(staff: &mut StaffClient, form: &[(&str, &str)]) {
+pub(super) async fn publish(staff: &mut StaffClient, form: &[(&str, &str)]) {
     let response = staff
         .submit("/staff/notices/new", "/staff/notices/new", form)
         .await;
@@ -517,84 +518,7 @@ async fn staff_see_the_delivery_report_and_resend_dead_letters(app: &TestApp) {
     far.stop().await;
 }
 
-/// A node that dies mid-send leaves its batch leased; the lease is renewed while a batch is
-/// being sent, and once it runs out another worker takes the batch again, same delivery ids.
-async fn a_dead_nodes_batch_goes_to_another_worker_after_its_lease(app: &TestApp) {
-    use machi_core::subscriptions::{Channel, Choices};
-    let subscribers: Vec<_> = (0..5)
-        .map(|i| machi_store::subscriptions::NewSubscription {
-            channel: Channel::Webhook,
-            address: format!("https://hook{i}.example.jp/"),
-            secret: "s".repeat(64),
-            choices: Choices::read(&["bousai".into()], ""),
-            language: "ja".into(),
-            confirmed: true,
-        })
-        .collect();
-    app.store
-        .import_subscriptions(CITY, &subscribers)
-        .await
-        .unwrap();
-    app.create_staff(WRITER, "staff", Some("kikikanri")).await;
-    let mut staff = app.sign_in(WRITER).await;
-    publish(
-        &mut staff,
-        &[
-            ("title_ja", "避難所の開設"),
-            ("body_ja", "x"),
-            ("category", "bousai"),
-            ("urgency", "emergency"),
-            ("confirm_send", "1"),
-        ],
-    )
-    .await;
-    // A worker claims the batch and dies without recording anything.
-    let first = app
-        .store
-        .claim_deliveries(Channel::Webhook, 100)
-        .await
-        .unwrap();
-    assert_eq!(first.len(), 5);
-    assert!(
-        app.store
-            .claim_deliveries(Channel::Webhook, 100)
-            .await
-            .unwrap()
-            .is_empty(),
-        "leased"
-    );
-    let ids: Vec<i64> = first.iter().map(|d| d.id).collect();
-    app.store.renew_lease(&ids).await.unwrap();
-    assert!(
-        app.store
-            .claim_deliveries(Channel::Webhook, 100)
-            .await
-            .unwrap()
-            .is_empty(),
-        "renewed"
-    );
-    // The lease runs out (moved into the past here instead of waiting a minute).
-    let pool = sqlx::AnyPool::connect(&app.database_url()).await.unwrap();
-    sqlx::query("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00.000000Z' WHERE state = 'queued'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    let again = app
-        .store
-        .claim_deliveries(Channel::Webhook, 100)
-        .await
-        .unwrap();
-    assert_eq!(
-        again.iter().map(|d| d.id).collect::<Vec<_>>(),
-        ids,
-        "the same deliveries, same ids"
-    );
-    assert!(again.iter().all(|d| d.attempts == 2));
-}
-
 on_both_backends!(
-    a_dead_nodes_batch_goes_to_another_worker_after_its_lease,
     staff_see_the_delivery_report_and_resend_dead_letters,
     residents_subscribe_by_email_with_double_opt_in_and_leave_in_one_click,
     an_emergency_alert_reaches_every_channel,
