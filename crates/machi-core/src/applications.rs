@@ -58,6 +58,15 @@ impl Status {
         !matches!(self, Status::Rejected | Status::Completed)
     }
 
+    /// Whether a decision is still awaited from the department, so that it can be overdue: not
+    /// once decided, and not while a correction is with the resident (the clock stops).
+    pub fn awaits_decision(self) -> bool {
+        matches!(
+            self,
+            Status::Received | Status::InReview | Status::Resubmitted
+        )
+    }
+
     /// What the resident reads on the status page.
     pub fn label(self) -> Localized {
         let (ja, en) = match self {

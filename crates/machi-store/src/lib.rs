@@ -12,6 +12,7 @@ pub mod applications;
 pub mod assets;
 pub mod audit;
 pub mod backup;
+pub mod calendar;
 mod connect;
 pub mod counter;
 pub mod datastore;
@@ -141,6 +142,8 @@ pub struct Store {
     outbox: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Snapshots of the cities' open-data catalogs for search (see `opendata::search`).
     catalogs: opendata::CatalogCache,
+    /// The cities' 開庁日 (see `calendar`).
+    calendars: std::sync::Arc<calendar::Calendars>,
 }
 
 impl Store {
@@ -155,11 +158,12 @@ impl Store {
         let (pool, backend) = connect::connect(&url, connect::POOL_SIZE).await?;
         connect::migrate(&pool, backend).await?;
         let files = files::FileStore::open(&pool, backend, data_dir.join("attachments")).await?;
-        let intake = applications::IntakeHandle::start(&url).await?;
+        let calendars: std::sync::Arc<calendar::Calendars> = Default::default();
+        let intake = applications::IntakeHandle::start(&url, calendars.clone()).await?;
         let idempotency_secret = applications::instance_secret(&pool, "idempotency")
             .await?
             .into();
-        Ok(Self {
+        let store = Self {
             pool,
             backend,
             intake,
@@ -167,7 +171,10 @@ impl Store {
             idempotency_secret,
             outbox: Default::default(),
             catalogs: Default::default(),
-        })
+            calendars,
+        };
+        store.ensure_holidays().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

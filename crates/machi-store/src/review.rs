@@ -158,6 +158,8 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
+        self.stop_the_clock(&mut tx.tx, tenant, receipt_number)
+            .await?;
         let before: Vec<(String, String)> = sqlx::query_as(
             "SELECT field, sha256 FROM attachments WHERE tenant_id = $1 AND receipt_number = $2",
         )
@@ -209,6 +211,55 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// 補正 stops the clock (行政手続法 第6条 practice): the 開庁日 the correction spent with the
+    /// resident are added to the due date.
+    async fn stop_the_clock(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        tenant: &str,
+        receipt_number: &str,
+    ) -> Result<()> {
+        let asked: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(created_at) FROM application_events WHERE tenant_id = $1 AND receipt_number = $2 \
+             AND status = 'correction_requested'",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_one(&mut *conn)
+        .await?;
+        let due: Option<String> = sqlx::query_scalar(
+            "SELECT due_at FROM applications WHERE tenant_id = $1 AND receipt_number = $2",
+        )
+        .bind(tenant)
+        .bind(receipt_number)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (Some(asked), Some(due)) = (
+            asked.as_deref().and_then(crate::Time::parse),
+            due.as_deref().and_then(crate::Time::parse),
+        ) else {
+            return Ok(());
+        };
+        let calendar = self.calendars.get(conn, tenant).await?;
+        let stopped = calendar.open_days_between(
+            crate::calendar::jst_date(asked.utc()),
+            crate::calendar::jst_date(chrono::Utc::now()),
+        );
+        if stopped == 0 {
+            return Ok(());
+        }
+        let moved = calendar.add_open_days(crate::calendar::jst_date(due.utc()), stopped);
+        sqlx::query(
+            "UPDATE applications SET due_at = $1 WHERE tenant_id = $2 AND receipt_number = $3",
+        )
+        .bind(crate::calendar::end_of(moved))
+        .bind(tenant)
+        .bind(receipt_number)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     /// A message to the applicant without a change of status.

@@ -141,6 +141,13 @@ enum ImportCommand {
         /// The postcode file (KEN_ALL.CSV).
         file: std::path::PathBuf,
     },
+    /// Replaces the national holidays behind 開庁日 with the Cabinet Office's list
+    /// (`syukujitsu.csv` from 内閣府, Shift_JIS or UTF-8); all or nothing. Shared by every city;
+    /// each city's own closures are kept (staff edit them at /staff/calendar).
+    Calendar {
+        /// The holiday list (syukujitsu.csv).
+        file: std::path::PathBuf,
+    },
     /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); a plan with the
     /// same id is replaced as a revision (progress is kept by measure id); all or nothing.
     Plan {
@@ -293,6 +300,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+        Command::Import(ImportCommand::Calendar { file }) => {
+            let store = open_store(&settings).await?;
+            let result = import_calendar(&store, &file).await;
+            store.close().await;
+            result
+        }
         Command::Import(ImportCommand::Plan { file, reason }) => {
             let store = open_store(&settings).await?;
             let result = import_plan(&store, &settings.city, &file, reason.as_deref()).await;
@@ -405,6 +418,19 @@ async fn import_postcodes(store: &Store, file: &std::path::Path) -> anyhow::Resu
         .await
         .with_context(|| format!("{name} was not imported"))?;
     println!("imported {count} postcode areas from {name}");
+    Ok(())
+}
+
+async fn import_calendar(store: &Store, file: &std::path::Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let days = machi_core::calendar::parse_holidays(&bytes)
+        .map_err(|e| anyhow::anyhow!("{name} was not imported: {e}"))?;
+    let count = store
+        .import_holidays(&days)
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
+    println!("imported {count} national holidays from {name}");
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::calendar::Calendars;
 use crate::connect::Backend;
 use crate::files::StoredFile;
 use crate::mail::OutgoingMail;
@@ -104,7 +105,10 @@ impl IntakeHandle {
     /// Starts the writer on a thread of its own with its own connection, so that its commits
     /// are never queued behind the request handlers on the shared runtime (each round trip
     /// to the database would otherwise wait for hundreds of ready tasks).
-    pub(crate) async fn start(url: &str) -> Result<Self> {
+    pub(crate) async fn start(
+        url: &str,
+        calendars: std::sync::Arc<crate::calendar::Calendars>,
+    ) -> Result<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         let (ready, started) = oneshot::channel();
         let url = url.to_string();
@@ -125,7 +129,7 @@ impl IntakeHandle {
                     match crate::connect::connect(&url, 1).await {
                         Ok((pool, backend)) => {
                             let _ = ready.send(Ok(()));
-                            writer_loop(pool, backend, receiver).await;
+                            writer_loop(pool, backend, receiver, calendars).await;
                         }
                         Err(error) => {
                             let _ = ready.send(Err(error));
@@ -173,7 +177,12 @@ impl Store {
     }
 }
 
-async fn writer_loop(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiver<Job>) {
+async fn writer_loop(
+    pool: AnyPool,
+    backend: Backend,
+    mut receiver: mpsc::Receiver<Job>,
+    calendars: std::sync::Arc<crate::calendar::Calendars>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
@@ -182,16 +191,16 @@ async fn writer_loop(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiv
             backend = backend.as_str(),
             "intake batch"
         );
-        write_batch(&pool, backend, jobs).await;
+        write_batch(&pool, backend, jobs, &calendars).await;
     }
 }
 
 /// Writes a batch in one transaction; if that fails, writes each job on its own so that one
 /// bad application cannot fail the others.
-async fn write_batch(pool: &AnyPool, backend: Backend, jobs: Vec<Job>) {
+async fn write_batch(pool: &AnyPool, backend: Backend, jobs: Vec<Job>, calendars: &Calendars) {
     let applications: Vec<&NewApplication> =
         jobs.iter().flat_map(|j| j.applications.iter()).collect();
-    match commit(pool, backend, &applications).await {
+    match commit(pool, backend, &applications, calendars).await {
         Ok(outcomes) => reply_all(jobs, outcomes),
         Err(error) if jobs.len() == 1 => {
             let failed = failures(error, jobs[0].applications.len());
@@ -201,7 +210,7 @@ async fn write_batch(pool: &AnyPool, backend: Backend, jobs: Vec<Job>) {
             tracing::warn!(%error, size = jobs.len(), "batch failed; writing one job at a time");
             for job in jobs {
                 let own: Vec<&NewApplication> = job.applications.iter().collect();
-                let outcome = match commit(pool, backend, &own).await {
+                let outcome = match commit(pool, backend, &own, calendars).await {
                     Ok(outcomes) => outcomes,
                     Err(error) => failures(error, own.len()),
                 };
@@ -241,6 +250,7 @@ async fn commit(
     pool: &AnyPool,
     backend: Backend,
     applications: &[&NewApplication],
+    calendars: &Calendars,
 ) -> Result<Vec<Result<Receipt, IntakeError>>> {
     // On SQLite the batch takes the write lock at once: it reads (idempotency keys, the day's
     // receipt numbers) before it writes, and a deferred transaction whose snapshot another
@@ -258,7 +268,16 @@ async fn commit(
         .filter_map(|(plan, app)| matches!(plan, Plan::New(_)).then_some(*app))
         .collect();
     let numbers = assign_receipt_numbers(&mut tx, &fresh, now).await?;
-    insert_applications(&mut tx, backend, &fresh, &numbers, now).await?;
+    // 標準処理期間 count each city's 開庁日 (see `crate::calendar`).
+    let mut due = Vec::with_capacity(fresh.len());
+    for app in &fresh {
+        let calendar = calendars.get(&mut tx, &app.tenant_id).await?;
+        due.push(
+            app.processing_days
+                .map(|days| crate::calendar::due_at(&calendar, now, days)),
+        );
+    }
+    insert_applications(&mut tx, backend, &fresh, &numbers, &due, now).await?;
     queue_acknowledgements(&mut tx, backend, &fresh, &numbers).await?;
     tx.commit().await?;
     let receipt = |index: usize| Receipt {
@@ -378,22 +397,26 @@ async fn insert_applications(
     backend: Backend,
     fresh: &[&NewApplication],
     numbers: &[ReceiptNumber],
+    due: &[Option<String>],
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
     let submitted_at = format_time(now);
     let rows: Vec<(&NewApplication, &ReceiptNumber)> = fresh.iter().copied().zip(numbers).collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    for (chunk, dues) in rows
+        .chunks(ROWS_PER_INSERT)
+        .zip(due.chunks(ROWS_PER_INSERT))
+    {
         let mut apps = Sql::new(
             backend,
             "INSERT INTO applications (tenant_id, receipt_number, procedure_id, form_version, status, answers, \
              access_code_sha256, made_via, idempotency_key, request_sha256, submitted_at, updated_at, \
              department_code, due_at, bundle_id, resident_id) VALUES ",
         );
-        for (i, (app, number)) in chunk.iter().enumerate() {
+        for (i, ((app, number), due)) in chunk.iter().zip(dues).enumerate() {
             if i > 0 {
                 apps.push(", ");
             }
-            apps.bind_row(application_row(app, number, now));
+            apps.bind_row(application_row(app, number, due.clone(), now));
         }
         sqlx::query_with(apps.text(), apps.arguments())
             .execute(&mut **tx)
@@ -405,12 +428,10 @@ async fn insert_applications(
 fn application_row(
     app: &NewApplication,
     number: &ReceiptNumber,
+    due_at: Option<String>,
     now: chrono::DateTime<Utc>,
 ) -> Vec<Param> {
     let submitted_at = format_time(now);
-    let due_at = app
-        .processing_days
-        .map(|days| format_time(now + chrono::Duration::days(days)));
     vec![
         Param::Text(app.tenant_id.clone()),
         Param::Text(number.to_string()),

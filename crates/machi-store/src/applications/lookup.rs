@@ -19,8 +19,17 @@ pub struct ApplicationView {
     pub made_via: String,
     pub submitted_at: crate::Time,
     pub updated_at: crate::Time,
+    /// The end of the 標準処理期間 (in 開庁日, see `crate::calendar`), when the procedure has one.
+    pub due_at: Option<crate::Time>,
     pub history: Vec<StatusEvent>,
     pub attachments: Vec<StoredAttachment>,
+}
+
+impl ApplicationView {
+    /// The JST date the decision is due, `YYYY-MM-DD`.
+    pub fn due_date(&self) -> Option<chrono::NaiveDate> {
+        self.due_at.map(|at| crate::calendar::jst_date(at.utc()))
+    }
 }
 
 /// One step in an application's history.
@@ -83,7 +92,7 @@ impl Store {
         access_digest: &str,
     ) -> Result<Option<ApplicationView>> {
         let row = sqlx::query(
-            "SELECT receipt_number, procedure_id, form_version, status, answers, made_via, submitted_at, updated_at \
+            "SELECT receipt_number, procedure_id, form_version, status, answers, made_via, submitted_at, updated_at, due_at \
              FROM applications WHERE tenant_id = $1 AND receipt_number = $2 AND access_code_sha256 = $3",
         )
         .bind(tenant)
@@ -101,6 +110,7 @@ impl Store {
             made_via: row.try_get("made_via")?,
             submitted_at: row.try_get("submitted_at")?,
             updated_at: row.try_get("updated_at")?,
+            due_at: row.try_get("due_at")?,
             history: Vec::new(),
             attachments: Vec::new(),
         };

@@ -58,7 +58,7 @@ impl InboxItem {
     }
 
     pub fn is_overdue(&self, now: crate::Time) -> bool {
-        self.status.is_open() && self.due_at.is_some_and(|due| due < now)
+        self.status.awaits_decision() && self.due_at.is_some_and(|due| due < now)
     }
 }
 
@@ -92,7 +92,7 @@ impl Store {
             }
         }
         if query.overdue {
-            sql.push(" AND status NOT IN ('rejected', 'completed') AND due_at < ");
+            sql.push(" AND status IN ('received', 'in_review', 'resubmitted') AND due_at < ");
             sql.bind(Param::Text(now_text()));
         }
         push_text_search(&mut sql, &query.text);

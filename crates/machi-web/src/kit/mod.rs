@@ -34,6 +34,6 @@ pub(crate) use security::{
 };
 pub(crate) use staff::{Chrome, Signed, MULTIPART_LIMIT};
 pub(crate) use tenant::City;
-pub(crate) use time::{jst_date_after, jst_stored, jst_text};
+pub(crate) use time::{jst_day, jst_stored, jst_text};
 pub use url::PublicUrl;
 pub(crate) use url::SiteUrl;

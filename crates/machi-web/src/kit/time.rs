@@ -13,10 +13,9 @@ pub(crate) fn jst_text(time: Time) -> String {
     )
 }
 
-/// The JST date `days` calendar days after `time`, with the 和暦 (`令和8年12月19日`).
-pub(crate) fn jst_date_after(time: Time, days: i64) -> String {
-    let local = time.utc().with_timezone(&jst()).date_naive();
-    format_wareki(local + chrono::Days::new(days.max(0) as u64))
+/// The JST date of a time, with the 和暦 (`令和8年12月19日`): a due date is a day, not a moment.
+pub(crate) fn jst_day(time: Time) -> String {
+    format_wareki(time.utc().with_timezone(&jst()).date_naive())
 }
 
 /// [`jst_text`] for a time still kept as text (the audit chain's, a lock's end); text that is
@@ -42,6 +41,6 @@ mod tests {
         assert_eq!(jst_stored("not a time"), "not a time");
         // 23:30 UTC is already the next day in Japan.
         let late = Time::parse("2026-12-04T23:30:00Z").unwrap();
-        assert_eq!(jst_date_after(late, 14), "令和8年12月19日");
+        assert_eq!(jst_day(late), "令和8年12月5日");
     }
 }

@@ -12,9 +12,7 @@ use machi_core::applications::Status;
 use machi_core::procedures::display::{answer_rows, attachment_label};
 
 use crate::kit::resident::require_resident;
-use crate::kit::{
-    city_name, jst_date_after, jst_text, no_store, render, ApiError, City, PageError, Ui,
-};
+use crate::kit::{city_name, jst_text, no_store, render, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 struct FoundView {
@@ -147,13 +145,10 @@ pub(crate) async fn render_found(
         .as_ref()
         .and_then(|p| p.definition.fee_yen)
         .filter(|fee| *fee > 0 && !paid);
-    let awaiting = view.status.is_open()
-        && !matches!(view.status, Status::Approved | Status::CorrectionRequested);
-    let expected = procedure
-        .as_ref()
-        .and_then(|p| p.definition.processing_days)
-        .filter(|days| *days > 0 && awaiting)
-        .map(|days| jst_date_after(view.submitted_at, days));
+    let expected = view
+        .due_date()
+        .filter(|_| view.status.awaits_decision())
+        .map(machi_core::wareki::format_wareki);
     let form = state
         .forms
         .get(

@@ -12,7 +12,7 @@ use machi_store::review::StaffApplication;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::kit::{jst_text, percent_encode, render, ApiError, Chrome, PageError, Signed};
+use crate::kit::{jst_day, jst_text, percent_encode, render, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 use machi_core::procedures::display::{answer_rows, applicant_email, attachment_label};
 
@@ -308,8 +308,8 @@ pub(super) async fn draw(
         status,
         status_value: view.status.as_str().to_string(),
         submitted: jst_text(view.submitted_at),
-        due: app.due_at.map(jst_text).unwrap_or_default(),
-        overdue: view.status.is_open() && app.due_at.is_some_and(|d| d < now),
+        due: app.due_at.map(jst_day).unwrap_or_default(),
+        overdue: view.status.awaits_decision() && app.due_at.is_some_and(|d| d < now),
         made_via: if view.made_via == "counter" {
             ui.t("窓口", "At the counter")
         } else {

@@ -12,7 +12,7 @@ use machi_store::review::{Assignee, InboxItem, InboxQuery, StatusChange};
 use machi_store::ProcedureQuery;
 use serde::{Deserialize, Serialize};
 
-use crate::kit::{jst_text, render, see_other, ApiError, Chrome, PageError, Signed};
+use crate::kit::{jst_day, jst_text, render, see_other, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 
 /// Rows per inbox page.
@@ -201,7 +201,7 @@ pub(super) async fn inbox(
                 .map_or(item.procedure_id.clone(), |n| n.to_string()),
             status: ui.l(&item.status.label()).to_string(),
             submitted: jst_text(item.submitted_at),
-            due: item.due_at.map(jst_text).unwrap_or_default(),
+            due: item.due_at.map(jst_day).unwrap_or_default(),
             overdue: item.is_overdue(now),
             assignee: item.assignee.clone().unwrap_or_default(),
             counter: item.made_via == "counter",

@@ -22,6 +22,7 @@ mod check_answers;
 mod ckan;
 mod counter;
 mod datastore;
+mod due_dates;
 mod durability;
 mod editor;
 mod groups;

@@ -2,6 +2,7 @@
 //! users and roles (administrators), and the audit log (auditors).
 
 mod audit_log;
+mod calendar;
 mod login;
 mod passkeys;
 mod users;
@@ -25,6 +26,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/users", get(users::list).post(users::create))
         .route("/staff/users/{email}", post(users::change))
         .route("/staff/audit", get(audit_log::search))
+        .route(
+            "/staff/calendar",
+            get(calendar::show).post(calendar::change),
+        )
         .route("/staff/audit/export", get(audit_log::export))
         .route("/staff/account", get(passkeys::account))
         .route(

@@ -150,6 +150,10 @@ pub struct ApplicationStatus {
     pub status_label: Text,
     pub submitted_at: String,
     pub updated_at: String,
+    /// The date (JST, `YYYY-MM-DD`) a decision is due: the 標準処理期間 counted in the city's
+    /// 開庁日 from the day after submission, moved on by the 開庁日 a correction was with the
+    /// applicant; none when the procedure sets no 標準処理期間.
+    pub due_date: Option<String>,
     #[schema(value_type = Object)]
     pub answers: serde_json::Map<String, Value>,
     pub history: Vec<HistoryEntry>,
@@ -162,6 +166,7 @@ fn label(status: Status) -> Text {
 
 impl From<ApplicationView> for ApplicationStatus {
     fn from(v: ApplicationView) -> Self {
+        let due_date = v.due_date().map(|d| d.format("%Y-%m-%d").to_string());
         Self {
             receipt_number: v.receipt_number,
             procedure_id: v.procedure_id,
@@ -170,6 +175,7 @@ impl From<ApplicationView> for ApplicationStatus {
             status_label: label(v.status),
             submitted_at: v.submitted_at.to_string(),
             updated_at: v.updated_at.to_string(),
+            due_date,
             answers: v.answers,
             history: v
                 .history
