@@ -160,6 +160,7 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("life_events", &["life_events", "ライフイベント"]),
     ("channel", &["channel", "申請方法", "受付方法"]),
     ("fee_yen", &["fee_yen", "fee", "手数料"]),
+    ("fee_per", &["fee_per", "手数料の単位"]),
     ("documents", &["documents", "必要書類"]),
     (
         "processing_days",
@@ -362,6 +363,7 @@ impl CsvRow<'_> {
             life_events,
             channel,
             fee_yen: self.number("fee_yen", &mut errors),
+            fee_per: Some(self.text("fee_per")).filter(|per| !per.is_empty()),
             documents: self
                 .list("documents")
                 .into_iter()

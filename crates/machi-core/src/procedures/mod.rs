@@ -211,6 +211,9 @@ pub struct ProcedureDefinition {
     /// Fee in yen; `None` when no fee is stated.
     #[serde(default)]
     pub fee_yen: Option<i64>,
+    /// The fee is per unit of this answer (「1通300円」: `copies`), a whole number the form asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_per: Option<String>,
     /// 必要書類: what the resident needs to have at hand.
     #[serde(default)]
     pub documents: Vec<Localized>,
@@ -240,6 +243,20 @@ pub struct ProcedureDefinition {
 }
 
 impl ProcedureDefinition {
+    /// The fee for an application with `answers`: [`Self::fee_yen`] times the answer
+    /// [`Self::fee_per`] names (1 when there is no such answer); `None` without a fee.
+    pub fn fee_for(&self, answers: &serde_json::Map<String, serde_json::Value>) -> Option<i64> {
+        let fee = self.fee_yen.filter(|fee| *fee > 0)?;
+        let units = self
+            .fee_per
+            .as_ref()
+            .and_then(|name| answers.get(name))
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(1)
+            .max(1);
+        Some(fee.saturating_mul(units))
+    }
+
     /// The review steps of this procedure (its own, or the standard ones).
     pub fn workflow(&self) -> crate::applications::Workflow {
         self.workflow.clone().unwrap_or_default()
@@ -262,6 +279,17 @@ impl ProcedureDefinition {
         }
         if self.fee_yen.is_some_and(|fee| fee < 0) {
             problems.push("fee_yen: must be 0 or more".into());
+        }
+        if let Some(per) = &self.fee_per {
+            let property = self
+                .form
+                .as_ref()
+                .and_then(|form| form.schema.pointer(&format!("/properties/{per}")));
+            if property.and_then(|p| p.get("type")) != Some(&serde_json::json!("integer")) {
+                problems.push(format!(
+                    "fee_per: '{per}' must be a whole-number question of the form"
+                ));
+            }
         }
         if self
             .online_share
@@ -349,5 +377,28 @@ mod tests {
     fn search_text_matches_a_hiragana_query_through_the_kana_reading() {
         let text = crate::text::search_key("ジドウテアテノニンテイセイキュウ");
         assert!(text.contains(&crate::text::search_key("じどうてあて")));
+    }
+
+    #[test]
+    fn a_fee_per_copy_multiplies_and_must_name_a_whole_number_question() {
+        let catalog = parse_catalog(
+            include_bytes!("../../../machi/demo/procedures.yaml"),
+            CatalogFormat::Yaml,
+        )
+        .unwrap();
+        let mut juminhyo = catalog.into_iter().find(|p| p.id == "juminhyo").unwrap();
+        let answers = |copies: i64| {
+            serde_json::json!({ "copies": copies })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(juminhyo.fee_for(&answers(3)), Some(900));
+        assert_eq!(juminhyo.fee_for(&serde_json::Map::new()), Some(300));
+        assert_eq!(juminhyo.check(), Ok(()));
+        juminhyo.fee_per = Some("address".into());
+        assert!(juminhyo.check().unwrap_err()[0].starts_with("fee_per"));
+        juminhyo.fee_yen = Some(0);
+        assert_eq!(juminhyo.fee_for(&answers(3)), None, "free stays free");
     }
 }

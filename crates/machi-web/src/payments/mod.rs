@@ -129,16 +129,12 @@ async fn open_checkout(
         .ok_or_else(|| {
             ApiError::not_found("no such procedure").with_ja("この手続はありません。")
         })?;
-    let amount = record
-        .definition
-        .fee_yen
-        .filter(|fee| *fee > 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(ui.t(
-                "この手続に手数料はありません。",
-                "This procedure has no fee.",
-            ))
-        })?;
+    let amount = record.definition.fee_for(&view.answers).ok_or_else(|| {
+        ApiError::bad_request(ui.t(
+            "この手続に手数料はありません。",
+            "This procedure has no fee.",
+        ))
+    })?;
     let provider = provider(state)?;
     let started = state
         .store

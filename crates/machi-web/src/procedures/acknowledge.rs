@@ -40,7 +40,7 @@ pub(super) fn acknowledgement(
         ),
         None => (String::new(), String::new()),
     };
-    let (fee_ja, fee_en) = match definition.fee_yen.filter(|fee| *fee > 0) {
+    let (fee_ja, fee_en) = match definition.fee_for(answers) {
         Some(fee) => (
             format!("\n手数料は{fee}円です。お支払いがまだの場合は、申請状況のページからお支払いください。\n"),
             format!("\nThe fee is {fee} yen. If you have not paid it yet, you can from the status page.\n"),

@@ -77,6 +77,8 @@ struct ConfirmPage {
     carried: Vec<String>,
     /// The one-time token of this page's submit (see [`super::receipt`]).
     submission: String,
+    /// The fee this application will cost (「900円（300円×3通）」), when it has one.
+    fee: Option<String>,
     /// The declarations to make before sending, and what is wrong (not made).
     declarations: Vec<FieldView>,
     errors: Vec<(String, String)>,
@@ -358,6 +360,19 @@ fn declare(form: &CompiledForm, pairs: &[(String, String)], answers: &mut Map<St
     }
 }
 
+/// The total fee of an application, with how it is made up when it is per copy.
+fn fee_text(ui: Ui, record: &ProcedureRecord, answers: &Map<String, Value>) -> Option<String> {
+    let definition = &record.definition;
+    let total = definition.fee_for(answers)?;
+    let each = definition.fee_yen.unwrap_or(total);
+    Some(match (ui.en, total == each) {
+        (true, true) => format!("¥{total}"),
+        (true, false) => format!("¥{total} (¥{each} × {})", total / each.max(1)),
+        (false, true) => format!("{total}円"),
+        (false, false) => format!("{total}円（{each}円×{}通）", total / each.max(1)),
+    })
+}
+
 /// Whether every error is a declaration not made.
 fn undeclared_only(form: &CompiledForm, errors: &[FieldError]) -> bool {
     let declarations = form.declarations();
@@ -428,6 +443,7 @@ fn confirm_page(
             .map(|e| (field_target(form, &e.field), ui.l(&e.message).to_string()))
             .collect(),
         declarations: declaration_views,
+        fee: fee_text(ui, record, answers),
     };
     let status = if errors.is_empty() {
         StatusCode::OK

@@ -184,16 +184,15 @@ pub(super) async fn procedure(
             ))
         })?;
     let p = &record.definition;
-    let fee = match p.fee_yen {
-        Some(0) => ui.t("無料", "Free").to_string(),
-        Some(yen) => {
-            if ui.en {
-                format!("¥{yen}")
-            } else {
-                format!("{yen}円")
-            }
-        }
-        None => ui.t("なし", "None").to_string(),
+    let fee = match (p.fee_yen, p.fee_per.is_some()) {
+        (Some(0), _) => ui.t("無料", "Free").to_string(),
+        (Some(yen), per) => match (ui.en, per) {
+            (true, true) => format!("¥{yen} each"),
+            (true, false) => format!("¥{yen}"),
+            (false, true) => format!("1通{yen}円"),
+            (false, false) => format!("{yen}円"),
+        },
+        (None, _) => ui.t("なし", "None").to_string(),
     };
     Ok(render(&ProcedurePage {
         ui,

@@ -136,7 +136,7 @@ pub(super) async fn show(
         name: ui.l(&record.definition.name).to_string(),
         receipt_number: receipt_number.to_string(),
         access_code: code.display(),
-        fee: record.definition.fee_yen.filter(|fee| *fee > 0),
+        fee: record.definition.fee_for(&view.answers),
         pay_online: state.takes_payments_online(),
     };
     Ok(no_store(render(&page)))

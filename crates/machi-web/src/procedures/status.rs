@@ -143,8 +143,8 @@ pub(crate) async fn render_found(
         .any(|p| p.state == machi_core::payments::PaymentState::Paid);
     let fee_due = procedure
         .as_ref()
-        .and_then(|p| p.definition.fee_yen)
-        .filter(|fee| *fee > 0 && !paid);
+        .and_then(|p| p.definition.fee_for(&view.answers))
+        .filter(|_| !paid);
     let expected = view
         .due_date()
         .filter(|_| view.status.awaits_decision())

@@ -293,8 +293,7 @@ pub(super) async fn draw(
         .procedures
         .get(&state.store, &signed.city.id, &app.view.procedure_id)
         .await?
-        .and_then(|r| r.definition.fee_yen)
-        .filter(|fee| *fee > 0);
+        .and_then(|r| r.definition.fee_for(&view.answers));
     let status = ui.l(&view.status.label()).to_string();
     let page = ApplicationPage {
         chrome: signed.chrome(&format!("/staff/applications/{receipt}")),

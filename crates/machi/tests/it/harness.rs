@@ -282,8 +282,16 @@ impl TestApp {
 
     /// Submits the form's example answers with a small valid file for each attachment.
     pub async fn apply_example(&self, id: &str) -> reqwest::Response {
+        self.apply_example_with(id, json!({})).await
+    }
+
+    /// [`Self::apply_example`] with some answers changed.
+    pub async fn apply_example_with(&self, id: &str, changed: Value) -> reqwest::Response {
         let detail = self.procedure(id).await;
-        let example = detail["form"]["schema"]["examples"][0].clone();
+        let mut example = detail["form"]["schema"]["examples"][0].clone();
+        for (name, value) in changed.as_object().into_iter().flatten() {
+            example[name] = value.clone();
+        }
         let mut form = reqwest::multipart::Form::new().text("answers", example.to_string());
         for attachment in detail["form"]["attachments"].as_array().unwrap() {
             let name = attachment["name"].as_str().unwrap().to_string();

@@ -107,6 +107,34 @@ async fn audit_count(app: &TestApp, receipt: &str, action: &str) -> usize {
         .len()
 }
 
+/// 住民票の写し is 1通300円: three copies cost ¥900, which the resident sees and is charged.
+async fn a_fee_per_copy_is_charged_for_every_copy(app: &TestApp) {
+    let created: Value = app
+        .apply_example_with(FEE_PROCEDURE, serde_json::json!({"copies": 3}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let applied = Applied {
+        receipt: created["receipt_number"].as_str().unwrap().into(),
+        code: created["access_code"].as_str().unwrap().into(),
+    };
+    let status = app.status_page(&applied.receipt, &applied.code).await;
+    assert!(status.contains("900"), "the total before paying");
+    let page = app.get("/procedures/juminhyo").await.text().await.unwrap();
+    assert!(page.contains("1通300円"));
+    let checkout = start(app, &applied).await;
+    checkout_shows(app, &checkout, "900").await;
+    let started = payments(app, &applied.receipt).await;
+    assert_eq!(started[0].amount_yen, 900);
+}
+
+async fn checkout_shows(app: &TestApp, checkout: &str, amount: &str) {
+    let path = checkout.trim_start_matches(&app.url(""));
+    let page = app.get(path).await.text().await.unwrap();
+    assert!(page.contains(amount), "{page}");
+}
+
 async fn a_webhook_marks_the_fee_paid_and_the_resident_sees_it(app: &TestApp) {
     let applied = apply(app).await;
     let to_checkout = start(app, &applied).await;
@@ -259,6 +287,7 @@ async fn two_clicks_make_one_payment(app: &TestApp) {
 }
 
 on_both_backends!(
+    a_fee_per_copy_is_charged_for_every_copy,
     a_webhook_marks_the_fee_paid_and_the_resident_sees_it,
     failure_and_cancel_then_a_new_attempt,
     late_and_duplicate_webhooks_change_nothing_twice,

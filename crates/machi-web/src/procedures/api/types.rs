@@ -29,6 +29,8 @@ pub struct ProcedureSummary {
     /// Whether an application can be made online now.
     pub online: bool,
     pub fee_yen: Option<i64>,
+    /// The fee is per unit of this answer (「1通300円」: the number of copies asked).
+    pub fee_per: Option<String>,
     pub processing_days: Option<i64>,
     pub life_events: Vec<String>,
     pub summary: Text,
@@ -51,6 +53,7 @@ impl From<&ProcedureRecord> for ProcedureSummary {
             channel: p.channel.as_str().to_string(),
             online: record.accepts_online(),
             fee_yen: p.fee_yen,
+            fee_per: p.fee_per.clone(),
             processing_days: p.processing_days,
             life_events: p
                 .life_events

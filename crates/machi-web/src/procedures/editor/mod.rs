@@ -278,6 +278,7 @@ async fn create(
         life_events: Vec::new(),
         channel: Channel::Online,
         fee_yen: None,
+        fee_per: None,
         documents: Vec::new(),
         processing_days: None,
         time_limit: None,
