@@ -67,6 +67,12 @@ impl Status {
         )
     }
 
+    /// A decision against the applicant (却下, 不許可, 不支給 …): 行政手続法 第8条 requires its
+    /// reasons, and 行政不服審査法 第82条 the 教示 of how to appeal.
+    pub fn is_refusal(self) -> bool {
+        self == Status::Rejected
+    }
+
     /// What the resident reads on the status page.
     pub fn label(self) -> Localized {
         let (ja, en) = match self {
@@ -115,6 +121,19 @@ impl Status {
         };
         Localized::new(ja, en)
     }
+}
+
+/// The 教示 of a refusal (行政不服審査法 第82条): to whom, where and by when the applicant may
+/// ask for a review. A city's own wording replaces it where the city sets one.
+pub fn appeal_notice(city_ja: &str, city_en: &str) -> Localized {
+    Localized::new(
+        format!(
+            "この処分に不服がある場合は、この処分があったことを知った日の翌日から起算して3か月以内に、{city_ja}長に対して審査請求をすることができます（行政不服審査法）。ただし、処分があった日の翌日から起算して1年を経過したときは、審査請求をすることができません。"
+        ),
+        format!(
+            "If you disagree with this decision, you may ask the Mayor of {city_en} to review it (a request for administrative review) within three months of the day after you learned of it, and in any case within one year of the day after the decision."
+        ),
+    )
 }
 
 /// Which status may follow which, for one procedure. Procedures without their own use

@@ -217,6 +217,9 @@ pub struct ProcedureDefinition {
     /// 必要書類: what the resident needs to have at hand.
     #[serde(default)]
     pub documents: Vec<Localized>,
+    /// What a refusal of this procedure is called (不許可, 不支給, 不交付 …); 却下 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Localized>,
     /// 標準処理期間 in days.
     #[serde(default)]
     pub processing_days: Option<i64>,
@@ -255,6 +258,15 @@ impl ProcedureDefinition {
             .unwrap_or(1)
             .max(1);
         Some(fee.saturating_mul(units))
+    }
+
+    /// What the applicant reads for `status`: the procedure's own name for a refusal (不支給),
+    /// otherwise the status's label.
+    pub fn status_label(&self, status: crate::applications::Status) -> Localized {
+        match &self.refusal {
+            Some(refusal) if status.is_refusal() => refusal.clone(),
+            _ => status.label(),
+        }
     }
 
     /// The review steps of this procedure (its own, or the standard ones).

@@ -29,6 +29,8 @@ struct FoundView {
     access_code: String,
     /// Staff asked for a correction: the applicant may send corrected answers.
     correction_requested: bool,
+    /// For a refusal: how to ask for a review (教示).
+    appeal: Option<String>,
     /// What happens next, for the status it is in.
     next_step: String,
     /// When a decision is expected (submitted + 標準処理期間), while one is awaited.
@@ -158,7 +160,20 @@ pub(crate) async fn render_found(
             view.form_version,
         )
         .await?;
+    let status_label = procedure
+        .as_ref()
+        .map(|p| p.definition.status_label(view.status))
+        .unwrap_or_else(|| view.status.label());
+    // A refusal carries the 教示 of how to appeal it (行政不服審査法 第82条).
+    let appeal = view.status.is_refusal().then(|| {
+        let notice = machi_core::applications::appeal_notice(
+            &city.name_ja,
+            ui.name(&city.name_en, &city.name_ja),
+        );
+        ui.l(&notice).to_string()
+    });
     page.found = Some(FoundView {
+        appeal,
         next_step: ui.l(&view.status.next_step()).to_string(),
         expected,
         answers: answer_rows(ui.en, &form, &view.answers),
@@ -184,7 +199,7 @@ pub(crate) async fn render_found(
             .map(|p| ui.l(&p.definition.name).to_string())
             .unwrap_or(view.procedure_id.clone()),
         receipt_number: view.receipt_number.clone(),
-        status: ui.l(&view.status.label()).to_string(),
+        status: ui.l(&status_label).to_string(),
         submitted: jst_text(view.submitted_at),
         history: view
             .history

@@ -87,12 +87,31 @@ pub(super) async fn change_status(
         );
         return draw(&state, &signed, &receipt, again("to", message)).await;
     }
-    let note = match checked_text(ui, &form.note, false) {
+    let note = match checked_text(ui, &form.note, to.is_refusal()) {
         Ok(note) => note,
+        Err(_) if to.is_refusal() && form.note.trim().is_empty() => {
+            let message = ui.t(
+                "却下・不許可などの処分には理由が必要です（行政手続法第8条）。「申請者へのお知らせ」に理由を書いてください。",
+                "A refusal needs its reasons (Administrative Procedure Act, art. 8): write them in the note to the applicant.",
+            );
+            return draw(&state, &signed, &receipt, again("note", message)).await;
+        }
         Err(message) => return draw(&state, &signed, &receipt, again("note", &message)).await,
     };
+    let mut what = status_text(to);
+    if to.is_refusal() {
+        // The 教示 goes with every refusal (行政不服審査法 第82条).
+        let appeal = machi_core::applications::appeal_notice(
+            &signed.city.name_ja,
+            signed.ui.name(&signed.city.name_en, &signed.city.name_ja),
+        );
+        what = Localized::new(
+            format!("{}\n\n{}", what.ja, appeal.ja),
+            format!("{}\n\n{}", what.en, appeal.en),
+        );
+    }
     let mail = if form.notify.is_some() {
-        applicant_mail(&signed, &loaded, &status_text(to), &note)
+        applicant_mail(&signed, &loaded, &what, &note)
     } else {
         None
     };

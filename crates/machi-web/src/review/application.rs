@@ -20,6 +20,8 @@ pub(super) struct Loaded {
     pub(super) application: StaffApplication,
     pub(super) form: std::sync::Arc<CompiledForm>,
     pub(super) procedure_name: Localized,
+    /// What a refusal of this procedure is called (不支給 …), if not 却下.
+    pub(super) refusal: Option<Localized>,
     pub(super) workflow: Workflow,
 }
 
@@ -56,14 +58,23 @@ pub(super) async fn load(
         .procedures
         .get(&state.store, &signed.city.id, &view.procedure_id)
         .await?;
-    let (procedure_name, workflow) = match procedure {
-        Some(record) => (record.definition.name.clone(), record.definition.workflow()),
-        None => (Localized::new(&view.procedure_id, ""), Workflow::standard()),
+    let (procedure_name, workflow, refusal) = match procedure {
+        Some(record) => (
+            record.definition.name.clone(),
+            record.definition.workflow(),
+            record.definition.refusal.clone(),
+        ),
+        None => (
+            Localized::new(&view.procedure_id, ""),
+            Workflow::standard(),
+            None,
+        ),
     };
     Ok(Loaded {
         application,
         form,
         procedure_name,
+        refusal,
         workflow,
     })
 }
@@ -294,7 +305,10 @@ pub(super) async fn draw(
         .get(&state.store, &signed.city.id, &app.view.procedure_id)
         .await?
         .and_then(|r| r.definition.fee_for(&view.answers));
-    let status = ui.l(&view.status.label()).to_string();
+    let status = match (&loaded.refusal, view.status.is_refusal()) {
+        (Some(refusal), true) => ui.l(refusal).to_string(),
+        _ => ui.l(&view.status.label()).to_string(),
+    };
     let page = ApplicationPage {
         chrome: signed.chrome(&format!("/staff/applications/{receipt}")),
         banner: feedback.done.as_ref().map(|d| banner_text(ui, d, &status)),

@@ -276,6 +276,12 @@ pub(super) async fn bulk(
                 .ok_or_else(|| {
                     PageError::from(ApiError::bad_request(format!("unknown action '{action}'")))
                 })?;
+            if to.is_refusal() {
+                return Err(PageError::from(ApiError::bad_request(signed.ui.t(
+                    "却下・不許可は、理由を付けて1件ずつ行ってください（行政手続法第8条）。",
+                    "Refuse one application at a time, with its reasons.",
+                ))));
+            }
             let mut changes = Vec::with_capacity(states.len());
             for found in &states {
                 let workflow =

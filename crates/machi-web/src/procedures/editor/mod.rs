@@ -279,6 +279,7 @@ async fn create(
         channel: Channel::Online,
         fee_yen: None,
         fee_per: None,
+        refusal: None,
         documents: Vec::new(),
         processing_days: None,
         time_limit: None,

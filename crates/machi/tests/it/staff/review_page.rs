@@ -9,7 +9,7 @@ use super::{resident_applies, staff_of_the_demo_city, MANAGER};
 
 async fn staff_forms_answer_bad_input_with_the_page(app: &TestApp) {
     staff_of_the_demo_city(app).await;
-    let (receipt, _) = resident_applies(app).await;
+    let (receipt, code) = resident_applies(app).await;
     let mut manager = app.sign_in(MANAGER).await;
     // The inbox names the applicant, and finds a receipt number typed without hyphens.
     let inbox = manager.get_html("/staff/inbox").await;
@@ -70,6 +70,35 @@ async fn staff_forms_answer_bad_input_with_the_page(app: &TestApp) {
     assert!(
         confirmed.contains("success-banner")
             && confirmed.contains("状況を「審査中」に変更しました。")
+    );
+
+    // A refusal needs its reasons (行政手続法 第8条), and the resident reads how to appeal it.
+    let unreasoned = manager
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &[("from", "in_review"), ("to", "rejected")],
+        )
+        .await;
+    assert_eq!(unreasoned.status(), 422);
+    assert!(unreasoned.text().await.unwrap().contains("理由が必要です"));
+    let refused = manager
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &[
+                ("from", "in_review"),
+                ("to", "rejected"),
+                ("note", "所得が限度額を超えているため。"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 303);
+    let status = app.status_page(&receipt, &code).await;
+    assert!(status.contains("所得が限度額を超えているため。"));
+    assert!(
+        status.contains("審査請求") && status.contains("3か月以内"),
+        "the 教示 of how to appeal"
     );
 }
 
