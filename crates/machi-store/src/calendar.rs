@@ -111,11 +111,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for day in days {
-            sqlx::query("INSERT INTO calendar_days (tenant_id, day, name) VALUES ('', $1, $2)")
-                .bind(day.date.format("%Y-%m-%d").to_string())
-                .bind(&day.name)
-                .execute(&mut *tx)
-                .await?;
+            // Two nodes starting together may both load the bundled list: the second adds nothing.
+            sqlx::query(
+                "INSERT INTO calendar_days (tenant_id, day, name) VALUES ('', $1, $2) \
+                 ON CONFLICT (tenant_id, day) DO NOTHING",
+            )
+            .bind(day.date.format("%Y-%m-%d").to_string())
+            .bind(&day.name)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         self.calendars.forget();
