@@ -13,6 +13,7 @@ pub mod assets;
 pub mod audit;
 pub mod backup;
 pub mod calendar;
+pub mod city_texts;
 mod connect;
 pub mod counter;
 pub mod datastore;

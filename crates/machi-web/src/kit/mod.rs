@@ -19,6 +19,7 @@ pub(crate) mod security;
 pub(crate) mod site;
 pub(crate) mod staff;
 pub(crate) mod tenant;
+pub(crate) mod texts;
 pub(crate) mod time;
 pub(crate) mod url;
 

@@ -165,13 +165,12 @@ pub(crate) async fn render_found(
         .map(|p| p.definition.status_label(view.status))
         .unwrap_or_else(|| view.status.label());
     // A refusal carries the 教示 of how to appeal it (行政不服審査法 第82条).
-    let appeal = view.status.is_refusal().then(|| {
-        let notice = machi_core::applications::appeal_notice(
-            &city.name_ja,
-            ui.name(&city.name_en, &city.name_ja),
-        );
-        ui.l(&notice).to_string()
-    });
+    let appeal = if view.status.is_refusal() {
+        let notice = crate::kit::texts::appeal_notice(state, city).await;
+        Some(ui.l(&notice).to_string())
+    } else {
+        None
+    };
     page.found = Some(FoundView {
         appeal,
         next_step: ui.l(&view.status.next_step()).to_string(),

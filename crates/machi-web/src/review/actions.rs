@@ -101,10 +101,7 @@ pub(super) async fn change_status(
     let mut what = status_text(to);
     if to.is_refusal() {
         // The 教示 goes with every refusal (行政不服審査法 第82条).
-        let appeal = machi_core::applications::appeal_notice(
-            &signed.city.name_ja,
-            signed.ui.name(&signed.city.name_en, &signed.city.name_ja),
-        );
+        let appeal = crate::kit::texts::appeal_notice(&state, &signed.city).await;
         what = Localized::new(
             format!("{}\n\n{}", what.ja, appeal.ja),
             format!("{}\n\n{}", what.en, appeal.en),

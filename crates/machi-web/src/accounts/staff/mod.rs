@@ -5,6 +5,7 @@ mod audit_log;
 mod calendar;
 mod login;
 mod passkeys;
+mod texts;
 mod users;
 
 use axum::routing::{get, post};
@@ -30,6 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
             "/staff/calendar",
             get(calendar::show).post(calendar::change),
         )
+        .route("/staff/texts", get(texts::show).post(texts::save))
         .route("/staff/audit/export", get(audit_log::export))
         .route("/staff/account", get(passkeys::account))
         .route(

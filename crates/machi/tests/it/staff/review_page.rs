@@ -5,7 +5,7 @@
 use crate::harness::TestApp;
 use crate::on_both_backends;
 
-use super::{resident_applies, staff_of_the_demo_city, MANAGER};
+use super::{resident_applies, staff_of_the_demo_city, ADMIN, MANAGER};
 
 async fn staff_forms_answer_bad_input_with_the_page(app: &TestApp) {
     staff_of_the_demo_city(app).await;
@@ -100,6 +100,34 @@ async fn staff_forms_answer_bad_input_with_the_page(app: &TestApp) {
         status.contains("審査請求") && status.contains("3か月以内"),
         "the 教示 of how to appeal"
     );
+
+    // The city words its own 教示.
+    let mut admin = app.sign_in(ADMIN).await;
+    let too_long = "あ".repeat(2001);
+    let refused = admin
+        .submit(
+            "/staff/texts",
+            "/staff/texts",
+            &[("appeal_ja", too_long.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let saved = admin
+        .submit(
+            "/staff/texts",
+            "/staff/texts",
+            &[
+                (
+                    "appeal_ja",
+                    "デモ市長に対して3か月以内に審査請求ができます（市の文言）。",
+                ),
+                ("appeal_en", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let status = app.status_page(&receipt, &code).await;
+    assert!(status.contains("（市の文言）"), "the city's own wording");
 }
 
 async fn a_form_the_server_cannot_read_gets_a_page_not_a_text_error(app: &TestApp) {
