@@ -174,7 +174,7 @@ struct AreaView {
 
 /// 郵便番号 → 住所 (the national postcode file the city imported).
 #[utoipa::path(get, path = "/api/v1/postcodes/{postcode}", tag = "procedures",
-    params(("postcode" = String, Path, description = "Seven digits; a hyphen and full-width digits are accepted", pattern = "^[^\\x00-\\x1f\\x7f/]+$")),
+    params(("postcode" = String, Path, description = "Seven digits, as residents type them: a hyphen, 〒 and full-width digits are accepted", pattern = "^〒?[0-9０-９]{3}[-－ー−]?[0-9０-９]{4}$")),
     responses((status = 200, body = PostcodeAnswer),
               (status = 404, body = crate::kit::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]
