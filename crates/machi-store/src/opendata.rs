@@ -124,6 +124,28 @@ pub(crate) const RESOURCE_COLUMNS: &str =
     "id, dataset_id, position, name, description, format, url, \
     media_type, size_bytes, file_sha256, standard, created_at, modified_at";
 
+/// Marks a dataset changed at `now` (a resource was added or replaced); `NotStored` when there
+/// is no such active dataset.
+pub(crate) async fn touch_active_dataset(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    dataset_id: &str,
+    now: &str,
+) -> Result<()> {
+    let touched = sqlx::query(
+        "UPDATE od_datasets SET modified_at = $1 WHERE tenant_id = $2 AND id = $3 AND state = 'active'",
+    )
+    .bind(now)
+    .bind(tenant)
+    .bind(dataset_id)
+    .execute(&mut **tx)
+    .await?;
+    if touched.rows_affected() == 0 {
+        return Err(StoreError::NotStored(format!("no dataset {dataset_id}")));
+    }
+    Ok(())
+}
+
 pub(crate) fn resource(row: &sqlx::any::AnyRow) -> Result<ResourceRecord> {
     Ok(ResourceRecord {
         id: row.try_get("id")?,
@@ -317,17 +339,7 @@ impl Store {
         let id = new_id();
         let mut audited = self.begin_audited(tenant).await?;
         let tx = &mut audited.tx;
-        let touched = sqlx::query(
-            "UPDATE od_datasets SET modified_at = $1 WHERE tenant_id = $2 AND id = $3 AND state = 'active'",
-        )
-        .bind(&now)
-        .bind(tenant)
-        .bind(dataset_id)
-        .execute(&mut **tx)
-        .await?;
-        if touched.rows_affected() == 0 {
-            return Err(StoreError::NotStored(format!("no dataset {dataset_id}")));
-        }
+        touch_active_dataset(tx, tenant, dataset_id, &now).await?;
         let position: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM od_resources WHERE tenant_id = $1 AND dataset_id = $2",
         )

@@ -26,6 +26,7 @@ impl Store {
         let now = now_text();
         let mut audited = self.begin_audited(tenant).await?;
         let tx = &mut audited.tx;
+        super::touch_active_dataset(tx, tenant, dataset_id, &now).await?;
         let updated = sqlx::query(
             "UPDATE od_resources SET name = $1, format = $2, media_type = $3, size_bytes = $4, \
              file_sha256 = $5, standard = $6, modified_at = $7 \
@@ -46,14 +47,6 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotStored(format!("no resource {resource_id}")));
         }
-        sqlx::query(
-            "UPDATE od_datasets SET modified_at = $1 WHERE tenant_id = $2 AND id = $3 AND state = 'active'",
-        )
-        .bind(&now)
-        .bind(tenant)
-        .bind(dataset_id)
-        .execute(&mut **tx)
-        .await?;
         let detail = json!({
             "dataset": dataset_id,
             "name": input.name,
