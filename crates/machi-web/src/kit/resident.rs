@@ -51,9 +51,20 @@ pub(crate) async fn prefill_pairs(
     headers: &HeaderMap,
     form: &machi_core::procedures::CompiledForm,
 ) -> Vec<(String, String)> {
-    let Some(session) = signed_in(state, city, headers).await else {
-        return Vec::new();
-    };
+    match signed_in_profile(state, city, headers).await {
+        Some(profile) => profile_pairs(&profile, form),
+        None => Vec::new(),
+    }
+}
+
+/// The signed-in resident's saved profile (with the e-mail they signed in with), if anyone is
+/// signed in: read once, for every form it fills.
+pub(crate) async fn signed_in_profile(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    headers: &HeaderMap,
+) -> Option<machi_store::residents::Profile> {
+    let session = signed_in(state, city, headers).await?;
     let mut profile = state
         .store
         .profile(&city.id, &session.resident_id)
@@ -62,6 +73,14 @@ pub(crate) async fn prefill_pairs(
     if let Some(email) = session.email {
         profile.entry("email".into()).or_insert(email);
     }
+    Some(profile)
+}
+
+/// `profile` as prefill values for `form`'s personal questions.
+pub(crate) fn profile_pairs(
+    profile: &machi_store::residents::Profile,
+    form: &machi_core::procedures::CompiledForm,
+) -> Vec<(String, String)> {
     form.fields()
         .filter_map(|(name, _)| {
             let key = machi_core::life_events::personal_key(form, name)?;

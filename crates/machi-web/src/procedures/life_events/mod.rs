@@ -199,10 +199,11 @@ async fn prefill(
     combined: &Combined,
 ) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = Vec::new();
+    let Some(profile) = crate::kit::resident::signed_in_profile(state, city, headers).await else {
+        return pairs;
+    };
     for (i, part) in combined.parts.iter().enumerate() {
-        for (field, value) in
-            crate::kit::resident::prefill_pairs(state, city, headers, &part.form).await
-        {
+        for (field, value) in crate::kit::resident::profile_pairs(&profile, &part.form) {
             let html = combined.html_name(i, &field);
             if !pairs.iter().any(|(k, _)| *k == html) {
                 pairs.push((html, value));
