@@ -364,6 +364,7 @@ impl CsvRow<'_> {
             channel,
             fee_yen: self.number("fee_yen", &mut errors),
             fee_per: Some(self.text("fee_per")).filter(|per| !per.is_empty()),
+            fee_exemptions: Vec::new(),
             refusal: None,
             documents: self
                 .list("documents")

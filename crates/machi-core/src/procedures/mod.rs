@@ -7,12 +7,14 @@
 pub mod builder;
 mod compiled;
 pub mod display;
+mod fees;
 mod form;
 mod group;
 mod import;
 mod normalise;
 
 pub use compiled::{CompiledForm, StorableAnswers};
+pub use fees::{Fee, FeeExemption};
 pub use form::{
     AttachmentKind, AttachmentSpec, Condition, FieldError, FieldHint, FormDefinition, FormError,
     InputKind, UiHints,
@@ -214,6 +216,9 @@ pub struct ProcedureDefinition {
     /// The fee is per unit of this answer (「1通300円」: `copies`), a whole number the form asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_per: Option<String>,
+    /// 減免: answers that reduce or waive the fee (the first that applies counts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fee_exemptions: Vec<FeeExemption>,
     /// 必要書類: what the resident needs to have at hand.
     #[serde(default)]
     pub documents: Vec<Localized>,
@@ -246,20 +251,6 @@ pub struct ProcedureDefinition {
 }
 
 impl ProcedureDefinition {
-    /// The fee for an application with `answers`: [`Self::fee_yen`] times the answer
-    /// [`Self::fee_per`] names (1 when there is no such answer); `None` without a fee.
-    pub fn fee_for(&self, answers: &serde_json::Map<String, serde_json::Value>) -> Option<i64> {
-        let fee = self.fee_yen.filter(|fee| *fee > 0)?;
-        let units = self
-            .fee_per
-            .as_ref()
-            .and_then(|name| answers.get(name))
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(1)
-            .max(1);
-        Some(fee.saturating_mul(units))
-    }
-
     /// What the applicant reads for `status`: the procedure's own name for a refusal (不支給),
     /// otherwise the status's label.
     pub fn status_label(&self, status: crate::applications::Status) -> Localized {
@@ -289,20 +280,7 @@ impl ProcedureDefinition {
         if self.department.code.trim().is_empty() || self.department.ja.trim().is_empty() {
             problems.push("department: code and ja name are required".into());
         }
-        if self.fee_yen.is_some_and(|fee| fee < 0) {
-            problems.push("fee_yen: must be 0 or more".into());
-        }
-        if let Some(per) = &self.fee_per {
-            let property = self
-                .form
-                .as_ref()
-                .and_then(|form| form.schema.pointer(&format!("/properties/{per}")));
-            if property.and_then(|p| p.get("type")) != Some(&serde_json::json!("integer")) {
-                problems.push(format!(
-                    "fee_per: '{per}' must be a whole-number question of the form"
-                ));
-            }
-        }
+        problems.extend(self.fee_problems());
         if self
             .online_share
             .is_some_and(|share| !(0.0..=1.0).contains(&share))
@@ -389,28 +367,5 @@ mod tests {
     fn search_text_matches_a_hiragana_query_through_the_kana_reading() {
         let text = crate::text::search_key("ジドウテアテノニンテイセイキュウ");
         assert!(text.contains(&crate::text::search_key("じどうてあて")));
-    }
-
-    #[test]
-    fn a_fee_per_copy_multiplies_and_must_name_a_whole_number_question() {
-        let catalog = parse_catalog(
-            include_bytes!("../../../machi/demo/procedures.yaml"),
-            CatalogFormat::Yaml,
-        )
-        .unwrap();
-        let mut juminhyo = catalog.into_iter().find(|p| p.id == "juminhyo").unwrap();
-        let answers = |copies: i64| {
-            serde_json::json!({ "copies": copies })
-                .as_object()
-                .unwrap()
-                .clone()
-        };
-        assert_eq!(juminhyo.fee_for(&answers(3)), Some(900));
-        assert_eq!(juminhyo.fee_for(&serde_json::Map::new()), Some(300));
-        assert_eq!(juminhyo.check(), Ok(()));
-        juminhyo.fee_per = Some("address".into());
-        assert!(juminhyo.check().unwrap_err()[0].starts_with("fee_per"));
-        juminhyo.fee_yen = Some(0);
-        assert_eq!(juminhyo.fee_for(&answers(3)), None, "free stays free");
     }
 }

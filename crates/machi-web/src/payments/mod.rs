@@ -131,8 +131,8 @@ async fn open_checkout(
         })?;
     let amount = record.definition.fee_for(&view.answers).ok_or_else(|| {
         ApiError::bad_request(ui.t(
-            "この手続に手数料はありません。",
-            "This procedure has no fee.",
+            "この申請にお支払いいただく手数料はありません。",
+            "There is no fee to pay for this application.",
         ))
     })?;
     let provider = provider(state)?;

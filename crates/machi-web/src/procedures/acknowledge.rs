@@ -40,11 +40,21 @@ pub(super) fn acknowledgement(
         ),
         None => (String::new(), String::new()),
     };
-    let (fee_ja, fee_en) = match definition.fee_for(answers) {
-        Some(fee) => (
-            format!("\n手数料は{fee}円です。お支払いがまだの場合は、申請状況のページからお支払いください。\n"),
-            format!("\nThe fee is {fee} yen. If you have not paid it yet, you can from the status page.\n"),
-        ),
+    let (fee_ja, fee_en) = match definition.fee(answers) {
+        Some(fee) if fee.total > 0 => {
+            let text = fee.text();
+            (
+                format!("\n手数料は{}です。お支払いがまだの場合は、申請状況のページからお支払いください。\n", text.ja),
+                format!("\nThe fee is {}. If you have not paid it yet, you can from the status page.\n", text.get("en")),
+            )
+        }
+        Some(fee) => {
+            let text = fee.text();
+            (
+                format!("\n手数料: {}\n", text.ja),
+                format!("\nFee: {}\n", text.get("en")),
+            )
+        }
         None => (String::new(), String::new()),
     };
     let status_link = format!("{site}/status?receipt_number={receipt}");

@@ -360,17 +360,10 @@ fn declare(form: &CompiledForm, pairs: &[(String, String)], answers: &mut Map<St
     }
 }
 
-/// The total fee of an application, with how it is made up when it is per copy.
+/// The total fee of an application, with how it is made up (per copy, 減免).
 fn fee_text(ui: Ui, record: &ProcedureRecord, answers: &Map<String, Value>) -> Option<String> {
-    let definition = &record.definition;
-    let total = definition.fee_for(answers)?;
-    let each = definition.fee_yen.unwrap_or(total);
-    Some(match (ui.en, total == each) {
-        (true, true) => format!("¥{total}"),
-        (true, false) => format!("¥{total} (¥{each} × {})", total / each.max(1)),
-        (false, true) => format!("{total}円"),
-        (false, false) => format!("{total}円（{each}円×{}通）", total / each.max(1)),
-    })
+    let fee = record.definition.fee(answers)?;
+    Some(ui.l(&fee.text()).to_string())
 }
 
 /// Whether every error is a declaration not made.

@@ -159,6 +159,8 @@ struct ProcedurePage {
     summary: String,
     department: String,
     channel: String,
+    /// 減免 rules, as residents read them.
+    exemptions: Vec<String>,
     fee: String,
     processing_days: Option<i64>,
     time_limit: Option<String>,
@@ -194,6 +196,16 @@ pub(super) async fn procedure(
         },
         (None, _) => ui.t("なし", "None").to_string(),
     };
+    let exemptions = p
+        .fee_exemptions
+        .iter()
+        .map(|e| match (ui.en, e.percent >= 100) {
+            (true, true) => format!("{}: no fee", ui.l(&e.label)),
+            (true, false) => format!("{}: {}% off", ui.l(&e.label), e.percent),
+            (false, true) => format!("{}: 全額免除", e.label.ja),
+            (false, false) => format!("{}: {}%減額", e.label.ja, e.percent),
+        })
+        .collect();
     Ok(render(&ProcedurePage {
         ui,
         city: city_name(ui, &city),
@@ -203,6 +215,7 @@ pub(super) async fn procedure(
         summary: ui.l(&p.summary).to_string(),
         department: ui.name(&p.department.ja, &p.department.en).to_string(),
         channel: ui.l(&p.channel.label()).to_string(),
+        exemptions,
         fee,
         processing_days: p.processing_days,
         time_limit: p.time_limit.as_ref().map(|t| ui.l(t).to_string()),

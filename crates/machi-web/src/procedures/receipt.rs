@@ -31,8 +31,10 @@ struct ReceiptPage {
     name: String,
     receipt_number: String,
     access_code: String,
-    /// 手数料 to pay, in yen.
-    fee: Option<i64>,
+    /// 手数料 and how it is made up (「900円（300円×3通）」), when the procedure has one.
+    fee: Option<String>,
+    /// Whether anything is left to pay (not when a 減免 waives it all).
+    fee_to_pay: bool,
     /// Whether the fee can be paid online here (a payment provider is configured).
     pay_online: bool,
 }
@@ -129,6 +131,7 @@ pub(super) async fn show(
     let Some(record) = record.filter(|r| r.definition.id == id) else {
         return Ok(see_other("/status"));
     };
+    let fee = record.definition.fee(&view.answers);
     let page = ReceiptPage {
         ui,
         city: city_name(ui, &city),
@@ -136,7 +139,8 @@ pub(super) async fn show(
         name: ui.l(&record.definition.name).to_string(),
         receipt_number: receipt_number.to_string(),
         access_code: code.display(),
-        fee: record.definition.fee_for(&view.answers),
+        fee: fee.as_ref().map(|fee| ui.l(&fee.text()).to_string()),
+        fee_to_pay: fee.is_some_and(|fee| fee.total > 0),
         pay_online: state.takes_payments_online(),
     };
     Ok(no_store(render(&page)))

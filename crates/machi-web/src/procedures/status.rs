@@ -22,8 +22,10 @@ struct FoundView {
     submitted: String,
     /// (status label, time, note)
     history: Vec<(String, String, String)>,
-    /// The fee still to pay, in yen (none, or paid already).
-    fee_due: Option<i64>,
+    /// The fee still to pay, with how it is made up (none, or paid already).
+    fee_due: Option<String>,
+    /// The fee a 減免 waived, with its reason.
+    fee_waived: Option<String>,
     /// Payment attempts: (state, amount in yen, time).
     payments: Vec<(String, i64, String)>,
     access_code: String,
@@ -143,10 +145,15 @@ pub(crate) async fn render_found(
     let paid = payments
         .iter()
         .any(|p| p.state == machi_core::payments::PaymentState::Paid);
-    let fee_due = procedure
+    let fee = procedure
         .as_ref()
-        .and_then(|p| p.definition.fee_for(&view.answers))
-        .filter(|_| !paid);
+        .and_then(|p| p.definition.fee(&view.answers));
+    let fee_text = |fee: &machi_core::procedures::Fee| ui.l(&fee.text()).to_string();
+    let fee_due = fee
+        .as_ref()
+        .filter(|fee| fee.total > 0 && !paid)
+        .map(fee_text);
+    let fee_waived = fee.as_ref().filter(|fee| fee.total == 0).map(fee_text);
     let expected = view
         .due_date()
         .filter(|_| view.status.awaits_decision())
@@ -182,6 +189,7 @@ pub(crate) async fn render_found(
             .map(|a| (attachment_label(ui.en, &form, &a.field), a.filename.clone()))
             .collect(),
         fee_due,
+        fee_waived,
         payments: payments
             .iter()
             .map(|p| {

@@ -120,13 +120,51 @@ async fn a_fee_per_copy_is_charged_for_every_copy(app: &TestApp) {
         code: created["access_code"].as_str().unwrap().into(),
     };
     let status = app.status_page(&applied.receipt, &applied.code).await;
-    assert!(status.contains("900"), "the total before paying");
+    assert!(
+        status.contains("900円（300円×3通）"),
+        "the total before paying"
+    );
     let page = app.get("/procedures/juminhyo").await.text().await.unwrap();
     assert!(page.contains("1通300円"));
+    assert!(
+        page.contains("減免: 生活保護の申請・受給の手続に使うもの"),
+        "{page}"
+    );
     let checkout = start(app, &applied).await;
     checkout_shows(app, &checkout, "900").await;
     let started = payments(app, &applied.receipt).await;
     assert_eq!(started[0].amount_yen, 900);
+}
+
+/// 減免: a 住民票 for a 生活保護 procedure is free; the resident reads why, and nothing is charged.
+async fn an_exemption_waives_the_fee_and_says_why(app: &TestApp) {
+    let created: Value = app
+        .apply_example_with(
+            FEE_PROCEDURE,
+            serde_json::json!({"copies": 2, "purpose": "welfare"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let receipt = created["receipt_number"].as_str().unwrap();
+    let code = created["access_code"].as_str().unwrap();
+    let status = app.status_page(receipt, code).await;
+    assert!(status.contains("id=\"fee-waived\""), "{status}");
+    assert!(
+        status.contains("0円（300円×2通、減免: 生活保護"),
+        "{status}"
+    );
+    assert!(!status.contains("/payments/start"), "nothing to pay");
+    let response = app
+        .client
+        .post(app.url("/payments/start"))
+        .form(&[("receipt_number", receipt), ("access_code", code)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(payments(app, receipt).await.is_empty());
 }
 
 async fn checkout_shows(app: &TestApp, checkout: &str, amount: &str) {
@@ -288,6 +326,7 @@ async fn two_clicks_make_one_payment(app: &TestApp) {
 
 on_both_backends!(
     a_fee_per_copy_is_charged_for_every_copy,
+    an_exemption_waives_the_fee_and_says_why,
     a_webhook_marks_the_fee_paid_and_the_resident_sees_it,
     failure_and_cancel_then_a_new_attempt,
     late_and_duplicate_webhooks_change_nothing_twice,

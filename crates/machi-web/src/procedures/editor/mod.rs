@@ -279,6 +279,7 @@ async fn create(
         channel: Channel::Online,
         fee_yen: None,
         fee_per: None,
+        fee_exemptions: Vec::new(),
         refusal: None,
         documents: Vec::new(),
         processing_days: None,
