@@ -67,6 +67,11 @@ impl Status {
         )
     }
 
+    /// A 処分 (decision) on the application, made along the procedure's 決裁ルート.
+    pub fn is_decision(self) -> bool {
+        matches!(self, Status::Approved | Status::Rejected)
+    }
+
     /// A decision against the applicant (却下, 不許可, 不支給 …): 行政手続法 第8条 requires its
     /// reasons, and 行政不服審査法 第82条 the 教示 of how to appeal.
     pub fn is_refusal(self) -> bool {

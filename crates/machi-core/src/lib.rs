@@ -20,6 +20,7 @@ macro_rules! parsed_from_text {
 pub mod applications;
 pub mod assets;
 pub mod calendar;
+pub mod decisions;
 pub mod digest;
 pub mod life_events;
 pub mod mynumber;

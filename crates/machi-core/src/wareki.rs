@@ -31,6 +31,18 @@ pub fn fiscal_year(date: NaiveDate) -> i32 {
     }
 }
 
+/// 「令和8年度」: the 年度 as city documents name it. A 年度 in which the era changed is named
+/// by the new era, as 2019年度 is 令和元年度 (the era in effect at the end of its calendar year).
+pub fn fiscal_year_label(fiscal_year: i32) -> String {
+    match NaiveDate::from_ymd_opt(fiscal_year, 12, 31).map(format_wareki) {
+        Some(date) => match date.find('年') {
+            Some(end) => format!("{}年度", &date[..end]),
+            None => format!("{fiscal_year}年度"),
+        },
+        None => format!("{fiscal_year}年度"),
+    }
+}
+
 /// One era (元号) with the first day it was in use.
 struct Era {
     kanji: &'static str,

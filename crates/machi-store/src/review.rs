@@ -13,7 +13,10 @@ use crate::mail::OutgoingMail;
 use crate::sql::{Param, Sql};
 use crate::{now_text, Result, Store, StoreError};
 
+mod decisions;
 mod inbox;
+
+pub use decisions::{Approver, Decision, DecisionState, DecisionStep, Outcome, Proposal};
 
 pub use inbox::{Assignee, InboxItem, InboxQuery};
 
@@ -49,6 +52,13 @@ pub struct StatusChange {
     pub note: Localized,
     pub actor: String,
     pub mail: Option<OutgoingMail>,
+}
+
+impl StatusChange {
+    /// Whether this change needs a 決裁 (see [`Store::propose_decisions`]) instead.
+    pub fn is_decision(&self) -> bool {
+        self.to.is_decision()
+    }
 }
 
 fn status_of(text: &str) -> Result<Status> {
@@ -367,6 +377,24 @@ async fn apply_status_change(
     tenant: &str,
     change: &StatusChange,
 ) -> Result<()> {
+    if change.is_decision() {
+        return Err(StoreError::invalid(
+            "承認・却下などの処分は決裁ルートに沿って行います（起案してください）。",
+            "A decision follows the procedure's approval route: propose it.",
+        ));
+    }
+    carry_out(tx, tenant, change, None).await
+}
+
+/// Moves an application to its new status with the history row, the e-mail and the audit
+/// entry; `document_number` when the change carries out a decision (決裁).
+async fn carry_out(
+    tx: &mut AuditedTx<'_>,
+    tenant: &str,
+    change: &StatusChange,
+    document_number: Option<&str>,
+) -> Result<()> {
+    decisions::refuse_while_pending(tx, tenant, &change.receipt_number).await?;
     let updated = sqlx::query(
         "UPDATE applications SET status = $1, updated_at = $2 \
          WHERE tenant_id = $3 AND receipt_number = $4 AND status = $5",
@@ -379,19 +407,9 @@ async fn apply_status_change(
     .execute(&mut *tx.tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(StoreError::conflict(
-            format!(
-                "申請 {} は他の職員が先に状態を変更しました。再読み込みしてからやり直してください。",
-                change.receipt_number
-            ),
-            format!(
-                "application {} is no longer '{}': someone changed it meanwhile; reload and try again",
-                change.receipt_number,
-                change.from.as_str()
-            ),
-        ));
+        return Err(moved_on(change));
     }
-    insert_event(
+    insert_decision_event(
         tx,
         tenant,
         &change.receipt_number,
@@ -399,6 +417,7 @@ async fn apply_status_change(
         "status",
         &change.note,
         &change.actor,
+        document_number,
     )
     .await?;
     if let Some(mail) = &change.mail {
@@ -412,11 +431,26 @@ async fn apply_status_change(
             "from": change.from.as_str(),
             "to": change.to.as_str(),
             "emailed": change.mail.is_some(),
+            "document_number": document_number,
         }),
     ))
     .await
 }
 
+/// The application has moved on since the member of staff looked at it.
+fn moved_on(change: &StatusChange) -> StoreError {
+    StoreError::conflict(
+        format!(
+            "申請 {} は他の職員が先に状態を変更しました。再読み込みしてからやり直してください。",
+            change.receipt_number
+        ),
+        format!(
+            "application {} is no longer '{}': someone changed it meanwhile; reload and try again",
+            change.receipt_number,
+            change.from.as_str()
+        ),
+    )
+}
 pub(crate) async fn insert_event(
     tx: &mut AuditedTx<'_>,
     tenant: &str,
@@ -426,9 +460,24 @@ pub(crate) async fn insert_event(
     note: &Localized,
     actor: &str,
 ) -> Result<()> {
+    insert_decision_event(tx, tenant, receipt_number, status, kind, note, actor, None).await
+}
+
+/// [`insert_event`] for a step that carried out a decision with its 文書番号.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_decision_event(
+    tx: &mut AuditedTx<'_>,
+    tenant: &str,
+    receipt_number: &str,
+    status: &str,
+    kind: &str,
+    note: &Localized,
+    actor: &str,
+    document_number: Option<&str>,
+) -> Result<()> {
     sqlx::query(
-        "INSERT INTO application_events (tenant_id, receipt_number, status, note_ja, note_en, created_at, kind, actor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO application_events (tenant_id, receipt_number, status, note_ja, note_en, created_at, kind, actor, document_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(tenant)
     .bind(receipt_number)
@@ -438,6 +487,7 @@ pub(crate) async fn insert_event(
     .bind(now_text())
     .bind(kind)
     .bind(actor)
+    .bind(document_number)
     .execute(&mut *tx.tx)
     .await?;
     Ok(())

@@ -161,6 +161,7 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("channel", &["channel", "申請方法", "受付方法"]),
     ("fee_yen", &["fee_yen", "fee", "手数料"]),
     ("fee_per", &["fee_per", "手数料の単位"]),
+    ("decision", &["decision", "決裁区分", "専決"]),
     ("documents", &["documents", "必要書類"]),
     (
         "processing_days",
@@ -330,6 +331,21 @@ impl CsvRow<'_> {
         }
     }
 
+    /// The 決裁区分 column: empty for the default (課長専決).
+    fn decision_route(&self, errors: &mut Vec<String>) -> Option<crate::decisions::DecisionRoute> {
+        let text = self.text("decision");
+        if text.is_empty() {
+            return None;
+        }
+        let route = crate::decisions::DecisionRoute::parse(&text);
+        if route.is_none() {
+            errors.push(format!(
+                "decision: '{text}' is not a route (担当者専決, 課長専決, or roles joined by →)"
+            ));
+        }
+        route
+    }
+
     fn to_procedure(&self) -> Result<ProcedureDefinition, Vec<String>> {
         let mut errors = Vec::new();
         let channel_text = self.text("channel");
@@ -382,6 +398,7 @@ impl CsvRow<'_> {
             summary: Localized::new(self.text("summary_ja"), self.text("summary_en")),
             keywords: self.list("keywords"),
             form: None,
+            decision: self.decision_route(&mut errors),
             workflow: None,
         };
         if let Err(problems) = procedure.check() {

@@ -245,6 +245,10 @@ pub struct ProcedureDefinition {
     /// The online form; `None` for procedures listed in the catalog but done at the counter.
     #[serde(default)]
     pub form: Option<FormDefinition>,
+    /// 決裁ルート: who decides (専決); the department manager (課長専決) when unset, `[staff]` for
+    /// 担当者専決, several roles for several steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::decisions::DecisionRoute>,
     /// The review steps, when they differ from the standard workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<crate::applications::Workflow>,
@@ -258,6 +262,11 @@ impl ProcedureDefinition {
             Some(refusal) if status.is_refusal() => refusal.clone(),
             _ => status.label(),
         }
+    }
+
+    /// Who decides this procedure's applications (its own route, or 課長専決).
+    pub fn decision_route(&self) -> crate::decisions::DecisionRoute {
+        self.decision.clone().unwrap_or_default()
     }
 
     /// The review steps of this procedure (its own, or the standard ones).
@@ -299,6 +308,9 @@ impl ProcedureDefinition {
             if let Err(form_problems) = form.check() {
                 problems.extend(form_problems.into_iter().map(|p| format!("form: {p}")));
             }
+        }
+        if let Some(Err(route_problems)) = self.decision.as_ref().map(|d| d.check()) {
+            problems.extend(route_problems);
         }
         if let Some(Err(workflow_problems)) = self.workflow.as_ref().map(|w| w.check()) {
             problems.extend(workflow_problems);

@@ -40,6 +40,8 @@ pub struct StatusEvent {
     pub message: bool,
     pub note: Localized,
     pub at: crate::Time,
+    /// The 文書番号 of the decision this step carried out (承認, 却下 …).
+    pub document_number: Option<String>,
 }
 
 /// A file attached to an application.
@@ -120,6 +122,7 @@ impl Store {
             message: false,
             note: Localized::default(),
             at: view.submitted_at,
+            document_number: None,
         }];
         view.history
             .extend(self.history(tenant, receipt_number).await?);
@@ -129,7 +132,7 @@ impl Store {
 
     async fn history(&self, tenant: &str, receipt_number: &str) -> Result<Vec<StatusEvent>> {
         let rows = sqlx::query(
-            "SELECT status, kind, note_ja, note_en, created_at FROM application_events \
+            "SELECT status, kind, note_ja, note_en, created_at, document_number FROM application_events \
              WHERE tenant_id = $1 AND receipt_number = $2 ORDER BY id",
         )
         .bind(tenant)
@@ -146,6 +149,7 @@ impl Store {
                         row.try_get::<String, _>("note_en")?,
                     ),
                     at: row.try_get("created_at")?,
+                    document_number: row.try_get("document_number")?,
                 })
             })
             .collect()

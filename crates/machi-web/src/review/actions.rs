@@ -8,10 +8,11 @@ use axum::response::Response;
 use axum::Form;
 use machi_core::applications::Status;
 use machi_core::procedures::Localized;
-use machi_store::review::StatusChange;
+use machi_store::mail::OutgoingMail;
+use machi_store::review::{Approver, Outcome, Proposal, StatusChange};
 use serde::Deserialize;
 
-use super::application::{applicant_mail, colleagues, draw, load, status_text, Feedback};
+use super::application::{applicant_mail, colleagues, draw, load, status_text, Feedback, Loaded};
 use crate::kit::{see_other, PageError, Signed, Ui};
 use crate::AppState;
 
@@ -19,7 +20,7 @@ use crate::AppState;
 const MAX_TEXT: usize = 4000;
 
 /// The text as kept (trimmed, without control characters), or what is wrong with it.
-fn checked_text(ui: Ui, text: &str, required: bool) -> Result<String, String> {
+pub(super) fn checked_text(ui: Ui, text: &str, required: bool) -> Result<String, String> {
     let text = machi_core::text::strip_control_chars(text.trim());
     if required && text.is_empty() {
         return Err(ui
@@ -36,7 +37,7 @@ fn checked_text(ui: Ui, text: &str, required: bool) -> Result<String, String> {
     Ok(text)
 }
 
-fn back_to(receipt: &str, done: &str) -> Response {
+pub(super) fn back_to(receipt: &str, done: &str) -> Response {
     see_other(&format!("/staff/applications/{receipt}?done={done}"))
 }
 
@@ -98,20 +99,32 @@ pub(super) async fn change_status(
         }
         Err(message) => return draw(&state, &signed, &receipt, again("note", &message)).await,
     };
-    let mut what = status_text(to);
-    if to.is_refusal() {
-        // The 教示 goes with every refusal (行政不服審査法 第82条).
-        let appeal = crate::kit::texts::appeal_notice(&state, &signed.city).await;
-        what = Localized::new(
-            format!("{}\n\n{}", what.ja, appeal.ja),
-            format!("{}\n\n{}", what.en, appeal.en),
-        );
-    }
     let mail = if form.notify.is_some() {
-        applicant_mail(&signed, &loaded, &what, &note)
+        status_notice(&state, &signed, &loaded, to, &note).await
     } else {
         None
     };
+    if to.is_decision() {
+        let proposal = Proposal {
+            receipt_number: receipt.clone(),
+            from,
+            to,
+            note,
+            notify: form.notify.is_some(),
+            route: loaded.route.clone(),
+            department_ja: loaded.department_ja.clone(),
+            mail,
+        };
+        let outcomes = state
+            .store
+            .propose_decisions(&signed.city.id, &[proposal], &approver(&signed))
+            .await?;
+        let done = match outcomes.first() {
+            Some(Outcome::Awaiting { .. }) => "proposed",
+            _ => "status",
+        };
+        return Ok(back_to(&receipt, done));
+    }
     let change = StatusChange {
         receipt_number: receipt.clone(),
         from,
@@ -125,6 +138,34 @@ pub(super) async fn change_status(
         .change_status(&signed.city.id, &[change])
         .await?;
     Ok(back_to(&receipt, "status"))
+}
+
+/// Who is acting, as the 決裁 route knows them.
+pub(super) fn approver(signed: &Signed) -> Approver {
+    Approver {
+        email: signed.email().to_string(),
+        role: signed.role(),
+    }
+}
+
+/// The e-mail that tells the applicant of a new status; a refusal carries its 教示
+/// (行政不服審査法 第82条).
+pub(super) async fn status_notice(
+    state: &AppState,
+    signed: &Signed,
+    loaded: &Loaded,
+    to: Status,
+    note: &str,
+) -> Option<OutgoingMail> {
+    let mut what = status_text(to);
+    if to.is_refusal() {
+        let appeal = crate::kit::texts::appeal_notice(state, &signed.city).await;
+        what = Localized::new(
+            format!("{}\n\n{}", what.ja, appeal.ja),
+            format!("{}\n\n{}", what.en, appeal.en),
+        );
+    }
+    applicant_mail(signed, loaded, &what, note)
 }
 
 #[derive(Deserialize)]

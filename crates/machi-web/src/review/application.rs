@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use machi_core::applications::{Status, Workflow};
+use machi_core::decisions::DecisionRoute;
 use machi_core::procedures::{CompiledForm, Localized};
 use machi_store::mail::OutgoingMail;
 use machi_store::review::StaffApplication;
@@ -23,6 +24,10 @@ pub(super) struct Loaded {
     /// What a refusal of this procedure is called (不支給 …), if not 却下.
     pub(super) refusal: Option<Localized>,
     pub(super) workflow: Workflow,
+    /// Who decides (決裁ルート).
+    pub(super) route: DecisionRoute,
+    /// The department's name, for 文書番号.
+    pub(super) department_ja: String,
 }
 
 /// Loads an application of the signed-in person's department (403 for another department,
@@ -58,16 +63,20 @@ pub(super) async fn load(
         .procedures
         .get(&state.store, &signed.city.id, &view.procedure_id)
         .await?;
-    let (procedure_name, workflow, refusal) = match procedure {
+    let (procedure_name, workflow, refusal, route, department_ja) = match procedure {
         Some(record) => (
             record.definition.name.clone(),
             record.definition.workflow(),
             record.definition.refusal.clone(),
+            record.definition.decision_route(),
+            record.definition.department.ja.clone(),
         ),
         None => (
             Localized::new(&view.procedure_id, ""),
             Workflow::standard(),
             None,
+            DecisionRoute::default(),
+            String::new(),
         ),
     };
     Ok(Loaded {
@@ -76,33 +85,9 @@ pub(super) async fn load(
         procedure_name,
         refusal,
         workflow,
+        route,
+        department_ja,
     })
-}
-
-/// The review steps of a procedure.
-pub(super) async fn workflow_of(
-    state: &AppState,
-    signed: &Signed,
-    procedure_id: &str,
-) -> Result<Workflow, PageError> {
-    Ok(state
-        .procedures
-        .get(&state.store, &signed.city.id, procedure_id)
-        .await?
-        .map(|r| r.definition.workflow())
-        .unwrap_or_default())
-}
-
-/// The e-mail that tells the applicant about a new status, if they gave an address.
-pub(super) async fn status_mail(
-    state: &AppState,
-    signed: &Signed,
-    receipt: &str,
-    to: Status,
-    note: &str,
-) -> Result<Option<OutgoingMail>, PageError> {
-    let loaded = load(state, signed, receipt).await?;
-    Ok(applicant_mail(signed, &loaded, &status_text(to), note))
 }
 
 /// What the applicant is told when the status changes.
@@ -180,7 +165,9 @@ struct ApplicationPage {
     assignee: String,
     answers: Vec<(String, String)>,
     files: Vec<(String, String, String)>,
-    history: Vec<(String, String, String, bool)>,
+    /// (status, time, note, is a message, 文書番号)
+    history: Vec<(String, String, String, bool, String)>,
+    decision: super::decisions::DecisionPanel,
     comments: Vec<(String, String, String)>,
     next_statuses: Vec<Choice>,
     colleagues: Vec<Choice>,
@@ -212,6 +199,10 @@ pub(super) async fn show(
         "message" => Some(Done::Message),
         "comment" => Some(Done::Comment),
         "assign" => Some(Done::Assign),
+        "proposed" => Some(Done::Proposed),
+        "approved" => Some(Done::Approved),
+        "decided" => Some(Done::Status),
+        "returned" => Some(Done::Returned),
         _ => None,
     };
     let feedback = Feedback {
@@ -227,6 +218,12 @@ pub(super) enum Done {
     Message,
     Comment,
     Assign,
+    /// 起案: a decision now waits for its approvers.
+    Proposed,
+    /// A step of a decision approved; more are awaited.
+    Approved,
+    /// 差戻し.
+    Returned,
 }
 
 /// What the page says beside the application: the change just made, or what was wrong with
@@ -272,6 +269,21 @@ fn banner_text(ui: crate::kit::Ui, done: &Done, status: &str) -> String {
         Done::Assign => ui
             .t("担当を変更しました。", "The assignment was changed.")
             .to_string(),
+        Done::Proposed => ui
+            .t(
+                "起案しました。決裁ルートの承認を待っています（それまで状況は変わりません）。",
+                "Proposed. The decision waits for its approvers (the status does not change until then).",
+            )
+            .to_string(),
+        Done::Approved => ui
+            .t(
+                "決裁しました。次の段階の承認を待っています。",
+                "Approved. The decision waits for the next step.",
+            )
+            .to_string(),
+        Done::Returned => ui
+            .t("起案を差し戻しました。", "The proposal was sent back.")
+            .to_string(),
     }
 }
 
@@ -309,6 +321,7 @@ pub(super) async fn draw(
         (Some(refusal), true) => ui.l(refusal).to_string(),
         _ => ui.l(&view.status.label()).to_string(),
     };
+    let decision = super::decisions::panel(&state, signed, &loaded).await?;
     let page = ApplicationPage {
         chrome: signed.chrome(&format!("/staff/applications/{receipt}")),
         banner: feedback.done.as_ref().map(|d| banner_text(ui, d, &status)),
@@ -351,6 +364,7 @@ pub(super) async fn draw(
                     jst_text(h.at),
                     ui.l(&h.note).to_string(),
                     h.message,
+                    h.document_number.clone().unwrap_or_default(),
                 )
             })
             .collect(),
@@ -363,11 +377,13 @@ pub(super) async fn draw(
             .workflow
             .next(view.status)
             .iter()
+            .filter(|_| decision.pending.is_none())
             .map(|s| Choice {
                 value: s.as_str().into(),
                 label: ui.l(&s.label()).into(),
             })
             .collect(),
+        decision,
         colleagues,
         has_email: applicant_email(&loaded.form, &view.answers).is_some(),
         can_assign: signed.role().assigns_work(),

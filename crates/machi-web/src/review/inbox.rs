@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::Form;
 use machi_core::applications::{Status, ALL_STATUSES};
 use machi_core::procedures::display::applicant_name;
-use machi_store::review::{Assignee, InboxItem, InboxQuery, StatusChange};
+use machi_store::review::{Assignee, InboxItem, InboxQuery, Proposal, StatusChange};
 use machi_store::ProcedureQuery;
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,8 @@ struct InboxPage {
     rows: Vec<Row>,
     next: Option<String>,
     export_query: String,
+    /// Decisions waiting for the signed-in member of staff's approval: (receipt, what).
+    awaiting: Vec<(String, String)>,
 }
 
 pub(super) async fn home(signed: Signed) -> Response {
@@ -215,7 +217,23 @@ pub(super) async fn inbox(
         ..params.clone()
     })
     .unwrap_or_default();
+    let department = match signed.role() {
+        machi_core::staff::Role::Admin => None,
+        _ => Some(signed.department()?),
+    };
+    let awaiting = state
+        .store
+        .decisions_awaiting(
+            &signed.city.id,
+            &super::actions::approver(&signed),
+            department,
+        )
+        .await?
+        .into_iter()
+        .map(|d| (d.receipt_number, ui.l(&d.to.label()).to_string()))
+        .collect();
     Ok(render(&InboxPage {
+        awaiting,
         chrome: signed.chrome(&params.link(None)),
         statuses: ALL_STATUSES
             .iter()
@@ -283,10 +301,11 @@ pub(super) async fn bulk(
                 ))));
             }
             let mut changes = Vec::with_capacity(states.len());
+            let mut proposals = Vec::new();
             for found in &states {
-                let workflow =
-                    super::application::workflow_of(&state, &signed, &found.procedure_id).await?;
-                if !workflow.allows(found.status, to) {
+                let loaded =
+                    super::application::load(&state, &signed, &found.receipt_number).await?;
+                if !loaded.workflow.allows(found.status, to) {
                     return Err(PageError::from(ApiError::bad_request(format!(
                         "{}: {} → {} {}",
                         found.receipt_number,
@@ -297,9 +316,21 @@ pub(super) async fn bulk(
                             .t("には進めません。", "is not a step of this procedure."),
                     ))));
                 }
-                let mail =
-                    super::application::status_mail(&state, &signed, &found.receipt_number, to, "")
-                        .await?;
+                let mail = super::actions::status_notice(&state, &signed, &loaded, to, "").await;
+                if to.is_decision() {
+                    // Each decision follows its procedure's 決裁ルート, as one at a time would.
+                    proposals.push(Proposal {
+                        receipt_number: found.receipt_number.clone(),
+                        from: found.status,
+                        to,
+                        note: String::new(),
+                        notify: true,
+                        route: loaded.route.clone(),
+                        department_ja: loaded.department_ja.clone(),
+                        mail,
+                    });
+                    continue;
+                }
                 changes.push(StatusChange {
                     receipt_number: found.receipt_number.clone(),
                     from: found.status,
@@ -309,7 +340,15 @@ pub(super) async fn bulk(
                     mail,
                 });
             }
-            state.store.change_status(&signed.city.id, &changes).await?;
+            if proposals.is_empty() {
+                state.store.change_status(&signed.city.id, &changes).await?;
+            } else {
+                let me = super::actions::approver(&signed);
+                state
+                    .store
+                    .propose_decisions(&signed.city.id, &proposals, &me)
+                    .await?;
+            }
         }
     }
     Ok(see_other("/staff/inbox"))

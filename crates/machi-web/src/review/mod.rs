@@ -4,6 +4,7 @@
 
 mod actions;
 mod application;
+mod decisions;
 mod export;
 mod inbox;
 
@@ -23,6 +24,10 @@ pub(crate) fn staff_routes() -> Router<AppState> {
         .route(
             "/staff/applications/{receipt}/status",
             post(actions::change_status),
+        )
+        .route(
+            "/staff/applications/{receipt}/decisions/{id}",
+            post(decisions::act),
         )
         .route(
             "/staff/applications/{receipt}/message",

@@ -9,13 +9,14 @@ use crate::harness::TestApp;
 use crate::on_both_backends;
 use crate::smtp_sink::SmtpSink;
 
+mod decisions;
 mod review_page;
 mod sign_in;
 
 const KOSODATE_PROCEDURE: &str = "jidou-teate-nintei";
 pub(super) const MANAGER: &str = "kacho@kosodate.test";
 pub(super) const REVIEWER: &str = "tanto@kosodate.test";
-const OTHER_DEPARTMENT: &str = "tanto@shimin.test";
+pub(super) const OTHER_DEPARTMENT: &str = "tanto@shimin.test";
 const AUDITOR: &str = "kansa@city.test";
 pub(super) const ADMIN: &str = "admin@city.test";
 
@@ -153,6 +154,17 @@ async fn review_workflow_with_email_and_audit(app: &TestApp) {
             )
             .await;
         assert_eq!(response.status(), 303, "{from} → {to}");
+        // 課長専決: the reviewer's approval is a proposal the manager decides.
+        if let Some(id) = decisions::decision_form(&manager.get_html(&page).await, &receipt) {
+            let decided = manager
+                .submit(
+                    &page,
+                    &format!("{page}/decisions/{id}"),
+                    &[("action", "approve")],
+                )
+                .await;
+            assert_eq!(decided.status(), 303);
+        }
     }
     let mails = status_mails(sink.wait_for(5).await);
     assert!(mails[1]

@@ -132,6 +132,9 @@ pub struct HistoryEntry {
     pub label: Text,
     pub note: Text,
     pub at: String,
+    /// The 文書番号 of the decision this step carried out (承認, 却下 …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
 }
 
 /// A file attached to an application.
@@ -189,6 +192,7 @@ impl From<ApplicationView> for ApplicationStatus {
                     label: label(e.status),
                     note: (&e.note).into(),
                     at: e.at.to_string(),
+                    document_number: e.document_number.clone(),
                 })
                 .collect(),
             attachments: v

@@ -289,6 +289,7 @@ async fn create(
         summary: Localized::default(),
         keywords: Vec::new(),
         form: Some(FormDefinition::empty()),
+        decision: None,
         workflow: None,
     };
     if let Err(problems) = check_basics(&definition) {
