@@ -18,6 +18,7 @@ macro_rules! parsed_from_text {
 }
 
 pub mod applications;
+pub mod areas;
 pub mod assets;
 pub mod calendar;
 pub mod decisions;

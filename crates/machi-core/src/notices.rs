@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::procedures::Localized;
-use crate::text::{clean_text, fold_width};
 
 /// The categories residents can choose (the demo city's; ids are stable in URLs and feeds).
 pub const CATEGORIES: [(&str, &str, &str); 7] = [
@@ -61,11 +60,12 @@ impl Urgency {
 }
 
 /// Reads areas typed as a list (separated by commas, 、 or line breaks): each cleaned and
-/// width-folded, so that a notice for '１丁目' reaches a subscriber of '1丁目'; no repeats.
+/// written as the 町字 list writes it ([`crate::areas::canonical_area`]), so that a notice for
+/// 「一丁目」 or 「１丁目」 reaches a subscriber of 「1丁目」; no repeats.
 pub fn read_areas(typed: &str) -> Vec<String> {
     let mut areas: Vec<String> = Vec::new();
     for area in typed.split([',', '、', '，', '\n']) {
-        let area = fold_width(&clean_text(area)).trim().to_string();
+        let area = crate::areas::canonical_area(area);
         if !area.is_empty() && !areas.contains(&area) {
             areas.push(area);
         }

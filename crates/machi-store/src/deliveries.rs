@@ -161,7 +161,10 @@ pub(crate) async fn enqueue_notice(
         .push(", ")
         .bind(Param::Text(now_text()))
         .push(" FROM subscriptions WHERE ");
-    push_audience(&mut sql, tenant, draft);
+    let areas = crate::areas::area_family(tx, backend, tenant, &draft.areas)
+        .await?
+        .reached;
+    push_audience(&mut sql, tenant, draft, &areas);
     sql.push(" ON CONFLICT DO NOTHING");
     let done = sqlx::query_with(sql.text(), sql.arguments())
         .execute(&mut **tx)
@@ -169,8 +172,9 @@ pub(crate) async fn enqueue_notice(
     Ok(done.rows_affected())
 }
 
-/// The subscriptions a notice concerns (see [`enqueue_notice`]), as a WHERE condition.
-fn push_audience(sql: &mut Sql, tenant: &str, draft: &NoticeDraft) {
+/// The subscriptions a notice concerns (see [`enqueue_notice`]), as a WHERE condition;
+/// `areas` are the notice's areas with those they reach in the city's 町字 list.
+fn push_audience(sql: &mut Sql, tenant: &str, draft: &NoticeDraft, areas: &[String]) {
     sql.push("tenant_id = ")
         .bind(Param::Text(tenant.into()))
         .push(" AND confirmed_at IS NOT NULL");
@@ -178,9 +182,9 @@ fn push_audience(sql: &mut Sql, tenant: &str, draft: &NoticeDraft) {
         sql.push(" AND ");
         any_listed(sql, "categories", &draft.categories);
     }
-    if !draft.areas.is_empty() {
+    if !areas.is_empty() {
         sql.push(" AND (areas = '|' OR ");
-        any_listed(sql, "areas", &draft.areas);
+        any_listed(sql, "areas", areas);
         sql.push(")");
     }
 }
@@ -197,7 +201,8 @@ impl crate::Store {
             self.backend(),
             "SELECT channel, COUNT(*) AS n FROM subscriptions WHERE ",
         );
-        push_audience(&mut sql, tenant, draft);
+        let areas = self.areas_reached(tenant, &draft.areas).await?;
+        push_audience(&mut sql, tenant, draft, &areas);
         sql.push(" GROUP BY channel ORDER BY channel");
         let rows = sqlx::query_with(sql.text(), sql.arguments())
             .fetch_all(&self.pool)
@@ -209,7 +214,7 @@ impl crate::Store {
 }
 
 /// `(column LIKE '%|a|%' OR column LIKE '%|b|%' …)` for a `|a|b|` list column.
-fn any_listed(sql: &mut Sql, column: &str, items: &[String]) {
+pub(crate) fn any_listed(sql: &mut Sql, column: &str, items: &[String]) {
     sql.push("(");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {

@@ -9,6 +9,7 @@
 
 pub mod api_tokens;
 pub mod applications;
+pub mod areas;
 pub mod assets;
 pub mod audit;
 pub mod backup;

@@ -332,7 +332,8 @@ impl Store {
     }
 
     /// Notices residents see now, newest first, optionally of one category and one area (a
-    /// notice for the whole city matches every area).
+    /// notice for the whole city matches every area, one for a 町 each of its 丁目, and one for
+    /// a 丁目 its 町).
     pub async fn published_notices(
         &self,
         tenant: &str,
@@ -357,9 +358,12 @@ impl Store {
             sql.push(" ESCAPE '\\'");
         }
         if let Some(area) = area {
-            sql.push(" AND (areas = '|' OR areas LIKE ");
-            sql.bind(Param::Text(format!("%|{}|%", like_escape(area))));
-            sql.push(" ESCAPE '\\')");
+            // The area, the 町 it lies in and the 丁目 in it (the city's 町字 list).
+            let area = machi_core::areas::canonical_area(area);
+            let reached = self.areas_reached(tenant, &[area]).await?;
+            sql.push(" AND (areas = '|' OR ");
+            crate::deliveries::any_listed(&mut sql, "areas", &reached);
+            sql.push(")");
         }
         sql.push(" ORDER BY publish_at DESC, id DESC LIMIT ");
         sql.bind(Param::Int(limit.clamp(1, 500)));

@@ -54,6 +54,8 @@ pub struct AppState {
     seal_secret: Arc<tokio::sync::OnceCell<String>>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see [`kit::ClientAddr`]).
     trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The live emergencies every public page announces (see [`kit::emergency`]).
+    pub(crate) emergencies: kit::emergency::LiveEmergencies,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             public_url,
             forms: procedures::FormCache::default(),
             procedures: procedures::ProcedureCache::default(),
+            emergencies: kit::emergency::LiveEmergencies::default(),
             oidc: None,
             line: None,
             webhook_allow_private: false,
@@ -177,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             kit::page::render_error_pages,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            kit::emergency::banner,
         ))
         .with_state(state)
         .layer(axum::middleware::from_fn(kit::ops::track_requests));

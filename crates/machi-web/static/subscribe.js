@@ -22,7 +22,12 @@
   function choices() {
     var categories = Array.prototype.map.call(
       form.querySelectorAll("input[name=category]:checked"), function (c) { return c.value; });
-    return { categories: categories, areas: form.querySelector("#areas").value };
+    // Areas are ticked in the city's 町字 list, or typed where the city has none.
+    var ticked = Array.prototype.map.call(
+      form.querySelectorAll("input[name=area]:checked"), function (a) { return a.value; });
+    var typed = form.querySelector("input[name=areas]");
+    if (typed && typed.value) ticked.push(typed.value);
+    return { categories: categories, areas: ticked.join("、") };
   }
 
   button.addEventListener("click", async function () {

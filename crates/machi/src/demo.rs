@@ -27,6 +27,20 @@ pub async fn postcodes(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// デモ市's 町字, in the columns of デジタル庁's 町字マスター.
+pub const DEMO_AREAS: &[u8] = include_bytes!("../demo/areas.csv");
+
+/// Loads the demo city's 町字 when it has none (a city's own list is never replaced).
+pub async fn areas(store: &Store, city: &str) -> anyhow::Result<()> {
+    if !store.areas(city).await?.is_empty() {
+        return Ok(());
+    }
+    let areas = machi_core::areas::parse_area_list(DEMO_AREAS)
+        .map_err(|e| anyhow::anyhow!("the demo areas are invalid: {}", e.join("; ")))?;
+    store.replace_areas(city, &areas, "system").await?;
+    Ok(())
+}
+
 /// The five seed plans, transcribed in the machi-plan/1 format (see docs/plan-format.md). They
 /// are other cities' plans, imported as they are: the demo city shows real structures. The
 /// sixth is the demo city's own (fictional) plan, whose KPIs are bound to live figures.

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "bench")]
 mod bench;
 mod demo;
+mod imports;
 mod opendata;
 mod settings;
 
@@ -148,6 +149,13 @@ enum ImportCommand {
         /// The holiday list (syukujitsu.csv).
         file: std::path::PathBuf,
     },
+    /// Replaces the city's 町字 (towns and their 丁目), the areas notices and subscriptions
+    /// name: デジタル庁's アドレス・ベース・レジストリ 町字マスター CSV, or a CSV with 町名 and 丁目
+    /// columns (UTF-8 or Shift_JIS); all or nothing.
+    Areas {
+        /// The 町字 list (.csv).
+        file: std::path::PathBuf,
+    },
     /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); a plan with the
     /// same id is replaced as a revision (progress is kept by measure id); all or nothing.
     Plan {
@@ -281,6 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::load(&store, &settings.city).await?;
                 demo::postcodes(&store).await?;
+                demo::areas(&store, &settings.city).await?;
                 demo::staff_accounts(&store, &settings.city).await?;
                 demo::plans(&store, &settings.city).await?;
                 demo::assets(&store, &settings.city).await?;
@@ -296,13 +305,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(ImportCommand::Postcodes { file }) => {
             let store = open_store(&settings).await?;
-            let result = import_postcodes(&store, &file).await;
+            let result = imports::postcodes(&store, &file).await;
             store.close().await;
             result
         }
         Command::Import(ImportCommand::Calendar { file }) => {
             let store = open_store(&settings).await?;
-            let result = import_calendar(&store, &file).await;
+            let result = imports::calendar(&store, &file).await;
+            store.close().await;
+            result
+        }
+        Command::Import(ImportCommand::Areas { file }) => {
+            let store = open_store(&settings).await?;
+            let result = imports::areas(&store, &settings.city, &file).await;
             store.close().await;
             result
         }
@@ -405,32 +420,6 @@ async fn import_life_events(
         .await
         .with_context(|| format!("{name} was not imported"))?;
     println!("imported {count} life-event bundles from {name}");
-    Ok(())
-}
-
-async fn import_postcodes(store: &Store, file: &std::path::Path) -> anyhow::Result<()> {
-    let name = file.display().to_string();
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
-    let areas = machi_core::postcodes::parse_ken_all(&bytes)
-        .map_err(|e| anyhow::anyhow!("{name} was not imported: {}", e.join("; ")))?;
-    let count = store
-        .import_postcodes(&areas)
-        .await
-        .with_context(|| format!("{name} was not imported"))?;
-    println!("imported {count} postcode areas from {name}");
-    Ok(())
-}
-
-async fn import_calendar(store: &Store, file: &std::path::Path) -> anyhow::Result<()> {
-    let name = file.display().to_string();
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
-    let days = machi_core::calendar::parse_holidays(&bytes)
-        .map_err(|e| anyhow::anyhow!("{name} was not imported: {e}"))?;
-    let count = store
-        .import_holidays(&days)
-        .await
-        .with_context(|| format!("{name} was not imported"))?;
-    println!("imported {count} national holidays from {name}");
     Ok(())
 }
 

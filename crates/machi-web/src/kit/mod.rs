@@ -7,7 +7,9 @@
 //! Rooms import the kit and the lower crates (machi-core, machi-store), never each other; what
 //! two rooms share moves here when it is about HTTP, or down when it is about the city's work.
 
+pub(crate) mod areas;
 pub(crate) mod download;
+pub(crate) mod emergency;
 pub(crate) mod form;
 pub(crate) mod i18n;
 pub(crate) mod markdown;

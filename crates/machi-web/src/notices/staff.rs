@@ -44,7 +44,7 @@ struct StaffForm {
     body_ja: String,
     body_en: String,
     categories: Vec<(String, String, bool)>,
-    areas: String,
+    picker: crate::kit::areas::AreaPicker,
     urgencies: Vec<(String, String, bool)>,
     publish_at: String,
     expires_at: String,
@@ -69,6 +69,8 @@ struct FormExtras {
     preview: Option<Notice>,
     /// An emergency about to go out: whom it reaches, for staff to confirm first.
     confirm: Option<SendConfirm>,
+    /// The city's 町字, to pick areas from.
+    area_list: Vec<machi_core::areas::Area>,
 }
 
 /// What saving an emergency notice will do at once, shown before it is done: how many
@@ -156,7 +158,7 @@ fn read_form(pairs: &[(String, String)]) -> (NoticeDraft, String, String) {
             .filter(|(k, _)| k == "category")
             .map(|(_, v)| v.clone())
             .collect(),
-        areas: machi_core::notices::read_areas(&field("areas"))
+        areas: machi_core::notices::read_areas(&crate::kit::areas::sent_areas(pairs))
             .into_iter()
             .filter(|a| !a.contains('|'))
             .collect(),
@@ -211,7 +213,12 @@ fn form_page(
                 )
             })
             .collect(),
-        areas: draft.areas.join("、"),
+        picker: crate::kit::areas::AreaPicker::new(
+            "n-areas",
+            &extras.area_list,
+            &draft.areas,
+            draft.areas.join("、"),
+        ),
         urgencies: [Urgency::Normal, Urgency::Important, Urgency::Emergency]
             .iter()
             .map(|u| {
@@ -264,14 +271,21 @@ fn form_page(
     (status, render(&page)).into_response()
 }
 
-pub(crate) async fn staff_new(signed: Signed) -> Result<Response, PageError> {
+pub(crate) async fn staff_new(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Response, PageError> {
     require_writer(&signed)?;
+    let extras = FormExtras {
+        area_list: state.store.areas(&signed.city.id).await?,
+        ..FormExtras::default()
+    };
     Ok(form_page(
         &signed,
         "/staff/notices/new".into(),
         &empty_draft(),
         (String::new(), String::new()),
-        &FormExtras::default(),
+        &extras,
         &[],
     ))
 }
@@ -294,6 +308,7 @@ pub(crate) async fn staff_edit(
         times,
         &FormExtras {
             saved,
+            area_list: state.store.areas(&signed.city.id).await?,
             ..FormExtras::default()
         },
         &[],
@@ -334,6 +349,14 @@ async fn save(
     let uploads: Vec<Upload> = uploads.into_iter().filter(|u| u.field == "files").collect();
     let (draft, publish_text, expires_text) = read_form(&pairs);
     let (publish_at, expires_at, mut errors) = check(&draft, &publish_text, &expires_text);
+    let area_list = state.store.areas(&signed.city.id).await?;
+    let unknown = state
+        .store
+        .unknown_areas(&signed.city.id, &draft.areas)
+        .await?;
+    if !unknown.is_empty() {
+        errors.push(("areas", crate::kit::areas::unknown_areas_message(&unknown)));
+    }
     let saved = match &id {
         Some(id) => state.store.notice_attachments(&signed.city.id, id).await?,
         None => Vec::new(),
@@ -362,6 +385,7 @@ async fn save(
             carry_key,
             preview: None,
             confirm: None,
+            area_list,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &errors));
     }
@@ -392,6 +416,7 @@ async fn save(
             carry_key,
             preview: Some(notice),
             confirm: None,
+            area_list,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &[]));
     }
@@ -419,6 +444,7 @@ async fn save(
             carry_key,
             preview: None,
             confirm: Some(confirm),
+            area_list,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &[]));
     }
@@ -451,6 +477,8 @@ async fn save(
             },
         )
         .await?;
+    // This node's pages show (or stop showing) an emergency at once; others within seconds.
+    state.emergencies.forget(&signed.city.id);
     Ok(see_other(&format!("/staff/notices/{saved}")))
 }
 

@@ -253,7 +253,10 @@ async fn alerts_go_out_as_cap_and_take_over_the_lobby_screens(app: &TestApp) {
         app.url(&format!("/notices/{order}"))
     );
     assert!(xml.contains("<expires>2099-12-31T23:00:00+09:00</expires>"));
-    assert_eq!(info.areas[0].description, "北町、北町二丁目");
+    assert_eq!(
+        info.areas[0].description, "北町、北町2丁目",
+        "a 丁目 is written as the 町字 list writes it"
+    );
 
     // The feed entry carries the same alert as the document.
     let start = text.find("<cap:alert>").unwrap();

@@ -14,6 +14,7 @@ mod accounts;
 mod acknowledgement;
 mod alerts;
 mod api_applications;
+mod areas;
 mod assets;
 mod backup;
 mod broadcast;

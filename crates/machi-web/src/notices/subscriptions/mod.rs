@@ -11,6 +11,9 @@
 //! one-click address, which needs no cookie, no CSRF token and no confirmation.
 
 use askama::Template;
+use machi_core::areas::Area;
+
+use crate::kit::areas::AreaPicker;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -60,7 +63,7 @@ struct SubscribePage {
     city: String,
     back: String,
     categories: Vec<(String, String, bool)>,
-    areas: String,
+    picker: AreaPicker,
     channel: String,
     email: String,
     webhook_url: String,
@@ -93,7 +96,7 @@ impl Typed {
                 .filter(|(k, _)| k == "category")
                 .map(|(_, v)| v.clone())
                 .collect(),
-            areas: field("areas"),
+            areas: crate::kit::areas::sent_areas(pairs),
             channel: field("channel"),
             email: field("email"),
             webhook_url: field("webhook_url"),
@@ -122,12 +125,31 @@ fn status_for(errors: &[(String, String)]) -> StatusCode {
     }
 }
 
+/// The city's 町字, to pick areas from.
+async fn area_list(state: &AppState, city: &machi_store::Tenant) -> Result<Vec<Area>, PageError> {
+    Ok(state.store.areas(&city.id).await?)
+}
+
+/// The choices' areas the city's 町字 list does not have, as a problem of the form.
+async fn check_areas(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    choices: &Choices,
+) -> Result<Option<Problem>, PageError> {
+    let unknown = state.store.unknown_areas(&city.id, &choices.areas).await?;
+    Ok(
+        (!unknown.is_empty())
+            .then(|| ("areas", crate::kit::areas::unknown_areas_message(&unknown))),
+    )
+}
+
 fn subscribe_form(
     ui: Ui,
     city: &machi_store::Tenant,
     state: &AppState,
     typed: &Typed,
     errors: Vec<Problem>,
+    areas: &[Area],
 ) -> Response {
     let page = SubscribePage {
         ui,
@@ -143,7 +165,7 @@ fn subscribe_form(
                 )
             })
             .collect(),
-        areas: typed.areas.clone(),
+        picker: AreaPicker::new("areas", areas, &typed.choices().areas, typed.areas.clone()),
         channel: if typed.channel.is_empty() {
             "email".into()
         } else {
@@ -157,12 +179,24 @@ fn subscribe_form(
     (status_for(&page.errors), render(&page)).into_response()
 }
 
-async fn subscribe_page(State(state): State<AppState>, City(city): City, ui: Ui) -> Response {
+async fn subscribe_page(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+) -> Result<Response, PageError> {
     let typed = Typed {
         categories: vec!["bousai".into()],
         ..Typed::default()
     };
-    subscribe_form(ui, &city, &state, &typed, Vec::new())
+    let areas = area_list(&state, &city).await?;
+    Ok(subscribe_form(
+        ui,
+        &city,
+        &state,
+        &typed,
+        Vec::new(),
+        &areas,
+    ))
 }
 
 async fn subscribe(
@@ -175,6 +209,8 @@ async fn subscribe(
     let typed = Typed::read(&pairs);
     let choices = typed.choices();
     let mut errors = choices.check().err().unwrap_or_default();
+    errors.extend(check_areas(&state, &city, &choices).await?);
+    let areas = area_list(&state, &city).await?;
     let channel =
         Channel::parse(&typed.channel).filter(|c| matches!(c, Channel::Email | Channel::Webhook));
     match channel {
@@ -200,7 +236,7 @@ async fn subscribe(
         )),
     }
     if !errors.is_empty() {
-        return Ok(subscribe_form(ui, &city, &state, &typed, errors));
+        return Ok(subscribe_form(ui, &city, &state, &typed, errors, &areas));
     }
     let new = NewSubscription {
         channel: channel.unwrap_or(Channel::Email),
@@ -223,6 +259,7 @@ async fn subscribe(
                 &state,
                 &typed,
                 vec![("webhook_url", why)],
+                &areas,
             )),
         };
     }
@@ -327,7 +364,7 @@ struct ManagePage {
     address: String,
     confirmed: bool,
     categories: Vec<(String, String, bool)>,
-    areas: String,
+    picker: AreaPicker,
     saved: bool,
     errors: Vec<(String, String)>,
 }
@@ -357,6 +394,7 @@ fn manage_page(
     typed: Option<&Typed>,
     saved: bool,
     errors: Vec<Problem>,
+    areas: &[Area],
 ) -> Response {
     let chosen = |id: &str| match typed {
         Some(typed) => typed.categories.iter().any(|c| c == id),
@@ -374,9 +412,17 @@ fn manage_page(
             .iter()
             .map(|(id, ja, en)| (id.to_string(), ui.t(ja, en).to_string(), chosen(id)))
             .collect(),
-        areas: typed
-            .map(|t| t.areas.clone())
-            .unwrap_or_else(|| subscription.choices.areas.join("、")),
+        picker: match typed {
+            Some(typed) => {
+                AreaPicker::new("areas", areas, &typed.choices().areas, typed.areas.clone())
+            }
+            None => AreaPicker::new(
+                "areas",
+                areas,
+                &subscription.choices.areas,
+                subscription.choices.areas.join("、"),
+            ),
+        },
         saved,
         errors: shown(ui, errors),
     };
@@ -412,6 +458,7 @@ async fn manage(
     axum::extract::Query(query): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let subscription = found(&state, &city, ui, &id).await?;
+    let areas = area_list(&state, &city).await?;
     Ok(manage_page(
         ui,
         &city,
@@ -419,6 +466,7 @@ async fn manage(
         None,
         query.saved.is_some(),
         Vec::new(),
+        &areas,
     ))
 }
 
@@ -432,7 +480,10 @@ async fn change(
     let subscription = found(&state, &city, ui, &id).await?;
     let typed = Typed::read(&pairs);
     let choices = typed.choices();
-    if let Err(errors) = choices.check() {
+    let mut errors = choices.check().err().unwrap_or_default();
+    errors.extend(check_areas(&state, &city, &choices).await?);
+    if !errors.is_empty() {
+        let areas = area_list(&state, &city).await?;
         return Ok(manage_page(
             ui,
             &city,
@@ -440,6 +491,7 @@ async fn change(
             Some(&typed),
             false,
             errors,
+            &areas,
         ));
     }
     state

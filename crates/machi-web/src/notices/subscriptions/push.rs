@@ -94,6 +94,13 @@ pub(crate) async fn subscribe_browser(
             message.clone(),
         ));
     }
+    let unknown = state.store.unknown_areas(&city.id, &choices.areas).await?;
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid_field(
+            "/areas",
+            crate::kit::areas::unknown_areas_message(&unknown),
+        ));
+    }
     verify::check_push_subscription(
         &request.endpoint,
         &request.keys,
