@@ -74,6 +74,25 @@ fn kanji_number(text: &str) -> Option<u32> {
     }
 }
 
+/// Whether `code` is a 地方公共団体コード: five digits and the check digit 総務省 defines
+/// (weights 6, 5, 4, 3, 2; eleven minus the remainder by 11, its last digit).
+pub fn is_city_code(code: &str) -> bool {
+    let digits: Vec<u32> = code.chars().filter_map(|c| c.to_digit(10)).collect();
+    if code.len() != 6 || digits.len() != 6 {
+        return false;
+    }
+    let sum: u32 = digits[..5]
+        .iter()
+        .zip([6, 5, 4, 3, 2])
+        .map(|(d, w)| d * w)
+        .sum();
+    let check = match sum % 11 {
+        0 => 0,
+        remainder => (11 - remainder) % 10,
+    };
+    digits[5] == check
+}
+
 /// Column names each field is read from (the 町字マスター's English and Japanese headers, and a
 /// plain list's).
 const CODE: &[&str] = &["machiaza_id", "町字id", "町字ID", "code", "町字コード"];
@@ -249,6 +268,16 @@ pub fn family(areas: &[Area], names: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn city_codes_carry_their_check_digit() {
+        assert!(is_city_code("272230"), "門真市");
+        assert!(is_city_code("271004"), "大阪市");
+        assert!(is_city_code("279994"), "the demo city");
+        assert!(!is_city_code("272231"));
+        assert!(!is_city_code("27223"));
+        assert!(!is_city_code("２７２２３０"));
+    }
 
     #[test]
     fn names_are_compared_with_digits_and_without_spaces() {

@@ -73,6 +73,74 @@ pub fn read_areas(typed: &str) -> Vec<String> {
     areas
 }
 
+/// 避難情報 as the national guidelines (避難情報に関するガイドライン, 2021) grade them by 警戒レベル.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EvacuationLevel {
+    /// 警戒レベル3 高齢者等避難: those who need time evacuate, everyone else prepares.
+    ElderlyEvacuate,
+    /// 警戒レベル4 避難指示: everyone in the area evacuates.
+    Evacuate,
+    /// 警戒レベル5 緊急安全確保: a disaster is happening or imminent; secure your life where you are.
+    EmergencySafety,
+}
+
+impl EvacuationLevel {
+    pub const ALL: [EvacuationLevel; 3] = [
+        EvacuationLevel::ElderlyEvacuate,
+        EvacuationLevel::Evacuate,
+        EvacuationLevel::EmergencySafety,
+    ];
+
+    /// The 警戒レベル: 3, 4 or 5.
+    pub fn number(self) -> u8 {
+        match self {
+            EvacuationLevel::ElderlyEvacuate => 3,
+            EvacuationLevel::Evacuate => 4,
+            EvacuationLevel::EmergencySafety => 5,
+        }
+    }
+
+    pub fn from_number(level: i64) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| i64::from(l.number()) == level)
+    }
+
+    pub fn label(self) -> Localized {
+        let (ja, en) = match self {
+            EvacuationLevel::ElderlyEvacuate => {
+                ("高齢者等避難", "Evacuation of older and disabled people")
+            }
+            EvacuationLevel::Evacuate => ("避難指示", "Evacuation order"),
+            EvacuationLevel::EmergencySafety => ("緊急安全確保", "Emergency safety measures"),
+        };
+        Localized::new(ja, en)
+    }
+}
+
+/// The 避難情報 a notice carries: its level, and whether it is issued (発令) or lifted (解除).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evacuation {
+    pub level: EvacuationLevel,
+    pub lifted: bool,
+}
+
+impl Evacuation {
+    /// 「避難指示（警戒レベル4）」, 「避難指示の解除」.
+    pub fn label(self) -> Localized {
+        let name = self.level.label();
+        let n = self.level.number();
+        if self.lifted {
+            Localized::new(format!("{}の解除", name.ja), format!("{} lifted", name.en))
+        } else {
+            Localized::new(
+                format!("{}（警戒レベル{n}）", name.ja),
+                format!("{} (alert level {n})", name.en),
+            )
+        }
+    }
+}
+
 /// A notice as staff write it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoticeDraft {
@@ -83,6 +151,8 @@ pub struct NoticeDraft {
     /// 町丁目 or school districts; empty means the whole city.
     pub areas: Vec<String>,
     pub urgency: Urgency,
+    /// 避難情報 (警戒レベル 3–5, 発令 or 解除), when the notice is one.
+    pub evacuation: Option<Evacuation>,
 }
 
 impl NoticeDraft {
@@ -165,6 +235,7 @@ mod tests {
             categories: vec!["bousai".into()],
             areas: vec!["北町".into()],
             urgency: Urgency::Important,
+            evacuation: None,
         };
         assert_eq!(draft.check(), Ok(()));
         draft.categories = vec!["weather".into()];

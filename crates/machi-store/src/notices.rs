@@ -1,7 +1,7 @@
 //! お知らせ as stored: lists are kept as `|a|b|` so that one category or area matches with a
 //! LIKE on both databases; times are the fixed-width UTC text every table uses.
 
-use machi_core::notices::{NoticeDraft, Urgency};
+use machi_core::notices::{Evacuation, EvacuationLevel, NoticeDraft, Urgency};
 use machi_core::procedures::Localized;
 use serde_json::json;
 use sqlx::Row;
@@ -60,6 +60,14 @@ pub struct AttachmentChanges<'a> {
     pub remove: &'a [String],
 }
 
+fn evacuation_level(draft: &NoticeDraft) -> Option<i64> {
+    draft.evacuation.map(|e| i64::from(e.level.number()))
+}
+
+fn evacuation_lifted(draft: &NoticeDraft) -> i64 {
+    i64::from(draft.evacuation.is_some_and(|e| e.lifted))
+}
+
 pub(crate) fn joined(items: &[String]) -> String {
     format!(
         "|{}",
@@ -76,7 +84,7 @@ pub(crate) fn split(text: &str) -> Vec<String> {
 
 const COLUMNS: &str =
     "id, department_code, title_ja, title_en, body_ja, body_en, categories, areas, urgency, \
-                       publish_at, expires_at, updated_at";
+                       publish_at, expires_at, updated_at, evacuation_level, evacuation_lifted";
 
 fn notice_from_row(row: &sqlx::any::AnyRow) -> Result<Notice> {
     let urgency: String = row.try_get("urgency")?;
@@ -96,6 +104,16 @@ fn notice_from_row(row: &sqlx::any::AnyRow) -> Result<Notice> {
             areas: split(&row.try_get::<String, _>("areas")?),
             urgency: Urgency::parse(&urgency)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown urgency '{urgency}'")))?,
+            evacuation: row
+                .try_get::<Option<i64>, _>("evacuation_level")?
+                .and_then(EvacuationLevel::from_number)
+                .map(|level| {
+                    Ok::<_, StoreError>(Evacuation {
+                        level,
+                        lifted: row.try_get::<i64, _>("evacuation_lifted")? != 0,
+                    })
+                })
+                .transpose()?,
         },
         publish_at: row.try_get("publish_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -191,7 +209,8 @@ impl Store {
                 .await?;
                 let updated = sqlx::query(
                     "UPDATE notices SET title_ja = $1, title_en = $2, body_ja = $3, body_en = $4, categories = $5, \
-                     areas = $6, urgency = $7, publish_at = $8, expires_at = $9, updated_at = $10 \
+                     areas = $6, urgency = $7, publish_at = $8, expires_at = $9, updated_at = $10, \
+                     evacuation_level = $14, evacuation_lifted = $15 \
                      WHERE tenant_id = $11 AND id = $12 AND department_code = $13",
                 )
                 .bind(&draft.title.ja)
@@ -207,6 +226,8 @@ impl Store {
                 .bind(tenant)
                 .bind(id)
                 .bind(save.department_code)
+                .bind(evacuation_level(draft))
+                .bind(evacuation_lifted(draft))
                 .execute(&mut *tx.tx)
                 .await?;
                 if updated.rows_affected() == 0 {
@@ -235,8 +256,9 @@ impl Store {
                 let id = format!("n{}", &random_token()[..15]);
                 sqlx::query(
                     "INSERT INTO notices (tenant_id, id, department_code, title_ja, title_en, body_ja, body_en, categories, \
-                     areas, urgency, publish_at, expires_at, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                     areas, urgency, publish_at, expires_at, created_by, created_at, updated_at, \
+                     evacuation_level, evacuation_lifted) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(tenant)
                 .bind(&id)
@@ -253,6 +275,8 @@ impl Store {
                 .bind(save.actor)
                 .bind(&now)
                 .bind(&now)
+                .bind(evacuation_level(draft))
+                .bind(evacuation_lifted(draft))
                 .execute(&mut *tx.tx)
                 .await?;
                 crate::deliveries::enqueue_notice(

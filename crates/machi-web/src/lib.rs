@@ -56,6 +56,8 @@ pub struct AppState {
     trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// The live emergencies every public page announces (see [`kit::emergency`]).
     pub(crate) emergencies: kit::emergency::LiveEmergencies,
+    /// The sender and city codes of CAP alerts.
+    cap: notices::CapSettings,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             forms: procedures::FormCache::default(),
             procedures: procedures::ProcedureCache::default(),
             emergencies: kit::emergency::LiveEmergencies::default(),
+            cap: notices::CapSettings::default(),
             oidc: None,
             line: None,
             webhook_allow_private: false,
@@ -120,6 +123,20 @@ impl AppState {
     /// Trusts `X-Forwarded-For` from these proxies (and only from them) to name the client.
     pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Names the sender of CAP alerts (else the host name of the public address).
+    pub fn with_cap_sender(mut self, sender: Option<String>) -> Self {
+        self.cap.sender = sender.filter(|s| !s.trim().is_empty());
+        self
+    }
+
+    /// A city's 地方公共団体コード, carried in its CAP alerts' `<geocode>`.
+    pub fn with_city_code(mut self, city: &str, code: Option<String>) -> Self {
+        if let Some(code) = code {
+            self.cap.city_codes.insert(city.to_string(), code);
+        }
         self
     }
 

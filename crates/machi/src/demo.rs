@@ -153,6 +153,7 @@ async fn notices(store: &Store, city: &str) -> anyhow::Result<()> {
             categories: notice.categories.iter().map(|c| c.to_string()).collect(),
             areas: notice.areas.iter().map(|a| a.to_string()).collect(),
             urgency: notice.urgency,
+            evacuation: None,
         };
         store
             .save_notice(

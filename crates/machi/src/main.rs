@@ -484,6 +484,7 @@ async fn serve(settings: &Settings, store: Store, demo: bool) -> anyhow::Result<
              never run a city's real service like this"
         );
     }
+    let city_code = settings.city_code(demo)?;
     let tenants = store.tenants().await?;
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
@@ -498,7 +499,9 @@ async fn serve(settings: &Settings, store: Store, demo: bool) -> anyhow::Result<
             .with_metrics_token(settings.metrics_token.clone())
             .with_trusted_proxies(settings.trusted_proxy.clone())
             .with_test_payments(test_payments)
-            .with_mail(settings.smtp_url.is_some()),
+            .with_mail(settings.smtp_url.is_some())
+            .with_cap_sender(settings.cap_sender.clone())
+            .with_city_code(&settings.city, city_code),
     );
     let workers = machi_work::delivery::spawn(store.clone(), settings.delivery(&public_url));
     let snapshots = tokio::spawn(machi_work::snapshot_metrics_hourly(store.clone()));

@@ -46,6 +46,14 @@ pub struct Settings {
     /// suita.machi.example); a host that is no city's and not the public URL's is answered 421.
     #[arg(long, env = "MACHI_CITY_HOST", global = true)]
     pub city_host: Option<String>,
+    /// The city's 地方公共団体コード (6 digits with the check digit, e.g. 272230), carried in
+    /// its CAP alerts' <geocode> with the 町字 codes (`--demo` uses 279994).
+    #[arg(long, env = "MACHI_CITY_CODE", global = true)]
+    pub city_code: Option<String>,
+    /// The <sender> of the city's CAP alerts (e.g. bousai@city.example.lg.jp); default: the
+    /// host name of the public URL.
+    #[arg(long, env = "MACHI_CAP_SENDER", global = true)]
+    pub cap_sender: Option<String>,
     /// SMTP server for e-mail to applicants, in lettre's URL form: smtp://host:25 (plain, a
     /// relay inside the city's network), smtp://user:pass@host:587?tls=required (STARTTLS) or
     /// smtps://host. Without it, e-mail waits in the outbox.
@@ -184,6 +192,17 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
         PublicUrl::parse(&url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))
+    }
+
+    /// The city's 地方公共団体コード, checked (the demo city's under `--demo` when none is set).
+    pub fn city_code(&self, demo: bool) -> anyhow::Result<Option<String>> {
+        match &self.city_code {
+            Some(code) if machi_core::areas::is_city_code(code) => Ok(Some(code.clone())),
+            Some(code) => anyhow::bail!(
+                "--city-code {code}: not a 地方公共団体コード (6 digits, the last a check digit)"
+            ),
+            None => Ok(demo.then(|| "279994".to_string())),
+        }
     }
 
     /// The LINE official account, when its token and secret are both set.

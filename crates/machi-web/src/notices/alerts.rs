@@ -69,16 +69,37 @@ impl AreaFilter {
     }
 }
 
-/// The city as the sender of its alerts: the host name of its public address (its own host
-/// when it has one), never the host a request asked for.
-fn origin<'a>(city: &'a Tenant, base: &str) -> cap::Origin<'a> {
+/// Who a city's alerts say they come from, as the deployment configures it.
+#[derive(Debug, Clone, Default)]
+pub struct CapSettings {
+    /// CAP `<sender>` (e.g. `bousai@city.example.lg.jp`); without it, the host name of the
+    /// city's public address.
+    pub sender: Option<String>,
+    /// Each city's 地方公共団体コード (6 digits), by city id, for `<geocode>`.
+    pub city_codes: std::collections::HashMap<String, String>,
+}
+
+/// The city as the sender of its alerts: the configured sender, else the host name of its
+/// public address (its own host when it has one), never the host a request asked for.
+fn origin<'a>(city: &'a Tenant, base: &str, settings: &CapSettings) -> cap::Origin<'a> {
     let host = base.split_once("://").map_or(base, |(_, rest)| rest);
     let host = host.split(['/', ':']).next().unwrap_or_default();
     // CAP forbids spaces, commas, `<` and `&` in <sender>.
-    let sender: String = host
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
-        .collect();
+    let allowed = |text: &str| -> String {
+        text.chars()
+            .filter(|c| c.is_ascii_graphic() && !matches!(c, ',' | '<' | '&'))
+            .collect()
+    };
+    let sender = settings
+        .sender
+        .as_deref()
+        .map(allowed)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            host.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+                .collect()
+        });
     cap::Origin {
         city,
         sender: if sender.is_empty() {
@@ -87,7 +108,28 @@ fn origin<'a>(city: &'a Tenant, base: &str) -> cap::Origin<'a> {
             sender
         },
         base: base.to_string(),
+        city_code: settings.city_codes.get(&city.id).cloned(),
+        area_codes: Default::default(),
     }
+}
+
+/// [`origin`] with the codes of the city's 町字 (for `<geocode>`).
+async fn origin_with_areas<'a>(
+    state: &AppState,
+    city: &'a Tenant,
+    base: &str,
+) -> Result<cap::Origin<'a>, ApiError> {
+    let mut origin = origin(city, base, &state.cap);
+    if origin.city_code.is_some() {
+        origin.area_codes = state
+            .store
+            .areas(&city.id)
+            .await?
+            .into_iter()
+            .map(|area| (area.name, area.code))
+            .collect();
+    }
+    Ok(origin)
 }
 
 fn xml(body: String, content_type: &'static str) -> Response {
@@ -115,7 +157,8 @@ async fn cap_document(
         .filter(|n| n.publish_at <= now && n.expires_at.as_ref().is_none_or(|e| *e > now))
         .filter(is_alert)
         .ok_or_else(not_found)?;
-    let message = cap::message(&notice, &origin(&city, &base))
+    let origin = origin_with_areas(&state, &city, &base).await?;
+    let message = cap::message(&notice, &origin)
         .ok_or_else(|| ApiError::internal(format!("notice {id} has an unreadable time")))?;
     let body = cap::document(&message).map_err(ApiError::internal)?;
     Ok(xml(body, "application/cap+xml; charset=utf-8"))
@@ -132,7 +175,7 @@ async fn cap_feed(
         .store
         .published_notices(&city.id, None, filter.area(), SCAN)
         .await?;
-    let origin = origin(&city, &base);
+    let origin = origin_with_areas(&state, &city, &base).await?;
     let messages: Vec<cap::Message> = notices
         .iter()
         .filter(|n| is_alert(n))
@@ -250,6 +293,7 @@ mod tests {
                 categories: vec![category.into()],
                 areas: vec![],
                 urgency,
+                evacuation: None,
             },
             publish_at: machi_store::Time::now(),
             expires_at: None,
@@ -273,12 +317,25 @@ mod tests {
             name_en: String::new(),
             host: None,
         };
-        assert_eq!(origin(&city, "http://127.0.0.1:8080").sender, "127.0.0.1");
+        let none = CapSettings::default();
         assert_eq!(
-            origin(&city, "https://city.example/machi").sender,
+            origin(&city, "http://127.0.0.1:8080", &none).sender,
+            "127.0.0.1"
+        );
+        assert_eq!(
+            origin(&city, "https://city.example/machi", &none).sender,
             "city.example"
         );
-        assert_eq!(origin(&city, "http://a b,<c>&d:8080").sender, "abcd");
-        assert_eq!(origin(&city, "").sender, "localhost");
+        assert_eq!(origin(&city, "http://a b,<c>&d:8080", &none).sender, "abcd");
+        assert_eq!(origin(&city, "", &none).sender, "localhost");
+        let configured = CapSettings {
+            sender: Some("bousai@city.example.lg.jp, x".into()),
+            ..CapSettings::default()
+        };
+        assert_eq!(
+            origin(&city, "http://127.0.0.1:8080", &configured).sender,
+            "bousai@city.example.lg.jpx",
+            "configured, without what CAP forbids"
+        );
     }
 }

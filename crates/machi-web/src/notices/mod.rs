@@ -4,6 +4,7 @@
 //! only while the notice itself is shown (published and not expired).
 
 mod alerts;
+pub use alerts::CapSettings;
 mod deliveries;
 mod line;
 mod staff;
@@ -165,6 +166,8 @@ pub(crate) struct NoticeView {
     notice: NoticeRow,
     body_html: String,
     areas: String,
+    /// 「避難指示（警戒レベル4）」 when the notice is 避難情報.
+    evacuation: String,
     files: Vec<FileLink>,
 }
 
@@ -184,6 +187,11 @@ pub(crate) fn notice_view(
     NoticeView {
         body_html: render_markdown(ui.l(&notice.draft.body)),
         areas: notice.draft.areas.join(ui.t("、", ", ")),
+        evacuation: notice
+            .draft
+            .evacuation
+            .map(|e| ui.l(&e.label()).to_string())
+            .unwrap_or_default(),
         files: files
             .iter()
             .map(|f| FileLink {

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, Utc};
-use machi_core::notices::{NoticeDraft, Urgency, CATEGORIES};
+use machi_core::notices::{Evacuation, EvacuationLevel, NoticeDraft, Urgency, CATEGORIES};
 use machi_core::procedures::Localized;
 use machi_core::wareki::jst;
 use machi_store::notices::{
@@ -46,6 +46,9 @@ struct StaffForm {
     categories: Vec<(String, String, bool)>,
     picker: crate::kit::areas::AreaPicker,
     urgencies: Vec<(String, String, bool)>,
+    /// (警戒レベル or empty for none, label, chosen)
+    evacuations: Vec<(String, String, bool)>,
+    evacuation_lifted: bool,
     publish_at: String,
     expires_at: String,
     /// Attachments already saved: id, label, marked for removal.
@@ -111,6 +114,7 @@ fn empty_draft() -> NoticeDraft {
         categories: Vec::new(),
         areas: Vec::new(),
         urgency: Urgency::Normal,
+        evacuation: None,
     }
 }
 async fn editable(state: &AppState, signed: &Signed, id: &str) -> Result<Notice, PageError> {
@@ -163,6 +167,14 @@ fn read_form(pairs: &[(String, String)]) -> (NoticeDraft, String, String) {
             .filter(|a| !a.contains('|'))
             .collect(),
         urgency: Urgency::parse(&field("urgency")).unwrap_or(Urgency::Normal),
+        evacuation: field("evacuation")
+            .parse::<i64>()
+            .ok()
+            .and_then(EvacuationLevel::from_number)
+            .map(|level| Evacuation {
+                level,
+                lifted: field("evacuation_lifted") == "1",
+            }),
     };
     (draft, field("publish_at"), field("expires_at"))
 }
@@ -229,6 +241,22 @@ fn form_page(
                 )
             })
             .collect(),
+        evacuations: std::iter::once((
+            String::new(),
+            ui.t("なし", "None").to_string(),
+            draft.evacuation.is_none(),
+        ))
+        .chain(EvacuationLevel::ALL.iter().map(|level| {
+            let chosen = draft.evacuation.is_some_and(|e| e.level == *level);
+            let label = Evacuation {
+                level: *level,
+                lifted: false,
+            }
+            .label();
+            (level.number().to_string(), ui.l(&label).to_string(), chosen)
+        }))
+        .collect(),
+        evacuation_lifted: draft.evacuation.is_some_and(|e| e.lifted),
         publish_at: times.0,
         expires_at: times.1,
         files: extras

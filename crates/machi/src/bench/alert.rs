@@ -163,6 +163,10 @@ fn alert() -> NoticeDraft {
         categories: vec!["bousai".into()],
         areas: vec!["北町".into()],
         urgency: Urgency::Emergency,
+        evacuation: Some(machi_core::notices::Evacuation {
+            level: machi_core::notices::EvacuationLevel::Evacuate,
+            lifted: false,
+        }),
     }
 }
 

@@ -8,13 +8,15 @@ use oasiscap::v1dot2::{Category, Certainty, MessageType, Scope, Severity, Status
 use crate::harness::{StaffClient, TestApp};
 use crate::on_both_backends;
 
-const WRITER: &str = "bousai@kikikanri.test";
+mod evacuation;
+
+pub(super) const WRITER: &str = "bousai@kikikanri.test";
 /// 北町 and 南町, as they travel in a query string.
 const NORTH: &str = "%E5%8C%97%E7%94%BA";
 const SOUTH: &str = "%E5%8D%97%E7%94%BA";
 
 /// Writes a notice through the staff form; returns its id.
-async fn write(staff: &mut StaffClient, form: &[(&str, &str)]) -> String {
+pub(super) async fn write(staff: &mut StaffClient, form: &[(&str, &str)]) -> String {
     let response = staff
         .submit("/staff/notices/new", "/staff/notices/new", form)
         .await;
@@ -24,7 +26,7 @@ async fn write(staff: &mut StaffClient, form: &[(&str, &str)]) -> String {
 }
 
 /// Saves an existing notice through the staff edit form.
-async fn edit(staff: &mut StaffClient, id: &str, form: &[(&str, &str)]) {
+pub(super) async fn edit(staff: &mut StaffClient, id: &str, form: &[(&str, &str)]) {
     let page = format!("/staff/notices/{id}");
     let response = staff.submit(&page, &page, form).await;
     assert_eq!(response.status(), 303, "{form:?}");
@@ -96,7 +98,7 @@ fn assert_schema_shape(xml: &str) {
 }
 
 /// Fetches a CAP document and reads it with oasiscap.
-async fn cap(app: &TestApp, url: &str) -> (String, oasiscap::v1dot2::Alert) {
+pub(super) async fn cap(app: &TestApp, url: &str) -> (String, oasiscap::v1dot2::Alert) {
     let response = app.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200, "GET {url}");
     assert_eq!(
@@ -227,7 +229,11 @@ async fn alerts_go_out_as_cap_and_take_over_the_lobby_screens(app: &TestApp) {
         .identifier
         .as_str()
         .starts_with(&format!("urn:machi:demo:alert:{order}:")));
-    assert_eq!(alert.sender.as_str(), "127.0.0.1");
+    assert_eq!(
+        alert.sender.as_str(),
+        crate::harness::CAP_SENDER,
+        "the sender the deployment configures"
+    );
     assert_eq!(alert.status, Status::Actual);
     assert_eq!(alert.message_type, MessageType::Alert);
     assert_eq!(alert.scope, Scope::Public);

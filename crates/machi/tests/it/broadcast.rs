@@ -40,6 +40,7 @@ pub(crate) fn emergency() -> NoticeDraft {
         categories: vec!["bousai".into()],
         areas: Vec::new(),
         urgency: Urgency::Emergency,
+        evacuation: None,
     }
 }
 

@@ -125,6 +125,9 @@ fn rand_suffix() -> u32 {
 }
 
 /// A running machi with the demo city loaded.
+/// The `<sender>` of the test city's CAP alerts.
+pub const CAP_SENDER: &str = "bousai@demo.example.lg.jp";
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -193,7 +196,9 @@ impl TestApp {
                 .with_metrics_token(Some(METRICS_TOKEN.into()))
                 .with_test_payments(true)
                 // The tests' receivers and push service listen on this machine.
-                .with_private_webhooks(true),
+                .with_private_webhooks(true)
+                .with_cap_sender(Some(CAP_SENDER.into()))
+                .with_city_code(CITY, Some("279994".into())),
         );
         let server = tokio::spawn(serve(listener, app));
         let client = reqwest::Client::builder()

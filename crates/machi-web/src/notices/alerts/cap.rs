@@ -11,7 +11,11 @@ use std::borrow::Cow;
 use std::io;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
-use machi_core::notices::{category_label, Urgency};
+use machi_core::notices::category_label;
+
+mod grading;
+
+use grading::{cap_category, evacuation_grade, grading};
 use machi_store::notices::Notice;
 use machi_store::Tenant;
 use quick_xml::events::{BytesDecl, BytesText, Event};
@@ -32,6 +36,10 @@ pub(crate) struct Origin<'a> {
     pub sender: String,
     /// The absolute base of links (`https://city.example`).
     pub base: String,
+    /// The city's 地方公共団体コード (6 digits), for `<geocode>`.
+    pub city_code: Option<String>,
+    /// The 町字 codes of the city's areas by name (see `machi_core::areas`).
+    pub area_codes: std::collections::HashMap<String, String>,
 }
 
 /// One CAP message about one notice.
@@ -42,7 +50,9 @@ pub(crate) struct Message {
     pub sender: String,
     /// CAP dateTime: JST, whole seconds, `+09:00`.
     pub sent: String,
-    /// The first message of the notice (identifier, sent) when this one updates it.
+    /// Alert, Update, or Cancel (a 解除 of what was issued).
+    pub kind: &'static str,
+    /// The first message of the notice (identifier, sent) when this one updates or cancels it.
     pub updates: Option<(String, String)>,
     pub infos: Vec<Info>,
 }
@@ -53,6 +63,8 @@ pub(crate) struct Info {
     pub language: &'static str,
     pub categories: Vec<&'static str>,
     pub event: String,
+    /// What residents should do: Evacuate, Prepare, Shelter, AllClear (避難情報 only).
+    pub response_types: Vec<&'static str>,
     pub urgency: &'static str,
     pub severity: &'static str,
     pub certainty: &'static str,
@@ -62,28 +74,8 @@ pub(crate) struct Info {
     pub description: Option<String>,
     pub web: String,
     pub area_desc: String,
-}
-
-/// CAP `<category>` of a notice category: 防災 is general public safety (the notice does not
-/// say whether the hazard is weather or an earthquake); the rest map by subject.
-fn cap_category(id: &str) -> &'static str {
-    match id {
-        "bousai" => "Safety",
-        "kenko" => "Health",
-        "gomi" => "Env",
-        "douro" => "Transport",
-        _ => "Other",
-    }
-}
-
-/// (urgency, severity, certainty): 緊急 is happening now (Immediate, Severe, Observed); 重要 防災
-/// is expected (Expected, Moderate, Likely).
-fn grading(urgency: Urgency) -> (&'static str, &'static str, &'static str) {
-    match urgency {
-        Urgency::Emergency => ("Immediate", "Severe", "Observed"),
-        Urgency::Important => ("Expected", "Moderate", "Likely"),
-        Urgency::Normal => ("Unknown", "Unknown", "Unknown"),
-    }
+    /// (valueName, value): the city's 地方公共団体コード and the 町字 codes of the areas.
+    pub geocodes: Vec<(&'static str, String)>,
 }
 
 use machi_core::wareki::jst;
@@ -121,11 +113,20 @@ pub(crate) fn message(notice: &Notice, origin: &Origin) -> Option<Message> {
     if !notice.draft.title.en.trim().is_empty() {
         infos.push(info(notice, origin, true, expires));
     }
+    // A 解除 cancels what was issued; a notice written as lifted from the start is an alert of
+    // its own (there is nothing earlier to name).
+    let lifted = notice.draft.evacuation.is_some_and(|e| e.lifted);
+    let kind = match (&updates, lifted) {
+        (Some(_), true) => "Cancel",
+        (Some(_), false) => "Update",
+        (None, _) => "Alert",
+    };
     Some(Message {
         notice_id: notice.id.clone(),
         identifier: identifier(origin, notice, version),
         sender: origin.sender.clone(),
         sent: cap_time(version),
+        kind,
         updates,
         infos,
     })
@@ -159,7 +160,16 @@ fn info(notice: &Notice, origin: &Origin, en: bool, expires: Option<String>) -> 
         .map(|l| pick(&l.ja, &l.en))
         .collect::<Vec<_>>()
         .join(if en { ", " } else { "、" });
-    let (urgency, severity, certainty) = grading(draft.urgency);
+    let (mut urgency, mut severity, mut certainty) = grading(draft.urgency);
+    let mut response_types = Vec::new();
+    let mut event = event;
+    if let Some(evacuation) = draft.evacuation {
+        let grade = evacuation_grade(evacuation);
+        (urgency, severity, certainty) = (grade.urgency, grade.severity, grade.certainty);
+        response_types = grade.response_types;
+        let label = evacuation.label();
+        event = pick(&label.ja, &label.en);
+    }
     let body = if en { &draft.body.en } else { &draft.body.ja };
     let description = Some(plain_text(body)).filter(|d| !d.is_empty());
     let area_desc = if draft.areas.is_empty() {
@@ -167,10 +177,21 @@ fn info(notice: &Notice, origin: &Origin, en: bool, expires: Option<String>) -> 
     } else {
         draft.areas.join(if en { ", " } else { "、" })
     };
+    let mut geocodes: Vec<(&'static str, String)> = Vec::new();
+    if let Some(code) = &origin.city_code {
+        geocodes.push(("地方公共団体コード", code.clone()));
+        for area in &draft.areas {
+            if let Some(area_code) = origin.area_codes.get(area).filter(|c| !c.is_empty()) {
+                // The 町字 as the アドレス・ベース・レジストリ names it nationally: city and 町字ID.
+                geocodes.push(("町字ID", format!("{code}{area_code}")));
+            }
+        }
+    }
     Info {
         language: if en { "en-US" } else { "ja-JP" },
         categories,
         event,
+        response_types,
         urgency,
         severity,
         certainty,
@@ -180,6 +201,7 @@ fn info(notice: &Notice, origin: &Origin, en: bool, expires: Option<String>) -> 
         description,
         web: format!("{}/notices/{}", origin.base, notice.id),
         area_desc,
+        geocodes,
     }
 }
 
@@ -270,12 +292,7 @@ fn write_alert<W: io::Write>(w: &mut Writer<W>, message: &Message, prefix: &str)
         element(w, &name("sender"), &message.sender)?;
         element(w, &name("sent"), &message.sent)?;
         element(w, &name("status"), "Actual")?;
-        let kind = if message.updates.is_some() {
-            "Update"
-        } else {
-            "Alert"
-        };
-        element(w, &name("msgType"), kind)?;
+        element(w, &name("msgType"), message.kind)?;
         element(w, &name("scope"), "Public")?;
         if let Some((identifier, sent)) = &message.updates {
             let reference = format!("{},{identifier},{sent}", message.sender);
@@ -298,6 +315,9 @@ fn write_info<W: io::Write>(w: &mut Writer<W>, info: &Info, prefix: &str) -> io:
             element(w, &name("category"), category)?;
         }
         element(w, &name("event"), &info.event)?;
+        for response in &info.response_types {
+            element(w, &name("responseType"), response)?;
+        }
         element(w, &name("urgency"), info.urgency)?;
         element(w, &name("severity"), info.severity)?;
         element(w, &name("certainty"), info.certainty)?;
@@ -310,8 +330,16 @@ fn write_info<W: io::Write>(w: &mut Writer<W>, info: &Info, prefix: &str) -> io:
             element(w, &name("description"), description)?;
         }
         element(w, &name("web"), &info.web)?;
-        w.create_element(name("area"))
-            .write_inner_content(|w| element(w, &name("areaDesc"), &info.area_desc))?;
+        w.create_element(name("area")).write_inner_content(|w| {
+            element(w, &name("areaDesc"), &info.area_desc)?;
+            for (value_name, value) in &info.geocodes {
+                w.create_element(name("geocode")).write_inner_content(|w| {
+                    element(w, &name("valueName"), value_name)?;
+                    element(w, &name("value"), value)
+                })?;
+            }
+            Ok(())
+        })?;
         Ok(())
     })?;
     Ok(())
@@ -407,7 +435,7 @@ fn write_entry<W: io::Write>(w: &mut Writer<W>, message: &Message, base: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use machi_core::notices::NoticeDraft;
+    use machi_core::notices::{NoticeDraft, Urgency};
     use machi_core::procedures::Localized;
 
     fn city() -> Tenant {
@@ -429,6 +457,7 @@ mod tests {
                 categories: vec!["bousai".into(), "douro".into(), "bousai".into()],
                 areas: vec!["北町".into(), "南町".into()],
                 urgency,
+                evacuation: None,
             },
             publish_at: machi_store::Time::parse(publish_at).unwrap(),
             expires_at: machi_store::Time::parse("2026-05-02T00:00:00.000000Z"),
@@ -441,6 +470,8 @@ mod tests {
             city,
             sender: "city.example".into(),
             base: "https://city.example".into(),
+            city_code: Some("279994".into()),
+            area_codes: [("北町".to_string(), "0005000".to_string())].into(),
         }
     }
 
