@@ -754,7 +754,9 @@ test('staff write an emergency notice; residents find it by category and area; t
   await resident.fill('#area', '中央町');
   await resident.getByRole('button', { name: '絞り込む' }).click();
   await checkAccessibility(resident, 'notices filtered');
-  await resident.getByRole('link', { name: '大雨による休校' }).click();
+  // A live emergency: every public page links to it above its content.
+  assert.match(await resident.locator('.emergency-banner').innerText(), /大雨による休校/);
+  await resident.locator('main').getByRole('link', { name: '大雨による休校' }).click();
   assert.match(await resident.locator('main').innerText(), /中央小学校/);
   await checkAccessibility(resident, 'notice');
 });

@@ -5,23 +5,128 @@ use serde::{Deserialize, Serialize};
 
 use crate::procedures::Localized;
 
-/// The categories residents can choose (the demo city's; ids are stable in URLs and feeds).
-pub const CATEGORIES: [(&str, &str, &str); 7] = [
-    ("bousai", "防災", "Disaster prevention"),
-    ("kosodate", "子育て", "Child-rearing"),
-    ("kenko", "健康・福祉", "Health and welfare"),
-    ("gomi", "ごみ・環境", "Waste and environment"),
-    ("zei", "税・保険", "Tax and insurance"),
-    ("event", "イベント", "Events"),
-    ("douro", "道路・交通", "Roads and traffic"),
+/// A category of notices that residents choose (えらべる化). A city sets its own; the id is
+/// stable in URLs, feeds and subscriptions, and `cap` is the CAP 1.2 `<category>` it maps to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    pub id: String,
+    pub label: Localized,
+    pub cap: String,
+}
+
+/// The categories of a city that has set none (and of the demo city).
+pub fn default_categories() -> Vec<Category> {
+    [
+        ("bousai", "防災", "Disaster prevention", "Safety"),
+        ("kosodate", "子育て", "Child-rearing", "Other"),
+        ("kenko", "健康・福祉", "Health and welfare", "Health"),
+        ("gomi", "ごみ・環境", "Waste and environment", "Env"),
+        ("zei", "税・保険", "Tax and insurance", "Other"),
+        ("event", "イベント", "Events", "Other"),
+        ("douro", "道路・交通", "Roads and traffic", "Transport"),
+    ]
+    .into_iter()
+    .map(|(id, ja, en, cap)| Category {
+        id: id.into(),
+        label: Localized::new(ja, en),
+        cap: cap.into(),
+    })
+    .collect()
+}
+
+/// The CAP 1.2 `<category>` values.
+pub const CAP_CATEGORIES: [&str; 12] = [
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
 ];
 
-/// The name of a category id, if it is one.
-pub fn category_label(id: &str) -> Option<Localized> {
-    CATEGORIES
+/// Whether a CAP category is of hazards, whose 重要 notices are alerts (CAP feed, signage).
+pub fn is_hazard_category(cap: &str) -> bool {
+    matches!(
+        cap,
+        "Geo" | "Met" | "Safety" | "Security" | "Rescue" | "Fire" | "CBRNE"
+    )
+}
+
+/// Most categories a city may have (residents choose among them on one screen).
+pub const MAX_CATEGORIES: usize = 30;
+
+/// The name of a category id among `categories`, if it is one.
+pub fn category_label(categories: &[Category], id: &str) -> Option<Localized> {
+    categories
         .iter()
-        .find(|(c, _, _)| *c == id)
-        .map(|(_, ja, en)| Localized::new(*ja, *en))
+        .find(|c| c.id == id)
+        .map(|c| c.label.clone())
+}
+
+/// Problems with a city's list of categories: each id 1–40 lowercase letters, digits or
+/// hyphens and used once, a Japanese name, a CAP category; one to [`MAX_CATEGORIES`].
+pub fn check_category_list(categories: &[Category]) -> Result<(), Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut add = |message: Localized| problems.push(("categories", message));
+    if categories.is_empty() || categories.len() > MAX_CATEGORIES {
+        add(Localized::new(
+            format!("分類は1から{MAX_CATEGORIES}までです"),
+            format!("a city has 1 to {MAX_CATEGORIES} categories"),
+        ));
+    }
+    for (i, category) in categories.iter().enumerate() {
+        let id_ok = (1..=40).contains(&category.id.len())
+            && category
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            add(Localized::new(
+                format!(
+                    "分類のID「{}」は半角英小文字・数字・ハイフン40文字までです",
+                    category.id
+                ),
+                format!(
+                    "category id '{}': use 1-40 lowercase letters, digits and hyphens",
+                    category.id
+                ),
+            ));
+        }
+        if categories[..i].iter().any(|c| c.id == category.id) {
+            add(Localized::new(
+                format!("分類のID「{}」が重複しています", category.id),
+                format!("category id '{}' is used twice", category.id),
+            ));
+        }
+        if category.label.ja.trim().is_empty() || category.label.ja.chars().count() > 40 {
+            add(Localized::new(
+                format!(
+                    "分類「{}」の名前（1〜40文字）を入力してください",
+                    category.id
+                ),
+                format!(
+                    "category '{}' needs a Japanese name of 1-40 characters",
+                    category.id
+                ),
+            ));
+        }
+        if !CAP_CATEGORIES.contains(&category.cap.as_str()) {
+            add(Localized::new(
+                format!("分類「{}」のCAP分類が正しくありません", category.id),
+                format!(
+                    "category '{}': unknown CAP category '{}'",
+                    category.id, category.cap
+                ),
+            ));
+        }
+    }
+    problems_or_ok(problems)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,8 +261,9 @@ pub struct NoticeDraft {
 }
 
 impl NoticeDraft {
-    /// Problems that keep the notice from being saved, each naming the field.
-    pub fn check(&self) -> Result<(), Vec<(&'static str, Localized)>> {
+    /// Problems that keep the notice from being saved, each naming the field; `known` are the
+    /// city's categories.
+    pub fn check(&self, known: &[Category]) -> Result<(), Vec<(&'static str, Localized)>> {
         let mut problems = Vec::new();
         if self.title.ja.trim().is_empty() {
             problems.push((
@@ -188,6 +294,7 @@ impl NoticeDraft {
         }
         check_categories(
             &self.categories,
+            known,
             Localized::new(
                 "分類を1つ以上選んでください",
                 "choose at least one category",
@@ -201,12 +308,21 @@ impl NoticeDraft {
 /// A problem with one field of a form: the field's name and what to tell the person.
 pub type Problem = (&'static str, Localized);
 
-/// Adds the problems of a list of category ids (`when_empty` if there is none) to `problems`.
-pub fn check_categories(categories: &[String], when_empty: Localized, problems: &mut Vec<Problem>) {
+/// Adds the problems of a list of category ids (`when_empty` if there is none; any not among
+/// the city's `known`) to `problems`.
+pub fn check_categories(
+    categories: &[String],
+    known: &[Category],
+    when_empty: Localized,
+    problems: &mut Vec<Problem>,
+) {
     if categories.is_empty() {
         problems.push(("categories", when_empty));
     }
-    if categories.iter().any(|c| category_label(c).is_none()) {
+    if categories
+        .iter()
+        .any(|c| category_label(known, c).is_none())
+    {
         problems.push((
             "categories",
             Localized::new("不明な分類があります", "unknown category"),
@@ -228,6 +344,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_city_sets_its_own_categories_within_rules() {
+        let mut categories = default_categories();
+        assert_eq!(check_category_list(&categories), Ok(()));
+        categories.push(Category {
+            id: "kouen".into(),
+            label: Localized::new("公園・緑地", "Parks"),
+            cap: "Env".into(),
+        });
+        assert_eq!(check_category_list(&categories), Ok(()));
+        assert_eq!(
+            category_label(&categories, "kouen").unwrap().ja,
+            "公園・緑地"
+        );
+        categories.push(Category {
+            id: "Kouen!".into(),
+            label: Localized::new("", ""),
+            cap: "Weather".into(),
+        });
+        assert_eq!(check_category_list(&categories).unwrap_err().len(), 3);
+        assert!(check_category_list(&[]).is_err());
+    }
+
+    #[test]
     fn a_notice_needs_a_title_a_text_and_a_known_category() {
         let mut draft = NoticeDraft {
             title: Localized::new("断水のお知らせ", ""),
@@ -237,11 +376,17 @@ mod tests {
             urgency: Urgency::Important,
             evacuation: None,
         };
-        assert_eq!(draft.check(), Ok(()));
+        assert_eq!(draft.check(&default_categories()), Ok(()));
         draft.categories = vec!["weather".into()];
-        assert_eq!(draft.check().unwrap_err()[0].0, "categories");
+        assert_eq!(
+            draft.check(&default_categories()).unwrap_err()[0].0,
+            "categories"
+        );
         draft.title.ja = " ".into();
-        assert_eq!(draft.check().unwrap_err()[0].0, "title_ja");
+        assert_eq!(
+            draft.check(&default_categories()).unwrap_err()[0].0,
+            "title_ja"
+        );
         assert_eq!(Urgency::parse("emergency"), Some(Urgency::Emergency));
         assert_eq!(
             read_areas("北町、 南町,北町\n１丁目"),

@@ -5,7 +5,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::notices::{check_categories, problems_or_ok, read_areas, Problem, Urgency};
+use crate::notices::{check_categories, problems_or_ok, read_areas, Category, Problem, Urgency};
 use crate::procedures::Localized;
 
 /// How a notice reaches a subscriber.
@@ -91,11 +91,13 @@ impl Choices {
         choices
     }
 
-    /// Problems that keep the choices from being saved, each naming the field.
-    pub fn check(&self) -> Result<(), Vec<Problem>> {
+    /// Problems that keep the choices from being saved, each naming the field; `known` are
+    /// the city's categories.
+    pub fn check(&self, known: &[Category]) -> Result<(), Vec<Problem>> {
         let mut problems = Vec::new();
         check_categories(
             &self.categories,
+            known,
             Localized::new(
                 "受け取る分類を1つ以上選んでください",
                 "choose at least one category",
@@ -175,17 +177,24 @@ mod tests {
         );
         assert_eq!(choices.categories, vec!["bousai"]);
         assert_eq!(choices.areas, vec!["北町", "南町", "1丁目"]);
-        assert_eq!(choices.check(), Ok(()));
+        assert_eq!(choices.check(&crate::notices::default_categories()), Ok(()));
     }
 
     #[test]
     fn choices_need_a_known_category() {
         assert_eq!(
-            Choices::read(&[], "").check().unwrap_err()[0].0,
+            Choices::read(&[], "")
+                .check(&crate::notices::default_categories())
+                .unwrap_err()[0]
+                .0,
             "categories"
         );
-        assert!(Choices::read(&["weather".into()], "").check().is_err());
-        assert!(Choices::read(&["gomi".into()], "a|b").check().is_err());
+        assert!(Choices::read(&["weather".into()], "")
+            .check(&crate::notices::default_categories())
+            .is_err());
+        assert!(Choices::read(&["gomi".into()], "a|b")
+            .check(&crate::notices::default_categories())
+            .is_err());
     }
 
     #[test]

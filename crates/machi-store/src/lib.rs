@@ -14,6 +14,7 @@ pub mod assets;
 pub mod audit;
 pub mod backup;
 pub mod calendar;
+pub mod categories;
 pub mod city_texts;
 mod connect;
 pub mod counter;

@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{Datelike, Utc};
-use machi_core::notices::{category_label, Urgency};
+use machi_core::notices::{
+    category_label, default_categories, is_hazard_category, Category, Urgency,
+};
 use machi_store::notices::Notice;
 use machi_store::Tenant;
 use serde::Deserialize;
@@ -39,11 +41,16 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/signage", get(signage))
 }
 
-/// Whether a notice is an alert: 緊急, or 重要 and about 防災.
-fn is_alert(notice: &Notice) -> bool {
+/// Whether a notice is an alert: 緊急, or 重要 in a category of hazards (防災 and whatever
+/// the city maps to a CAP hazard category).
+fn is_alert(notice: &Notice, categories: &[Category]) -> bool {
     match notice.draft.urgency {
         Urgency::Emergency => true,
-        Urgency::Important => notice.draft.categories.iter().any(|c| c == "bousai"),
+        Urgency::Important => notice.draft.categories.iter().any(|id| {
+            categories
+                .iter()
+                .any(|c| &c.id == id && is_hazard_category(&c.cap))
+        }),
         Urgency::Normal => false,
     }
 }
@@ -110,16 +117,18 @@ fn origin<'a>(city: &'a Tenant, base: &str, settings: &CapSettings) -> cap::Orig
         base: base.to_string(),
         city_code: settings.city_codes.get(&city.id).cloned(),
         area_codes: Default::default(),
+        categories: default_categories(),
     }
 }
 
-/// [`origin`] with the codes of the city's 町字 (for `<geocode>`).
+/// [`origin`] with the city's categories and the codes of its 町字 (for `<geocode>`).
 async fn origin_with_areas<'a>(
     state: &AppState,
     city: &'a Tenant,
     base: &str,
 ) -> Result<cap::Origin<'a>, ApiError> {
     let mut origin = origin(city, base, &state.cap);
+    origin.categories = state.store.notice_categories(&city.id).await?;
     if origin.city_code.is_some() {
         origin.area_codes = state
             .store
@@ -155,9 +164,11 @@ async fn cap_document(
         .notice(&city.id, id)
         .await?
         .filter(|n| n.publish_at <= now && n.expires_at.as_ref().is_none_or(|e| *e > now))
-        .filter(is_alert)
         .ok_or_else(not_found)?;
     let origin = origin_with_areas(&state, &city, &base).await?;
+    if !is_alert(&notice, &origin.categories) {
+        return Err(not_found());
+    }
     let message = cap::message(&notice, &origin)
         .ok_or_else(|| ApiError::internal(format!("notice {id} has an unreadable time")))?;
     let body = cap::document(&message).map_err(ApiError::internal)?;
@@ -178,7 +189,7 @@ async fn cap_feed(
     let origin = origin_with_areas(&state, &city, &base).await?;
     let messages: Vec<cap::Message> = notices
         .iter()
-        .filter(|n| is_alert(n))
+        .filter(|n| is_alert(n, &origin.categories))
         .filter_map(|n| cap::message(n, &origin))
         .collect();
     let query = filter.query();
@@ -206,7 +217,7 @@ struct Board {
     categories: String,
 }
 
-fn board(notice: &Notice) -> Board {
+fn board(notice: &Notice, categories: &[Category]) -> Board {
     let draft = &notice.draft;
     Board {
         title: draft.title.ja.clone(),
@@ -222,7 +233,7 @@ fn board(notice: &Notice) -> Board {
         categories: draft
             .categories
             .iter()
-            .filter_map(|c| category_label(c))
+            .filter_map(|c| category_label(categories, c))
             .map(|l| l.ja)
             .collect::<Vec<_>>()
             .join("、"),
@@ -260,6 +271,7 @@ async fn signage(
     let (emergencies, others): (Vec<&Notice>, Vec<&Notice>) = notices
         .iter()
         .partition(|n| n.draft.urgency == Urgency::Emergency);
+    let categories = state.store.notice_categories(&city.id).await?;
     let now = Utc::now().with_timezone(&machi_core::wareki::jst());
     let weekday = WEEKDAYS[now.weekday().num_days_from_monday() as usize];
     Ok(render(&SignagePage {
@@ -272,8 +284,15 @@ async fn signage(
         time: now.format("%H:%M").to_string(),
         now_iso: now.format("%Y-%m-%dT%H:%M%:z").to_string(),
         refresh: SIGNAGE_REFRESH,
-        emergencies: emergencies.into_iter().map(board).collect(),
-        notices: others.into_iter().take(SIGNAGE_SIZE).map(board).collect(),
+        emergencies: emergencies
+            .into_iter()
+            .map(|n| board(n, &categories))
+            .collect(),
+        notices: others
+            .into_iter()
+            .take(SIGNAGE_SIZE)
+            .map(|n| board(n, &categories))
+            .collect(),
     }))
 }
 
@@ -303,10 +322,12 @@ mod tests {
 
     #[test]
     fn emergencies_and_important_disaster_notices_are_alerts_and_nothing_else_is() {
-        assert!(is_alert(&notice(Urgency::Emergency, "kosodate")));
-        assert!(is_alert(&notice(Urgency::Important, "bousai")));
-        assert!(!is_alert(&notice(Urgency::Important, "zei")));
-        assert!(!is_alert(&notice(Urgency::Normal, "bousai")));
+        let categories = default_categories();
+        let alert = |urgency, category| is_alert(&notice(urgency, category), &categories);
+        assert!(alert(Urgency::Emergency, "kosodate"));
+        assert!(alert(Urgency::Important, "bousai"));
+        assert!(!alert(Urgency::Important, "zei"));
+        assert!(!alert(Urgency::Normal, "bousai"));
     }
 
     #[test]

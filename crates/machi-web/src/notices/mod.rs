@@ -4,6 +4,7 @@
 //! only while the notice itself is shown (published and not expired).
 
 mod alerts;
+mod categories;
 pub use alerts::CapSettings;
 mod deliveries;
 mod line;
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use machi_core::notices::{category_label, Urgency, CATEGORIES};
+use machi_core::notices::{category_label, Category, Urgency};
 use machi_store::notices::{Notice, NoticeAttachment};
 use serde::Deserialize;
 
@@ -48,6 +49,10 @@ pub(crate) fn public_routes() -> Router<AppState> {
 pub(crate) fn staff_routes() -> Router<AppState> {
     Router::new()
         .route("/staff/notices", get(staff::staff_list))
+        .route(
+            "/staff/categories",
+            get(categories::show).post(categories::save),
+        )
         .route(
             "/staff/notices/new",
             get(staff::staff_new)
@@ -98,21 +103,20 @@ pub(crate) struct NoticeRow {
     categories: String,
 }
 
-fn row(ui: Ui, notice: &Notice) -> NoticeRow {
+fn row(ui: Ui, notice: &Notice, categories: &[Category]) -> NoticeRow {
     NoticeRow {
         id: notice.id.clone(),
         title: ui.l(&notice.draft.title).to_string(),
         urgency: ui.l(&notice.draft.urgency.label()).to_string(),
         emergency: notice.draft.urgency == Urgency::Emergency,
         published: jst_text(notice.publish_at),
-        categories: labels(ui, &notice.draft.categories),
+        categories: labels(ui, &notice.draft.categories, categories),
     }
 }
 
-fn labels(ui: Ui, categories: &[String]) -> String {
-    categories
-        .iter()
-        .filter_map(|c| category_label(c))
+fn labels(ui: Ui, ids: &[String], categories: &[Category]) -> String {
+    ids.iter()
+        .filter_map(|c| category_label(categories, c))
         .map(|l| ui.l(&l).to_string())
         .collect::<Vec<_>>()
         .join(ui.t("、", ", "))
@@ -141,6 +145,7 @@ async fn list(
         .store
         .published_notices(&city.id, filter.category(), filter.area(), LIST_SIZE)
         .await?;
+    let categories = state.store.notice_categories(&city.id).await?;
     let feed_query = serde_urlencoded::to_string([
         ("category", filter.category.as_str()),
         ("area", filter.area.trim()),
@@ -150,13 +155,13 @@ async fn list(
         ui,
         city: city_name(ui, &city),
         back: "/notices".into(),
-        categories: CATEGORIES
+        notices: notices.iter().map(|n| row(ui, n, &categories)).collect(),
+        categories: categories
             .iter()
-            .map(|(id, ja, en)| (id.to_string(), ui.t(ja, en).to_string()))
+            .map(|c| (c.id.clone(), ui.l(&c.label).to_string()))
             .collect(),
         category: filter.category.clone(),
         area: filter.area.trim().to_string(),
-        notices: notices.iter().map(|n| row(ui, n)).collect(),
         feed: format!("/feeds/notices.atom?{feed_query}"),
     }))
 }
@@ -183,6 +188,7 @@ pub(crate) fn notice_view(
     notice: &Notice,
     files: &[NoticeAttachment],
     linked: bool,
+    categories: &[Category],
 ) -> NoticeView {
     NoticeView {
         body_html: render_markdown(ui.l(&notice.draft.body)),
@@ -203,7 +209,7 @@ pub(crate) fn notice_view(
                 label: file_label(ui, &f.filename, &f.media_type, f.size_bytes),
             })
             .collect(),
-        notice: row(ui, notice),
+        notice: row(ui, notice, categories),
     }
 }
 
@@ -270,11 +276,12 @@ async fn show(
         ))
     })?;
     let files = state.store.notice_attachments(&city.id, &id).await?;
+    let categories = state.store.notice_categories(&city.id).await?;
     Ok(render(&NoticePage {
         ui,
         city: city_name(ui, &city),
         back: format!("/notices/{id}"),
-        view: notice_view(ui, &notice, &files, true),
+        view: notice_view(ui, &notice, &files, true, &categories),
     }))
 }
 
@@ -314,6 +321,7 @@ async fn feed(
         .published_notices(&city.id, filter.category(), filter.area(), LIST_SIZE)
         .await?;
     let ui = Ui { en: false };
+    let categories = state.store.notice_categories(&city.id).await?;
     let mut files = Vec::with_capacity(notices.len());
     for n in &notices {
         files.push(state.store.notice_attachments(&city.id, &n.id).await?);
@@ -353,7 +361,7 @@ async fn feed(
                         .map(|c| {
                             atom_syndication::CategoryBuilder::default()
                                 .term(c.clone())
-                                .label(category_label(c).map(|l| ui.l(&l).to_string()))
+                                .label(category_label(&categories, c).map(|l| ui.l(&l).to_string()))
                                 .build()
                         })
                         .collect::<Vec<_>>(),

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, Utc};
-use machi_core::notices::{Evacuation, EvacuationLevel, NoticeDraft, Urgency, CATEGORIES};
+use machi_core::notices::{Category, Evacuation, EvacuationLevel, NoticeDraft, Urgency};
 use machi_core::procedures::Localized;
 use machi_core::wareki::jst;
 use machi_store::notices::{
@@ -74,6 +74,8 @@ struct FormExtras {
     confirm: Option<SendConfirm>,
     /// The city's 町字, to pick areas from.
     area_list: Vec<machi_core::areas::Area>,
+    /// The city's categories of notices.
+    categories: Vec<Category>,
 }
 
 /// What saving an emergency notice will do at once, shown before it is done: how many
@@ -96,9 +98,13 @@ pub(crate) async fn staff_list(
         .store
         .department_notices(&signed.city.id, department.as_deref())
         .await?;
+    let categories = state.store.notice_categories(&signed.city.id).await?;
     Ok(render(&StaffList {
         chrome: signed.chrome("/staff/notices"),
-        notices: notices.iter().map(|n| row(signed.ui, n)).collect(),
+        notices: notices
+            .iter()
+            .map(|n| row(signed.ui, n, &categories))
+            .collect(),
     }))
 }
 fn form_time(time: Time) -> String {
@@ -198,12 +204,24 @@ fn form_page(
             .collect();
         let mut views = vec![(
             "ja",
-            notice_view(crate::kit::Ui { en: false }, notice, &shown, false),
+            notice_view(
+                crate::kit::Ui { en: false },
+                notice,
+                &shown,
+                false,
+                &extras.categories,
+            ),
         )];
         if !notice.draft.title.en.is_empty() || !notice.draft.body.en.is_empty() {
             views.push((
                 "en",
-                notice_view(crate::kit::Ui { en: true }, notice, &shown, false),
+                notice_view(
+                    crate::kit::Ui { en: true },
+                    notice,
+                    &shown,
+                    false,
+                    &extras.categories,
+                ),
             ));
         }
         views
@@ -215,13 +233,14 @@ fn form_page(
         title_en: draft.title.en.clone(),
         body_ja: draft.body.ja.clone(),
         body_en: draft.body.en.clone(),
-        categories: CATEGORIES
+        categories: extras
+            .categories
             .iter()
-            .map(|(id, ja, en)| {
+            .map(|c| {
                 (
-                    id.to_string(),
-                    ui.t(ja, en).to_string(),
-                    draft.categories.iter().any(|c| c == id),
+                    c.id.clone(),
+                    ui.l(&c.label).to_string(),
+                    draft.categories.contains(&c.id),
                 )
             })
             .collect(),
@@ -306,6 +325,7 @@ pub(crate) async fn staff_new(
     require_writer(&signed)?;
     let extras = FormExtras {
         area_list: state.store.areas(&signed.city.id).await?,
+        categories: state.store.notice_categories(&signed.city.id).await?,
         ..FormExtras::default()
     };
     Ok(form_page(
@@ -337,6 +357,7 @@ pub(crate) async fn staff_edit(
         &FormExtras {
             saved,
             area_list: state.store.areas(&signed.city.id).await?,
+            categories: state.store.notice_categories(&signed.city.id).await?,
             ..FormExtras::default()
         },
         &[],
@@ -376,7 +397,9 @@ async fn save(
     let (pairs, uploads) = crate::kit::read_form(state, request).await?;
     let uploads: Vec<Upload> = uploads.into_iter().filter(|u| u.field == "files").collect();
     let (draft, publish_text, expires_text) = read_form(&pairs);
-    let (publish_at, expires_at, mut errors) = check(&draft, &publish_text, &expires_text);
+    let categories = state.store.notice_categories(&signed.city.id).await?;
+    let (publish_at, expires_at, mut errors) =
+        check(&draft, &categories, &publish_text, &expires_text);
     let area_list = state.store.areas(&signed.city.id).await?;
     let unknown = state
         .store
@@ -414,6 +437,7 @@ async fn save(
             preview: None,
             confirm: None,
             area_list,
+            categories,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &errors));
     }
@@ -445,6 +469,7 @@ async fn save(
             preview: Some(notice),
             confirm: None,
             area_list,
+            categories,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &[]));
     }
@@ -473,6 +498,7 @@ async fn save(
             preview: None,
             confirm: Some(confirm),
             area_list,
+            categories,
         };
         return Ok(form_page(signed, action, &draft, times, &extras, &[]));
     }
@@ -517,8 +543,13 @@ type Checked = (
 );
 
 /// The draft's own checks and the publish and expiry times, parsed.
-fn check(draft: &NoticeDraft, publish_text: &str, expires_text: &str) -> Checked {
-    let mut errors = draft.check().err().unwrap_or_default();
+fn check(
+    draft: &NoticeDraft,
+    categories: &[Category],
+    publish_text: &str,
+    expires_text: &str,
+) -> Checked {
+    let mut errors = draft.check(categories).err().unwrap_or_default();
     let publish_at = if publish_text.trim().is_empty() {
         Some(Time::now())
     } else {

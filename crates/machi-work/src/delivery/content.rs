@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use machi_core::notices::{category_label, Urgency};
+use machi_core::notices::{category_label, Category, Urgency};
 use machi_store::deliveries::{Delivery, Outcome};
 use machi_store::notices::Notice;
 use machi_store::{Store, Tenant};
@@ -164,7 +164,11 @@ impl Contents {
             Ok(None) => return Err(Outcome::Dead("the notice no longer exists".into())),
             Err(error) => return Err(Outcome::Retry(error.to_string())),
         };
-        let content = Arc::new(render(&notice, &delivery.language, base, city));
+        let categories = match self.store.notice_categories(&delivery.tenant_id).await {
+            Ok(categories) => categories,
+            Err(error) => return Err(Outcome::Retry(error.to_string())),
+        };
+        let content = Arc::new(render(&notice, &categories, &delivery.language, base, city));
         let mut notices = self.notices.lock().await;
         if notices.len() >= REMEMBERED {
             notices.clear();
@@ -176,7 +180,7 @@ impl Contents {
 
 /// A notice as a message: the subject marks its urgency, the text is the Markdown source
 /// (readable as it is in a mail or a LINE bubble).
-fn render(notice: &Notice, lang: &str, base: &str, city: &str) -> Content {
+fn render(notice: &Notice, categories: &[Category], lang: &str, base: &str, city: &str) -> Content {
     let draft = &notice.draft;
     let title = draft.title.get(lang);
     let mark = match (draft.urgency, lang) {
@@ -201,7 +205,7 @@ fn render(notice: &Notice, lang: &str, base: &str, city: &str) -> Content {
                 "urgency": draft.urgency.as_str(),
                 "categories": draft.categories.iter().map(|c| json!({
                     "id": c,
-                    "label": category_label(c).map(|l| l.get(lang).to_string()),
+                    "label": category_label(categories, c).map(|l| l.get(lang).to_string()),
                 })).collect::<Vec<_>>(),
                 "areas": draft.areas,
                 "published_at": notice.publish_at,

@@ -5,10 +5,12 @@
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
-const WRITER: &str = "bousai@kikikanri.test";
+mod categories;
+
+pub(super) const WRITER: &str = "bousai@kikikanri.test";
 const OUTSIDER: &str = "tanto@shimin.test";
 
-async fn write(
+pub(super) async fn write(
     staff: &mut crate::harness::StaffClient,
     form: &[(&str, &str)],
 ) -> reqwest::Response {

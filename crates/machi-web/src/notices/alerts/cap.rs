@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::io;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
-use machi_core::notices::category_label;
+use machi_core::notices::{category_label, Category};
 
 mod grading;
 
@@ -40,6 +40,8 @@ pub(crate) struct Origin<'a> {
     pub city_code: Option<String>,
     /// The 町字 codes of the city's areas by name (see `machi_core::areas`).
     pub area_codes: std::collections::HashMap<String, String>,
+    /// The city's categories of notices, with the CAP category of each.
+    pub categories: Vec<Category>,
 }
 
 /// One CAP message about one notice.
@@ -147,8 +149,9 @@ fn info(notice: &Notice, origin: &Origin, en: bool, expires: Option<String>) -> 
         if !ids.contains(&id.as_str()) {
             ids.push(id);
         }
-        if !categories.contains(&cap_category(id)) {
-            categories.push(cap_category(id));
+        let cap = cap_category(&origin.categories, id);
+        if !categories.contains(&cap) {
+            categories.push(cap);
         }
     }
     if categories.is_empty() {
@@ -156,7 +159,7 @@ fn info(notice: &Notice, origin: &Origin, en: bool, expires: Option<String>) -> 
     }
     let event = ids
         .iter()
-        .filter_map(|c| category_label(c))
+        .filter_map(|c| category_label(&origin.categories, c))
         .map(|l| pick(&l.ja, &l.en))
         .collect::<Vec<_>>()
         .join(if en { ", " } else { "、" });
@@ -472,6 +475,7 @@ mod tests {
             base: "https://city.example".into(),
             city_code: Some("279994".into()),
             area_codes: [("北町".to_string(), "0005000".to_string())].into(),
+            categories: machi_core::notices::default_categories(),
         }
     }
 

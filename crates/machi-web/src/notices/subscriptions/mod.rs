@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use machi_core::notices::{Problem, CATEGORIES};
+use machi_core::notices::{Category, Problem};
 use machi_core::procedures::Localized;
 use machi_core::subscriptions::{Channel, Choices};
 use machi_store::mail::OutgoingMail;
@@ -125,9 +125,32 @@ fn status_for(errors: &[(String, String)]) -> StatusCode {
     }
 }
 
-/// The city's 町字, to pick areas from.
-async fn area_list(state: &AppState, city: &machi_store::Tenant) -> Result<Vec<Area>, PageError> {
-    Ok(state.store.areas(&city.id).await?)
+/// What a city offers residents to choose from: its categories and its 町字.
+struct Offer {
+    categories: Vec<Category>,
+    areas: Vec<Area>,
+}
+
+async fn offer(state: &AppState, city: &machi_store::Tenant) -> Result<Offer, PageError> {
+    Ok(Offer {
+        categories: state.store.notice_categories(&city.id).await?,
+        areas: state.store.areas(&city.id).await?,
+    })
+}
+
+/// The categories of `offer` as checkboxes: (id, name, ticked).
+fn category_choices(ui: Ui, offer: &Offer, chosen: &[String]) -> Vec<(String, String, bool)> {
+    offer
+        .categories
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                ui.l(&c.label).to_string(),
+                chosen.contains(&c.id),
+            )
+        })
+        .collect()
 }
 
 /// The choices' areas the city's 町字 list does not have, as a problem of the form.
@@ -149,23 +172,19 @@ fn subscribe_form(
     state: &AppState,
     typed: &Typed,
     errors: Vec<Problem>,
-    areas: &[Area],
+    offer: &Offer,
 ) -> Response {
     let page = SubscribePage {
         ui,
         city: city_name(ui, city),
         back: "/subscribe".into(),
-        categories: CATEGORIES
-            .iter()
-            .map(|(id, ja, en)| {
-                (
-                    id.to_string(),
-                    ui.t(ja, en).to_string(),
-                    typed.categories.iter().any(|c| c == id),
-                )
-            })
-            .collect(),
-        picker: AreaPicker::new("areas", areas, &typed.choices().areas, typed.areas.clone()),
+        categories: category_choices(ui, offer, &typed.categories),
+        picker: AreaPicker::new(
+            "areas",
+            &offer.areas,
+            &typed.choices().areas,
+            typed.areas.clone(),
+        ),
         channel: if typed.channel.is_empty() {
             "email".into()
         } else {
@@ -188,14 +207,14 @@ async fn subscribe_page(
         categories: vec!["bousai".into()],
         ..Typed::default()
     };
-    let areas = area_list(&state, &city).await?;
+    let offer = offer(&state, &city).await?;
     Ok(subscribe_form(
         ui,
         &city,
         &state,
         &typed,
         Vec::new(),
-        &areas,
+        &offer,
     ))
 }
 
@@ -208,9 +227,9 @@ async fn subscribe(
 ) -> Result<Response, PageError> {
     let typed = Typed::read(&pairs);
     let choices = typed.choices();
-    let mut errors = choices.check().err().unwrap_or_default();
+    let offer = offer(&state, &city).await?;
+    let mut errors = choices.check(&offer.categories).err().unwrap_or_default();
     errors.extend(check_areas(&state, &city, &choices).await?);
-    let areas = area_list(&state, &city).await?;
     let channel =
         Channel::parse(&typed.channel).filter(|c| matches!(c, Channel::Email | Channel::Webhook));
     match channel {
@@ -236,7 +255,7 @@ async fn subscribe(
         )),
     }
     if !errors.is_empty() {
-        return Ok(subscribe_form(ui, &city, &state, &typed, errors, &areas));
+        return Ok(subscribe_form(ui, &city, &state, &typed, errors, &offer));
     }
     let new = NewSubscription {
         channel: channel.unwrap_or(Channel::Email),
@@ -259,7 +278,7 @@ async fn subscribe(
                 &state,
                 &typed,
                 vec![("webhook_url", why)],
-                &areas,
+                &offer,
             )),
         };
     }
@@ -394,7 +413,7 @@ fn manage_page(
     typed: Option<&Typed>,
     saved: bool,
     errors: Vec<Problem>,
-    areas: &[Area],
+    offer: &Offer,
 ) -> Response {
     let chosen = |id: &str| match typed {
         Some(typed) => typed.categories.iter().any(|c| c == id),
@@ -408,17 +427,21 @@ fn manage_page(
         channel: ui.l(&subscription.channel.label()).to_string(),
         address: shown_address(subscription),
         confirmed: subscription.confirmed,
-        categories: CATEGORIES
+        categories: offer
+            .categories
             .iter()
-            .map(|(id, ja, en)| (id.to_string(), ui.t(ja, en).to_string(), chosen(id)))
+            .map(|c| (c.id.clone(), ui.l(&c.label).to_string(), chosen(&c.id)))
             .collect(),
         picker: match typed {
-            Some(typed) => {
-                AreaPicker::new("areas", areas, &typed.choices().areas, typed.areas.clone())
-            }
+            Some(typed) => AreaPicker::new(
+                "areas",
+                &offer.areas,
+                &typed.choices().areas,
+                typed.areas.clone(),
+            ),
             None => AreaPicker::new(
                 "areas",
-                areas,
+                &offer.areas,
                 &subscription.choices.areas,
                 subscription.choices.areas.join("、"),
             ),
@@ -458,7 +481,7 @@ async fn manage(
     axum::extract::Query(query): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let subscription = found(&state, &city, ui, &id).await?;
-    let areas = area_list(&state, &city).await?;
+    let offer = offer(&state, &city).await?;
     Ok(manage_page(
         ui,
         &city,
@@ -466,7 +489,7 @@ async fn manage(
         None,
         query.saved.is_some(),
         Vec::new(),
-        &areas,
+        &offer,
     ))
 }
 
@@ -480,10 +503,10 @@ async fn change(
     let subscription = found(&state, &city, ui, &id).await?;
     let typed = Typed::read(&pairs);
     let choices = typed.choices();
-    let mut errors = choices.check().err().unwrap_or_default();
+    let offer = offer(&state, &city).await?;
+    let mut errors = choices.check(&offer.categories).err().unwrap_or_default();
     errors.extend(check_areas(&state, &city, &choices).await?);
     if !errors.is_empty() {
-        let areas = area_list(&state, &city).await?;
         return Ok(manage_page(
             ui,
             &city,
@@ -491,7 +514,7 @@ async fn change(
             Some(&typed),
             false,
             errors,
-            &areas,
+            &offer,
         ));
     }
     state

@@ -87,7 +87,8 @@ pub(crate) async fn subscribe_browser(
     let request: BrowserSubscription = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not a push subscription: {e}")))?;
     let choices = Choices::read(&request.categories, &request.areas);
-    if let Err(problems) = choices.check() {
+    let categories = state.store.notice_categories(&city.id).await?;
+    if let Err(problems) = choices.check(&categories) {
         let (field, message) = &problems[0];
         return Err(ApiError::invalid_field(
             &format!("/{field}"),

@@ -1,18 +1,18 @@
 //! How CAP grades a notice: its `<category>`, and `<urgency>`, `<severity>`, `<certainty>` and
 //! `<responseType>` from its urgency or, for 避難情報, from its 警戒レベル.
 
-use machi_core::notices::{Evacuation, EvacuationLevel, Urgency};
+use machi_core::notices::{Category, Evacuation, EvacuationLevel, Urgency, CAP_CATEGORIES};
 
-/// CAP `<category>` of a notice category: 防災 is general public safety (the notice does not
-/// say whether the hazard is weather or an earthquake); the rest map by subject.
-pub(super) fn cap_category(id: &str) -> &'static str {
-    match id {
-        "bousai" => "Safety",
-        "kenko" => "Health",
-        "gomi" => "Env",
-        "douro" => "Transport",
-        _ => "Other",
-    }
+/// CAP `<category>` of a notice category, as the city maps it (the defaults: 防災 is general
+/// public safety, as the notice does not say whether the hazard is weather or an earthquake;
+/// the rest by subject); Other for an id the city does not have.
+pub(super) fn cap_category(categories: &[Category], id: &str) -> &'static str {
+    categories
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| CAP_CATEGORIES.iter().find(|cap| **cap == c.cap))
+        .copied()
+        .unwrap_or("Other")
 }
 
 /// (urgency, severity, certainty): 緊急 is happening now (Immediate, Severe, Observed); 重要 防災
