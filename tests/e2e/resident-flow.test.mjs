@@ -966,6 +966,10 @@ test('市民課 reports progress on its measure, the CIO evaluates, and the dash
   await cio.getByRole('button', { name: '評価を保存' }).click();
   assert.match(await cio.getByRole('status').innerText(), /評価を保存しました/);
   await checkAccessibility(cio, 'staff measure page after the evaluation');
+  // 手続棚卸: the figure the online-use KPI is bound to, and the BPR table.
+  await cio.getByRole('link', { name: '手続棚卸' }).click();
+  assert.match(await cio.locator('#weighted-rate').innerText(), /^\d+\.\d%$/);
+  await checkAccessibility(cio, 'procedure inventory');
 
   await reader.goto(`${dashboard}?fy=2026`);
   assert.match(await reader.locator('.achievement').innerText(), /施策 4件、うち完了 1件：達成率 25\.0%/);

@@ -127,6 +127,19 @@ impl Store {
             .collect()
     }
 
+    /// Every procedure of the city, published or not (the 手続棚卸), ordered by department
+    /// and reading.
+    pub async fn inventory(&self, tenant: &str) -> Result<Vec<ProcedureRecord>> {
+        let rows = sqlx::query(
+            "SELECT definition, form_version, published FROM procedures WHERE tenant_id = $1 \
+             ORDER BY department_code, kana, id",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     /// Searches the published catalog, ordered by reading (kana).
     pub async fn search_procedures(
         &self,

@@ -11,6 +11,8 @@ pub enum Metric {
     OnlineProcedureShare,
     /// Share of the month's applications made online rather than at the counter.
     OnlineApplicationShare,
+    /// オンライン利用率 of the whole 手続棚卸, weighted by each procedure's yearly volume.
+    OnlineUseRate,
     /// Median days from submission to a final decision, for applications decided that month.
     MedianProcessingDays,
     /// Confirmed subscribers of notices, all channels.
@@ -21,9 +23,10 @@ pub enum Metric {
     OpenDataCoverage,
 }
 
-pub const ALL_METRICS: [Metric; 6] = [
+pub const ALL_METRICS: [Metric; 7] = [
     Metric::OnlineProcedureShare,
     Metric::OnlineApplicationShare,
+    Metric::OnlineUseRate,
     Metric::MedianProcessingDays,
     Metric::NoticeSubscribers,
     Metric::OpenDatasets,
@@ -36,6 +39,7 @@ impl Metric {
         match self {
             Metric::OnlineProcedureShare => "online_procedure_share",
             Metric::OnlineApplicationShare => "online_application_share",
+            Metric::OnlineUseRate => "online_use_rate",
             Metric::MedianProcessingDays => "median_processing_days",
             Metric::NoticeSubscribers => "notice_subscribers",
             Metric::OpenDatasets => "open_datasets",
@@ -57,6 +61,10 @@ impl Metric {
                 "オンラインで行われた申請の割合",
                 "Share of applications made online",
             ),
+            Metric::OnlineUseRate => (
+                "手続のオンライン利用率（件数加重）",
+                "Online use of procedures (weighted by volume)",
+            ),
             Metric::MedianProcessingDays => ("処理日数の中央値", "Median processing days"),
             Metric::NoticeSubscribers => ("お知らせの配信登録者数", "Notice subscribers"),
             Metric::OpenDatasets => ("公開しているオープンデータの数", "Published open datasets"),
@@ -72,6 +80,7 @@ impl Metric {
         match self {
             Metric::OnlineProcedureShare
             | Metric::OnlineApplicationShare
+            | Metric::OnlineUseRate
             | Metric::OpenDataCoverage => "%",
             Metric::OpenDatasets => "件",
             Metric::MedianProcessingDays => "日",

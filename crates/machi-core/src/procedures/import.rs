@@ -162,6 +162,29 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("fee_yen", &["fee_yen", "fee", "手数料"]),
     ("fee_per", &["fee_per", "手数料の単位"]),
     ("decision", &["decision", "決裁区分", "専決"]),
+    ("seal", &["seal", "押印", "押印の要否"]),
+    ("paper", &["paper", "書面", "書面の要否"]),
+    (
+        "in_person",
+        &["in_person", "対面", "対面の要否", "来庁の要否"],
+    ),
+    (
+        "identity_level",
+        &["identity_level", "本人確認", "本人確認レベル", "保証レベル"],
+    ),
+    (
+        "target_year",
+        &["target_year", "オンライン化目標年度", "目標年度"],
+    ),
+    (
+        "national_priority",
+        &[
+            "national_priority",
+            "重点手続",
+            "国の重点手続",
+            "特に国民の利便性向上に資する手続",
+        ],
+    ),
     ("documents", &["documents", "必要書類"]),
     (
         "processing_days",
@@ -395,6 +418,13 @@ impl CsvRow<'_> {
             .filter(|limit| !limit.ja.is_empty()),
             yearly_volume: self.number("yearly_volume", &mut errors),
             online_share: self.share(&mut errors),
+            inventory: super::inventory::Inventory::read(|column| {
+                self.get(column).map(text::clean_text)
+            })
+            .unwrap_or_else(|problems| {
+                errors.extend(problems);
+                Default::default()
+            }),
             summary: Localized::new(self.text("summary_ja"), self.text("summary_en")),
             keywords: self.list("keywords"),
             form: None,

@@ -11,6 +11,7 @@ mod fees;
 mod form;
 mod group;
 mod import;
+pub mod inventory;
 mod normalise;
 
 pub use compiled::{CompiledForm, StorableAnswers};
@@ -238,6 +239,9 @@ pub struct ProcedureDefinition {
     /// 手続棚卸: share (0..1) of applications made online.
     #[serde(default)]
     pub online_share: Option<f64>,
+    /// 手続棚卸: what BPR asks of it (押印・書面・対面, 本人確認, target 年度, national priority).
+    #[serde(default, skip_serializing_if = "inventory::Inventory::is_empty")]
+    pub inventory: inventory::Inventory,
     #[serde(default)]
     pub summary: Localized,
     #[serde(default)]
@@ -290,6 +294,9 @@ impl ProcedureDefinition {
             problems.push("department: code and ja name are required".into());
         }
         problems.extend(self.fee_problems());
+        if self.inventory.identity_level.is_some_and(|level| level > 3) {
+            problems.push("inventory.identity_level: 0 (none) or a 保証レベル 1 to 3".into());
+        }
         if self
             .online_share
             .is_some_and(|share| !(0.0..=1.0).contains(&share))

@@ -63,6 +63,13 @@ impl Store {
                 .await?;
                 Ok(percent(row.try_get("part")?, row.try_get("whole")?))
             }
+            Metric::OnlineUseRate => {
+                let inventory = self.inventory(tenant).await?;
+                Ok(machi_core::procedures::inventory::summarize(
+                    inventory.iter().map(|r| &r.definition),
+                )
+                .weighted_rate)
+            }
             Metric::OnlineApplicationShare => {
                 let row = sqlx::query(
                     "SELECT COUNT(*) AS whole, COALESCE(SUM(CASE WHEN made_via = 'online' \

@@ -25,7 +25,7 @@ use machi_core::assets::{cost_table, fiscal_year, Asset, Context, Hosting, Migra
 use machi_store::assets::AssetFilter;
 use serde::Deserialize;
 
-use crate::kit::{render, Chrome, PageError, Signed};
+use crate::kit::{render, thousands, Chrome, PageError, Signed};
 use crate::AppState;
 
 /// Days ahead the list shows deadlines for (the first reminder's window).
@@ -159,23 +159,6 @@ struct ListPage {
     export_query: String,
 }
 
-/// Yen with thousands separators: `12,000,000`.
-pub(crate) fn yen(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if amount < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 fn row(signed: &Signed, asset: &Asset, names: &BTreeMap<String, String>) -> Row {
     let ui = signed.ui;
     let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
@@ -198,7 +181,7 @@ fn row(signed: &Signed, asset: &Asset, names: &BTreeMap<String, String>) -> Row 
         },
         contract_end: day(asset.contract_end),
         end_of_life: day(asset.end_of_life),
-        cost: asset.yearly_cost.map(yen).unwrap_or_default(),
+        cost: asset.yearly_cost.map(thousands).unwrap_or_default(),
         editable,
     }
 }
@@ -325,12 +308,12 @@ async fn costs(
             .into_iter()
             .map(|r| CostLine {
                 department: names.get(&r.department).cloned().unwrap_or(r.department),
-                cells: r.per_year.into_iter().map(yen).collect(),
-                total: yen(r.total),
+                cells: r.per_year.into_iter().map(thousands).collect(),
+                total: thousands(r.total),
             })
             .collect(),
-        grand_total: yen(totals.iter().sum()),
-        totals: totals.into_iter().map(yen).collect(),
+        grand_total: thousands(totals.iter().sum()),
+        totals: totals.into_iter().map(thousands).collect(),
         from,
         to,
     }))
@@ -339,13 +322,6 @@ async fn costs(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yen_have_thousands_separators() {
-        assert_eq!(yen(0), "0");
-        assert_eq!(yen(1_000), "1,000");
-        assert_eq!(yen(12_345_678), "12,345,678");
-    }
 
     #[test]
     fn the_cost_table_spans_last_year_to_three_ahead_unless_asked() {

@@ -13,6 +13,7 @@ pub(crate) mod emergency;
 pub(crate) mod form;
 pub(crate) mod i18n;
 pub(crate) mod markdown;
+pub(crate) mod numbers;
 pub(crate) mod ops;
 pub(crate) mod page;
 pub(crate) mod problem;
@@ -29,6 +30,7 @@ pub(crate) use download::{attachment, named_download, percent_encode, percent_en
 pub(crate) use form::{clean_filename, read_form, Upload};
 pub(crate) use i18n::{cookie, Text, Ui};
 pub(crate) use markdown::render_markdown;
+pub(crate) use numbers::thousands;
 pub(crate) use page::{city_name, local_path, no_store, render, see_other, ActionPage, PageError};
 pub(crate) use problem::{without_control_chars, ApiError, Problem};
 pub(crate) use security::{

@@ -119,6 +119,7 @@ impl Signed {
             manages_accounts: role.manages_accounts(),
             reads_audit: role.reads_audit_log(),
             plans: role.reports_progress(),
+            edits_plans: role.edits_plans(),
             opendata: role.publishes_open_data(),
             reads_assets: role.reads_assets(),
         }
@@ -140,6 +141,8 @@ pub(crate) struct Chrome {
     pub manages_accounts: bool,
     pub reads_audit: bool,
     pub plans: bool,
+    /// The CIO and 情報政策課: the plans themselves and the 手続棚卸.
+    pub edits_plans: bool,
     pub opendata: bool,
     pub reads_assets: bool,
 }

@@ -13,6 +13,7 @@ mod correct;
 mod counter;
 mod editor;
 mod form_view;
+mod inventory;
 mod life_events;
 pub(crate) mod postcode;
 mod prefill;
@@ -59,6 +60,7 @@ pub(crate) fn public_routes() -> Router<AppState> {
 pub(crate) fn staff_routes() -> Router<AppState> {
     Router::new()
         .merge(editor::staff_routes())
+        .route("/staff/inventory", get(inventory::show))
         .route("/staff/counter", get(counter::home))
         .route("/staff/counter/open", get(counter::open))
         .route("/staff/counter/submit", post(counter::submit_for_visitor))

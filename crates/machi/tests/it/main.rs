@@ -28,6 +28,7 @@ mod durability;
 mod editor;
 mod groups;
 mod import;
+mod inventory;
 mod life_events;
 mod mynumber;
 mod notices;

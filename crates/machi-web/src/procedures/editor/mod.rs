@@ -286,6 +286,7 @@ async fn create(
         time_limit: None,
         yearly_volume: None,
         online_share: None,
+        inventory: Default::default(),
         summary: Localized::default(),
         keywords: Vec::new(),
         form: Some(FormDefinition::empty()),
