@@ -246,6 +246,9 @@ impl Evacuation {
     }
 }
 
+/// Most areas one notice names (a ward's 町丁目; the whole city is no area at all).
+pub const MAX_NOTICE_AREAS: usize = 300;
+
 /// A notice as staff write it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoticeDraft {
@@ -289,6 +292,16 @@ impl NoticeDraft {
                 Localized::new(
                     "本文は20,000文字までです",
                     "the text is over 20,000 characters",
+                ),
+            ));
+        }
+        if self.areas.len() > MAX_NOTICE_AREAS || self.areas.iter().any(|a| a.chars().count() > 40)
+        {
+            problems.push((
+                "areas",
+                Localized::new(
+                    format!("地域は{MAX_NOTICE_AREAS}か所まで、1つ40文字までです（空欄なら市内全域）"),
+                    format!("at most {MAX_NOTICE_AREAS} areas of up to 40 characters (none for the whole city)"),
                 ),
             ));
         }
@@ -382,6 +395,12 @@ mod tests {
             draft.check(&default_categories()).unwrap_err()[0].0,
             "categories"
         );
+        draft.areas = (0..301).map(|i| format!("{i}丁目")).collect();
+        assert_eq!(
+            draft.check(&default_categories()).unwrap_err()[0].0,
+            "areas"
+        );
+        draft.areas = vec!["北町".into()];
         draft.title.ja = " ".into();
         assert_eq!(
             draft.check(&default_categories()).unwrap_err()[0].0,
