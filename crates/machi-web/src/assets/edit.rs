@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::assets::{AssetInput, Hosting, MigrationStatus, StandardBusiness, FIELDS};
@@ -188,11 +187,7 @@ fn values_map(i: AssetInput) -> BTreeMap<&'static str, String> {
 }
 
 fn shown_again(page: FormPage) -> Response {
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(&page.errors);
     (status, render(&page)).into_response()
 }
 

@@ -31,7 +31,9 @@ pub(crate) use form::{clean_filename, read_form, Upload};
 pub(crate) use i18n::{cookie, Text, Ui};
 pub(crate) use markdown::render_markdown;
 pub(crate) use numbers::thousands;
-pub(crate) use page::{city_name, local_path, no_store, render, see_other, ActionPage, PageError};
+pub(crate) use page::{
+    city_name, form_status, local_path, no_store, render, see_other, ActionPage, PageError,
+};
 pub(crate) use problem::{without_control_chars, ApiError, Problem};
 pub(crate) use security::{
     bearer_token, check_origin, constant_time_eq, cookie_header, is_https, is_json, seal,

@@ -66,6 +66,15 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The status of a form page drawn again: 422 when it lists errors, 200 when it does not.
+pub(crate) fn form_status<T>(errors: &[T]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// Draws the error page of every page handler's error, in the city and language of the request
 /// (a city no host names gets the first city's name, as everywhere).
 pub(crate) async fn render_error_pages(

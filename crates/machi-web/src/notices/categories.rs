@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::notices::{check_category_list, Category, CAP_CATEGORIES};
@@ -51,11 +50,7 @@ fn page(
         label: Localized::default(),
         cap: "Other".into(),
     });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(&errors);
     let page = CategoriesPage {
         chrome: signed.chrome("/staff/categories"),
         rows,

@@ -310,11 +310,7 @@ fn form_page(
             mail_off: c.mail_off,
         }),
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(errors);
     (status, render(&page)).into_response()
 }
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::procedures::{CompiledForm, FieldError};
@@ -238,11 +237,7 @@ pub(crate) fn draw_form(
         correcting,
         message: message.map(str::to_string),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(errors);
     (status, render(&page)).into_response()
 }
 
@@ -438,11 +433,7 @@ fn confirm_page(
         declarations: declaration_views,
         fee: fee_text(ui, record, answers),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(errors);
     (status, no_store(render(&page))).into_response()
 }
 

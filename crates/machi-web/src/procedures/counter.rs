@@ -278,11 +278,7 @@ fn form_page(
             .map(|a| ui.l(&a.label).to_string())
             .collect(),
     };
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(errors);
     axum::response::IntoResponse::into_response((status, render(&page)))
 }
 

@@ -402,11 +402,7 @@ pub(super) async fn draw(
             })
             .collect(),
     };
-    let code = if feedback.errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let code = crate::kit::form_status(&feedback.errors);
     Ok((code, render(&page)).into_response())
 }
 

@@ -65,11 +65,7 @@ async fn page(
 
 impl CalendarPage {
     fn status(&self) -> StatusCode {
-        if self.errors.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        crate::kit::form_status(&self.errors)
     }
 }
 

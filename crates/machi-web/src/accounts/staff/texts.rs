@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::procedures::Localized;
@@ -51,11 +50,7 @@ fn page(
     own: bool,
     errors: Vec<(String, String)>,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(&errors);
     let page = TextsPage {
         chrome: signed.chrome("/staff/texts"),
         appeal_ja,

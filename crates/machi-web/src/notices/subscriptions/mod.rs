@@ -118,11 +118,7 @@ fn shown(ui: Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
 
 /// 422 for a form shown again with problems.
 fn status_for(errors: &[(String, String)]) -> StatusCode {
-    if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    }
+    crate::kit::form_status(errors)
 }
 
 /// What a city offers residents to choose from: its categories and its 町字.

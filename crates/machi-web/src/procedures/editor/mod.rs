@@ -182,11 +182,7 @@ async fn new_page(
         .filter(|d| department.as_deref().is_none_or(|own| own == d.code))
         .map(|d| (d.code.clone(), signed.ui.name(&d.ja, &d.en).to_string()))
         .collect();
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(&errors);
     let page = NewPage {
         chrome: signed.chrome("/staff/procedures/new"),
         departments,

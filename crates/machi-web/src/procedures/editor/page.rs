@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use machi_core::procedures::builder::{FIELD_TYPES, GROUP_FIELD_TYPES};
 use machi_core::procedures::{FormDefinition, InputKind, LifeEvent};
@@ -152,10 +151,6 @@ pub(super) async fn draw_edit(
         problems,
         id,
     };
-    let status = if typed.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(&typed.errors);
     Ok((status, render(&page)).into_response())
 }

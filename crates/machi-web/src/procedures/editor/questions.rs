@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use machi_core::procedures::builder::{EditError, FieldEdit, FieldType, NewField};
@@ -446,11 +445,7 @@ fn question_page(
         options: choices.then_some(shown.options),
         errors: errors.clone(),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(&errors);
     Ok((status, render(&page)).into_response())
 }
 

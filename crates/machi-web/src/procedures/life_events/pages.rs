@@ -2,7 +2,6 @@
 //! attached), the check-answers page with a 変更 button per answer, and the receipt.
 
 use askama::Template;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use machi_core::life_events::Bundle;
 use machi_core::procedures::display::{attachment_label, field_rows};
@@ -192,11 +191,7 @@ pub(super) fn form_page_with(
         checklist: frame.checklist,
         errors: summary,
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::kit::form_status(errors);
     (status, no_store(render(&page))).into_response()
 }
 
