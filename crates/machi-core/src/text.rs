@@ -221,7 +221,7 @@ pub fn hiragana_to_katakana(input: &str) -> String {
 
 /// Width-folded katakana. Composed again after the hiragana shift, because a sound mark that
 /// has no precomposed hiragana (わ + ゛) does have one in katakana (ヷ).
-fn to_katakana(input: &str) -> String {
+pub fn to_katakana(input: &str) -> String {
     fold_width(&hiragana_to_katakana(&fold_width(input)))
 }
 

@@ -146,6 +146,10 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("id", &["id", "手続id", "手続コード"]),
     ("name_ja", &["name_ja", "name", "手続名", "名称"]),
     ("name_en", &["name_en", "手続名(英語)", "英語名"]),
+    (
+        "plain_title",
+        &["plain_title", "わかりやすい名前", "通称", "やさしい名前"],
+    ),
     ("kana", &["kana", "フリガナ", "ふりがな", "よみがな"]),
     (
         "department_code",
@@ -389,6 +393,8 @@ impl CsvRow<'_> {
         let procedure = ProcedureDefinition {
             id: self.text("id"),
             name: Localized::new(self.text("name_ja"), self.text("name_en")),
+            plain_title: Some(Localized::new(self.text("plain_title"), ""))
+                .filter(|t| !t.ja.is_empty()),
             kana: text::to_katakana_field(&self.text("kana")).replace('\u{3000}', ""),
             department: DepartmentRef {
                 code: self

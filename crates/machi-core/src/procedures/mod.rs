@@ -203,6 +203,10 @@ pub struct ProcedureDefinition {
     /// Slug, unique per city: lowercase ASCII letters, digits and hyphens.
     pub id: String,
     pub name: Localized,
+    /// The name in plain words, as a resident would say it (「児童手当をもらう（新しく申請する）」),
+    /// shown beside the legal name and searched first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain_title: Option<Localized>,
     /// Reading of the Japanese name in katakana (for search and sorting).
     pub kana: String,
     pub department: DepartmentRef,

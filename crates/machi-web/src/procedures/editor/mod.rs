@@ -283,6 +283,7 @@ async fn create(
         yearly_volume: None,
         online_share: None,
         inventory: Default::default(),
+        plain_title: None,
         summary: Localized::default(),
         keywords: Vec::new(),
         form: Some(FormDefinition::empty()),

@@ -1,0 +1,135 @@
+//! Japanese text into index terms without a dictionary: each piece of text is folded the way
+//! the catalog search always folded it (width, hiragana → katakana, case), then cut into runs
+//! of one script (kanji, katakana, Latin letters and digits); a kanji or kana run becomes its
+//! overlapping character pairs (bigrams: 児童手当 → 児童, 童手, 手当), a lone character stays
+//! itself, and a Latin or digit run is one word. Bigrams find words inside compounds and
+//! phrases that no segmenter splits the same way twice (「住民票がほしい」 holds 住民, 民票), and
+//! need no dictionary to download.
+//!
+//! Written by hand: tantivy's n-gram tokenizer knows no scripts (it pairs a kanji with the
+//! particle after it, and splits Latin words), and a morphological analyser would need its
+//! dictionary shipped.
+
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// What a character is, for cutting text into runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Kanji,
+    Kana,
+    Latin,
+    Other,
+}
+
+fn script(c: char) -> Script {
+    match c {
+        '々'
+        | '〆'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{3400}'..='\u{4DBF}'
+        | '\u{F900}'..='\u{FAFF}' => Script::Kanji,
+        'ァ'..='ヺ' | 'ー' | 'ヽ' | 'ヾ' => Script::Kana,
+        c if c.is_alphanumeric() => Script::Latin,
+        _ => Script::Other,
+    }
+}
+
+/// The terms of a text, in order.
+pub fn terms(text: &str) -> Vec<String> {
+    let folded = machi_core::text::to_katakana(&machi_core::text::fold_width(text)).to_lowercase();
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut kind = Script::Other;
+    let flush = |run: &mut Vec<char>, kind: Script, out: &mut Vec<String>| {
+        match kind {
+            Script::Kanji | Script::Kana if run.len() > 1 => {
+                out.extend(run.windows(2).map(|pair| pair.iter().collect::<String>()));
+            }
+            Script::Kanji | Script::Kana | Script::Latin if !run.is_empty() => {
+                out.push(run.iter().collect());
+            }
+            _ => {}
+        }
+        run.clear();
+    };
+    for c in folded.chars() {
+        let this = script(c);
+        // Kanji and kana run on into each other (住民票がほしい), so that a pair spans the
+        // join as it spans a word written half in kana (引っ越し).
+        let joins = matches!(
+            (kind, this),
+            (Script::Kanji | Script::Kana, Script::Kanji | Script::Kana)
+        );
+        if this != kind && !joins {
+            flush(&mut run, kind, &mut out);
+        }
+        if this != Script::Other {
+            run.push(c);
+        }
+        kind = this;
+    }
+    flush(&mut run, kind, &mut out);
+    out
+}
+
+/// The tokenizer registered for every text field (see [`terms`]).
+#[derive(Clone, Default)]
+pub struct Bigrams;
+
+/// The tokens of one text.
+pub struct Tokens {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Tokenizer for Bigrams {
+    type TokenStream<'a> = Tokens;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Tokens {
+        let tokens = terms(text)
+            .into_iter()
+            .enumerate()
+            .map(|(position, text)| Token {
+                offset_from: 0,
+                offset_to: 0,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect();
+        Tokens { tokens, at: 0 }
+    }
+}
+
+impl TokenStream for Tokens {
+    fn advance(&mut self) -> bool {
+        self.at += 1;
+        self.at <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.at - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.at - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terms;
+
+    #[test]
+    fn text_becomes_script_runs_and_bigrams() {
+        assert_eq!(terms("児童手当"), ["児童", "童手", "手当"]);
+        assert_eq!(terms("じどうてあて"), terms("ｼﾞﾄﾞｳﾃｱﾃ"));
+        assert_eq!(terms("住民票 ほしい"), ["住民", "民票", "ホシ", "シイ"]);
+        assert_eq!(
+            terms("マイナ portal 2024"),
+            ["マイ", "イナ", "portal", "2024"]
+        );
+        assert_eq!(terms("犬"), ["犬"]);
+        assert!(terms("、。！").is_empty());
+    }
+}

@@ -1,0 +1,28 @@
+//! What the things a city has look like to the search.
+
+use machi_core::procedures::ProcedureDefinition;
+
+use crate::{Document, Kind};
+
+/// A procedure: its plain title, keywords and life events, legal name and reading, summary
+/// and documents; its yearly volume for ranking.
+pub fn procedure(p: &ProcedureDefinition) -> Document {
+    let mut keywords = p.keywords.clone();
+    keywords.extend(p.life_events.iter().map(|e| e.label().ja));
+    let mut body = vec![p.summary.ja.clone()];
+    body.extend(p.documents.iter().map(|d| d.ja.clone()));
+    Document {
+        kind: Kind::Procedure,
+        id: p.id.clone(),
+        title: p.name.ja.clone(),
+        plain_title: p
+            .plain_title
+            .as_ref()
+            .map(|t| t.ja.clone())
+            .unwrap_or_default(),
+        keywords,
+        reading: p.kana.clone(),
+        body: body.join("\n"),
+        popularity: p.yearly_volume.unwrap_or(0),
+    }
+}

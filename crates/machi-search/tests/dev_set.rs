@@ -1,0 +1,85 @@
+//! The development set: 44 questions residents type, each with the demo procedure a good
+//! search ranks in its top 3 (a copy of `shared/search/dev-questions.json`). The whole set is
+//! run, not picked cases; the search is judged on other questions of the same kind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use machi_core::procedures::{parse_catalog, CatalogFormat};
+use machi_search::words::EverydayWords;
+use machi_search::{sources, Engine, Kind};
+
+fn demo_engine() -> Engine {
+    let catalog = parse_catalog(
+        include_bytes!("../../machi/demo/procedures.yaml"),
+        CatalogFormat::Yaml,
+    )
+    .unwrap();
+    let engine = Engine::new(EverydayWords::default_list()).unwrap();
+    let documents: Vec<_> = catalog.iter().map(sources::procedure).collect();
+    engine.replace_kind(Kind::Procedure, &documents).unwrap();
+    engine
+}
+
+#[test]
+fn the_expected_procedure_is_in_the_top_3_for_40_of_the_44_questions() {
+    let set: serde_json::Value = serde_json::from_str(include_str!("dev-questions.json")).unwrap();
+    let engine = demo_engine();
+    let mut found = 0;
+    let mut missed = Vec::new();
+    let cases = set["cases"].as_array().unwrap();
+    for case in cases {
+        let (q, expect) = (
+            case["q"].as_str().unwrap(),
+            case["expect"].as_str().unwrap(),
+        );
+        let hits = engine.search(q, Some(Kind::Procedure), 3).unwrap();
+        if hits.iter().any(|h| h.id == expect) {
+            found += 1;
+        } else {
+            let top: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+            missed.push(format!("{q} → {expect}, got {top:?}"));
+        }
+    }
+    println!("top 3: {found} of {}\n{}", cases.len(), missed.join("\n"));
+    assert!(
+        found >= 40,
+        "{found} of {}:\n{}",
+        cases.len(),
+        missed.join("\n")
+    );
+}
+
+/// Questions written for this test, not tuned on: the search must do as well on questions of
+/// the same kind that it has not seen.
+#[test]
+fn questions_of_the_same_kind_do_as_well() {
+    let engine = demo_engine();
+    let cases = [
+        ("印鑑証明 ほしい", "inkan-shoumeisho"),
+        ("介護保険証をなくしました", "kaigo-hihokenshasho-saikoufu"),
+        ("子供が生まれました 手当", "jidou-teate-nintei"),
+        ("保育園に入りたい", "hoiku-riyou-moushikomi"),
+        ("ハンコ登録", "inkan-touroku"),
+        ("転出届を出したい", "tenshutsu-todoke"),
+        ("家族が死んだ 届け", "shibou-todoke"),
+        ("いぬ とうろく", "inu-touroku"),
+        ("じゅうみんひょう", "juminhyo"),
+        ("ｺｾｷﾄｳﾎﾝ", "koseki-touhon"),
+        ("会社を辞めたので国保に入る", "kokuho-kanyu"),
+        ("台風で屋根が壊れた 証明", "risai-shoumeisho"),
+        ("手すりをつける工事 介護", "kaigo-jutaku-kaishu"),
+        ("所得証明書", "shotoku-kazei-shoumei"),
+        ("ソファを捨てたい", "sodai-gomi"),
+        ("母子手帳がほしい", "ninshin-todokede"),
+    ];
+    let mut missed = Vec::new();
+    for (q, expect) in cases {
+        let hits = engine.search(q, Some(Kind::Procedure), 3).unwrap();
+        if !hits.iter().any(|h| h.id == expect) {
+            let top: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+            missed.push(format!("{q} → {expect}, got {top:?}"));
+        }
+    }
+    println!("unseen missed: {missed:?}");
+    assert!(missed.len() <= 2, "{}", missed.join("\n"));
+}
