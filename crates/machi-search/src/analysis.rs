@@ -36,23 +36,51 @@ fn script(c: char) -> Script {
 
 /// The terms of a text, in order.
 pub fn terms(text: &str) -> Vec<String> {
-    let folded = machi_core::text::to_katakana(&machi_core::text::fold_width(text)).to_lowercase();
+    marked_terms(text)
+        .into_iter()
+        .map(|(term, _)| term)
+        .collect()
+}
+
+/// The terms of a text, each marked when it was written wholly in hiragana (「したい」「ない」:
+/// the endings of a sentence more often than its subject).
+pub fn marked_terms(text: &str) -> Vec<(String, bool)> {
+    let chars: Vec<(char, bool)> = machi_core::text::fold_width(text)
+        .chars()
+        .map(|c| {
+            let hiragana = ('ぁ'..='ゖ').contains(&c);
+            let folded = machi_core::text::to_katakana(&c.to_string())
+                .to_lowercase()
+                .chars()
+                .next()
+                .unwrap_or(c);
+            (folded, hiragana)
+        })
+        .collect();
     let mut out = Vec::new();
-    let mut run: Vec<char> = Vec::new();
+    let mut run: Vec<(char, bool)> = Vec::new();
     let mut kind = Script::Other;
-    let flush = |run: &mut Vec<char>, kind: Script, out: &mut Vec<String>| {
+    let flush = |run: &mut Vec<(char, bool)>, kind: Script, out: &mut Vec<(String, bool)>| {
         match kind {
             Script::Kanji | Script::Kana if run.len() > 1 => {
-                out.extend(run.windows(2).map(|pair| pair.iter().collect::<String>()));
+                out.extend(run.windows(2).map(|pair| {
+                    (
+                        pair.iter().map(|(c, _)| *c).collect::<String>(),
+                        pair.iter().all(|(_, h)| *h),
+                    )
+                }));
             }
             Script::Kanji | Script::Kana | Script::Latin if !run.is_empty() => {
-                out.push(run.iter().collect());
+                out.push((
+                    run.iter().map(|(c, _)| *c).collect(),
+                    run.iter().all(|(_, h)| *h),
+                ));
             }
             _ => {}
         }
         run.clear();
     };
-    for c in folded.chars() {
+    for (c, hiragana) in chars {
         let this = script(c);
         // Kanji and kana run on into each other (住民票がほしい), so that a pair spans the
         // join as it spans a word written half in kana (引っ越し).
@@ -64,7 +92,7 @@ pub fn terms(text: &str) -> Vec<String> {
             flush(&mut run, kind, &mut out);
         }
         if this != Script::Other {
-            run.push(c);
+            run.push((c, hiragana));
         }
         kind = this;
     }

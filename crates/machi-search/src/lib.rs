@@ -102,6 +102,8 @@ pub struct Engine {
 const TOKENIZER: &str = "ja_bigram";
 /// Candidates read from the index before popularity is weighed in.
 const CANDIDATES: usize = 100;
+/// Results scoring under this share of the best are left out.
+const RELATIVE_FLOOR: f32 = 0.35;
 /// Each query term in an everyday word's expansion counts this much of a typed term.
 const EXPANSION_WEIGHT: f32 = 0.6;
 
@@ -215,7 +217,20 @@ impl Engine {
         kind: Option<Kind>,
         limit: usize,
     ) -> Result<Vec<Hit>, SearchError> {
-        let typed = unique(analysis::terms(query));
+        let marked = analysis::marked_terms(query);
+        let typed = unique(marked.iter().map(|(t, _)| t.clone()).collect());
+        // What the query is about: its terms not written wholly in hiragana (endings such as
+        // したい), unless it is all hiragana.
+        let mut subject = unique(
+            marked
+                .iter()
+                .filter(|(_, soft)| !soft)
+                .map(|(t, _)| t.clone())
+                .collect(),
+        );
+        if subject.is_empty() {
+            subject = typed.clone();
+        }
         let widened: Vec<String> = unique(
             self.words
                 .expand(query)
@@ -267,19 +282,51 @@ impl Engine {
             let Some(document) = held.get(key) else {
                 continue;
             };
+            let matched = matched_words(query_words(query), document);
+            if !relevant(&subject, &widened, document, !matched.is_empty()) {
+                continue;
+            }
             // Among equally good matches, the procedure more people use comes first.
             let lift = 1.0 + 0.04 * (1.0 + document.popularity.max(0) as f32).ln();
             hits.push(Hit {
                 kind: document.kind,
                 id: document.id.clone(),
                 score: score * lift,
-                matched: matched_words(query_words(query), document),
+                matched,
             });
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        // Far below the best, a result only shares a common word with the query.
+        let floor = hits.first().map_or(0.0, |best| best.score * RELATIVE_FLOOR);
+        hits.retain(|hit| hit.score >= floor);
         hits.truncate(limit);
         Ok(hits)
     }
+}
+
+/// Whether a document answers the query, not just shares a common pair of characters with
+/// it (BM25 alone ranks whatever shares any term): it holds half of the query's own terms, or
+/// a third of them and a typed word in its names, or a term an everyday word of the query
+/// stands for in its names or keywords (タンス → 粗大ごみ).
+fn relevant(typed: &[String], widened: &[String], document: &Document, named: bool) -> bool {
+    let terms_of = |texts: &[&str]| -> std::collections::HashSet<String> {
+        texts
+            .iter()
+            .flat_map(|text| analysis::terms(text))
+            .collect()
+    };
+    let keywords = document.keywords.join(" ");
+    let names = terms_of(&[&document.plain_title, &keywords, &document.title]);
+    let all = terms_of(&[
+        &document.plain_title,
+        &keywords,
+        &document.title,
+        &document.reading,
+        &document.body,
+    ]);
+    let share =
+        typed.iter().filter(|t| all.contains(*t)).count() as f32 / typed.len().max(1) as f32;
+    share >= 0.5 || (named && share >= 0.34) || widened.iter().any(|t| names.contains(t))
 }
 
 fn unique(terms: Vec<String>) -> Vec<String> {

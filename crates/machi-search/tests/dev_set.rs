@@ -83,3 +83,31 @@ fn questions_of_the_same_kind_do_as_well() {
     println!("unseen missed: {missed:?}");
     assert!(missed.len() <= 2, "{}", missed.join("\n"));
 }
+
+#[test]
+fn kana_forms_agree_and_a_query_of_nothing_known_finds_nothing() {
+    let engine = demo_engine();
+    let ids = |q: &str| -> Vec<String> {
+        engine
+            .search(q, Some(Kind::Procedure), 50)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    };
+    let hiragana = ids("じどうてあて");
+    assert_eq!(hiragana, ids("ｼﾞﾄﾞｳﾃｱﾃ"));
+    assert_eq!(hiragana, ids("ジドウテアテ"));
+    assert_eq!(hiragana[0], "jidou-teate-nintei");
+    assert!(
+        ids("存在しない手続xyz").is_empty(),
+        "a shared common word is no match"
+    );
+    assert!(ids("ほげほげ").is_empty());
+    let hits = engine.search("住民票 ほしい", None, 3).unwrap();
+    assert_eq!(
+        hits[0].matched,
+        ["住民票"],
+        "results say which words they matched"
+    );
+}

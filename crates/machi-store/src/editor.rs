@@ -113,11 +113,14 @@ impl Store {
         if let Some(form) = &definition.form {
             add_form_version(&mut tx.tx, tenant, id, form).await?;
         }
-        sqlx::query("UPDATE procedures SET published = 1 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE procedures SET published = 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(crate::now_text())
+        .execute(&mut *tx.tx)
+        .await?;
         sqlx::query("DELETE FROM procedure_drafts WHERE tenant_id = $1 AND procedure_id = $2")
             .bind(tenant)
             .bind(id)
@@ -145,10 +148,13 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.begin_audited(tenant).await?;
         let updated =
-            sqlx::query("UPDATE procedures SET published = $1 WHERE tenant_id = $2 AND id = $3")
-                .bind(i64::from(published))
-                .bind(tenant)
-                .bind(id)
+            sqlx::query(
+                "UPDATE procedures SET published = $1, updated_at = $4 WHERE tenant_id = $2 AND id = $3",
+            )
+            .bind(i64::from(published))
+            .bind(tenant)
+            .bind(id)
+            .bind(crate::now_text())
                 .execute(&mut *tx.tx)
                 .await?;
         if updated.rows_affected() == 0 {

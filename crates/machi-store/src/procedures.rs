@@ -140,6 +140,23 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// A text that changes whenever the city's catalog does (a procedure added, changed,
+    /// published or taken offline): search indexes compare it to know they are stale.
+    pub async fn procedures_version(&self, tenant: &str) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM procedures \
+             WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(format!(
+            "{}:{}",
+            row.try_get::<i64, _>("n")?,
+            row.try_get::<String, _>("latest")?
+        ))
+    }
+
     /// Searches the published catalog, ordered by reading (kana).
     pub async fn search_procedures(
         &self,

@@ -58,6 +58,8 @@ pub struct AppState {
     pub(crate) emergencies: kit::emergency::LiveEmergencies,
     /// The sender and city codes of CAP alerts.
     cap: notices::CapSettings,
+    /// Each city's search index (see [`kit::search`]).
+    pub(crate) searches: kit::search::Searches,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             procedures: procedures::ProcedureCache::default(),
             emergencies: kit::emergency::LiveEmergencies::default(),
             cap: notices::CapSettings::default(),
+            searches: kit::search::Searches::default(),
             oidc: None,
             line: None,
             webhook_allow_private: false,

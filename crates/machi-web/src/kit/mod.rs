@@ -18,6 +18,7 @@ pub(crate) mod ops;
 pub(crate) mod page;
 pub(crate) mod problem;
 pub(crate) mod resident;
+pub(crate) mod search;
 pub(crate) mod security;
 pub(crate) mod site;
 pub(crate) mod staff;

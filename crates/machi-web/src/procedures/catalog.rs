@@ -13,6 +13,10 @@ use crate::AppState;
 pub(crate) struct ListItem {
     id: String,
     name: String,
+    /// The name in plain words (empty when the procedure has none in this language).
+    plain: String,
+    /// For a search: the words it matched.
+    matched: String,
     department: String,
     online: bool,
 }
@@ -30,6 +34,13 @@ fn list_items(ui: Ui, page: &super::api::ProcedurePage) -> Vec<ListItem> {
         .map(|p| ListItem {
             id: p.id.clone(),
             name: ui.name(&p.name.ja, &p.name.en).to_string(),
+            plain: p
+                .plain_title
+                .as_ref()
+                .filter(|_| !ui.en)
+                .map(|t| t.ja.clone())
+                .unwrap_or_default(),
+            matched: p.matched.join(ui.t("、", ", ")),
             department: ui
                 .name(&p.department.name.ja, &p.department.name.en)
                 .to_string(),

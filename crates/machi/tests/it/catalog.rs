@@ -29,8 +29,12 @@ async fn hiragana_and_half_width_kana_find_the_child_allowance(app: &TestApp) {
     assert!(!hiragana.is_empty());
     assert_eq!(hiragana, half_width);
     assert_eq!(hiragana, katakana);
+    // Ranked: the child allowance first; everything found is about 児童 and 手当.
+    assert!(hiragana[0].contains("児童手当"), "{hiragana:?}");
     assert!(
-        hiragana.iter().all(|n| n.contains("児童手当")),
+        hiragana
+            .iter()
+            .all(|n| n.contains("児童") && n.contains("手当")),
         "{hiragana:?}"
     );
     // Kanji also matches keywords, which have no reading; every kana hit is a kanji hit.

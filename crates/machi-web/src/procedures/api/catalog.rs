@@ -15,7 +15,8 @@ use crate::AppState;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct CatalogParams {
-    /// Words to find in name, reading, department or keywords; kana- and width-insensitive.
+    /// Words to find, as a resident types them (「住民票がほしい」「子どもが生まれた」): results are
+    /// ranked, and each says which words it matched; kana- and width-insensitive.
     /// No control characters (a NUL byte anywhere in an address is refused with 400).
     #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,12 +117,17 @@ fn decode_cursor(cursor: &str) -> Result<(String, String), ApiError> {
     Ok((kana.to_string(), id.to_string()))
 }
 
-/// Searches the catalog and returns one page with a cursor to the next.
+/// Searches the catalog and returns one page with a cursor to the next: ranked by the city's
+/// search (see `kit::search`) when there are words to find, by reading otherwise.
 pub(crate) async fn search(
     state: &AppState,
     tenant: &str,
     params: &CatalogParams,
 ) -> Result<ProcedurePage, ApiError> {
+    let words = params.q.as_deref().unwrap_or("").trim();
+    if !words.is_empty() {
+        return ranked(state, tenant, params).await;
+    }
     let query = params.to_query()?;
     let records = state.store.search_procedures(tenant, &query).await?;
     let next_cursor = (records.len() as i64 == query.limit)
@@ -135,6 +141,72 @@ pub(crate) async fn search(
         items: records.iter().map(ProcedureSummary::from).collect(),
         next_cursor,
     })
+}
+
+/// Most ranked results one query pages through.
+const MAX_RANKED: usize = 200;
+
+/// The ranked page: the best matches that pass the other filters, `limit` at a time (the
+/// cursor of a ranked page is the number of results already given).
+async fn ranked(
+    state: &AppState,
+    tenant: &str,
+    params: &CatalogParams,
+) -> Result<ProcedurePage, ApiError> {
+    let offset = params
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(ranked_offset)
+        .transpose()?
+        .unwrap_or(0);
+    let query = CatalogParams {
+        cursor: None,
+        ..params.clone()
+    }
+    .to_query()?;
+    let index = state.searches.city(&state.store, tenant).await?;
+    let kept: Vec<(&machi_store::ProcedureRecord, Vec<String>)> = index
+        .search(&query.q, Some(machi_search::Kind::Procedure), MAX_RANKED)
+        .into_iter()
+        .filter_map(|hit| index.procedures.get(&hit.id).map(|r| (r, hit.matched)))
+        .filter(|(r, _)| {
+            let p = &r.definition;
+            query.life_event.is_none_or(|e| p.life_events.contains(&e))
+                && query
+                    .department
+                    .as_ref()
+                    .is_none_or(|d| &p.department.code == d)
+                && (!query.online_only || r.accepts_online())
+        })
+        .collect();
+    let limit = query.limit as usize;
+    let page = kept.iter().skip(offset).take(limit);
+    Ok(ProcedurePage {
+        items: page
+            .map(|(record, matched)| ProcedureSummary {
+                matched: matched.clone(),
+                ..ProcedureSummary::from(*record)
+            })
+            .collect(),
+        next_cursor: (offset + limit < kept.len())
+            .then(|| hex::encode(format!("#{}", offset + limit))),
+    })
+}
+
+/// The number of results a ranked page's cursor says were given.
+fn ranked_offset(cursor: &str) -> Result<usize, ApiError> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix('#').and_then(|n| n.parse().ok()))
+        .filter(|n| *n <= MAX_RANKED)
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "/cursor",
+                Localized::new("cursor が正しくありません", "cursor is not valid"),
+            )
+        })
 }
 
 /// Search the procedure catalog.

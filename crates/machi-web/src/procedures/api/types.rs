@@ -34,6 +34,12 @@ pub struct ProcedureSummary {
     pub processing_days: Option<i64>,
     pub life_events: Vec<String>,
     pub summary: Text,
+    /// The name in plain words, beside the legal name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain_title: Option<Text>,
+    /// For a search: the words of the query it matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<String>,
 }
 
 impl From<&ProcedureRecord> for ProcedureSummary {
@@ -61,6 +67,8 @@ impl From<&ProcedureRecord> for ProcedureSummary {
                 .map(|e| e.as_str().to_string())
                 .collect(),
             summary: (&p.summary).into(),
+            plain_title: p.plain_title.as_ref().map(Into::into),
+            matched: Vec::new(),
         }
     }
 }
