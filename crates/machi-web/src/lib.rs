@@ -231,6 +231,7 @@ fn api_routes() -> Router<AppState> {
     paths(
         procedures::api::catalog::list_procedures,
         procedures::api::catalog::show_procedure,
+        procedures::api::search::search,
         procedures::api::applications::create_application,
         procedures::api::applications::show_application,
         procedures::postcode::lookup,

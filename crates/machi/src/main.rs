@@ -101,6 +101,9 @@ enum BenchCommand {
     Alert(bench::alert::AlertArgs),
     /// CKAN package_search over 10,000 datasets: p50/p99 per query beside raw SQLite.
     Catalog(bench::catalog::CatalogArgs),
+    /// Search over 100,000 documents: build, query p50/p99 and time for a change to be
+    /// found, beside raw tantivy on the same documents.
+    Search(bench::search::SearchArgs),
     /// The open-data datastore at a million rows: ingest rows/s and filtered search p50/p99,
     /// beside the same lookup as raw SQLite.
     Datastore(bench::datastore::DatastoreArgs),
@@ -113,6 +116,7 @@ async fn run_bench(settings: &Settings, command: BenchCommand) -> anyhow::Result
         BenchCommand::Inbox(args) => bench::inbox::run(settings, args).await,
         BenchCommand::Alert(args) => bench::alert::run(settings, args).await,
         BenchCommand::Catalog(args) => bench::catalog::run(args).await,
+        BenchCommand::Search(args) => bench::search::run(args).await,
         BenchCommand::Datastore(args) => bench::datastore::run(settings, args).await,
     }
 }

@@ -98,7 +98,7 @@ async fn load(store: &Store, datasets: usize) -> anyhow::Result<()> {
 }
 
 /// Sorted latencies in microseconds → milliseconds at a percentile.
-fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+pub(super) fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     let index = ((sorted.len().max(1) as f64 - 1.0) * p).round() as usize;
     sorted.get(index).map_or(f64::NAN, |us| *us as f64 / 1000.0)
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod datastore;
 pub mod inbox;
 mod load;
+pub mod search;
 mod sinks;
 
 use std::net::SocketAddr;

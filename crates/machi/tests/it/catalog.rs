@@ -10,6 +10,7 @@ on_both_backends!(
     pages_of_results_follow_the_cursor,
     bad_search_parameters_are_problems_not_errors,
     each_city_sees_only_its_own_catalog_and_applications,
+    the_search_api_ranks_what_residents_type_and_follows_changes,
 );
 
 async fn names(app: &TestApp, query: &str) -> Vec<String> {
@@ -186,4 +187,66 @@ async fn each_city_sees_only_its_own_catalog_and_applications(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(own.status(), 200);
+}
+
+/// `GET /api/v1/search`: ranked, typed results with their address and matched words; bad
+/// parameters are problems; a procedure taken offline is gone from the next search.
+async fn the_search_api_ranks_what_residents_type_and_follows_changes(app: &TestApp) {
+    let found = app
+        .get_json(
+            "/api/v1/search?q=%E4%BD%8F%E6%B0%91%E7%A5%A8%E3%81%8C%E3%81%BB%E3%81%97%E3%81%84",
+        )
+        .await;
+    let first = &found["items"][0];
+    assert_eq!(first["id"], "juminhyo", "住民票がほしい: {found}");
+    assert_eq!(first["type"], "procedure");
+    assert!(first["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/procedures/juminhyo"));
+    assert!(first["plain_title"]["ja"]
+        .as_str()
+        .unwrap()
+        .contains("住民票"));
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(first["matched"][0], "住民票がほしい");
+    let none = app
+        .get_json("/api/v1/search?q=%E4%BD%8F%E6%B0%91%E7%A5%A8&type=faq")
+        .await;
+    assert!(
+        none["items"].as_array().unwrap().is_empty(),
+        "no FAQ indexed yet"
+    );
+    for bad in [
+        "/api/v1/search",
+        "/api/v1/search?q=x&type=all",
+        "/api/v1/search?q=x&limit=0",
+    ] {
+        let response = app.get(bad).await;
+        assert_eq!(response.status(), 422, "{bad}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{bad}"
+        );
+    }
+    // Taken offline, it is gone from the very next search.
+    assert!(app
+        .store
+        .set_published(crate::harness::CITY, "juminhyo", false, "test")
+        .await
+        .unwrap());
+    let after = app
+        .get_json(
+            "/api/v1/search?q=%E4%BD%8F%E6%B0%91%E7%A5%A8%E3%81%8C%E3%81%BB%E3%81%97%E3%81%84",
+        )
+        .await;
+    assert!(
+        !after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == "juminhyo"),
+        "{after}"
+    );
 }

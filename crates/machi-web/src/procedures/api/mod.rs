@@ -4,6 +4,7 @@
 
 pub(crate) mod applications;
 pub(crate) mod catalog;
+pub(crate) mod search;
 mod types;
 
 use axum::extract::DefaultBodyLimit;
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/procedures", get(catalog::list_procedures))
         .route("/procedures/{id}", get(catalog::show_procedure))
+        .route("/search", get(search::search))
         .route(
             "/procedures/{id}/applications",
             post(applications::create_application).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
