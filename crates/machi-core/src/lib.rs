@@ -23,6 +23,7 @@ pub mod assets;
 pub mod calendar;
 pub mod decisions;
 pub mod digest;
+pub mod faq;
 pub mod life_events;
 pub mod mynumber;
 pub mod notices;

@@ -11,7 +11,7 @@ pub mod analysis;
 pub mod sources;
 pub mod words;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, RwLock};
 
 use tantivy::collector::TopDocs;
@@ -95,7 +95,7 @@ pub struct Engine {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
-    documents: RwLock<HashMap<String, Document>>,
+    documents: RwLock<HashMap<String, Held>>,
     words: words::EverydayWords,
 }
 
@@ -162,8 +162,8 @@ impl Engine {
         writer.commit()?;
         self.reader.reload()?;
         let mut held = self.documents.write().unwrap_or_else(|e| e.into_inner());
-        held.retain(|_, d| d.kind != kind);
-        held.extend(documents.iter().map(|d| (d.key(), d.clone())));
+        held.retain(|_, d| d.document.kind != kind);
+        held.extend(documents.iter().map(|d| (d.key(), Held::new(d))));
         Ok(())
     }
 
@@ -178,7 +178,7 @@ impl Engine {
         self.documents
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, document.clone());
+            .insert(key, Held::new(document));
         Ok(())
     }
 
@@ -270,6 +270,10 @@ impl Engine {
                 (Occur::Must, Box::new(only)),
             ]));
         }
+        let words: Vec<(&str, Vec<String>)> = query_words(query)
+            .into_iter()
+            .map(|w| (w, analysis::terms(w)))
+            .collect();
         let searcher = self.reader.searcher();
         let found = searcher.search(&built, &TopDocs::with_limit(CANDIDATES))?;
         let held = self.documents.read().unwrap_or_else(|e| e.into_inner());
@@ -279,11 +283,12 @@ impl Engine {
             let Some(key) = stored.get_first(self.fields.key).and_then(|v| v.as_str()) else {
                 continue;
             };
-            let Some(document) = held.get(key) else {
+            let Some(held) = held.get(key) else {
                 continue;
             };
-            let matched = matched_words(query_words(query), document);
-            if !relevant(&subject, &widened, document, !matched.is_empty()) {
+            let document = &held.document;
+            let matched = held.matched_words(&words);
+            if !held.relevant(&subject, &widened, !matched.is_empty()) {
                 continue;
             }
             // Among equally good matches, the procedure more people use comes first.
@@ -304,29 +309,58 @@ impl Engine {
     }
 }
 
-/// Whether a document answers the query, not just shares a common pair of characters with
-/// it (BM25 alone ranks whatever shares any term): it holds half of the query's own terms, or
-/// a third of them and a typed word in its names, or a term an everyday word of the query
-/// stands for in its names or keywords (タンス → 粗大ごみ).
-fn relevant(typed: &[String], widened: &[String], document: &Document, named: bool) -> bool {
-    let terms_of = |texts: &[&str]| -> std::collections::HashSet<String> {
-        texts
+/// A document with the terms of its parts, taken once when it is indexed (a search weighs
+/// up to a hundred candidates against them).
+struct Held {
+    document: Document,
+    /// Plain title, keywords and legal name: what a result is called.
+    names: HashSet<String>,
+    /// The names and the reading: where a typed word shows why a result matched.
+    shown: HashSet<String>,
+    /// Everything, the summary too.
+    all: HashSet<String>,
+}
+
+impl Held {
+    fn new(document: &Document) -> Self {
+        let terms_of = |texts: &[&str]| -> HashSet<String> {
+            texts
+                .iter()
+                .flat_map(|text| analysis::terms(text))
+                .collect()
+        };
+        let keywords = document.keywords.join(" ");
+        let names = terms_of(&[&document.plain_title, &keywords, &document.title]);
+        let mut shown = names.clone();
+        shown.extend(analysis::terms(&document.reading));
+        let mut all = shown.clone();
+        all.extend(analysis::terms(&document.body));
+        Self {
+            document: document.clone(),
+            names,
+            shown,
+            all,
+        }
+    }
+
+    /// Whether it answers the query, not just shares a common pair of characters with it
+    /// (BM25 alone ranks whatever shares any term): it holds half of what the query is about,
+    /// or a third and a typed word in its names, or a term an everyday word of the query
+    /// stands for in its names or keywords (タンス → 粗大ごみ).
+    fn relevant(&self, subject: &[String], widened: &[String], named: bool) -> bool {
+        let share = subject.iter().filter(|t| self.all.contains(*t)).count() as f32
+            / subject.len().max(1) as f32;
+        share >= 0.5 || (named && share >= 0.34) || widened.iter().any(|t| self.names.contains(t))
+    }
+
+    /// The typed words (with their terms) that share a term with its names or reading.
+    fn matched_words(&self, words: &[(&str, Vec<String>)]) -> Vec<String> {
+        words
             .iter()
-            .flat_map(|text| analysis::terms(text))
+            .filter(|(_, terms)| terms.iter().any(|t| self.shown.contains(t)))
+            .map(|(word, _)| word.to_string())
             .collect()
-    };
-    let keywords = document.keywords.join(" ");
-    let names = terms_of(&[&document.plain_title, &keywords, &document.title]);
-    let all = terms_of(&[
-        &document.plain_title,
-        &keywords,
-        &document.title,
-        &document.reading,
-        &document.body,
-    ]);
-    let share =
-        typed.iter().filter(|t| all.contains(*t)).count() as f32 / typed.len().max(1) as f32;
-    share >= 0.5 || (named && share >= 0.34) || widened.iter().any(|t| names.contains(t))
+    }
 }
 
 fn unique(terms: Vec<String>) -> Vec<String> {
@@ -344,23 +378,5 @@ fn query_words(query: &str) -> Vec<&str> {
     query
         .split(|c: char| c.is_whitespace() || matches!(c, '、' | ',' | '。'))
         .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// The typed words that share a term with the document's titles or keywords.
-fn matched_words(words: Vec<&str>, document: &Document) -> Vec<String> {
-    let shown: Vec<String> = [
-        document.plain_title.as_str(),
-        document.title.as_str(),
-        &document.keywords.join(" "),
-        document.reading.as_str(),
-    ]
-    .iter()
-    .flat_map(|text| analysis::terms(text))
-    .collect();
-    words
-        .into_iter()
-        .filter(|word| analysis::terms(word).iter().any(|t| shown.contains(t)))
-        .map(str::to_string)
         .collect()
 }

@@ -26,3 +26,17 @@ pub fn procedure(p: &ProcedureDefinition) -> Document {
         popularity: p.yearly_volume.unwrap_or(0),
     }
 }
+
+/// An FAQ entry: its question as the title, its keywords, its answer as the body.
+pub fn faq(entry: &machi_core::faq::FaqEntry) -> Document {
+    Document {
+        kind: Kind::Faq,
+        id: entry.id.clone(),
+        title: entry.question.ja.clone(),
+        plain_title: String::new(),
+        keywords: entry.keywords.clone(),
+        reading: String::new(),
+        body: entry.answer.ja.clone(),
+        popularity: 0,
+    }
+}

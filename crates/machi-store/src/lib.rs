@@ -21,6 +21,7 @@ pub mod counter;
 pub mod datastore;
 pub mod deliveries;
 pub mod editor;
+pub mod faq;
 mod files;
 pub mod life_events;
 pub mod mail;

@@ -9,6 +9,7 @@
 mod kit;
 
 mod accounts;
+mod answers;
 mod assets;
 mod notices;
 mod opendata;
@@ -183,6 +184,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(staff)
         .merge(accounts::public_routes())
+        .merge(answers::public_routes())
         .merge(payments::public_routes())
         .merge(notices::public_routes())
         .merge(plans::public_routes())
@@ -215,6 +217,7 @@ fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(openapi_document()) }))
         .merge(procedures::api_routes())
+        .merge(answers::api_routes())
         .merge(plans::api_routes())
         .merge(assets::api_routes())
         .merge(notices::api_routes())
@@ -232,6 +235,7 @@ fn api_routes() -> Router<AppState> {
         procedures::api::catalog::list_procedures,
         procedures::api::catalog::show_procedure,
         procedures::api::search::search,
+        answers::list,
         procedures::api::applications::create_application,
         procedures::api::applications::show_application,
         procedures::postcode::lookup,

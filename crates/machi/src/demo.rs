@@ -41,6 +41,20 @@ pub async fn areas(store: &Store, city: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// デモ市's よくある質問, as a city's spreadsheet.
+pub const DEMO_FAQ: &[u8] = include_bytes!("../demo/faq.csv");
+
+/// Loads the demo FAQ when the city has none.
+pub async fn faq(store: &Store, city: &str) -> anyhow::Result<()> {
+    if !store.faq(city).await?.is_empty() {
+        return Ok(());
+    }
+    let entries = machi_core::faq::parse_faq_csv(DEMO_FAQ)
+        .map_err(|e| anyhow::anyhow!("the demo FAQ is invalid: {}", e.join("; ")))?;
+    store.replace_faq(city, &entries, "system").await?;
+    Ok(())
+}
+
 /// The five seed plans, transcribed in the machi-plan/1 format (see docs/plan-format.md). They
 /// are other cities' plans, imported as they are: the demo city shows real structures. The
 /// sixth is the demo city's own (fictional) plan, whose KPIs are bound to live figures.

@@ -1,5 +1,5 @@
 //! `machi import` of the reference lists a city keeps up to date: the national postcode file,
-//! the national holidays and the city's 町字. Each is all or nothing and says what is wrong.
+//! the national holidays, the city's 町字 and its よくある質問. Each is all or nothing and says what is wrong.
 
 use anyhow::Context;
 use machi_store::Store;
@@ -41,5 +41,19 @@ pub async fn areas(store: &Store, city: &str, file: &std::path::Path) -> anyhow:
         .await
         .with_context(|| format!("{name} was not imported"))?;
     println!("imported {count} areas (町 and 丁目) from {name}");
+    Ok(())
+}
+
+/// The city's よくある質問 (see `machi_core::faq`), replacing what it had.
+pub async fn faq(store: &Store, city: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let entries = machi_core::faq::parse_faq_csv(&bytes)
+        .map_err(|e| anyhow::anyhow!("{name} was not imported:\n  {}", e.join("\n  ")))?;
+    let count = store
+        .replace_faq(city, &entries, "system")
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
+    println!("imported {count} questions from {name}");
     Ok(())
 }

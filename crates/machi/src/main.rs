@@ -160,6 +160,12 @@ enum ImportCommand {
         /// The 町字 list (.csv).
         file: std::path::PathBuf,
     },
+    /// Replaces the city's よくある質問 with a CSV (UTF-8 or Shift_JIS; columns 番号, 担当課コード,
+    /// 担当課, 質問, 回答, 関連手続, キーワード, or their English names); all or nothing.
+    Faq {
+        /// The FAQ spreadsheet (.csv).
+        file: std::path::PathBuf,
+    },
     /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); a plan with the
     /// same id is replaced as a revision (progress is kept by measure id); all or nothing.
     Plan {
@@ -294,6 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::load(&store, &settings.city).await?;
                 demo::postcodes(&store).await?;
                 demo::areas(&store, &settings.city).await?;
+                demo::faq(&store, &settings.city).await?;
                 demo::staff_accounts(&store, &settings.city).await?;
                 demo::plans(&store, &settings.city).await?;
                 demo::assets(&store, &settings.city).await?;
@@ -316,6 +323,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Calendar { file }) => {
             let store = open_store(&settings).await?;
             let result = imports::calendar(&store, &file).await;
+            store.close().await;
+            result
+        }
+        Command::Import(ImportCommand::Faq { file }) => {
+            let store = open_store(&settings).await?;
+            let result = imports::faq(&store, &settings.city, &file).await;
             store.close().await;
             result
         }

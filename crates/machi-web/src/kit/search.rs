@@ -1,10 +1,11 @@
 //! The search every room asks: one machi-search index per city, read again when the city's
-//! catalog has changed (checked on each search, as the open-data catalog is, so a change made
+//! catalog or FAQ has changed (checked on each search, as the open-data catalog is, so a change made
 //! on any node is found at once on every node).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use machi_core::faq::FaqEntry;
 use machi_search::words::EverydayWords;
 use machi_search::{sources, Engine, Hit, Kind};
 use machi_store::procedures::ProcedureRecord;
@@ -15,6 +16,7 @@ pub struct CityIndex {
     version: String,
     engine: Engine,
     pub procedures: HashMap<String, ProcedureRecord>,
+    pub faq: HashMap<String, FaqEntry>,
 }
 
 impl CityIndex {
@@ -38,7 +40,11 @@ pub struct Searches {
 impl Searches {
     /// The city's index, rebuilt if its catalog has changed since it was built.
     pub async fn city(&self, store: &Store, tenant: &str) -> Result<Arc<CityIndex>, StoreError> {
-        let version = store.procedures_version(tenant).await?;
+        let version = format!(
+            "{}|{}",
+            store.procedures_version(tenant).await?,
+            store.faq_version(tenant).await?
+        );
         let cached = self
             .cities
             .lock()
@@ -53,14 +59,19 @@ impl Searches {
             .into_iter()
             .filter(|r| r.published)
             .collect();
+        let faq = store.faq(tenant).await?;
         let documents: Vec<_> = records
             .iter()
             .map(|r| sources::procedure(&r.definition))
             .collect();
+        let faq_documents: Vec<_> = faq.iter().map(sources::faq).collect();
         let built = tokio::task::spawn_blocking(move || -> Result<Engine, String> {
             let engine = Engine::new(EverydayWords::default_list()).map_err(|e| e.to_string())?;
             engine
                 .replace_kind(Kind::Procedure, &documents)
+                .map_err(|e| e.to_string())?;
+            engine
+                .replace_kind(Kind::Faq, &faq_documents)
                 .map_err(|e| e.to_string())?;
             Ok(engine)
         })
@@ -74,6 +85,7 @@ impl Searches {
                 .into_iter()
                 .map(|r| (r.definition.id.clone(), r))
                 .collect(),
+            faq: faq.into_iter().map(|e| (e.id.clone(), e)).collect(),
         });
         if let Ok(mut cities) = self.cities.lock() {
             cities.insert(tenant.to_string(), index.clone());

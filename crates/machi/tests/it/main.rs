@@ -26,6 +26,7 @@ mod datastore;
 mod due_dates;
 mod durability;
 mod editor;
+mod faq;
 mod groups;
 mod import;
 mod inventory;

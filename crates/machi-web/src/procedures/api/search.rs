@@ -18,7 +18,8 @@ pub(crate) struct SearchParams {
     /// characters.
     #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$", max_length = 200)]
     q: Option<String>,
-    /// Only results of this type: procedure (FAQ, notices and datasets join as they are indexed).
+    /// Only results of this type: procedure or faq (notices and datasets join as they are
+    /// indexed).
     #[param(pattern = "^(procedure|faq|notice|dataset)?$")]
     r#type: Option<String>,
     /// How many results, 1–50 (default 10).
@@ -103,14 +104,32 @@ pub(crate) async fn search(
         .search(&q, kind, limit as usize)
         .into_iter()
         .filter_map(|hit| {
-            let record = index.procedures.get(&hit.id)?;
-            let p = &record.definition;
+            let (url, title, plain_title) = match hit.kind {
+                machi_search::Kind::Procedure => {
+                    let p = &index.procedures.get(&hit.id)?.definition;
+                    let plain = p.plain_title.as_ref().map(Into::into);
+                    (
+                        format!("{base}/procedures/{}", p.id),
+                        (&p.name).into(),
+                        plain,
+                    )
+                }
+                machi_search::Kind::Faq => {
+                    let entry = index.faq.get(&hit.id)?;
+                    (
+                        format!("{base}/faq#{}", entry.id),
+                        (&entry.question).into(),
+                        None,
+                    )
+                }
+                _ => return None,
+            };
             Some(SearchResult {
                 r#type: hit.kind.as_str().to_string(),
-                url: format!("{base}/procedures/{}", p.id),
+                url,
                 id: hit.id,
-                title: (&p.name).into(),
-                plain_title: p.plain_title.as_ref().map(Into::into),
+                title,
+                plain_title,
                 score: hit.score,
                 matched: hit.matched,
             })

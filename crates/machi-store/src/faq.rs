@@ -1,0 +1,102 @@
+//! よくある質問 as stored (see `machi_core::faq`).
+
+use machi_core::faq::FaqEntry;
+use machi_core::procedures::Localized;
+use sqlx::Row;
+
+use crate::audit::AuditEntry;
+use crate::procedures::{parse_json, to_json};
+use crate::{now_text, Result, Store};
+
+impl Store {
+    /// Replaces the city's FAQ with `entries` (checked by the caller), all or nothing, audited.
+    pub async fn replace_faq(
+        &self,
+        tenant: &str,
+        entries: &[FaqEntry],
+        actor: &str,
+    ) -> Result<usize> {
+        let mut tx = self.begin_audited(tenant).await?;
+        sqlx::query("DELETE FROM faq_entries WHERE tenant_id = $1")
+            .bind(tenant)
+            .execute(&mut *tx.tx)
+            .await?;
+        let now = now_text();
+        for (position, entry) in entries.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO faq_entries (tenant_id, id, department_code, department, question_ja, \
+                 question_en, answer_ja, answer_en, procedures, keywords, position, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(tenant)
+            .bind(&entry.id)
+            .bind(&entry.department_code)
+            .bind(&entry.department)
+            .bind(&entry.question.ja)
+            .bind(&entry.question.en)
+            .bind(&entry.answer.ja)
+            .bind(&entry.answer.en)
+            .bind(to_json(&entry.procedures)?)
+            .bind(to_json(&entry.keywords)?)
+            .bind(position as i64)
+            .bind(&now)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.append(&AuditEntry::new(
+            actor,
+            "faq.import",
+            "faq",
+            serde_json::json!({ "entries": entries.len() }),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(entries.len())
+    }
+
+    /// The city's FAQ in its order.
+    pub async fn faq(&self, tenant: &str) -> Result<Vec<FaqEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, department_code, department, question_ja, question_en, answer_ja, \
+             answer_en, procedures, keywords FROM faq_entries WHERE tenant_id = $1 ORDER BY position",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FaqEntry {
+                    id: row.try_get("id")?,
+                    department_code: row.try_get("department_code")?,
+                    department: row.try_get("department")?,
+                    question: Localized::new(
+                        row.try_get::<String, _>("question_ja")?,
+                        row.try_get::<String, _>("question_en")?,
+                    ),
+                    answer: Localized::new(
+                        row.try_get::<String, _>("answer_ja")?,
+                        row.try_get::<String, _>("answer_en")?,
+                    ),
+                    procedures: parse_json(&row.try_get::<String, _>("procedures")?)?,
+                    keywords: parse_json(&row.try_get::<String, _>("keywords")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// A text that changes whenever the city's FAQ does (for search indexes).
+    pub async fn faq_version(&self, tenant: &str) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM faq_entries \
+             WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(format!(
+            "{}:{}",
+            row.try_get::<i64, _>("n")?,
+            row.try_get::<String, _>("latest")?
+        ))
+    }
+}

@@ -1,0 +1,104 @@
+//! よくある質問: `machi import faq` reads a city's spreadsheet (Shift_JIS here, as Excel saves
+//! it) and names the bad lines of a bad one, keeping what the city had; residents read the
+//! answers at /faq with links into the procedures; the search finds them
+//! (`/api/v1/search?type=faq`) as soon as they are imported; `GET /api/v1/faq` lists them.
+
+use crate::harness::{Db, TestApp, TestDb, CITY};
+use crate::on_both_backends;
+
+const DEMO_FAQ: &[u8] = include_bytes!("../../demo/faq.csv");
+
+async fn the_demo_faq_is_read_searched_and_linked(app: &TestApp) {
+    let entries = machi_core::faq::parse_faq_csv(DEMO_FAQ).unwrap();
+    assert!(entries.len() >= 60, "at least 60 demo questions");
+    let before = app
+        .get_json("/api/v1/search?q=%E3%82%BF%E3%83%B3%E3%82%B9&type=faq")
+        .await;
+    assert!(before["items"].as_array().unwrap().is_empty());
+    app.store.replace_faq(CITY, &entries, "test").await.unwrap();
+
+    // タンス: the answer about 粗大ごみ, found by the next search.
+    let found = app.get_json("/api/v1/search?q=%E3%82%BF%E3%83%B3%E3%82%B9%E3%82%92%E6%8D%A8%E3%81%A6%E3%81%9F%E3%81%84&type=faq").await;
+    let first = &found["items"][0];
+    assert_eq!(first["type"], "faq", "{found}");
+    assert!(
+        first["id"].as_str().unwrap().starts_with("gomi-"),
+        "{found}"
+    );
+    assert!(first["url"].as_str().unwrap().contains("/faq#gomi-"));
+    // Everything: procedures and answers together.
+    let both = app
+        .get_json("/api/v1/search?q=%E5%85%90%E7%AB%A5%E6%89%8B%E5%BD%93&limit=20")
+        .await;
+    let types: Vec<&str> = both["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"faq") && types.contains(&"procedure"),
+        "{types:?}"
+    );
+
+    let page = app.get("/faq").await.text().await.unwrap();
+    assert!(page.contains("id=\"gomi-sodai\"") && page.contains("href=\"/procedures/sodai-gomi\""));
+    let list = app.get_json("/api/v1/faq?department=gomi").await;
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.iter().all(|i| i["department_code"] == "gomi"));
+}
+
+async fn machi_import_faq_reads_shift_jis_and_names_bad_lines(db: Db) {
+    let Some(db) = TestDb::new(db).await else {
+        return;
+    };
+    let dir = db.data_dir.path().to_path_buf();
+    let text = String::from_utf8(DEMO_FAQ.to_vec()).unwrap();
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+    let good = dir.join("faq.csv");
+    std::fs::write(&good, &sjis).unwrap();
+    let output = db
+        .machi()
+        .args(["import", "faq"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "番号,質問,回答\nok-1,質問,回答\nBAD,,回答\n").unwrap();
+    let output = db
+        .machi()
+        .args(["import", "faq"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    let store = machi_store::Store::open(db.url.as_deref(), dir)
+        .await
+        .unwrap();
+    let kept = store.faq("demo").await.unwrap();
+    assert_eq!(
+        kept.len(),
+        machi_core::faq::parse_faq_csv(DEMO_FAQ).unwrap().len(),
+        "nothing lost"
+    );
+    store.close().await;
+}
+
+on_both_backends!(the_demo_faq_is_read_searched_and_linked);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_machi_import_faq() {
+    machi_import_faq_reads_shift_jis_and_names_bad_lines(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_machi_import_faq() {
+    machi_import_faq_reads_shift_jis_and_names_bad_lines(Db::Postgres).await;
+}
