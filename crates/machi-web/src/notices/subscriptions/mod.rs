@@ -11,7 +11,6 @@
 //! one-click address, which needs no cookie, no CSRF token and no confirmation.
 
 use askama::Template;
-use machi_core::areas::Area;
 
 use crate::kit::areas::AreaPicker;
 use axum::extract::{Path, State};
@@ -19,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use machi_core::notices::{Category, Problem};
+use machi_core::notices::Problem;
 use machi_core::procedures::Localized;
 use machi_core::subscriptions::{Channel, Choices};
 use machi_store::mail::OutgoingMail;
@@ -31,8 +30,11 @@ use crate::kit::{
 };
 use crate::AppState;
 
+mod offer;
 pub(crate) mod push;
 mod verify;
+
+use offer::{category_choices, check_areas, offer, Offer};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -119,47 +121,6 @@ fn shown(ui: Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
 /// 422 for a form shown again with problems.
 fn status_for(errors: &[(String, String)]) -> StatusCode {
     crate::kit::form_status(errors)
-}
-
-/// What a city offers residents to choose from: its categories and its 町字.
-struct Offer {
-    categories: Vec<Category>,
-    areas: Vec<Area>,
-}
-
-async fn offer(state: &AppState, city: &machi_store::Tenant) -> Result<Offer, PageError> {
-    Ok(Offer {
-        categories: state.store.notice_categories(&city.id).await?,
-        areas: state.store.areas(&city.id).await?,
-    })
-}
-
-/// The categories of `offer` as checkboxes: (id, name, ticked).
-fn category_choices(ui: Ui, offer: &Offer, chosen: &[String]) -> Vec<(String, String, bool)> {
-    offer
-        .categories
-        .iter()
-        .map(|c| {
-            (
-                c.id.clone(),
-                ui.l(&c.label).to_string(),
-                chosen.contains(&c.id),
-            )
-        })
-        .collect()
-}
-
-/// The choices' areas the city's 町字 list does not have, as a problem of the form.
-async fn check_areas(
-    state: &AppState,
-    city: &machi_store::Tenant,
-    choices: &Choices,
-) -> Result<Option<Problem>, PageError> {
-    let unknown = state.store.unknown_areas(&city.id, &choices.areas).await?;
-    Ok(
-        (!unknown.is_empty())
-            .then(|| ("areas", crate::kit::areas::unknown_areas_message(&unknown))),
-    )
 }
 
 fn subscribe_form(
