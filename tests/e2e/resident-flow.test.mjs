@@ -235,6 +235,22 @@ test('a resident finds 住民票の写し, applies on a phone and checks the sta
   await check('form with errors in English');
 });
 
+test('a resident asks in everyday words at the answer desk and goes straight into the form; the page passes axe', async () => {
+  const page = await phonePage();
+  await page.goto(`${base}/`);
+  await page.getByRole('navigation', { name: 'メインメニュー' }).getByRole('link', { name: '質問する' }).click();
+  await page.getByLabel(/知りたいことを/).fill('住民票がほしい');
+  await page.getByRole('button', { name: '質問する', exact: true }).click();
+  await checkAccessibility(page, 'answer desk with answers');
+  await page.getByRole('link', { name: /住民票の写しをもらう.*をオンラインで申請する/ }).click();
+  assert.match(page.url(), /\/procedures\/juminhyo\/apply$/);
+  await page.goto(`${base}/ask?q=${encodeURIComponent('ペンギンを飼いたい')}`);
+  assert.match(await page.locator('#no-answer').innerText(), /市の担当者に届けました/);
+  await checkAccessibility(page, 'answer desk without an answer');
+  await page.goto(`${base}/faq`);
+  await checkAccessibility(page, 'FAQ');
+});
+
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {
   const page = await phonePage();
   const { items } = await api('/api/v1/procedures?online=true&limit=200');

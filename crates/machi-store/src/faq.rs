@@ -100,3 +100,59 @@ impl Store {
         ))
     }
 }
+
+/// A question the answer desk had no good answer to.
+#[derive(Debug, Clone)]
+pub struct Unanswered {
+    pub question: String,
+    pub times: i64,
+    pub last_asked_at: String,
+}
+
+/// Most characters of a question kept.
+const MAX_QUESTION: usize = 200;
+
+impl Store {
+    /// Records a question with no good answer (the same question, folded, counts up).
+    pub async fn record_unanswered(&self, tenant: &str, question: &str) -> Result<()> {
+        let question: String = question.trim().chars().take(MAX_QUESTION).collect();
+        let key = machi_core::text::search_key(&question);
+        if key.is_empty() {
+            return Ok(());
+        }
+        let now = now_text();
+        sqlx::query(
+            "INSERT INTO unanswered_questions (tenant_id, question_key, question, times, \
+             first_asked_at, last_asked_at) VALUES ($1, $2, $3, 1, $4, $4) \
+             ON CONFLICT (tenant_id, question_key) DO UPDATE SET \
+             times = unanswered_questions.times + 1, last_asked_at = excluded.last_asked_at",
+        )
+        .bind(tenant)
+        .bind(&key)
+        .bind(&question)
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The questions with no good answer, most asked first.
+    pub async fn unanswered(&self, tenant: &str) -> Result<Vec<Unanswered>> {
+        let rows = sqlx::query(
+            "SELECT question, times, last_asked_at FROM unanswered_questions WHERE tenant_id = $1 \
+             ORDER BY times DESC, last_asked_at DESC LIMIT 500",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Unanswered {
+                    question: row.try_get("question")?,
+                    times: row.try_get("times")?,
+                    last_asked_at: row.try_get("last_asked_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::staff_routes())
         .merge(plans::staff_routes())
         .merge(opendata::staff_routes())
+        .merge(answers::staff_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             kit::staff::guard,

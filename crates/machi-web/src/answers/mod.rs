@@ -1,5 +1,9 @@
-//! 答える (answers): the city's よくある質問 for residents — `/faq`, grouped by department, each
-//! answer leading to its procedures — and `GET /api/v1/faq` for apps and chat front-ends.
+//! 答える (answers): the answer desk (`/ask`), the city's よくある質問 for residents — `/faq`,
+//! grouped by department, each answer leading to its procedures — and `GET /api/v1/faq` for
+//! apps and chat front-ends.
+
+mod ask;
+mod unanswered;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -14,7 +18,14 @@ use crate::kit::{city_name, render, render_markdown, ApiError, City, PageError, 
 use crate::AppState;
 
 pub(crate) fn public_routes() -> Router<AppState> {
-    Router::new().route("/faq", get(page))
+    Router::new()
+        .route("/faq", get(page))
+        .route("/ask", get(ask::ask))
+}
+
+/// The staff's list of unanswered questions, behind the staff guard.
+pub(crate) fn staff_routes() -> Router<AppState> {
+    Router::new().route("/staff/unanswered", get(unanswered::list))
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {

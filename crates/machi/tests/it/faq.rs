@@ -102,3 +102,60 @@ async fn sqlite_machi_import_faq() {
 async fn postgres_machi_import_faq() {
     machi_import_faq_reads_shift_jis_and_names_bad_lines(Db::Postgres).await;
 }
+
+/// `/ask` without JavaScript: answers made of the city's own data that lead into the form; a
+/// question with nothing to answer it reaches the staff's list, counted each time it is asked.
+async fn the_answer_desk_answers_from_the_city_s_data_and_keeps_what_it_cannot(app: &TestApp) {
+    let entries = machi_core::faq::parse_faq_csv(DEMO_FAQ).unwrap();
+    app.store.replace_faq(CITY, &entries, "test").await.unwrap();
+    let page = app.get("/ask").await;
+    assert_eq!(page.status(), 200);
+    // 住民票がほしい: the procedure, its fee and documents, a link straight into its form.
+    let answered = app
+        .get("/ask?q=%E4%BD%8F%E6%B0%91%E7%A5%A8%E3%81%8C%E3%81%BB%E3%81%97%E3%81%84")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        answered.contains("href=\"/procedures/juminhyo/apply\""),
+        "into the form"
+    );
+    assert!(answered.contains("1通300円") && answered.contains("本人確認書類"));
+    assert!(!answered.contains("id=\"no-answer\""));
+    // タンスを捨てたい: the FAQ answer about 粗大ごみ, with its procedure.
+    let faq = app
+        .get("/ask?q=%E3%82%BF%E3%83%B3%E3%82%B9%E3%82%92%E6%8D%A8%E3%81%A6%E3%81%9F%E3%81%84")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        faq.contains("粗大ごみ") && faq.contains("/procedures/sodai-gomi"),
+        "{faq}"
+    );
+    // Nothing answers it: said so, and kept for staff (twice asked, counted twice).
+    for _ in 0..2 {
+        let none = app
+            .get("/ask?q=%E3%83%9A%E3%83%B3%E3%82%AE%E3%83%B3%E3%82%92%E9%A3%BC%E3%81%84%E3%81%9F%E3%81%84")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(none.contains("id=\"no-answer\""), "ペンギンを飼いたい");
+    }
+    let unanswered = app.store.unanswered(CITY).await.unwrap();
+    assert_eq!(unanswered.len(), 1);
+    assert_eq!(unanswered[0].question, "ペンギンを飼いたい");
+    assert_eq!(unanswered[0].times, 2);
+    app.create_staff("tanto@shimin.test", "staff", Some("shimin"))
+        .await;
+    let list = app
+        .sign_in("tanto@shimin.test")
+        .await
+        .get_html("/staff/unanswered")
+        .await;
+    assert!(list.contains("ペンギンを飼いたい"));
+}
+
+on_both_backends!(the_answer_desk_answers_from_the_city_s_data_and_keeps_what_it_cannot);
