@@ -109,19 +109,7 @@ pub const MAX_AREAS: usize = 50_000;
 /// Reads a 町字 list: every 町, and every 丁目 under its 町 (a 町 the list names only through
 /// its 丁目 is added). All or nothing: bad lines are reported by number.
 pub fn parse_area_list(bytes: &[u8]) -> Result<Vec<Area>, Vec<String>> {
-    let (text, _) = crate::text::decode_spreadsheet(bytes).map_err(|bad| {
-        vec![format!(
-            "line {}: not {} (save the file as UTF-8 or Shift_JIS)",
-            bad.line, bad.tried
-        )]
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![format!("line 1: {e}")])?
-        .clone();
+    let (headers, mut reader) = crate::text::csv_with_headers(bytes)?;
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
     let Some(town_column) = column(TOWN) else {
         return Err(vec![format!(

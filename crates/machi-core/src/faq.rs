@@ -42,19 +42,7 @@ const MAX_PROBLEMS: usize = 20;
 /// Reads an FAQ spreadsheet. All or nothing: every bad line is reported with its number and
 /// the column at fault.
 pub fn parse_faq_csv(bytes: &[u8]) -> Result<Vec<FaqEntry>, Vec<String>> {
-    let (text, _) = crate::text::decode_spreadsheet(bytes).map_err(|bad| {
-        vec![format!(
-            "line {}: not {} (save the file as UTF-8 or Shift_JIS)",
-            bad.line, bad.tried
-        )]
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![format!("line 1: {e}")])?
-        .clone();
+    let (headers, mut reader) = crate::text::csv_with_headers(bytes)?;
     let at = |field: &str| {
         let names = COLUMNS
             .iter()

@@ -55,6 +55,28 @@ pub struct Undecodable {
     pub tried: &'static str,
 }
 
+/// A spreadsheet saved as CSV (UTF-8 or Shift_JIS, see [`decode_spreadsheet`]), with its
+/// header row read and a reader of the rows after it; the errors name the line.
+pub fn csv_with_headers(
+    bytes: &[u8],
+) -> Result<(csv::StringRecord, csv::Reader<std::io::Cursor<String>>), Vec<String>> {
+    let (text, _) = decode_spreadsheet(bytes).map_err(|bad| {
+        vec![format!(
+            "line {}: not {} (save the file as UTF-8 or Shift_JIS)",
+            bad.line, bad.tried
+        )]
+    })?;
+    let text = text.trim_start_matches('\u{feff}').to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(text));
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![format!("line 1: {e}")])?
+        .clone();
+    Ok((headers, reader))
+}
+
 /// Reads a file as Japanese spreadsheets are saved: UTF-8 (a BOM is dropped), else CP932.
 /// Bytes valid in neither are refused with their line, never silently replaced.
 pub fn decode_spreadsheet(bytes: &[u8]) -> Result<(String, Encoding), Undecodable> {

@@ -86,18 +86,7 @@ impl Store {
 
     /// A text that changes whenever the city's FAQ does (for search indexes).
     pub async fn faq_version(&self, tenant: &str) -> Result<String> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM faq_entries \
-             WHERE tenant_id = $1",
-        )
-        .bind(tenant)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(format!(
-            "{}:{}",
-            row.try_get::<i64, _>("n")?,
-            row.try_get::<String, _>("latest")?
-        ))
+        self.table_version("faq_entries", tenant).await
     }
 }
 

@@ -143,10 +143,16 @@ impl Store {
     /// A text that changes whenever the city's catalog does (a procedure added, changed,
     /// published or taken offline): search indexes compare it to know they are stale.
     pub async fn procedures_version(&self, tenant: &str) -> Result<String> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM procedures \
-             WHERE tenant_id = $1",
-        )
+        self.table_version("procedures", tenant).await
+    }
+
+    /// How many rows of the city a table has and when the latest changed: a version that
+    /// moves with every insert, change and removal (`table` is one of machi's own names).
+    pub(crate) async fn table_version(&self, table: &'static str, tenant: &str) -> Result<String> {
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM {table} \
+             WHERE tenant_id = $1"
+        ))
         .bind(tenant)
         .fetch_one(&self.pool)
         .await?;
