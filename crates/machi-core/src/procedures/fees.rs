@@ -103,6 +103,17 @@ impl ProcedureDefinition {
         })
     }
 
+    /// The fee as the catalog states it (「1通300円」「無料」); `None` when no fee is stated.
+    pub fn fee_label(&self) -> Option<Localized> {
+        let yen = self.fee_yen?;
+        let per = self.fee_per.is_some();
+        Some(match (yen, per) {
+            (0, _) => Localized::new("無料", "Free"),
+            (yen, true) => Localized::new(format!("1通{yen}円"), format!("¥{yen} each")),
+            (yen, false) => Localized::new(format!("{yen}円"), format!("¥{yen}")),
+        })
+    }
+
     /// What is to be paid for an application with `answers`, in yen; `None` when nothing is
     /// (no fee, or wholly waived).
     pub fn fee_for(&self, answers: &serde_json::Map<String, serde_json::Value>) -> Option<i64> {
@@ -178,6 +189,7 @@ mod tests {
             "900円（300円×3通）"
         );
         assert_eq!(juminhyo.fee_for(&serde_json::Map::new()), Some(300));
+        assert_eq!(juminhyo.fee_label().unwrap().ja, "1通300円");
         assert_eq!(juminhyo.check(), Ok(()));
         juminhyo.fee_per = Some("address".into());
         assert!(juminhyo.check().unwrap_err()[0].starts_with("fee_per"));

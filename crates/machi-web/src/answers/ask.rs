@@ -56,7 +56,7 @@ pub(super) async fn ask(
         let index = state.searches.city(&state.store, &city.id).await?;
         for hit in index.search(&q, None, ANSWERS) {
             let answer = match hit.kind {
-                machi_search::Kind::Faq => index.faq.get(&hit.id).map(|entry| Answer {
+                machi_search::Kind::Faq => index.faq_entry(&hit.id).map(|entry| Answer {
                     title: ui.l(&entry.question).to_string(),
                     answer_html: render_markdown(ui.l(&entry.answer)),
                     facts: Vec::new(),
@@ -93,7 +93,7 @@ pub(super) async fn ask(
     }))
 }
 
-fn title(ui: Ui, p: &machi_core::procedures::ProcedureDefinition) -> String {
+pub(super) fn title(ui: Ui, p: &machi_core::procedures::ProcedureDefinition) -> String {
     match (&p.plain_title, ui.en) {
         (Some(plain), false) => plain.ja.clone(),
         _ => ui.l(&p.name).to_string(),
@@ -121,15 +121,8 @@ fn procedure_link(ui: Ui, record: &machi_store::ProcedureRecord) -> (String, Str
 fn procedure_answer(ui: Ui, record: &machi_store::ProcedureRecord) -> Answer {
     let p = &record.definition;
     let mut facts = Vec::new();
-    if let Some(yen) = p.fee_yen {
-        let fee = match (yen, p.fee_per.is_some(), ui.en) {
-            (0, _, _) => ui.t("無料", "Free").to_string(),
-            (yen, true, false) => format!("1通{yen}円"),
-            (yen, true, true) => format!("¥{yen} each"),
-            (yen, false, false) => format!("{yen}円"),
-            (yen, false, true) => format!("¥{yen}"),
-        };
-        facts.push((ui.t("手数料", "Fee").to_string(), fee));
+    if let Some(fee) = p.fee_label() {
+        facts.push((ui.t("手数料", "Fee").to_string(), ui.l(&fee).to_string()));
     }
     if !p.documents.is_empty() {
         let documents: Vec<&str> = p.documents.iter().map(|d| ui.l(d)).collect();

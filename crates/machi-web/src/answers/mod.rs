@@ -62,8 +62,8 @@ async fn page(
 ) -> Result<Response, PageError> {
     let index = state.searches.city(&state.store, &city.id).await?;
     let mut sections: Vec<Section> = Vec::new();
-    let entries = state.store.faq(&city.id).await?;
-    for entry in &entries {
+    // The index holds the FAQ as the city ordered it: no second read.
+    for entry in &index.faq {
         let view = EntryView {
             id: entry.id.clone(),
             question: ui.l(&entry.question).to_string(),
@@ -74,11 +74,7 @@ async fn page(
                 .filter_map(|id| index.procedures.get(id))
                 .map(|r| {
                     let p = &r.definition;
-                    let name = match (&p.plain_title, ui.en) {
-                        (Some(plain), false) => plain.ja.clone(),
-                        _ => ui.l(&p.name).to_string(),
-                    };
-                    (format!("/procedures/{}", p.id), name)
+                    (format!("/procedures/{}", p.id), ask::title(ui, p))
                 })
                 .collect(),
         };

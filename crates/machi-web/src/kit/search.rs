@@ -16,10 +16,16 @@ pub struct CityIndex {
     version: String,
     engine: Engine,
     pub procedures: HashMap<String, ProcedureRecord>,
-    pub faq: HashMap<String, FaqEntry>,
+    /// The FAQ in the city's order.
+    pub faq: Vec<FaqEntry>,
 }
 
 impl CityIndex {
+    /// One FAQ entry by id.
+    pub fn faq_entry(&self, id: &str) -> Option<&FaqEntry> {
+        self.faq.iter().find(|e| e.id == id)
+    }
+
     /// The ranked results for a query (kind: all, or one).
     pub fn search(&self, query: &str, kind: Option<Kind>, limit: usize) -> Vec<Hit> {
         self.engine
@@ -85,7 +91,7 @@ impl Searches {
                 .into_iter()
                 .map(|r| (r.definition.id.clone(), r))
                 .collect(),
-            faq: faq.into_iter().map(|e| (e.id.clone(), e)).collect(),
+            faq,
         });
         if let Ok(mut cities) = self.cities.lock() {
             cities.insert(tenant.to_string(), index.clone());

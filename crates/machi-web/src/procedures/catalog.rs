@@ -197,16 +197,10 @@ pub(super) async fn procedure(
             ))
         })?;
     let p = &record.definition;
-    let fee = match (p.fee_yen, p.fee_per.is_some()) {
-        (Some(0), _) => ui.t("無料", "Free").to_string(),
-        (Some(yen), per) => match (ui.en, per) {
-            (true, true) => format!("¥{yen} each"),
-            (true, false) => format!("¥{yen}"),
-            (false, true) => format!("1通{yen}円"),
-            (false, false) => format!("{yen}円"),
-        },
-        (None, _) => ui.t("なし", "None").to_string(),
-    };
+    let fee = p
+        .fee_label()
+        .map(|label| ui.l(&label).to_string())
+        .unwrap_or_else(|| ui.t("なし", "None").to_string());
     let exemptions = p
         .fee_exemptions
         .iter()

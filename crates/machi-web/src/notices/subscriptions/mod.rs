@@ -26,7 +26,7 @@ use machi_store::subscriptions::{NewSubscription, Subscribed, Subscription};
 use serde::Deserialize;
 
 use crate::kit::{
-    city_name, render, see_other, ActionPage, ApiError, City, PageError, SiteUrl, Ui,
+    city_name, form_status, render, see_other, ActionPage, ApiError, City, PageError, SiteUrl, Ui,
 };
 use crate::AppState;
 
@@ -118,11 +118,6 @@ fn shown(ui: Ui, problems: Vec<Problem>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// 422 for a form shown again with problems.
-fn status_for(errors: &[(String, String)]) -> StatusCode {
-    crate::kit::form_status(errors)
-}
-
 fn subscribe_form(
     ui: Ui,
     city: &machi_store::Tenant,
@@ -152,7 +147,7 @@ fn subscribe_form(
         line: state.line.is_some(),
         errors: shown(ui, errors),
     };
-    (status_for(&page.errors), render(&page)).into_response()
+    (form_status(&page.errors), render(&page)).into_response()
 }
 
 async fn subscribe_page(
@@ -406,7 +401,7 @@ fn manage_page(
         saved,
         errors: shown(ui, errors),
     };
-    (status_for(&page.errors), render(&page)).into_response()
+    (form_status(&page.errors), render(&page)).into_response()
 }
 
 /// The address as the manage page shows it: e-mail and webhooks in full (their owner has the

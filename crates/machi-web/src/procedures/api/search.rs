@@ -115,7 +115,7 @@ pub(crate) async fn search(
                     )
                 }
                 machi_search::Kind::Faq => {
-                    let entry = index.faq.get(&hit.id)?;
+                    let entry = index.faq_entry(&hit.id)?;
                     (
                         format!("{base}/faq#{}", entry.id),
                         (&entry.question).into(),
