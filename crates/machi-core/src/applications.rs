@@ -1,5 +1,7 @@
 //! 申請 (applications): what a resident submitted, and where it stands.
 
+pub mod search;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use machi_core::applications::Status;
 use machi_core::procedures::Localized;
 use sqlx::Row;
 
-use crate::applications::ApplicationView;
+use crate::applications::{index_answers, AnswersToIndex, ApplicationView};
 use crate::audit::{AuditEntry, AuditedTx};
 use crate::mail::OutgoingMail;
 use crate::sql::{Param, Sql};
@@ -168,6 +168,12 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
+        let corrected = [AnswersToIndex {
+            tenant,
+            receipt_number,
+            answers,
+        }];
+        index_answers(&mut tx.tx, self.backend, &corrected).await?;
         self.stop_the_clock(&mut tx.tx, tenant, receipt_number)
             .await?;
         let before: Vec<(String, String)> = sqlx::query_as(

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::{index_answers, AnswersToIndex};
 use crate::calendar::Calendars;
 use crate::connect::Backend;
 use crate::files::StoredFile;
@@ -422,6 +423,15 @@ async fn insert_applications(
             .execute(&mut **tx)
             .await?;
     }
+    let to_index: Vec<AnswersToIndex> = rows
+        .iter()
+        .map(|(app, number)| AnswersToIndex {
+            tenant: &app.tenant_id,
+            receipt_number: number.as_str(),
+            answers: &app.answers,
+        })
+        .collect();
+    index_answers(tx, backend, &to_index).await?;
     insert_attachments(tx, backend, &rows, &submitted_at).await
 }
 

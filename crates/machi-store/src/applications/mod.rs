@@ -3,10 +3,14 @@
 
 mod intake;
 mod lookup;
+mod search;
 
 pub(crate) use intake::IntakeHandle;
 pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt, RECEIPT_PLACEHOLDER};
 pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
+pub(crate) use search::{
+    index_answers, index_unindexed_answers, push_answer_search, AnswersToIndex,
+};
 
 use machi_core::receipt::AccessCode;
 use sha2::{Digest, Sha256};

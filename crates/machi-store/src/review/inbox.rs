@@ -1,10 +1,13 @@
 //! The inbox: one page of a department's applications, filtered by status, procedure,
 //! assignee, overdue or text, in keyset order.
 
+use machi_core::applications::search::AnswerQuery;
 use machi_core::applications::Status;
 use machi_core::receipt::ReceiptNumber;
 
 use super::MAX_PAGE;
+use crate::applications::push_answer_search;
+use crate::connect::Backend;
 use crate::sql::{like_escape, Param, Sql};
 use crate::{now_text, Result, Store};
 
@@ -95,7 +98,7 @@ impl Store {
             sql.push(" AND status IN ('received', 'in_review', 'resubmitted') AND due_at < ");
             sql.bind(Param::Text(now_text()));
         }
-        push_text_search(&mut sql, &query.text);
+        push_text_search(&mut sql, self.backend, tenant, &query.text);
         let order = if query.oldest_first { ">" } else { "<" };
         if let Some((at, receipt)) = query.after.as_deref().and_then(|c| c.split_once('|')) {
             sql.push(&format!(" AND (submitted_at {order} "));
@@ -119,8 +122,8 @@ impl Store {
 }
 
 /// A receipt number (or its start) matches by prefix; anything else is looked for in the
-/// answers.
-fn push_text_search(sql: &mut Sql, text: &str) {
+/// answers (all its words, see `machi_core::applications::search`).
+fn push_text_search(sql: &mut Sql, backend: Backend, tenant: &str, text: &str) {
     let text = text.trim();
     if text.is_empty() {
         return;
@@ -142,30 +145,32 @@ fn push_text_search(sql: &mut Sql, text: &str) {
         && bytes[..6].iter().all(u8::is_ascii_digit)
         && bytes.get(6).is_none_or(|b| *b == b'-')
         && text.chars().all(|c| c.is_ascii_digit() || c == '-');
-    let column = if looks_like_receipt {
-        "receipt_number"
-    } else {
-        "answers"
-    };
-    let pattern = if looks_like_receipt {
-        format!("{}%", like_escape(text))
-    } else {
-        format!("%{}%", like_escape(text))
-    };
-    sql.push(&format!(" AND {column} LIKE "));
-    sql.bind(Param::Text(pattern));
-    sql.push(" ESCAPE '\\'");
+    if looks_like_receipt {
+        sql.push(" AND receipt_number LIKE ");
+        sql.bind(Param::Text(format!("{}%", like_escape(text))));
+        sql.push(" ESCAPE '\\'");
+        return;
+    }
+    // Words of two characters or more are found through the answers' index; a search of
+    // single characters only (rare, and matching most applications) reads the answers.
+    match AnswerQuery::parse(text) {
+        Some(words) => push_answer_search(sql, backend, tenant, &words),
+        None => {
+            sql.push(" AND answers LIKE ");
+            sql.bind(Param::Text(format!("%{}%", like_escape(text))));
+            sql.push(" ESCAPE '\\'");
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Backend;
 
     /// The condition a search adds, and its bound parameters as `Debug` shows them.
     fn search(text: &str) -> (String, String) {
         let mut sql = Sql::new(Backend::Postgres, "WHERE TRUE");
-        push_text_search(&mut sql, text);
+        push_text_search(&mut sql, Backend::Postgres, "city", text);
         (sql.text().to_string(), format!("{sql:?}"))
     }
 
@@ -188,15 +193,23 @@ mod tests {
     }
 
     #[test]
-    fn a_phone_number_is_looked_for_in_the_answers() {
-        let (text, _) = search("090-1234-5678");
-        assert_eq!(text, "WHERE TRUE AND answers LIKE $1 ESCAPE '\\'");
+    fn a_phone_number_is_looked_for_in_the_answers_index() {
+        let (text, params) = search("090-1234-5678");
+        assert!(text.contains("FROM application_search"), "{text}");
+        assert!(params.contains("Text(\"%09012345678%\")"), "{params}");
     }
 
     #[test]
-    fn words_are_looked_for_in_the_answers() {
-        let (text, params) = search("山田 100%");
+    fn every_word_is_looked_for_and_single_characters_in_the_answers() {
+        let (text, params) = search("山田 花子 x");
+        assert_eq!(text.matches("folded LIKE").count(), 2, "{text}");
+        assert!(text.ends_with("AND answers LIKE $5 ESCAPE '\\'"), "{text}");
+        assert!(params.contains("Text(\"%x%\")"), "{params}");
+    }
+
+    #[test]
+    fn a_single_character_alone_reads_the_answers() {
+        let (text, _) = search("山");
         assert_eq!(text, "WHERE TRUE AND answers LIKE $1 ESCAPE '\\'");
-        assert!(params.contains("%山田 100\\\\%%"), "{params}");
     }
 }

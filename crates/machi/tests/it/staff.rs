@@ -9,11 +9,12 @@ use crate::harness::TestApp;
 use crate::on_both_backends;
 use crate::smtp_sink::SmtpSink;
 
+mod answer_search;
 mod decisions;
 mod review_page;
 mod sign_in;
 
-const KOSODATE_PROCEDURE: &str = "jidou-teate-nintei";
+pub(super) const KOSODATE_PROCEDURE: &str = "jidou-teate-nintei";
 pub(super) const MANAGER: &str = "kacho@kosodate.test";
 pub(super) const REVIEWER: &str = "tanto@kosodate.test";
 pub(super) const OTHER_DEPARTMENT: &str = "tanto@shimin.test";
@@ -512,6 +513,13 @@ async fn a_resident_corrects_what_staff_sent_back(app: &TestApp) {
     assert_eq!(wrong.status(), 404);
     let inbox = manager.get_html("/staff/inbox?status=resubmitted").await;
     assert!(inbox.contains(&receipt), "back in the department's inbox");
+    let by_new_phone = manager.get_html("/staff/inbox?q=06-9999-8888").await;
+    assert!(
+        by_new_phone.contains(&receipt),
+        "found by the corrected answer"
+    );
+    let by_old_phone = manager.get_html("/staff/inbox?q=090-1234-5678").await;
+    assert!(!by_old_phone.contains(&receipt), "no longer by the old one");
     let log = app
         .store
         .audit_entries(

@@ -98,14 +98,17 @@ impl City {
         let answers = store
             .answers_of(TENANT, std::slice::from_ref(&receipt))
             .await?;
-        let mail = answers
-            .get(&receipt)
-            .and_then(|(_, answers)| answers.get("mail"))
-            .and_then(|v| v.as_str())
-            .context("the sample application has no e-mail address")?
-            .to_string();
+        let answer = |field: &str| {
+            answers
+                .get(&receipt)
+                .and_then(|(_, answers)| answers.get(field))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .with_context(|| format!("the sample application has no {field}"))
+        };
+        let (mail, phone) = (answer("mail")?, answer("denwa")?);
         let code = &department.code;
-        Ok(vec![
+        let mut queries = vec![
             (
                 format!("first page, {code} (largest department), newest first"),
                 base.clone(),
@@ -163,22 +166,41 @@ impl City {
             ),
             ("deep page (after 20 pages)".into(), deep, Role::Unfiltered),
             (
-                "search: e-mail address in the answers (1 match)".into(),
-                InboxQuery {
-                    text: mail,
-                    ..base.clone()
-                },
-                Role::Substring,
-            ),
-            (
                 "search: receipt number (1 match)".into(),
                 InboxQuery {
                     text: receipt,
-                    ..base
+                    ..base.clone()
                 },
                 Role::Filtered,
             ),
-        ])
+        ];
+        let searches = [
+            ("e-mail address (1 match)", mail),
+            ("phone number (1 match)", phone),
+            (
+                "phone number without hyphens (1 match)",
+                phone.replace('-', ""),
+            ),
+            (
+                "last four digits of a phone number",
+                phone[phone.len() - 4..].to_string(),
+            ),
+            ("full name, 佐藤 花子 (1 in 64)", "佐藤 花子".into()),
+            ("family name in kana, サトウ (1 in 8)", "サトウ".into()),
+            ("町 and 丁目, 中央町3丁目 (1 in 100)", "中央町3丁目".into()),
+            ("a name nobody has (0 matches)", "存在 しない".into()),
+        ];
+        for (label, text) in searches {
+            queries.push((
+                format!("search in the answers: {label}"),
+                InboxQuery {
+                    text,
+                    ..base.clone()
+                },
+                Role::Answers,
+            ));
+        }
+        Ok(queries)
     }
 }
 
@@ -250,10 +272,51 @@ fn status_weights(age_days: i64) -> [f64; 7] {
     }
 }
 
-const FAMILY_NAMES: [&str; 8] = [
-    "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村",
+/// Family names with their kana: the eight most common in Japan, so a family name alone
+/// matches one application in eight (the hardest search for an index).
+const FAMILY_NAMES: [(&str, &str); 8] = [
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
 ];
-const GIVEN_NAMES: [&str; 8] = ["花子", "太郎", "陽菜", "蓮", "結衣", "大翔", "美咲", "健太"];
+const GIVEN_NAMES: [(&str, &str); 8] = [
+    ("花子", "ハナコ"),
+    ("太郎", "タロウ"),
+    ("陽菜", "ヒナ"),
+    ("蓮", "レン"),
+    ("結衣", "ユイ"),
+    ("大翔", "ヒロト"),
+    ("美咲", "ミサキ"),
+    ("健太", "ケンタ"),
+];
+/// 町 of the city's addresses (each with 1–5 丁目).
+const TOWNS: [&str; 20] = [
+    "中央町",
+    "本町",
+    "栄町",
+    "旭町",
+    "緑町",
+    "桜町",
+    "若葉町",
+    "東町",
+    "西町",
+    "南町",
+    "北町",
+    "大手町",
+    "新町",
+    "元町",
+    "宮前町",
+    "浜町",
+    "松原町",
+    "錦町",
+    "寿町",
+    "春日町",
+];
 
 const INSERT_COLUMNS: &str = "INSERT INTO applications (tenant_id, receipt_number, procedure_id, \
      form_version, status, answers, access_code_sha256, made_via, request_sha256, submitted_at, \
@@ -316,17 +379,22 @@ impl<'a> Generator<'a> {
         };
         let assignee = (status != Status::Received && rng.unit() < 0.85)
             .then(|| staff_email(&department.code, rng.zipf(STAFF_PER_DEPARTMENT)));
-        let name = format!(
-            "{} {}",
-            FAMILY_NAMES[rng.next() as usize % FAMILY_NAMES.len()],
-            GIVEN_NAMES[rng.next() as usize % GIVEN_NAMES.len()]
-        );
+        let family = FAMILY_NAMES[rng.next() as usize % FAMILY_NAMES.len()];
+        let given = GIVEN_NAMES[rng.next() as usize % GIVEN_NAMES.len()];
+        let town = TOWNS[rng.next() as usize % TOWNS.len()];
         let n = self.index;
         let answers = serde_json::json!({
-            "shimei": name,
+            "shimei": format!("{} {}", family.0, given.0),
+            "furigana": format!("{}\u{3000}{}", family.1, given.1),
             "denwa": format!("090-{:04}-{:04}", (n / 10_000) % 10_000, n % 10_000),
             "mail": format!("resident{n}@example.jp"),
             "yuubin": "150-0001",
+            "jusho": format!(
+                "大阪府デモ市{town}{}丁目{}番{}号",
+                1 + rng.next() % 5,
+                1 + rng.next() % 30,
+                1 + rng.next() % 20
+            ),
         });
         let digest = format!("{:016x}{:032x}", rng.next(), n);
         let made_via = if rng.unit() < 0.2 {

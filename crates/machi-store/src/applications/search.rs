@@ -1,0 +1,232 @@
+//! Staff search for words in the answers: the index rows each application gets in the same
+//! transaction as its answers (at intake and at a correction), the condition the inbox adds
+//! for a search, and the catch-up that indexes applications stored before the index existed.
+//!
+//! SQLite keeps the answers' character pairs in an FTS5 table, where a phrase of pairs is a
+//! word; PostgreSQL keeps the set of pairs under a GIN index, and the folded answers beside it
+//! to confirm each word (see the migrations `0029_application_search.sql`).
+
+use machi_core::applications::search::{bigram_set, bigram_text, searchable_text, AnswerQuery};
+use serde_json::{Map, Value};
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::connect::Backend;
+use crate::sql::{like_escape, Param, Sql};
+use crate::{Result, Store};
+
+/// Rows per statement when indexing in bulk (at most 4 parameters a row, well under both
+/// databases' limits).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Applications indexed per transaction by the catch-up.
+const CATCH_UP_BATCH: i64 = 5_000;
+
+/// One application's answers to index.
+pub(crate) struct AnswersToIndex<'a> {
+    pub tenant: &'a str,
+    pub receipt_number: &'a str,
+    pub answers: &'a Map<String, Value>,
+}
+
+/// Indexes (or indexes again) the answers of `rows`, in the caller's transaction.
+pub(crate) async fn index_answers(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    rows: &[AnswersToIndex<'_>],
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        match backend {
+            Backend::Sqlite => index_in_sqlite(tx, chunk).await?,
+            Backend::Postgres => index_in_postgres(tx, chunk).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn index_in_postgres(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[AnswersToIndex<'_>],
+) -> Result<()> {
+    let mut sql = Sql::new(
+        Backend::Postgres,
+        "INSERT INTO application_search (tenant_id, receipt_number, folded, pairs) VALUES ",
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let folded = searchable_text(row.answers);
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(Param::Text(row.tenant.into())).push(", ");
+        sql.bind(Param::Text(row.receipt_number.into())).push(", ");
+        let pairs = bigram_set(&folded);
+        sql.bind(Param::Text(folded)).push(", string_to_array(");
+        sql.bind(Param::Text(pairs)).push(", ' '))");
+    }
+    sql.push(
+        " ON CONFLICT (tenant_id, receipt_number) DO UPDATE \
+         SET folded = excluded.folded, pairs = excluded.pairs",
+    );
+    sqlx::query_with(sql.text(), sql.arguments())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn index_in_sqlite(tx: &mut Transaction<'_, Any>, rows: &[AnswersToIndex<'_>]) -> Result<()> {
+    // Applications already indexed (a correction) keep their key; their old pairs go.
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut next: Option<i64> = None;
+    for row in rows {
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM application_search WHERE tenant_id = ? AND receipt_number = ?",
+        )
+        .bind(row.tenant)
+        .bind(row.receipt_number)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let key = match existing {
+            Some(id) => {
+                sqlx::query("DELETE FROM application_search_pairs WHERE rowid = ?")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                id
+            }
+            None => {
+                let id = match next {
+                    Some(id) => id,
+                    // The writer holds SQLite's only write lock, so nobody takes these keys
+                    // meanwhile.
+                    None => {
+                        sqlx::query_scalar::<_, i64>(
+                            "SELECT COALESCE(MAX(id), 0) + 1 FROM application_search",
+                        )
+                        .fetch_one(&mut **tx)
+                        .await?
+                    }
+                };
+                next = Some(id + 1);
+                sqlx::query(
+                    "INSERT INTO application_search (id, tenant_id, receipt_number) VALUES (?, ?, ?)",
+                )
+                .bind(id)
+                .bind(row.tenant)
+                .bind(row.receipt_number)
+                .execute(&mut **tx)
+                .await?;
+                id
+            }
+        };
+        keys.push(key);
+    }
+    let mut sql = Sql::new(
+        Backend::Sqlite,
+        "INSERT INTO application_search_pairs (rowid, pairs) VALUES ",
+    );
+    for (i, (row, key)) in rows.iter().zip(keys).enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_row(vec![
+            Param::Int(key),
+            Param::Text(bigram_text(&searchable_text(row.answers))),
+        ]);
+    }
+    sqlx::query_with(sql.text(), sql.arguments())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Adds the inbox condition for words in the answers: every word of `query` found (by the
+/// index), and every single character typed somewhere in the stored answers.
+pub(crate) fn push_answer_search(
+    sql: &mut Sql,
+    backend: Backend,
+    tenant: &str,
+    query: &AnswerQuery,
+) {
+    match backend {
+        Backend::Sqlite => {
+            sql.push(
+                " AND receipt_number IN (SELECT s.receipt_number FROM application_search_pairs p \
+                 JOIN application_search s ON s.id = p.rowid WHERE application_search_pairs MATCH ",
+            );
+            sql.bind(Param::Text(query.fts5_query()));
+            sql.push(" AND s.tenant_id = ");
+            sql.bind(Param::Text(tenant.into()));
+            sql.push(")");
+        }
+        Backend::Postgres => {
+            sql.push(
+                " AND receipt_number IN (SELECT receipt_number FROM application_search \
+                 WHERE tenant_id = ",
+            );
+            sql.bind(Param::Text(tenant.into()));
+            sql.push(" AND pairs @> string_to_array(");
+            sql.bind(Param::Text(query.bigram_set()));
+            sql.push(", ' ')");
+            for word in &query.words {
+                sql.push(" AND folded LIKE ");
+                sql.bind(Param::Text(format!("%{}%", like_escape(word))));
+                sql.push(" ESCAPE '\\'");
+            }
+            sql.push(")");
+        }
+    }
+    for character in &query.single_characters {
+        sql.push(" AND answers LIKE ");
+        sql.bind(Param::Text(format!("%{}%", like_escape(character))));
+        sql.push(" ESCAPE '\\'");
+    }
+}
+
+impl Store {
+    /// Indexes every application whose answers are not indexed yet (see
+    /// [`index_unindexed_answers`]), e.g. after a bulk load that went around the intake.
+    pub async fn index_unindexed_answers(&self) -> Result<u64> {
+        index_unindexed_answers(&self.pool, self.backend).await
+    }
+}
+
+/// Indexes every application stored before answer search existed (or by a bulk load that
+/// went around the intake), a batch per transaction, in key order; returns how many it
+/// indexed. Run when the store opens; on a database that is up to date it is one short query.
+pub(crate) async fn index_unindexed_answers(pool: &AnyPool, backend: Backend) -> Result<u64> {
+    let mut after = (String::new(), String::new());
+    let mut indexed = 0;
+    loop {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT a.tenant_id, a.receipt_number, a.answers FROM applications a \
+             WHERE (a.tenant_id > $1 OR (a.tenant_id = $1 AND a.receipt_number > $2)) \
+             AND NOT EXISTS (SELECT 1 FROM application_search s \
+             WHERE s.tenant_id = a.tenant_id AND s.receipt_number = a.receipt_number) \
+             ORDER BY a.tenant_id, a.receipt_number LIMIT $3",
+        )
+        .bind(&after.0)
+        .bind(&after.1)
+        .bind(CATCH_UP_BATCH)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(indexed);
+        };
+        after = (last.0.clone(), last.1.clone());
+        // Stored answers are always a JSON object; anything else would have nothing to find.
+        let answers: Vec<Map<String, Value>> = rows
+            .iter()
+            .map(|(_, _, json)| serde_json::from_str(json).unwrap_or_default())
+            .collect();
+        let to_index: Vec<AnswersToIndex> = rows
+            .iter()
+            .zip(&answers)
+            .map(|((tenant, receipt_number, _), answers)| AnswersToIndex {
+                tenant,
+                receipt_number,
+                answers,
+            })
+            .collect();
+        let mut tx = pool.begin().await?;
+        index_answers(&mut tx, backend, &to_index).await?;
+        tx.commit().await?;
+        indexed += rows.len() as u64;
+    }
+}
