@@ -235,20 +235,52 @@ test('a resident finds 住民票の写し, applies on a phone and checks the sta
   await check('form with errors in English');
 });
 
-test('a resident asks in everyday words at the answer desk and goes straight into the form; the page passes axe', async () => {
+test('a resident asks in everyday words at the answer desk, without and with JavaScript, and goes straight into the form; an unanswered question reaches the staff; the pages pass axe', async () => {
+  // Without JavaScript the form opens /ask?q=… and the server answers with a page.
+  const noScript = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ja-JP', javaScriptEnabled: false });
+  const plain = await noScript.newPage();
+  await plain.goto(`${base}/`);
+  await plain.getByRole('navigation', { name: 'メインメニュー' }).getByRole('link', { name: '質問する' }).click();
+  await plain.getByLabel(/知りたいことを/).fill('住民票がほしい');
+  await plain.getByRole('button', { name: '質問する', exact: true }).click();
+  assert.match(plain.url(), /\/ask\?q=/);
+  await plain.getByRole('link', { name: /住民票の写しをもらう.*をオンラインで申請する/ }).click();
+  assert.match(plain.url(), /\/procedures\/juminhyo\/apply$/);
+  await noScript.close();
+
+  // The same page, checked by axe.
   const page = await phonePage();
-  await page.goto(`${base}/`);
-  await page.getByRole('navigation', { name: 'メインメニュー' }).getByRole('link', { name: '質問する' }).click();
-  await page.getByLabel(/知りたいことを/).fill('住民票がほしい');
-  await page.getByRole('button', { name: '質問する', exact: true }).click();
+  await page.goto(`${base}/ask?q=${encodeURIComponent('住民票がほしい')}`);
   await checkAccessibility(page, 'answer desk with answers');
-  await page.getByRole('link', { name: /住民票の写しをもらう.*をオンラインで申請する/ }).click();
-  assert.match(page.url(), /\/procedures\/juminhyo\/apply$/);
-  await page.goto(`${base}/ask?q=${encodeURIComponent('ペンギンを飼いたい')}`);
-  assert.match(await page.locator('#no-answer').innerText(), /市の担当者に届けました/);
-  await checkAccessibility(page, 'answer desk without an answer');
+
+  // With JavaScript it is a chat: each question adds a turn to the conversation in place.
+  await page.goto(`${base}/ask`);
+  await page.evaluate(() => { window.sameDocument = true; });
+  const log = page.getByRole('log', { name: '質問と回答' });
+  const ask = async (question) => {
+    await page.getByLabel(/知りたいことを/).fill(question);
+    await page.getByRole('button', { name: '質問する', exact: true }).click();
+    await log.getByRole('heading', { level: 2, name: new RegExp(question) }).waitFor();
+  };
+  await ask('子どもが生まれた');
+  await ask('ペンギンを飼いたい');
+  assert.equal(await page.evaluate(() => window.sameDocument), true, 'no page load: the answers came in place');
+  assert.equal(await log.locator('.chat-turn').count(), 2);
+  assert.match(await log.locator('.chat-turn').nth(1).innerText(), /市の担当者に届けました/);
+  assert.equal(await page.getByLabel(/知りたいことを/).inputValue(), '', 'the box is ready for the next question');
+  await checkAccessibility(page, 'answer desk as a chat');
+  await log.locator('.chat-turn').first().getByRole('link', { name: /児童手当.*をオンラインで申請する/ }).first().click();
+  assert.match(page.url(), /\/procedures\/jidou-teate-nintei\/apply$/);
+
   await page.goto(`${base}/faq`);
   await checkAccessibility(page, 'FAQ');
+
+  // The question nothing answered is on the staff's list.
+  const desk = await deskPage();
+  await signIn(desk, 'kosodate.kacho@demo.machi.example');
+  await desk.goto(`${base}/staff/unanswered`);
+  assert.match(await desk.locator('main').innerText(), /ペンギンを飼いたい/);
+  await checkAccessibility(desk, 'unanswered questions');
 });
 
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {

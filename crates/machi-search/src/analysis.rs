@@ -6,6 +6,9 @@
 //! phrases that no segmenter splits the same way twice (「住民票がほしい」 holds 住民, 民票), and
 //! need no dictionary to download.
 //!
+//! An English word becomes its Snowball stem (certificates, certificate → certif), and the
+//! words that carry no subject (I, need, how, to …) are marked as hiragana endings are.
+//!
 //! Written by hand: tantivy's n-gram tokenizer knows no scripts (it pairs a kanji with the
 //! particle after it, and splits Latin words), and a morphological analyser would need its
 //! dictionary shipped.
@@ -70,7 +73,12 @@ pub fn marked_terms(text: &str) -> Vec<(String, bool)> {
                     )
                 }));
             }
-            Script::Kanji | Script::Kana | Script::Latin if !run.is_empty() => {
+            Script::Latin if !run.is_empty() => {
+                let word: String = run.iter().map(|(c, _)| *c).collect();
+                let soft = ENGLISH_FUNCTION_WORDS.contains(&word.as_str());
+                out.push((english_stem(&word), soft));
+            }
+            Script::Kanji | Script::Kana if !run.is_empty() => {
                 out.push((
                     run.iter().map(|(c, _)| *c).collect(),
                     run.iter().all(|(_, h)| *h),
@@ -98,6 +106,29 @@ pub fn marked_terms(text: &str) -> Vec<(String, bool)> {
     }
     flush(&mut run, kind, &mut out);
     out
+}
+
+/// English words that say how a question is asked, not what it is about (the counterpart of
+/// hiragana endings such as したい): kept as terms, but not what a result must hold.
+const ENGLISH_FUNCTION_WORDS: &[&str] = &[
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "can", "could", "do", "does",
+    "for", "from", "get", "got", "have", "how", "i", "if", "in", "is", "it", "me", "my", "need",
+    "of", "on", "or", "our", "please", "should", "so", "some", "the", "there", "this", "to",
+    "want", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you",
+    "your",
+];
+
+/// The Snowball (Porter 2) stem of a lower-case English word; digits and words of other
+/// scripts pass through unchanged.
+fn english_stem(word: &str) -> String {
+    thread_local! {
+        static STEMMER: rust_stemmers::Stemmer =
+            rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+    }
+    if !word.chars().any(|c| c.is_ascii_alphabetic()) {
+        return word.to_string();
+    }
+    STEMMER.with(|stemmer| stemmer.stem(word).into_owned())
 }
 
 /// The tokenizer registered for every text field (see [`terms`]).
@@ -158,6 +189,26 @@ mod tests {
             ["マイ", "イナ", "portal", "2024"]
         );
         assert_eq!(terms("犬"), ["犬"]);
+        assert_eq!(
+            terms("Residence Certificates"),
+            terms("residence certificate")
+        );
         assert!(terms("、。！").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod english_tests {
+    use super::marked_terms;
+
+    #[test]
+    fn english_function_words_are_marked_like_hiragana_endings() {
+        let marked = marked_terms("How do I get a residence certificate");
+        let subject: Vec<&str> = marked
+            .iter()
+            .filter(|(_, soft)| !soft)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(subject, ["resid", "certif"]);
     }
 }

@@ -56,8 +56,19 @@ pub struct Document {
     pub reading: String,
     /// Summary or answer text.
     pub body: String,
+    /// The same in English, where the city wrote it, so that the desk answers English
+    /// questions too.
+    pub english: English,
     /// How many use it a year (a procedure's volume), for ranking among equals.
     pub popularity: i64,
+}
+
+/// A document's English texts (each may be empty).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct English {
+    pub title: String,
+    pub plain_title: String,
+    pub body: String,
 }
 
 impl Document {
@@ -124,6 +135,9 @@ impl Engine {
             ("title", 2.0),
             ("reading", 1.0),
             ("body", 0.5),
+            ("plain_title_en", 3.0),
+            ("title_en", 2.0),
+            ("body_en", 0.5),
         ];
         let text_fields = boosts
             .iter()
@@ -198,6 +212,9 @@ impl Engine {
             d.title.as_str(),
             d.reading.as_str(),
             d.body.as_str(),
+            d.english.plain_title.as_str(),
+            d.english.title.as_str(),
+            d.english.body.as_str(),
         ]
         .map(str::to_string);
         let mut document = doc!(
@@ -330,11 +347,18 @@ impl Held {
                 .collect()
         };
         let keywords = document.keywords.join(" ");
-        let names = terms_of(&[&document.plain_title, &keywords, &document.title]);
+        let english = &document.english;
+        let names = terms_of(&[
+            &document.plain_title,
+            &keywords,
+            &document.title,
+            &english.plain_title,
+            &english.title,
+        ]);
         let mut shown = names.clone();
         shown.extend(analysis::terms(&document.reading));
         let mut all = shown.clone();
-        all.extend(analysis::terms(&document.body));
+        all.extend(terms_of(&[&document.body, &english.body]));
         Self {
             document: document.clone(),
             names,

@@ -1,8 +1,8 @@
-//! What the things a city has look like to the search.
+//! What the things a city has look like to the search, in Japanese and in English.
 
 use machi_core::procedures::ProcedureDefinition;
 
-use crate::{Document, Kind};
+use crate::{Document, English, Kind};
 
 /// A procedure: its plain title, keywords and life events, legal name and reading, summary
 /// and documents; its yearly volume for ranking.
@@ -11,6 +11,9 @@ pub fn procedure(p: &ProcedureDefinition) -> Document {
     keywords.extend(p.life_events.iter().map(|e| e.label().ja));
     let mut body = vec![p.summary.ja.clone()];
     body.extend(p.documents.iter().map(|d| d.ja.clone()));
+    let mut body_en = vec![p.summary.en.clone()];
+    body_en.extend(p.documents.iter().map(|d| d.en.clone()));
+    body_en.extend(p.life_events.iter().map(|e| e.label().en));
     Document {
         kind: Kind::Procedure,
         id: p.id.clone(),
@@ -23,6 +26,15 @@ pub fn procedure(p: &ProcedureDefinition) -> Document {
         keywords,
         reading: p.kana.clone(),
         body: body.join("\n"),
+        english: English {
+            title: p.name.en.clone(),
+            plain_title: p
+                .plain_title
+                .as_ref()
+                .map(|t| t.en.clone())
+                .unwrap_or_default(),
+            body: body_en.join("\n"),
+        },
         popularity: p.yearly_volume.unwrap_or(0),
     }
 }
@@ -37,6 +49,11 @@ pub fn faq(entry: &machi_core::faq::FaqEntry) -> Document {
         keywords: entry.keywords.clone(),
         reading: String::new(),
         body: entry.answer.ja.clone(),
+        english: English {
+            title: entry.question.en.clone(),
+            plain_title: String::new(),
+            body: entry.answer.en.clone(),
+        },
         popularity: 0,
     }
 }

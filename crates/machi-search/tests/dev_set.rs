@@ -111,3 +111,31 @@ fn kana_forms_agree_and_a_query_of_nothing_known_finds_nothing() {
         "results say which words they matched"
     );
 }
+
+/// The same engine answers questions typed in English, from the English names and summaries
+/// the catalog gives (the desk's `lang=en`).
+#[test]
+fn questions_in_english_find_the_procedure() {
+    let engine = demo_engine();
+    let cases = [
+        ("I need a residence certificate", "juminhyo"),
+        ("How do I register my seal?", "inkan-touroku"),
+        ("certificate of my registered seal", "inkan-shoumeisho"),
+        ("copy of the family register", "koseki-touhon"),
+        ("My baby was born, child allowance", "jidou-teate-nintei"),
+        ("I am moving out of the city", "tenshutsu-todoke"),
+        ("register my dog", "inu-touroku"),
+        ("large garbage collection", "sodai-gomi"),
+        ("someone in my family died", "shibou-todoke"),
+        ("join the national health insurance", "kokuho-kanyu"),
+    ];
+    let mut missed = Vec::new();
+    for (q, expect) in cases {
+        let hits = engine.search(q, Some(Kind::Procedure), 3).unwrap();
+        if !hits.iter().any(|h| h.id == expect) {
+            let top: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+            missed.push(format!("{q} → {expect}, got {top:?}"));
+        }
+    }
+    assert!(missed.len() <= 1, "{}", missed.join("\n"));
+}

@@ -237,6 +237,7 @@ fn api_routes() -> Router<AppState> {
         procedures::api::catalog::show_procedure,
         procedures::api::search::search,
         answers::list,
+        answers::ask::ask_api,
         procedures::api::applications::create_application,
         procedures::api::applications::show_application,
         procedures::postcode::lookup,

@@ -1,14 +1,17 @@
 //! `/ask`, the answer desk without JavaScript: a resident types a question and gets answers
 //! made only of the city's own data — its FAQ answers, and for procedures their fee, documents,
 //! processing days and department — each leading straight into the form. A question with no
-//! good answer goes to the staff's list of unanswered questions.
+//! good answer goes to the staff's list of unanswered questions. `GET /api/v1/ask` gives the
+//! same answers as JSON, for the chat widget (`/static/ask.js`) and other front-ends.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use serde::Deserialize;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::kit::{city_name, render, render_markdown, City, PageError, Ui};
+use crate::kit::{city_name, render, render_markdown, search_words, ApiError, City, PageError, Ui};
 use crate::AppState;
 
 /// Answers shown for one question.
@@ -20,15 +23,41 @@ pub(super) struct AskQuery {
     q: String,
 }
 
-/// One answer: an FAQ answer or a procedure's facts.
-struct Answer {
+/// One answer: an FAQ answer or a procedure's facts, each made only of the city's own data.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Answer {
+    /// `faq` or `procedure`.
+    kind: String,
     title: String,
-    /// Sanitised HTML of an FAQ answer.
+    /// An FAQ answer as sanitised HTML (empty for a procedure).
     answer_html: String,
-    /// (label, value) facts of a procedure: fee, documents, processing days, department.
-    facts: Vec<(String, String)>,
-    /// (link, label): where to go next — the form, the procedure, the FAQ entry.
-    links: Vec<(String, String)>,
+    /// A procedure's fee, documents, processing days and department.
+    facts: Vec<Fact>,
+    /// Where to go next — the form, the procedure, the FAQ entry — most useful first.
+    links: Vec<Link>,
+}
+
+/// One fact of a procedure, as its catalog entry states it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Fact {
+    label: String,
+    value: String,
+}
+
+/// A link from an answer (a path on this site).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Link {
+    href: String,
+    label: String,
+}
+
+impl Link {
+    fn new(href: String, label: impl Into<String>) -> Self {
+        Self {
+            href,
+            label: label.into(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -51,38 +80,11 @@ pub(super) async fn ask(
 ) -> Result<Response, PageError> {
     let q = machi_core::text::strip_control_chars(query.q.trim());
     let q: String = q.chars().take(200).collect();
-    let mut answers = Vec::new();
-    if !q.is_empty() {
-        let index = state.searches.city(&state.store, &city.id).await?;
-        for hit in index.search(&q, None, ANSWERS) {
-            let answer = match hit.kind {
-                machi_search::Kind::Faq => index.faq_entry(&hit.id).map(|entry| Answer {
-                    title: ui.l(&entry.question).to_string(),
-                    answer_html: render_markdown(ui.l(&entry.answer)),
-                    facts: Vec::new(),
-                    links: entry
-                        .procedures
-                        .iter()
-                        .filter_map(|id| index.procedures.get(id))
-                        .map(|r| procedure_link(ui, r))
-                        .chain(std::iter::once((
-                            format!("/faq#{}", entry.id),
-                            ui.t("よくある質問で見る", "See it in the FAQ").to_string(),
-                        )))
-                        .collect(),
-                }),
-                machi_search::Kind::Procedure => index
-                    .procedures
-                    .get(&hit.id)
-                    .map(|r| procedure_answer(ui, r)),
-                _ => None,
-            };
-            answers.extend(answer);
-        }
-        if answers.is_empty() {
-            state.store.record_unanswered(&city.id, &q).await?;
-        }
-    }
+    let answers = if q.is_empty() {
+        Vec::new()
+    } else {
+        answers_to(&state, &city.id, ui, &q).await?
+    };
     Ok(render(&AskPage {
         ui,
         city: city_name(ui, &city),
@@ -93,6 +95,103 @@ pub(super) async fn ask(
     }))
 }
 
+/// Parameters of `GET /api/v1/ask`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AskParams {
+    /// The question in the resident's own words (「住民票がほしい」); required, at most 200
+    /// characters, no control characters.
+    #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$", max_length = 200)]
+    q: Option<String>,
+    /// The language of the answers: `ja` (default, or the `lang` cookie) or `en`.
+    #[param(pattern = "^(ja|en)?$")]
+    lang: Option<String>,
+}
+
+/// What the answer desk says to one question.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AskReply {
+    question: String,
+    /// False when nothing answered it (the question then reaches the city's staff).
+    answered: bool,
+    answers: Vec<Answer>,
+}
+
+/// The answer desk, for the chat widget and other front-ends: answers made only of the
+/// city's own data, best first. A question nothing answers is passed to the staff's list.
+#[utoipa::path(get, path = "/api/v1/ask", tag = "procedures", params(AskParams),
+    responses((status = 200, body = AskReply), (status = 400, body = crate::kit::Problem, content_type = "application/problem+json"), (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]
+pub(crate) async fn ask_api(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    params: Result<Query<AskParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AskReply>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let question = search_words("/q", params.q.as_deref())?;
+    let ui = match params.lang.as_deref() {
+        None | Some("") => ui,
+        Some("ja") => Ui { en: false },
+        Some("en") => Ui { en: true },
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "/lang",
+                machi_core::procedures::Localized::new(
+                    format!("lang は ja か en です（{other}）"),
+                    format!("lang is ja or en, not '{other}'"),
+                ),
+            ))
+        }
+    };
+    let answers = answers_to(&state, &city.id, ui, &question).await?;
+    Ok(Json(AskReply {
+        answered: !answers.is_empty(),
+        question,
+        answers,
+    }))
+}
+
+/// The answers to `q`, best first; an unanswered question is recorded for the staff.
+async fn answers_to(
+    state: &AppState,
+    tenant: &str,
+    ui: Ui,
+    q: &str,
+) -> Result<Vec<Answer>, machi_store::StoreError> {
+    let index = state.searches.city(&state.store, tenant).await?;
+    let mut answers = Vec::new();
+    for hit in index.search(q, None, ANSWERS) {
+        let answer = match hit.kind {
+            machi_search::Kind::Faq => index.faq_entry(&hit.id).map(|entry| Answer {
+                kind: "faq".into(),
+                title: ui.l(&entry.question).to_string(),
+                answer_html: render_markdown(ui.l(&entry.answer)),
+                facts: Vec::new(),
+                links: entry
+                    .procedures
+                    .iter()
+                    .filter_map(|id| index.procedures.get(id))
+                    .map(|r| procedure_link(ui, r))
+                    .chain(std::iter::once(Link::new(
+                        format!("/faq#{}", entry.id),
+                        ui.t("よくある質問で見る", "See it in the FAQ"),
+                    )))
+                    .collect(),
+            }),
+            machi_search::Kind::Procedure => index
+                .procedures
+                .get(&hit.id)
+                .map(|r| procedure_answer(ui, r)),
+            _ => None,
+        };
+        answers.extend(answer);
+    }
+    if answers.is_empty() {
+        state.store.record_unanswered(tenant, q).await?;
+    }
+    Ok(answers)
+}
+
 pub(super) fn title(ui: Ui, p: &machi_core::procedures::ProcedureDefinition) -> String {
     match (&p.plain_title, ui.en) {
         (Some(plain), false) => plain.ja.clone(),
@@ -100,11 +199,12 @@ pub(super) fn title(ui: Ui, p: &machi_core::procedures::ProcedureDefinition) -> 
     }
 }
 
-/// Into the form where it can be done online, else to the procedure's page.
-fn procedure_link(ui: Ui, record: &machi_store::ProcedureRecord) -> (String, String) {
+/// Into the form where it can be done online (filled in from the profile of a signed-in
+/// resident), else to the procedure's page.
+fn procedure_link(ui: Ui, record: &machi_store::ProcedureRecord) -> Link {
     let p = &record.definition;
     if record.accepts_online() {
-        (
+        Link::new(
             format!("/procedures/{}/apply", p.id),
             format!(
                 "{}{}",
@@ -113,7 +213,7 @@ fn procedure_link(ui: Ui, record: &machi_store::ProcedureRecord) -> (String, Str
             ),
         )
     } else {
-        (format!("/procedures/{}", p.id), title(ui, p))
+        Link::new(format!("/procedures/{}", p.id), title(ui, p))
     }
 }
 
@@ -121,35 +221,41 @@ fn procedure_link(ui: Ui, record: &machi_store::ProcedureRecord) -> (String, Str
 fn procedure_answer(ui: Ui, record: &machi_store::ProcedureRecord) -> Answer {
     let p = &record.definition;
     let mut facts = Vec::new();
+    let mut fact = |label: &str, value: String| {
+        facts.push(Fact {
+            label: label.to_string(),
+            value,
+        })
+    };
     if let Some(fee) = p.fee_label() {
-        facts.push((ui.t("手数料", "Fee").to_string(), ui.l(&fee).to_string()));
+        fact(ui.t("手数料", "Fee"), ui.l(&fee).to_string());
     }
     if !p.documents.is_empty() {
         let documents: Vec<&str> = p.documents.iter().map(|d| ui.l(d)).collect();
-        facts.push((
-            ui.t("必要なもの", "What to bring").to_string(),
+        fact(
+            ui.t("必要なもの", "What to bring"),
             documents.join(ui.t("、", "; ")),
-        ));
+        );
     }
     if let Some(days) = p.processing_days {
-        facts.push((
-            ui.t("結果が出るまで（目安）", "Decision within (typical)")
-                .to_string(),
+        fact(
+            ui.t("結果が出るまで（目安）", "Decision within (typical)"),
             format!("{days}{}", ui.t("日", " days")),
-        ));
+        );
     }
-    facts.push((
-        ui.t("担当", "Department").to_string(),
+    fact(
+        ui.t("担当", "Department"),
         ui.name(&p.department.ja, &p.department.en).to_string(),
-    ));
+    );
     let mut links = vec![procedure_link(ui, record)];
     if record.accepts_online() {
-        links.push((
+        links.push(Link::new(
             format!("/procedures/{}", p.id),
-            ui.t("手続の説明を見る", "About this procedure").to_string(),
+            ui.t("手続の説明を見る", "About this procedure"),
         ));
     }
     Answer {
+        kind: "procedure".into(),
         title: title(ui, p),
         answer_html: String::new(),
         facts,

@@ -1,8 +1,8 @@
 //! 答える (answers): the answer desk (`/ask`), the city's よくある質問 for residents — `/faq`,
-//! grouped by department, each answer leading to its procedures — and `GET /api/v1/faq` for
-//! apps and chat front-ends.
+//! grouped by department, each answer leading to its procedures — and `GET /api/v1/faq` and
+//! `GET /api/v1/ask` for apps and chat front-ends.
 
-mod ask;
+pub(crate) mod ask;
 mod unanswered;
 
 use askama::Template;
@@ -29,7 +29,9 @@ pub(crate) fn staff_routes() -> Router<AppState> {
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {
-    Router::new().route("/faq", get(list))
+    Router::new()
+        .route("/faq", get(list))
+        .route("/ask", get(ask::ask_api))
 }
 
 /// One department's questions on the page.

@@ -36,6 +36,7 @@ pub(crate) use page::{
     city_name, form_status, local_path, no_store, render, see_other, ActionPage, PageError,
 };
 pub(crate) use problem::{without_control_chars, ApiError, Problem};
+pub(crate) use search::search_words;
 pub(crate) use security::{
     bearer_token, check_origin, constant_time_eq, cookie_header, is_https, is_json, seal,
     staff_cookie, unseal, ClientAddr,

@@ -99,3 +99,21 @@ impl Searches {
         Ok(index)
     }
 }
+
+/// What a resident typed into a search or the answer desk, from an API parameter: required,
+/// at most 200 characters, no control characters.
+pub fn search_words(field: &str, typed: Option<&str>) -> Result<String, super::ApiError> {
+    let typed = super::without_control_chars(field, typed)?.unwrap_or_default();
+    let typed = typed.trim();
+    if typed.is_empty() || typed.chars().count() > 200 {
+        let name = field.trim_start_matches('/');
+        return Err(super::ApiError::invalid_field(
+            field,
+            machi_core::procedures::Localized::new(
+                format!("{name} に探すことばを200文字以内で入れてください"),
+                format!("{name} needs the words to find, at most 200 characters"),
+            ),
+        ));
+    }
+    Ok(typed.to_string())
+}

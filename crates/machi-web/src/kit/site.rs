@@ -1,5 +1,5 @@
-//! What every page of the site shares: the language switch, the stylesheet, the passkey and
-//! postcode scripts, and the page for an address that does not exist.
+//! What every page of the site shares: the language switch, the stylesheet, the passkey,
+//! postcode and answer-desk scripts, and the page for an address that does not exist.
 
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/static/machi.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/static/postcode.js", get(postcode_script))
+        .route("/static/ask.js", get(ask_script))
 }
 
 /// The answer for an address no room serves.
@@ -73,6 +74,11 @@ async fn passkey_script() -> Response {
 /// The forms' postcode lookup (郵便番号 → 住所), which the forms also do without it.
 async fn postcode_script() -> Response {
     javascript(include_str!("../../static/postcode.js"))
+}
+
+/// The answer desk as a chat (`/ask`), which also works without it.
+async fn ask_script() -> Response {
+    javascript(include_str!("../../static/ask.js"))
 }
 
 fn javascript(js: &'static str) -> Response {

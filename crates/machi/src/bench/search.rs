@@ -79,6 +79,7 @@ fn document(i: usize) -> Document {
         keywords: vec![subject.to_string(), format!("区分{}", i % 97)],
         reading: String::new(),
         body: format!("{subject}に関する手続です。窓口またはオンラインで申請できます。番号{i}。"),
+        english: Default::default(),
         popularity: (i % 5000) as i64,
     }
 }

@@ -159,3 +159,59 @@ async fn the_answer_desk_answers_from_the_city_s_data_and_keeps_what_it_cannot(a
 }
 
 on_both_backends!(the_answer_desk_answers_from_the_city_s_data_and_keeps_what_it_cannot);
+
+/// `GET /api/v1/ask`, which the chat widget calls: the same answers as JSON, in Japanese or
+/// English; a question in English finds the procedure too; bad parameters get a problem.
+async fn the_answer_desk_api_answers_in_japanese_and_english(app: &TestApp) {
+    let entries = machi_core::faq::parse_faq_csv(DEMO_FAQ).unwrap();
+    app.store.replace_faq(CITY, &entries, "test").await.unwrap();
+    let reply = app.get_json("/api/v1/ask?q=住民票がほしい").await;
+    assert_eq!(reply["answered"], true);
+    let first = &reply["answers"][0];
+    assert_eq!(first["kind"], "procedure");
+    assert_eq!(first["links"][0]["href"], "/procedures/juminhyo/apply");
+    assert!(first["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["label"] == "手数料" && f["value"] == "1通300円"));
+
+    let english = app
+        .get_json("/api/v1/ask?q=I%20need%20a%20residence%20certificate&lang=en")
+        .await;
+    assert_eq!(english["answered"], true, "{english}");
+    let procedures: Vec<&serde_json::Value> = english["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "procedure")
+        .collect();
+    assert_eq!(
+        procedures[0]["links"][0]["href"], "/procedures/juminhyo/apply",
+        "{english}"
+    );
+    assert!(procedures[0]["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["label"] == "Fee"));
+
+    for bad in [
+        "/api/v1/ask",
+        "/api/v1/ask?q=%20",
+        "/api/v1/ask?q=x&lang=fr",
+    ] {
+        let refused = app.get(bad).await;
+        assert_eq!(refused.status(), 422, "{bad}");
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json",
+            "{bad}"
+        );
+    }
+    let nothing = app.get_json("/api/v1/ask?q=ペンギンを飼いたい").await;
+    assert_eq!(nothing["answered"], false);
+    assert_eq!(app.store.unanswered(CITY).await.unwrap().len(), 1);
+}
+
+on_both_backends!(the_answer_desk_api_answers_in_japanese_and_english);

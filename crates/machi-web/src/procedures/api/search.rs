@@ -7,7 +7,7 @@ use machi_core::procedures::Localized;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::kit::{ApiError, City, SiteUrl, Text};
+use crate::kit::{search_words, ApiError, City, SiteUrl, Text};
 use crate::AppState;
 
 /// Search parameters.
@@ -81,16 +81,7 @@ pub(crate) async fn search(
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let q = crate::kit::without_control_chars("/q", params.q.as_deref())?.unwrap_or_default();
-    if q.trim().is_empty() || q.chars().count() > 200 {
-        return Err(ApiError::invalid_field(
-            "/q",
-            Localized::new(
-                "q に探すことばを200文字以内で入れてください",
-                "q needs the words to find, at most 200 characters",
-            ),
-        ));
-    }
+    let q = search_words("/q", params.q.as_deref())?;
     let limit = params.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
         return Err(ApiError::invalid_field(
