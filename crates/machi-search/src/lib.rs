@@ -183,16 +183,38 @@ impl Engine {
 
     /// Adds or replaces one document, visible when this returns.
     pub fn upsert(&self, document: &Document) -> Result<(), SearchError> {
-        let key = document.key();
+        self.apply(std::slice::from_ref(document), &[])
+    }
+
+    /// Adds or replaces `upserts` and removes `removals` (kind, id), in one commit, visible
+    /// when this returns: how an index follows a change without being built again.
+    pub fn apply(
+        &self,
+        upserts: &[Document],
+        removals: &[(Kind, String)],
+    ) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        writer.delete_term(Term::from_field_text(self.fields.key, &key));
-        writer.add_document(self.tantivy_doc(document))?;
+        let removed: Vec<String> = removals
+            .iter()
+            .map(|(kind, id)| format!("{}:{id}", kind.as_str()))
+            .collect();
+        for key in upserts
+            .iter()
+            .map(Document::key)
+            .chain(removed.iter().cloned())
+        {
+            writer.delete_term(Term::from_field_text(self.fields.key, &key));
+        }
+        for document in upserts {
+            writer.add_document(self.tantivy_doc(document))?;
+        }
         writer.commit()?;
         self.reader.reload()?;
-        self.documents
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, Held::new(document));
+        let mut held = self.documents.write().unwrap_or_else(|e| e.into_inner());
+        for key in &removed {
+            held.remove(key);
+        }
+        held.extend(upserts.iter().map(|d| (d.key(), Held::new(d))));
         Ok(())
     }
 

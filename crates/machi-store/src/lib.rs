@@ -52,7 +52,7 @@ pub use applications::{
 };
 pub use connect::{postgres_url_in_schema, Backend};
 pub use files::StoredFile;
-pub use procedures::{ImportSummary, ProcedureQuery, ProcedureRecord};
+pub use procedures::{ImportSummary, ProcedureQuery, ProcedureRecord, TableState};
 pub use tenants::Tenant;
 pub use time::Time;
 

@@ -48,6 +48,14 @@ pub struct ProcedureQuery {
     pub after: Option<(String, String)>,
 }
 
+/// How many rows of a city a table has, and the `updated_at` of the latest change: moves
+/// with every insert, change and removal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableState {
+    pub rows: i64,
+    pub latest: String,
+}
+
 impl Store {
     /// Imports a checked catalog in one transaction.
     pub async fn import_catalog(
@@ -140,6 +148,30 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// Every procedure of the city (published or not) changed at or after `since` (an
+    /// `updated_at` as [`Self::procedures_state`] gives it), for search indexes that follow
+    /// the catalog one change at a time.
+    pub async fn procedures_changed_since(
+        &self,
+        tenant: &str,
+        since: &str,
+    ) -> Result<Vec<ProcedureRecord>> {
+        let rows = sqlx::query(
+            "SELECT definition, form_version, published FROM procedures WHERE tenant_id = $1 \
+             AND updated_at >= $2",
+        )
+        .bind(tenant)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// How many procedures the city has and when the latest changed.
+    pub async fn procedures_state(&self, tenant: &str) -> Result<TableState> {
+        self.table_state("procedures", tenant).await
+    }
+
     /// A text that changes whenever the city's catalog does (a procedure added, changed,
     /// published or taken offline): search indexes compare it to know they are stale.
     pub async fn procedures_version(&self, tenant: &str) -> Result<String> {
@@ -149,6 +181,11 @@ impl Store {
     /// How many rows of the city a table has and when the latest changed: a version that
     /// moves with every insert, change and removal (`table` is one of machi's own names).
     pub(crate) async fn table_version(&self, table: &'static str, tenant: &str) -> Result<String> {
+        let state = self.table_state(table, tenant).await?;
+        Ok(format!("{}:{}", state.rows, state.latest))
+    }
+
+    async fn table_state(&self, table: &'static str, tenant: &str) -> Result<TableState> {
         let row = sqlx::query(&format!(
             "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM {table} \
              WHERE tenant_id = $1"
@@ -156,11 +193,10 @@ impl Store {
         .bind(tenant)
         .fetch_one(&self.pool)
         .await?;
-        Ok(format!(
-            "{}:{}",
-            row.try_get::<i64, _>("n")?,
-            row.try_get::<String, _>("latest")?
-        ))
+        Ok(TableState {
+            rows: row.try_get("n")?,
+            latest: row.try_get("latest")?,
+        })
     }
 
     /// Searches the published catalog, ordered by reading (kana).

@@ -65,7 +65,7 @@ async fn page(
     let index = state.searches.city(&state.store, &city.id).await?;
     let mut sections: Vec<Section> = Vec::new();
     // The index holds the FAQ as the city ordered it: no second read.
-    for entry in &index.faq {
+    for entry in index.faq.iter() {
         let view = EntryView {
             id: entry.id.clone(),
             question: ui.l(&entry.question).to_string(),

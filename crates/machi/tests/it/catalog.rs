@@ -249,4 +249,31 @@ async fn the_search_api_ranks_what_residents_type_and_follows_changes(app: &Test
             .any(|i| i["id"] == "juminhyo"),
         "{after}"
     );
+    // Published again, it is back; an FAQ entry added is found by the next search too. Each
+    // is applied to the index as it stands (the index is not built again).
+    assert!(app
+        .store
+        .set_published(crate::harness::CITY, "juminhyo", true, "test")
+        .await
+        .unwrap());
+    let back = app.get_json("/api/v1/search?q=住民票がほしい").await;
+    assert_eq!(back["items"][0]["id"], "juminhyo", "{back}");
+    let entry = machi_core::faq::FaqEntry {
+        id: "penguin".into(),
+        department_code: "kankyo".into(),
+        department: "環境課".into(),
+        question: machi_core::procedures::Localized::new(
+            "ペンギンは飼えますか",
+            "Can I keep a penguin?",
+        ),
+        answer: machi_core::procedures::Localized::new("飼えません。", "No."),
+        procedures: Vec::new(),
+        keywords: Vec::new(),
+    };
+    app.store
+        .replace_faq(crate::harness::CITY, &[entry], "test")
+        .await
+        .unwrap();
+    let faq = app.get_json("/api/v1/search?q=ペンギン&type=faq").await;
+    assert_eq!(faq["items"][0]["id"], "penguin", "{faq}");
 }

@@ -169,7 +169,12 @@ async fn ranked(
     let kept: Vec<(&machi_store::ProcedureRecord, Vec<String>)> = index
         .search(&query.q, Some(machi_search::Kind::Procedure), MAX_RANKED)
         .into_iter()
-        .filter_map(|hit| index.procedures.get(&hit.id).map(|r| (r, hit.matched)))
+        .filter_map(|hit| {
+            index
+                .procedures
+                .get(&hit.id)
+                .map(|r| (r.as_ref(), hit.matched))
+        })
         .filter(|(r, _)| {
             let p = &r.definition;
             query.life_event.is_none_or(|e| p.life_events.contains(&e))

@@ -176,7 +176,7 @@ impl City {
         ];
         let searches = [
             ("e-mail address (1 match)", mail),
-            ("phone number (1 match)", phone),
+            ("phone number (1 match)", phone.clone()),
             (
                 "phone number without hyphens (1 match)",
                 phone.replace('-', ""),
