@@ -281,6 +281,19 @@ test('a resident asks in everyday words at the answer desk, without and with Jav
   await desk.goto(`${base}/staff/unanswered`);
   assert.match(await desk.locator('main').innerText(), /ペンギンを飼いたい/);
   await checkAccessibility(desk, 'unanswered questions');
+  // Answered in one step: the FAQ form opens with the question, and the answer is on /faq.
+  await desk.getByRole('link', { name: /FAQに答えを追加.*ペンギンを飼いたい/ }).click();
+  assert.equal(await desk.getByLabel('質問', { exact: true }).inputValue(), 'ペンギンを飼いたい');
+  await checkAccessibility(desk, 'FAQ entry form');
+  await desk.getByLabel('質問', { exact: true }).fill('ペンギンは飼えますか');
+  await desk.getByLabel('回答（Markdown）').fill('ペンギンは飼えません。動物園でご覧ください。');
+  await desk.getByRole('button', { name: '保存する' }).click();
+  assert.match(desk.url(), /\/staff\/faq\?saved=1$/);
+  await checkAccessibility(desk, 'FAQ list with ratings');
+  await page.goto(`${base}/ask?q=${encodeURIComponent('ペンギンを飼いたい')}`);
+  await page.getByRole('button', { name: 'はい' }).first().click();
+  assert.match(await page.locator('.feedback-thanks').innerText(), /ありがとうございました/);
+  await checkAccessibility(page, 'answer desk after rating an answer');
 });
 
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {

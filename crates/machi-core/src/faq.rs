@@ -110,35 +110,72 @@ pub fn parse_faq_csv(bytes: &[u8]) -> Result<Vec<FaqEntry>, Vec<String>> {
 }
 
 impl FaqEntry {
-    /// What keeps the entry from being saved, each naming its field.
+    /// What keeps the entry from being saved, each naming its field (as English text).
     pub fn check(&self) -> Result<(), Vec<String>> {
+        let problems: Vec<String> = self
+            .problems()
+            .into_iter()
+            .map(|(field, message)| format!("{field}: {}", message.en))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// What keeps the entry from being saved: (field, message in both languages).
+    pub fn problems(&self) -> Vec<(&'static str, Localized)> {
         let mut problems = Vec::new();
         if !crate::procedures::is_valid_id(&self.id) {
-            problems.push(format!(
-                "id '{}': use 1-80 lowercase letters, digits and hyphens",
-                self.id
+            problems.push((
+                "id",
+                Localized::new(
+                    format!(
+                        "「{}」は使えません。英小文字・数字・ハイフンの1〜80文字にしてください",
+                        self.id
+                    ),
+                    format!(
+                        "'{}': use 1-80 lowercase letters, digits and hyphens",
+                        self.id
+                    ),
+                ),
             ));
         }
         let question = self.question.ja.chars().count();
         if question == 0 || question > MAX_QUESTION {
-            problems.push(format!("question: 1 to {MAX_QUESTION} characters"));
+            problems.push((
+                "question",
+                Localized::new(
+                    format!("質問を1〜{MAX_QUESTION}文字で入力してください"),
+                    format!("1 to {MAX_QUESTION} characters"),
+                ),
+            ));
         }
         let answer = self.answer.ja.chars().count();
         if answer == 0 || answer > MAX_ANSWER {
-            problems.push(format!("answer: 1 to {MAX_ANSWER} characters"));
+            problems.push((
+                "answer",
+                Localized::new(
+                    format!("回答を1〜{MAX_ANSWER}文字で入力してください"),
+                    format!("1 to {MAX_ANSWER} characters"),
+                ),
+            ));
         }
         if let Some(bad) = self
             .procedures
             .iter()
             .find(|p| !crate::procedures::is_valid_id(p))
         {
-            problems.push(format!("procedures: '{bad}' is not a procedure id"));
+            problems.push((
+                "procedures",
+                Localized::new(
+                    format!("「{bad}」は手続のIDではありません"),
+                    format!("'{bad}' is not a procedure id"),
+                ),
+            ));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        problems
     }
 }
 

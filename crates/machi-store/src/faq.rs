@@ -1,5 +1,9 @@
 //! よくある質問 as stored (see `machi_core::faq`).
 
+mod editing;
+
+pub use editing::Feedback;
+
 use machi_core::faq::FaqEntry;
 use machi_core::procedures::Localized;
 use sqlx::Row;

@@ -7,7 +7,7 @@ use machi_core::applications::Status;
 use machi_core::procedures::Localized;
 use sqlx::Row;
 
-use crate::applications::{index_answers, AnswersToIndex, ApplicationView};
+use crate::applications::{index_answers, AnswersToIndex, ApplicationView, Seen};
 use crate::audit::{AuditEntry, AuditedTx};
 use crate::mail::OutgoingMail;
 use crate::sql::{Param, Sql};
@@ -173,7 +173,7 @@ impl Store {
             receipt_number,
             answers,
         }];
-        index_answers(&mut tx.tx, self.backend, &corrected).await?;
+        index_answers(&mut tx.tx, self.backend, &corrected, Seen::Maybe).await?;
         self.stop_the_clock(&mut tx.tx, tenant, receipt_number)
             .await?;
         let before: Vec<(String, String)> = sqlx::query_as(

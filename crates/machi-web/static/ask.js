@@ -11,6 +11,9 @@
   var en = document.documentElement.lang === 'en';
   var text = en ? {
     asked: 'You asked: ',
+    helpfulQuestion: 'Was this answer helpful?',
+    yes: 'Yes',
+    no: 'No',
     waiting: 'Looking for answers…',
     failed: 'The question could not be sent. Please try again.',
     none: 'We found no answer. Your question has been passed to the city\'s staff, who will add an answer to the FAQ.',
@@ -18,6 +21,9 @@
     procedures: 'Find a procedure'
   } : {
     asked: '質問：',
+    helpfulQuestion: 'この回答は役に立ちましたか？',
+    yes: 'はい',
+    no: 'いいえ',
     waiting: '回答をさがしています…',
     failed: '質問を送れませんでした。もう一度お試しください。',
     none: 'お答えできるものが見つかりませんでした。この質問は市の担当者に届けましたので、よくある質問に答えを加えます。',
@@ -37,7 +43,30 @@
     return a;
   }
 
-  function answerItem(answer) {
+  // The same form as the server's page: a plain post that returns to this question.
+  function feedbackForm(answer, question) {
+    var form = element('form', 'feedback');
+    form.method = 'post';
+    form.action = '/faq/' + encodeURIComponent(answer.id) + '/feedback';
+    var back = element('input');
+    back.type = 'hidden';
+    back.name = 'back';
+    back.value = '/ask?q=' + encodeURIComponent(question);
+    form.appendChild(back);
+    var fieldset = element('fieldset');
+    fieldset.appendChild(element('legend', '', text.helpfulQuestion));
+    [['yes', text.yes], ['no', text.no]].forEach(function (choice) {
+      var button = element('button', 'secondary', choice[1]);
+      button.type = 'submit';
+      button.name = 'helpful';
+      button.value = choice[0];
+      fieldset.appendChild(button);
+    });
+    form.appendChild(fieldset);
+    return form;
+  }
+
+  function answerItem(answer, question) {
     var item = element('li', 'answer');
     item.appendChild(element('h3', '', answer.title));
     if (answer.answer_html) {
@@ -61,6 +90,7 @@
       links.appendChild(li);
     });
     item.appendChild(links);
+    if (answer.kind === 'faq') item.appendChild(feedbackForm(answer, question));
     return item;
   }
 
@@ -72,7 +102,7 @@
     section.appendChild(heading);
     if (reply.answered) {
       var list = element('ol', 'answers-list');
-      reply.answers.forEach(function (answer) { list.appendChild(answerItem(answer)); });
+      reply.answers.forEach(function (answer) { list.appendChild(answerItem(answer, reply.question)); });
       section.appendChild(list);
     } else {
       var callout = element('div', 'callout');

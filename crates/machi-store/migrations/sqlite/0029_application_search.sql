@@ -8,12 +8,12 @@ CREATE TABLE application_search (
     receipt_number TEXT NOT NULL,
     UNIQUE (tenant_id, receipt_number)
 );
--- The answers' character pairs in order (bigram_text), so a phrase of pairs is a word.
--- Contentless: the pairs are not stored twice; contentless_delete lets a corrected
--- application's pairs be replaced. The `ascii` tokenizer splits at spaces only (every pair is
--- letters or digits), so one pair is always one token.
-CREATE VIRTUAL TABLE application_search_pairs USING fts5(
-    pairs,
+-- The answers' terms in order (answer_terms: kanji and kana pairs, whole Latin words), so a
+-- phrase of terms is a word. Contentless: the terms are not stored twice; contentless_delete
+-- lets a corrected application's terms be replaced. The `ascii` tokenizer splits at ASCII
+-- spaces and marks only, and every term is letters and digits, so one term is one token.
+CREATE VIRTUAL TABLE application_search_terms USING fts5(
+    terms,
     content = '',
     contentless_delete = 1,
     tokenize = 'ascii'

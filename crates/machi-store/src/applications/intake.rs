@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{index_answers, AnswersToIndex};
+use super::{index_answers, AnswersToIndex, Seen};
 use crate::calendar::Calendars;
 use crate::connect::Backend;
 use crate::files::StoredFile;
@@ -431,7 +431,7 @@ async fn insert_applications(
             answers: &app.answers,
         })
         .collect();
-    index_answers(tx, backend, &to_index).await?;
+    index_answers(tx, backend, &to_index, Seen::Never).await?;
     insert_attachments(tx, backend, &rows, &submitted_at).await
 }
 

@@ -9,7 +9,7 @@ pub(crate) use intake::IntakeHandle;
 pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt, RECEIPT_PLACEHOLDER};
 pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
 pub(crate) use search::{
-    index_answers, index_unindexed_answers, push_answer_search, AnswersToIndex,
+    index_answers, index_unindexed_answers, push_answer_search, AnswersToIndex, Seen,
 };
 
 use machi_core::receipt::AccessCode;

@@ -2,11 +2,11 @@
 //! transaction as its answers (at intake and at a correction), the condition the inbox adds
 //! for a search, and the catch-up that indexes applications stored before the index existed.
 //!
-//! SQLite keeps the answers' character pairs in an FTS5 table, where a phrase of pairs is a
-//! word; PostgreSQL keeps the set of pairs under a GIN index, and the folded answers beside it
-//! to confirm each word (see the migrations `0029_application_search.sql`).
+//! SQLite keeps the answers' terms in an FTS5 table, where a phrase of terms is a word;
+//! PostgreSQL keeps the set of terms under a GIN index, and the terms in order beside it to
+//! confirm each word (see the migrations `0029_application_search.sql`).
 
-use machi_core::applications::search::{bigram_set, bigram_text, searchable_text, AnswerQuery};
+use machi_core::applications::search::{answer_terms, term_set, AnswerQuery};
 use serde_json::{Map, Value};
 use sqlx::{Any, AnyPool, Transaction};
 
@@ -28,15 +28,26 @@ pub(crate) struct AnswersToIndex<'a> {
     pub answers: &'a Map<String, Value>,
 }
 
+/// Whether applications being indexed may have been indexed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// New applications, or ones the catch-up found unindexed: nothing to replace.
+    Never,
+    /// A correction: its earlier answers' terms are replaced.
+    Maybe,
+}
+
 /// Indexes (or indexes again) the answers of `rows`, in the caller's transaction.
 pub(crate) async fn index_answers(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     rows: &[AnswersToIndex<'_>],
+    seen: Seen,
 ) -> Result<()> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         match backend {
-            Backend::Sqlite => index_in_sqlite(tx, chunk).await?,
+            Backend::Sqlite => index_in_sqlite(tx, chunk, seen).await?,
+            // An upsert, whichever it is.
             Backend::Postgres => index_in_postgres(tx, chunk).await?,
         }
     }
@@ -49,20 +60,20 @@ async fn index_in_postgres(
 ) -> Result<()> {
     let mut sql = Sql::new(
         Backend::Postgres,
-        "INSERT INTO application_search (tenant_id, receipt_number, folded, pairs) VALUES ",
+        "INSERT INTO application_search (tenant_id, receipt_number, terms, term_set) VALUES ",
     );
     for (i, row) in rows.iter().enumerate() {
-        let folded = searchable_text(row.answers);
+        let terms = answer_terms(row.answers);
         sql.push(if i == 0 { "(" } else { ", (" });
         sql.bind(Param::Text(row.tenant.into())).push(", ");
         sql.bind(Param::Text(row.receipt_number.into())).push(", ");
-        let pairs = bigram_set(&folded);
-        sql.bind(Param::Text(folded)).push(", string_to_array(");
-        sql.bind(Param::Text(pairs)).push(", ' '))");
+        let set = term_set(&terms);
+        sql.bind(Param::Text(terms)).push(", string_to_array(");
+        sql.bind(Param::Text(set)).push(", ' '))");
     }
     sql.push(
         " ON CONFLICT (tenant_id, receipt_number) DO UPDATE \
-         SET folded = excluded.folded, pairs = excluded.pairs",
+         SET terms = excluded.terms, term_set = excluded.term_set",
     );
     sqlx::query_with(sql.text(), sql.arguments())
         .execute(&mut **tx)
@@ -70,56 +81,62 @@ async fn index_in_postgres(
     Ok(())
 }
 
-async fn index_in_sqlite(tx: &mut Transaction<'_, Any>, rows: &[AnswersToIndex<'_>]) -> Result<()> {
-    // Applications already indexed (a correction) keep their key; their old pairs go.
-    let mut keys = Vec::with_capacity(rows.len());
-    let mut next: Option<i64> = None;
-    for row in rows {
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM application_search WHERE tenant_id = ? AND receipt_number = ?",
-        )
-        .bind(row.tenant)
-        .bind(row.receipt_number)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let key = match existing {
-            Some(id) => {
-                sqlx::query("DELETE FROM application_search_pairs WHERE rowid = ?")
+async fn index_in_sqlite(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[AnswersToIndex<'_>],
+    seen: Seen,
+) -> Result<()> {
+    // Applications already indexed (a correction) keep their key; their old terms go.
+    let mut keys: Vec<Option<i64>> = vec![None; rows.len()];
+    if seen == Seen::Maybe {
+        for (key, row) in keys.iter_mut().zip(rows) {
+            let existing: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM application_search WHERE tenant_id = ? AND receipt_number = ?",
+            )
+            .bind(row.tenant)
+            .bind(row.receipt_number)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(id) = existing {
+                sqlx::query("DELETE FROM application_search_terms WHERE rowid = ?")
                     .bind(id)
                     .execute(&mut **tx)
                     .await?;
-                id
+                *key = Some(id);
             }
-            None => {
-                let id = match next {
-                    Some(id) => id,
-                    // The writer holds SQLite's only write lock, so nobody takes these keys
-                    // meanwhile.
-                    None => {
-                        sqlx::query_scalar::<_, i64>(
-                            "SELECT COALESCE(MAX(id), 0) + 1 FROM application_search",
-                        )
-                        .fetch_one(&mut **tx)
-                        .await?
-                    }
-                };
-                next = Some(id + 1);
-                sqlx::query(
-                    "INSERT INTO application_search (id, tenant_id, receipt_number) VALUES (?, ?, ?)",
-                )
-                .bind(id)
-                .bind(row.tenant)
-                .bind(row.receipt_number)
-                .execute(&mut **tx)
-                .await?;
-                id
-            }
-        };
-        keys.push(key);
+        }
     }
+    if keys.iter().any(Option::is_none) {
+        // The writer holds SQLite's only write lock, so nobody takes these keys meanwhile.
+        let mut next: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM application_search")
+                .fetch_one(&mut **tx)
+                .await?;
+        let mut sql = Sql::new(
+            Backend::Sqlite,
+            "INSERT INTO application_search (id, tenant_id, receipt_number) VALUES ",
+        );
+        let unkeyed = keys.iter_mut().zip(rows).filter(|(key, _)| key.is_none());
+        for (i, (key, row)) in unkeyed.enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_row(vec![
+                Param::Int(next),
+                Param::Text(row.tenant.into()),
+                Param::Text(row.receipt_number.into()),
+            ]);
+            *key = Some(next);
+            next += 1;
+        }
+        sqlx::query_with(sql.text(), sql.arguments())
+            .execute(&mut **tx)
+            .await?;
+    }
+    let keys: Vec<i64> = keys.into_iter().flatten().collect();
     let mut sql = Sql::new(
         Backend::Sqlite,
-        "INSERT INTO application_search_pairs (rowid, pairs) VALUES ",
+        "INSERT INTO application_search_terms (rowid, terms) VALUES ",
     );
     for (i, (row, key)) in rows.iter().zip(keys).enumerate() {
         if i > 0 {
@@ -127,7 +144,7 @@ async fn index_in_sqlite(tx: &mut Transaction<'_, Any>, rows: &[AnswersToIndex<'
         }
         sql.bind_row(vec![
             Param::Int(key),
-            Param::Text(bigram_text(&searchable_text(row.answers))),
+            Param::Text(answer_terms(row.answers)),
         ]);
     }
     sqlx::query_with(sql.text(), sql.arguments())
@@ -147,8 +164,8 @@ pub(crate) fn push_answer_search(
     match backend {
         Backend::Sqlite => {
             sql.push(
-                " AND receipt_number IN (SELECT s.receipt_number FROM application_search_pairs p \
-                 JOIN application_search s ON s.id = p.rowid WHERE application_search_pairs MATCH ",
+                " AND receipt_number IN (SELECT s.receipt_number FROM application_search_terms p \
+                 JOIN application_search s ON s.id = p.rowid WHERE application_search_terms MATCH ",
             );
             sql.bind(Param::Text(query.fts5_query()));
             sql.push(" AND s.tenant_id = ");
@@ -161,12 +178,12 @@ pub(crate) fn push_answer_search(
                  WHERE tenant_id = ",
             );
             sql.bind(Param::Text(tenant.into()));
-            sql.push(" AND pairs @> string_to_array(");
-            sql.bind(Param::Text(query.bigram_set()));
+            sql.push(" AND term_set @> string_to_array(");
+            sql.bind(Param::Text(query.term_set()));
             sql.push(", ' ')");
-            for word in &query.words {
-                sql.push(" AND folded LIKE ");
-                sql.bind(Param::Text(format!("%{}%", like_escape(word))));
+            for phrase in query.phrases() {
+                sql.push(" AND terms LIKE ");
+                sql.bind(Param::Text(format!("%{}%", like_escape(&phrase))));
                 sql.push(" ESCAPE '\\'");
             }
             sql.push(")");
@@ -225,7 +242,7 @@ pub(crate) async fn index_unindexed_answers(pool: &AnyPool, backend: Backend) ->
             })
             .collect();
         let mut tx = pool.begin().await?;
-        index_answers(&mut tx, backend, &to_index).await?;
+        index_answers(&mut tx, backend, &to_index, Seen::Never).await?;
         tx.commit().await?;
         indexed += rows.len() as u64;
     }

@@ -21,6 +21,9 @@ const ANSWERS: usize = 5;
 pub(super) struct AskQuery {
     #[serde(default)]
     q: String,
+    /// The FAQ answer a resident just rated.
+    #[serde(default)]
+    thanks: String,
 }
 
 /// One answer: an FAQ answer or a procedure's facts, each made only of the city's own data.
@@ -28,6 +31,9 @@ pub(super) struct AskQuery {
 pub(crate) struct Answer {
     /// `faq` or `procedure`.
     kind: String,
+    /// The FAQ entry's or the procedure's id (an FAQ answer is rated at
+    /// `POST /faq/{id}/feedback`).
+    id: String,
     title: String,
     /// An FAQ answer as sanitised HTML (empty for a procedure).
     answer_html: String,
@@ -70,6 +76,9 @@ struct AskPage {
     answers: Vec<Answer>,
     /// A question was asked and nothing answered it.
     unanswered: bool,
+    /// This page (its question), where a rating returns.
+    back_to: String,
+    thanks: String,
 }
 
 pub(super) async fn ask(
@@ -90,6 +99,8 @@ pub(super) async fn ask(
         city: city_name(ui, &city),
         back: "/ask".into(),
         unanswered: !q.is_empty() && answers.is_empty(),
+        back_to: format!("/ask?q={}", crate::kit::percent_encode(&q)),
+        thanks: query.thanks,
         q,
         answers,
     }))
@@ -164,6 +175,7 @@ async fn answers_to(
         let answer = match hit.kind {
             machi_search::Kind::Faq => index.faq_entry(&hit.id).map(|entry| Answer {
                 kind: "faq".into(),
+                id: entry.id.clone(),
                 title: ui.l(&entry.question).to_string(),
                 answer_html: render_markdown(ui.l(&entry.answer)),
                 facts: Vec::new(),
@@ -256,6 +268,7 @@ fn procedure_answer(ui: Ui, record: &machi_store::ProcedureRecord) -> Answer {
     }
     Answer {
         kind: "procedure".into(),
+        id: p.id.clone(),
         title: title(ui, p),
         answer_html: String::new(),
         facts,

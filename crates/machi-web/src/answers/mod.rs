@@ -3,12 +3,14 @@
 //! `GET /api/v1/ask` for apps and chat front-ends.
 
 pub(crate) mod ask;
+mod editing;
+mod feedback;
 mod unanswered;
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use machi_core::faq::FaqEntry;
 use serde::{Deserialize, Serialize};
@@ -21,11 +23,17 @@ pub(crate) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/faq", get(page))
         .route("/ask", get(ask::ask))
+        .route("/faq/{id}/feedback", post(feedback::rate))
 }
 
 /// The staff's list of unanswered questions, behind the staff guard.
 pub(crate) fn staff_routes() -> Router<AppState> {
-    Router::new().route("/staff/unanswered", get(unanswered::list))
+    Router::new()
+        .route("/staff/unanswered", get(unanswered::list))
+        .route("/staff/faq", get(editing::list))
+        .route("/staff/faq/new", get(editing::new).post(editing::create))
+        .route("/staff/faq/{id}", get(editing::edit).post(editing::update))
+        .route("/staff/faq/{id}/delete", post(editing::delete))
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {
@@ -55,12 +63,21 @@ struct FaqPage {
     city: String,
     back: String,
     sections: Vec<Section>,
+    /// The entry a resident just rated (thanked in place of the question).
+    thanks: String,
+}
+
+#[derive(Deserialize)]
+struct FaqPageQuery {
+    #[serde(default)]
+    thanks: String,
 }
 
 async fn page(
     State(state): State<AppState>,
     City(city): City,
     ui: Ui,
+    Query(query): Query<FaqPageQuery>,
 ) -> Result<Response, PageError> {
     let index = state.searches.city(&state.store, &city.id).await?;
     let mut sections: Vec<Section> = Vec::new();
@@ -96,6 +113,7 @@ async fn page(
         city: city_name(ui, &city),
         back: "/faq".into(),
         sections,
+        thanks: query.thanks,
     }))
 }
 

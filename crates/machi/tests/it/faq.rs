@@ -3,6 +3,8 @@
 //! answers at /faq with links into the procedures; the search finds them
 //! (`/api/v1/search?type=faq`) as soon as they are imported; `GET /api/v1/faq` lists them.
 
+mod editing;
+
 use crate::harness::{Db, TestApp, TestDb, CITY};
 use crate::on_both_backends;
 

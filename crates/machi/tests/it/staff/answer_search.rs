@@ -56,7 +56,7 @@ async fn staff_find_applications_by_words_in_the_answers(app: &TestApp) {
     // by the catch-up the store runs when it opens.
     let forget = match app.store.backend() {
         machi_store::Backend::Sqlite => {
-            "DELETE FROM application_search_pairs; DELETE FROM application_search"
+            "DELETE FROM application_search_terms; DELETE FROM application_search"
         }
         machi_store::Backend::Postgres => "DELETE FROM application_search",
     };
