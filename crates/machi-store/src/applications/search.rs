@@ -153,44 +153,46 @@ async fn index_in_sqlite(
     Ok(())
 }
 
-/// Adds the inbox condition for words in the answers: every word of `query` found (by the
-/// index), and every single character typed somewhere in the stored answers.
-pub(crate) fn push_answer_search(
-    sql: &mut Sql,
-    backend: Backend,
-    tenant: &str,
-    query: &AnswerQuery,
-) {
-    match backend {
-        Backend::Sqlite => {
-            sql.push(
-                " AND receipt_number IN (SELECT s.receipt_number FROM application_search_terms p \
-                 JOIN application_search s ON s.id = p.rowid WHERE application_search_terms MATCH ",
-            );
-            sql.bind(Param::Text(query.fts5_query()));
-            sql.push(" AND s.tenant_id = ");
-            sql.bind(Param::Text(tenant.into()));
-            sql.push(")");
-        }
-        Backend::Postgres => {
-            sql.push(
-                " AND receipt_number IN (SELECT receipt_number FROM application_search \
-                 WHERE tenant_id = ",
-            );
-            sql.bind(Param::Text(tenant.into()));
-            sql.push(" AND term_set @> string_to_array(");
-            sql.bind(Param::Text(query.term_set()));
-            sql.push(", ' ')");
-            for phrase in query.phrases() {
-                sql.push(" AND terms LIKE ");
-                sql.bind(Param::Text(format!("%{}%", like_escape(&phrase))));
-                sql.push(" ESCAPE '\\'");
-            }
-            sql.push(")");
-        }
+/// The rows of an inbox search on SQLite, newest (or oldest) index key first: the FTS5
+/// matches, each joined to its application (`a`), so that a page stops as soon as it is full.
+/// Index keys are given in the order applications are taken in (and, by the catch-up, in
+/// receipt-number order), which is the order of `submitted_at` within a city. Written so
+/// that the full-text table drives the join: probing it once per application instead costs
+/// tens of microseconds each, seconds for a department.
+pub(crate) fn push_sqlite_answer_source(sql: &mut Sql, tenant: &str, query: &AnswerQuery) {
+    sql.push(
+        "application_search_terms p CROSS JOIN application_search s ON s.id = p.rowid \
+         CROSS JOIN applications a ON a.tenant_id = s.tenant_id AND a.receipt_number = s.receipt_number \
+         WHERE application_search_terms MATCH ",
+    );
+    sql.bind(Param::Text(query.fts5_query()));
+    sql.push(" AND s.tenant_id = ");
+    sql.bind(Param::Text(tenant.into()));
+}
+
+/// The inbox condition for words in the answers on PostgreSQL: the applications whose term
+/// set holds every term, and whose terms hold each word's terms together.
+pub(crate) fn push_postgres_answer_condition(sql: &mut Sql, tenant: &str, query: &AnswerQuery) {
+    sql.push(
+        " AND a.receipt_number IN (SELECT receipt_number FROM application_search \
+         WHERE tenant_id = ",
+    );
+    sql.bind(Param::Text(tenant.into()));
+    sql.push(" AND term_set @> string_to_array(");
+    sql.bind(Param::Text(query.term_set()));
+    sql.push(", ' ')");
+    for phrase in query.phrases() {
+        sql.push(" AND terms LIKE ");
+        sql.bind(Param::Text(format!("%{}%", like_escape(&phrase))));
+        sql.push(" ESCAPE '\\'");
     }
+    sql.push(")");
+}
+
+/// Single characters typed among the words, looked for in the stored answers.
+pub(crate) fn push_single_characters(sql: &mut Sql, query: &AnswerQuery) {
     for character in &query.single_characters {
-        sql.push(" AND answers LIKE ");
+        sql.push(" AND a.answers LIKE ");
         sql.bind(Param::Text(format!("%{}%", like_escape(character))));
         sql.push(" ESCAPE '\\'");
     }

@@ -6,7 +6,9 @@ use machi_core::applications::Status;
 use machi_core::receipt::ReceiptNumber;
 
 use super::MAX_PAGE;
-use crate::applications::push_answer_search;
+use crate::applications::{
+    push_postgres_answer_condition, push_single_characters, push_sqlite_answer_source,
+};
 use crate::connect::Backend;
 use crate::sql::{like_escape, Param, Sql};
 use crate::{now_text, Result, Store};
@@ -65,98 +67,164 @@ impl InboxItem {
     }
 }
 
+/// The columns of an inbox row, from the applications aliased `a`.
+const COLUMNS: &str = "a.receipt_number, a.procedure_id, a.status, a.made_via, a.submitted_at, \
+     a.updated_at, a.due_at, a.assignee, a.form_version, a.answers";
+
 impl Store {
     /// One page of a department's inbox.
     pub async fn inbox(&self, tenant: &str, query: &InboxQuery) -> Result<Vec<InboxItem>> {
-        let mut sql = Sql::new(
-            self.backend,
-            "SELECT receipt_number, procedure_id, status, made_via, submitted_at, updated_at, due_at, assignee, \
-             form_version, answers FROM applications WHERE tenant_id = ",
-        );
+        let text = Search::of(&query.text);
+        // On SQLite a search for words is driven by the full-text index (newest match first).
+        let streamed = match (&text, self.backend) {
+            (Search::Words(words), Backend::Sqlite) => Some(words),
+            _ => None,
+        };
+        let mut sql = Sql::new(self.backend, &format!("SELECT {COLUMNS} FROM "));
+        match streamed {
+            Some(words) => push_sqlite_answer_source(&mut sql, tenant, words),
+            None => {
+                sql.push("applications a WHERE TRUE");
+            }
+        }
+        sql.push(" AND a.tenant_id = ");
         sql.bind(Param::Text(tenant.into()));
-        sql.push(" AND department_code = ");
+        sql.push(" AND a.department_code = ");
         sql.bind(Param::Text(query.department.clone()));
-        if let Some(status) = query.status {
-            sql.push(" AND status = ");
-            sql.bind(Param::Text(status.as_str().into()));
-        }
-        if let Some(procedure) = &query.procedure {
-            sql.push(" AND procedure_id = ");
-            sql.bind(Param::Text(procedure.clone()));
-        }
-        match &query.assignee {
-            Assignee::Anyone => {}
-            Assignee::Nobody => {
-                sql.push(" AND assignee IS NULL");
-            }
-            Assignee::Person(email) => {
-                sql.push(" AND assignee = ");
-                sql.bind(Param::Text(email.clone()));
-            }
-        }
-        if query.overdue {
-            sql.push(" AND status IN ('received', 'in_review', 'resubmitted') AND due_at < ");
-            sql.bind(Param::Text(now_text()));
-        }
-        push_text_search(&mut sql, self.backend, tenant, &query.text);
+        push_filters(&mut sql, query);
+        push_text_search(&mut sql, self.backend, tenant, &text);
         let order = if query.oldest_first { ">" } else { "<" };
         if let Some((at, receipt)) = query.after.as_deref().and_then(|c| c.split_once('|')) {
-            sql.push(&format!(" AND (submitted_at {order} "));
+            sql.push(&format!(" AND (a.submitted_at {order} "));
             sql.bind(Param::Text(at.into()));
-            sql.push(" OR (submitted_at = ");
+            sql.push(" OR (a.submitted_at = ");
             sql.bind(Param::Text(at.into()));
-            sql.push(&format!(" AND receipt_number {order} "));
+            sql.push(&format!(" AND a.receipt_number {order} "));
             sql.bind(Param::Text(receipt.into()));
             sql.push("))");
         }
         let direction = if query.oldest_first { "ASC" } else { "DESC" };
-        sql.push(&format!(
-            " ORDER BY submitted_at {direction}, receipt_number {direction} LIMIT "
-        ));
+        if streamed.is_some() {
+            sql.push(&format!(" ORDER BY p.rowid {direction} LIMIT "));
+        } else {
+            sql.push(&format!(
+                " ORDER BY a.submitted_at {direction}, a.receipt_number {direction} LIMIT "
+            ));
+        }
         sql.bind(Param::Int(query.limit.clamp(1, MAX_PAGE)));
         let rows = sqlx::query_with(sql.text(), sql.arguments())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(crate::typed).collect()
+        let mut items: Vec<InboxItem> = rows.iter().map(crate::typed).collect::<Result<_>>()?;
+        if streamed.is_some() {
+            // The index's order is the order applications came in; the page is put in the
+            // exact order of the inbox, which the next page's cursor follows.
+            items.sort_by(|x, y| {
+                let by_time =
+                    (&x.submitted_at, &x.receipt_number).cmp(&(&y.submitted_at, &y.receipt_number));
+                if query.oldest_first {
+                    by_time
+                } else {
+                    by_time.reverse()
+                }
+            });
+        }
+        Ok(items)
     }
 }
 
-/// A receipt number (or its start) matches by prefix; anything else is looked for in the
-/// answers (all its words, see `machi_core::applications::search`).
-fn push_text_search(sql: &mut Sql, backend: Backend, tenant: &str, text: &str) {
-    let text = text.trim();
-    if text.is_empty() {
-        return;
+/// Status, procedure, assignee and overdue.
+fn push_filters(sql: &mut Sql, query: &InboxQuery) {
+    if let Some(status) = query.status {
+        sql.push(" AND a.status = ");
+        sql.bind(Param::Text(status.as_str().into()));
     }
-    // A whole receipt number can only prefix-match itself (its second hyphen fixes the length
-    // of the running number), so it is looked up by equality, which both databases answer from
-    // the primary key. A bound `LIKE 'prefix%'` uses no index on either, and scanned the whole
-    // department: 0.1–0.6 s at a million applications (BENCHMARKS.md).
-    // Typed without hyphens or in 全角 digits, it is still the same number.
-    if let Some(receipt) = ReceiptNumber::parse(text) {
-        sql.push(" AND receipt_number = ");
-        sql.bind(Param::Text(receipt.as_str().into()));
-        return;
+    if let Some(procedure) = &query.procedure {
+        sql.push(" AND a.procedure_id = ");
+        sql.bind(Param::Text(procedure.clone()));
     }
-    // The start of a receipt number is six digits (the day) and a hyphen; a phone number
-    // (090-…, 06-…) is not, and is looked for in the answers.
-    let bytes = text.as_bytes();
-    let looks_like_receipt = bytes.len() >= 6
-        && bytes[..6].iter().all(u8::is_ascii_digit)
-        && bytes.get(6).is_none_or(|b| *b == b'-')
-        && text.chars().all(|c| c.is_ascii_digit() || c == '-');
-    if looks_like_receipt {
-        sql.push(" AND receipt_number LIKE ");
-        sql.bind(Param::Text(format!("{}%", like_escape(text))));
-        sql.push(" ESCAPE '\\'");
-        return;
+    match &query.assignee {
+        Assignee::Anyone => {}
+        Assignee::Nobody => {
+            sql.push(" AND a.assignee IS NULL");
+        }
+        Assignee::Person(email) => {
+            sql.push(" AND a.assignee = ");
+            sql.bind(Param::Text(email.clone()));
+        }
     }
-    // Words of two characters or more are found through the answers' index; a search of
-    // single characters only (rare, and matching most applications) reads the answers.
-    match AnswerQuery::parse(text) {
-        Some(words) => push_answer_search(sql, backend, tenant, &words),
-        None => {
-            sql.push(" AND answers LIKE ");
+    if query.overdue {
+        sql.push(" AND a.status IN ('received', 'in_review', 'resubmitted') AND a.due_at < ");
+        sql.bind(Param::Text(now_text()));
+    }
+}
+
+/// What the inbox's search box holds.
+#[derive(Debug)]
+enum Search {
+    Nothing,
+    /// A whole receipt number.
+    Receipt(ReceiptNumber),
+    /// The start of one.
+    ReceiptStart(String),
+    /// Words looked up in the answers' index.
+    Words(AnswerQuery),
+    /// Only single kanji or kana: read in the stored answers.
+    Characters(String),
+}
+
+impl Search {
+    fn of(text: &str) -> Self {
+        let text = text.trim();
+        if text.is_empty() {
+            return Self::Nothing;
+        }
+        // A whole receipt number can only prefix-match itself (its second hyphen fixes the
+        // length of the running number), so it is looked up by equality, which both databases
+        // answer from the primary key. A bound `LIKE 'prefix%'` uses no index on either, and
+        // scanned the whole department: 0.1–0.6 s at a million applications (BENCHMARKS.md).
+        // Typed without hyphens or in 全角 digits, it is still the same number.
+        if let Some(receipt) = ReceiptNumber::parse(text) {
+            return Self::Receipt(receipt);
+        }
+        // The start of a receipt number is six digits (the day) and a hyphen; a phone number
+        // (090-…, 06-…) is not, and is looked for in the answers.
+        let bytes = text.as_bytes();
+        let looks_like_receipt = bytes.len() >= 6
+            && bytes[..6].iter().all(u8::is_ascii_digit)
+            && bytes.get(6).is_none_or(|b| *b == b'-')
+            && text.chars().all(|c| c.is_ascii_digit() || c == '-');
+        if looks_like_receipt {
+            return Self::ReceiptStart(text.to_string());
+        }
+        match AnswerQuery::parse(text) {
+            Some(words) => Self::Words(words),
+            None => Self::Characters(text.to_string()),
+        }
+    }
+}
+
+/// The search's condition (on SQLite, words are matched by the rows' source instead).
+fn push_text_search(sql: &mut Sql, backend: Backend, tenant: &str, search: &Search) {
+    match search {
+        Search::Nothing => {}
+        Search::Receipt(receipt) => {
+            sql.push(" AND a.receipt_number = ");
+            sql.bind(Param::Text(receipt.as_str().into()));
+        }
+        Search::ReceiptStart(start) => {
+            sql.push(" AND a.receipt_number LIKE ");
+            sql.bind(Param::Text(format!("{}%", like_escape(start))));
+            sql.push(" ESCAPE '\\'");
+        }
+        Search::Words(words) => {
+            if backend == Backend::Postgres {
+                push_postgres_answer_condition(sql, tenant, words);
+            }
+            push_single_characters(sql, words);
+        }
+        Search::Characters(text) => {
+            sql.push(" AND a.answers LIKE ");
             sql.bind(Param::Text(format!("%{}%", like_escape(text))));
             sql.push(" ESCAPE '\\'");
         }
@@ -170,7 +238,7 @@ mod tests {
     /// The condition a search adds, and its bound parameters as `Debug` shows them.
     fn search(text: &str) -> (String, String) {
         let mut sql = Sql::new(Backend::Postgres, "WHERE TRUE");
-        push_text_search(&mut sql, Backend::Postgres, "city", text);
+        push_text_search(&mut sql, Backend::Postgres, "city", &Search::of(text));
         (sql.text().to_string(), format!("{sql:?}"))
     }
 
@@ -179,7 +247,7 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 15).unwrap();
         let receipt = ReceiptNumber::new(day, 123).to_string();
         let (text, params) = search(&format!(" {receipt} "));
-        assert_eq!(text, "WHERE TRUE AND receipt_number = $1");
+        assert_eq!(text, "WHERE TRUE AND a.receipt_number = $1");
         assert!(params.contains(&format!("Text(\"{receipt}\")")), "{params}");
     }
 
@@ -187,7 +255,7 @@ mod tests {
     fn the_start_of_a_receipt_number_or_a_wrong_check_digit_matches_by_prefix() {
         for typed in ["240115-000", "240115-000123-0"] {
             let (text, params) = search(typed);
-            assert_eq!(text, "WHERE TRUE AND receipt_number LIKE $1 ESCAPE '\\'");
+            assert_eq!(text, "WHERE TRUE AND a.receipt_number LIKE $1 ESCAPE '\\'");
             assert!(params.contains(&format!("{typed}%")), "{params}");
         }
     }
@@ -203,13 +271,16 @@ mod tests {
     fn every_word_is_looked_for_and_single_characters_in_the_answers() {
         let (text, params) = search("山田 花子 山");
         assert_eq!(text.matches("terms LIKE").count(), 2, "{text}");
-        assert!(text.ends_with("AND answers LIKE $5 ESCAPE '\\'"), "{text}");
+        assert!(
+            text.ends_with("AND a.answers LIKE $5 ESCAPE '\\'"),
+            "{text}"
+        );
         assert!(params.contains("Text(\"%山%\")"), "{params}");
     }
 
     #[test]
     fn a_single_character_alone_reads_the_answers() {
         let (text, _) = search("山");
-        assert_eq!(text, "WHERE TRUE AND answers LIKE $1 ESCAPE '\\'");
+        assert_eq!(text, "WHERE TRUE AND a.answers LIKE $1 ESCAPE '\\'");
     }
 }

@@ -52,6 +52,28 @@ async fn staff_find_applications_by_words_in_the_answers(app: &TestApp) {
         }
     }
 
+    // A search pages newest first like the rest of the inbox, the cursor carrying on.
+    let third = app.apply_example(KOSODATE_PROCEDURE).await;
+    assert_eq!(third.status(), 201);
+    let third: serde_json::Value = third.json().await.unwrap();
+    let mut query = machi_store::review::InboxQuery {
+        department: "kosodate".into(),
+        text: "example.jp".into(),
+        limit: 2,
+        ..Default::default()
+    };
+    let first_page = app.store.inbox(crate::harness::CITY, &query).await.unwrap();
+    let shown: Vec<&str> = first_page.iter().map(|i| i.receipt_number.as_str()).collect();
+    assert_eq!(shown, [third["receipt_number"].as_str().unwrap(), sato.as_str()]);
+    query.after = first_page.last().map(|i| i.cursor());
+    let next_page = app.store.inbox(crate::harness::CITY, &query).await.unwrap();
+    let shown: Vec<&str> = next_page.iter().map(|i| i.receipt_number.as_str()).collect();
+    assert_eq!(shown, [yamada.as_str()]);
+    query.oldest_first = true;
+    query.after = None;
+    let oldest = app.store.inbox(crate::harness::CITY, &query).await.unwrap();
+    assert_eq!(oldest[0].receipt_number, yamada);
+
     // Applications whose answers were never indexed (stored by an older machi) are indexed
     // by the catch-up the store runs when it opens.
     let forget = match app.store.backend() {
@@ -66,7 +88,7 @@ async fn staff_find_applications_by_words_in_the_answers(app: &TestApp) {
         .unwrap();
     let lost = manager.get_html("/staff/inbox?q=やまだ").await;
     assert!(!lost.contains(&format!(">{yamada}</a>")));
-    assert_eq!(app.store.index_unindexed_answers().await.unwrap(), 2);
+    assert_eq!(app.store.index_unindexed_answers().await.unwrap(), 3);
     assert_eq!(app.store.index_unindexed_answers().await.unwrap(), 0);
     let found = manager.get_html("/staff/inbox?q=やまだ").await;
     assert!(found.contains(&format!(">{yamada}</a>")));
