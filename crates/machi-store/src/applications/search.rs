@@ -60,13 +60,19 @@ async fn index_in_postgres(
 ) -> Result<()> {
     let mut sql = Sql::new(
         Backend::Postgres,
-        "INSERT INTO application_search (tenant_id, receipt_number, terms, term_set) VALUES ",
+        "INSERT INTO application_search (tenant_id, receipt_number, submitted_at, terms, term_set) \
+         VALUES ",
     );
     for (i, row) in rows.iter().enumerate() {
         let terms = answer_terms(row.answers);
         sql.push(if i == 0 { "(" } else { ", (" });
         sql.bind(Param::Text(row.tenant.into())).push(", ");
         sql.bind(Param::Text(row.receipt_number.into())).push(", ");
+        // The application is written before it is indexed, in the same transaction.
+        sql.push("(SELECT submitted_at FROM applications WHERE tenant_id = ");
+        sql.bind(Param::Text(row.tenant.into()))
+            .push(" AND receipt_number = ");
+        sql.bind(Param::Text(row.receipt_number.into())).push("), ");
         let set = term_set(&terms);
         sql.bind(Param::Text(terms)).push(", string_to_array(");
         sql.bind(Param::Text(set)).push(", ' '))");
@@ -171,13 +177,23 @@ pub(crate) fn push_sqlite_answer_source(sql: &mut Sql, tenant: &str, query: &Ans
 }
 
 /// The inbox condition for words in the answers on PostgreSQL: the applications whose term
-/// set holds every term, and whose terms hold each word's terms together.
-pub(crate) fn push_postgres_answer_condition(sql: &mut Sql, tenant: &str, query: &AnswerQuery) {
+/// set holds every term, and whose terms hold each word's terms together; only those
+/// submitted at or after `since` when given (see `Store::inbox`).
+pub(crate) fn push_postgres_answer_condition(
+    sql: &mut Sql,
+    tenant: &str,
+    query: &AnswerQuery,
+    since: Option<&str>,
+) {
     sql.push(
         " AND a.receipt_number IN (SELECT receipt_number FROM application_search \
          WHERE tenant_id = ",
     );
     sql.bind(Param::Text(tenant.into()));
+    if let Some(since) = since {
+        sql.push(" AND submitted_at >= ");
+        sql.bind(Param::Text(since.into()));
+    }
     sql.push(" AND term_set @> string_to_array(");
     sql.bind(Param::Text(query.term_set()));
     sql.push(", ' ')");

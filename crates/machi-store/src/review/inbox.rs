@@ -71,12 +71,60 @@ impl InboxItem {
 const COLUMNS: &str = "a.receipt_number, a.procedure_id, a.status, a.made_via, a.submitted_at, \
      a.updated_at, a.due_at, a.assignee, a.form_version, a.answers";
 
+/// How far back a search for words on PostgreSQL looks at first, then next, … (days before
+/// the newest application it may show): a common name fills the page from the first window
+/// without reading its older matches; a rare one ends with the unbounded search, whose few
+/// candidates cost little. (SQLite's full-text index is read newest first instead.)
+const SEARCH_WINDOWS_DAYS: [i64; 4] = [7, 31, 92, 366];
+
 impl Store {
     /// One page of a department's inbox.
     pub async fn inbox(&self, tenant: &str, query: &InboxQuery) -> Result<Vec<InboxItem>> {
         let text = Search::of(&query.text);
+        if self.backend == Backend::Postgres
+            && matches!(text, Search::Words(_))
+            && !query.oldest_first
+        {
+            return self.inbox_in_windows(tenant, query, &text).await;
+        }
+        self.inbox_page(tenant, query, &text, None).await
+    }
+
+    /// A newest-first search for words on PostgreSQL, one window of time after another until
+    /// the page is full.
+    async fn inbox_in_windows(
+        &self,
+        tenant: &str,
+        query: &InboxQuery,
+        text: &Search,
+    ) -> Result<Vec<InboxItem>> {
+        let anchor = query
+            .after
+            .as_deref()
+            .and_then(|c| c.split_once('|'))
+            .and_then(|(at, _)| crate::Time::parse(at))
+            .map_or_else(chrono::Utc::now, crate::Time::utc);
+        let wanted = query.limit.clamp(1, MAX_PAGE) as usize;
+        for days in SEARCH_WINDOWS_DAYS {
+            let since = crate::format_time(anchor - chrono::Duration::days(days));
+            let page = self.inbox_page(tenant, query, text, Some(&since)).await?;
+            if page.len() >= wanted {
+                return Ok(page);
+            }
+        }
+        self.inbox_page(tenant, query, text, None).await
+    }
+
+    /// One page, the search's candidates limited to those submitted at or after `since`.
+    async fn inbox_page(
+        &self,
+        tenant: &str,
+        query: &InboxQuery,
+        text: &Search,
+        since: Option<&str>,
+    ) -> Result<Vec<InboxItem>> {
         // On SQLite a search for words is driven by the full-text index (newest match first).
-        let streamed = match (&text, self.backend) {
+        let streamed = match (text, self.backend) {
             (Search::Words(words), Backend::Sqlite) => Some(words),
             _ => None,
         };
@@ -92,7 +140,11 @@ impl Store {
         sql.push(" AND a.department_code = ");
         sql.bind(Param::Text(query.department.clone()));
         push_filters(&mut sql, query);
-        push_text_search(&mut sql, self.backend, tenant, &text);
+        push_text_search(&mut sql, self.backend, tenant, text, since);
+        if let Some(since) = since {
+            sql.push(" AND a.submitted_at >= ");
+            sql.bind(Param::Text(since.into()));
+        }
         let order = if query.oldest_first { ">" } else { "<" };
         if let Some((at, receipt)) = query.after.as_deref().and_then(|c| c.split_once('|')) {
             sql.push(&format!(" AND (a.submitted_at {order} "));
@@ -205,7 +257,13 @@ impl Search {
 }
 
 /// The search's condition (on SQLite, words are matched by the rows' source instead).
-fn push_text_search(sql: &mut Sql, backend: Backend, tenant: &str, search: &Search) {
+fn push_text_search(
+    sql: &mut Sql,
+    backend: Backend,
+    tenant: &str,
+    search: &Search,
+    since: Option<&str>,
+) {
     match search {
         Search::Nothing => {}
         Search::Receipt(receipt) => {
@@ -219,7 +277,7 @@ fn push_text_search(sql: &mut Sql, backend: Backend, tenant: &str, search: &Sear
         }
         Search::Words(words) => {
             if backend == Backend::Postgres {
-                push_postgres_answer_condition(sql, tenant, words);
+                push_postgres_answer_condition(sql, tenant, words, since);
             }
             push_single_characters(sql, words);
         }
@@ -238,7 +296,7 @@ mod tests {
     /// The condition a search adds, and its bound parameters as `Debug` shows them.
     fn search(text: &str) -> (String, String) {
         let mut sql = Sql::new(Backend::Postgres, "WHERE TRUE");
-        push_text_search(&mut sql, Backend::Postgres, "city", &Search::of(text));
+        push_text_search(&mut sql, Backend::Postgres, "city", &Search::of(text), None);
         (sql.text().to_string(), format!("{sql:?}"))
     }
 

@@ -190,6 +190,22 @@ impl City {
             ("町 and 丁目, 中央町3丁目 (1 in 100)", "中央町3丁目".into()),
             ("a name nobody has (0 matches)", "存在 しない".into()),
         ];
+        // A common name in a page the filters make rare: the most the index has to read.
+        let rarest = department
+            .procedures
+            .last()
+            .map(|(id, _)| id.clone())
+            .unwrap_or_default();
+        queries.push((
+            format!("search in the answers: サトウ + status = in_review + procedure = {rarest}"),
+            InboxQuery {
+                text: "サトウ".into(),
+                status: Some(Status::InReview),
+                procedure: Some(rarest),
+                ..base.clone()
+            },
+            Role::Answers,
+        ));
         for (label, text) in searches {
             queries.push((
                 format!("search in the answers: {label}"),

@@ -63,11 +63,20 @@ async fn staff_find_applications_by_words_in_the_answers(app: &TestApp) {
         ..Default::default()
     };
     let first_page = app.store.inbox(crate::harness::CITY, &query).await.unwrap();
-    let shown: Vec<&str> = first_page.iter().map(|i| i.receipt_number.as_str()).collect();
-    assert_eq!(shown, [third["receipt_number"].as_str().unwrap(), sato.as_str()]);
+    let shown: Vec<&str> = first_page
+        .iter()
+        .map(|i| i.receipt_number.as_str())
+        .collect();
+    assert_eq!(
+        shown,
+        [third["receipt_number"].as_str().unwrap(), sato.as_str()]
+    );
     query.after = first_page.last().map(|i| i.cursor());
     let next_page = app.store.inbox(crate::harness::CITY, &query).await.unwrap();
-    let shown: Vec<&str> = next_page.iter().map(|i| i.receipt_number.as_str()).collect();
+    let shown: Vec<&str> = next_page
+        .iter()
+        .map(|i| i.receipt_number.as_str())
+        .collect();
     assert_eq!(shown, [yamada.as_str()]);
     query.oldest_first = true;
     query.after = None;
