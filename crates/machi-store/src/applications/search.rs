@@ -176,33 +176,34 @@ pub(crate) fn push_sqlite_answer_source(sql: &mut Sql, tenant: &str, query: &Ans
     sql.bind(Param::Text(tenant.into()));
 }
 
-/// The inbox condition for words in the answers on PostgreSQL: the applications whose term
-/// set holds every term, and whose terms hold each word's terms together; only those
-/// submitted at or after `since` when given (see `Store::inbox`).
-pub(crate) fn push_postgres_answer_condition(
+/// The rows of an inbox search on PostgreSQL: the applications whose term set holds every
+/// term and whose terms hold each word's terms together, joined from the index's table so
+/// that a rare word reads only its few candidates (and their applications by key), newest
+/// first by the index's own `submitted_at`; only those submitted at or after `since` when
+/// given (see `Store::inbox`).
+pub(crate) fn push_postgres_answer_source(
     sql: &mut Sql,
     tenant: &str,
     query: &AnswerQuery,
     since: Option<&str>,
 ) {
     sql.push(
-        " AND a.receipt_number IN (SELECT receipt_number FROM application_search \
-         WHERE tenant_id = ",
+        "application_search s JOIN applications a \
+         ON a.tenant_id = s.tenant_id AND a.receipt_number = s.receipt_number WHERE s.tenant_id = ",
     );
     sql.bind(Param::Text(tenant.into()));
     if let Some(since) = since {
-        sql.push(" AND submitted_at >= ");
+        sql.push(" AND s.submitted_at >= ");
         sql.bind(Param::Text(since.into()));
     }
-    sql.push(" AND term_set @> string_to_array(");
+    sql.push(" AND s.term_set @> string_to_array(");
     sql.bind(Param::Text(query.term_set()));
     sql.push(", ' ')");
     for phrase in query.phrases() {
-        sql.push(" AND terms LIKE ");
+        sql.push(" AND s.terms LIKE ");
         sql.bind(Param::Text(format!("%{}%", like_escape(&phrase))));
         sql.push(" ESCAPE '\\'");
     }
-    sql.push(")");
 }
 
 /// Single characters typed among the words, looked for in the stored answers.

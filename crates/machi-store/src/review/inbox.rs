@@ -7,7 +7,7 @@ use machi_core::receipt::ReceiptNumber;
 
 use super::MAX_PAGE;
 use crate::applications::{
-    push_postgres_answer_condition, push_single_characters, push_sqlite_answer_source,
+    push_postgres_answer_source, push_single_characters, push_sqlite_answer_source,
 };
 use crate::connect::Backend;
 use crate::sql::{like_escape, Param, Sql};
@@ -123,15 +123,20 @@ impl Store {
         text: &Search,
         since: Option<&str>,
     ) -> Result<Vec<InboxItem>> {
-        // On SQLite a search for words is driven by the full-text index (newest match first).
-        let streamed = match (text, self.backend) {
-            (Search::Words(words), Backend::Sqlite) => Some(words),
+        // A search for words reads from the answers' index, joined to the applications: on
+        // SQLite in the full-text index's order (newest match first).
+        let words = match text {
+            Search::Words(words) => Some(words),
             _ => None,
         };
+        let streamed = words.filter(|_| self.backend == Backend::Sqlite);
         let mut sql = Sql::new(self.backend, &format!("SELECT {COLUMNS} FROM "));
-        match streamed {
-            Some(words) => push_sqlite_answer_source(&mut sql, tenant, words),
-            None => {
+        match (words, self.backend) {
+            (Some(words), Backend::Sqlite) => push_sqlite_answer_source(&mut sql, tenant, words),
+            (Some(words), Backend::Postgres) => {
+                push_postgres_answer_source(&mut sql, tenant, words, since)
+            }
+            (None, _) => {
                 sql.push("applications a WHERE TRUE");
             }
         }
@@ -140,11 +145,7 @@ impl Store {
         sql.push(" AND a.department_code = ");
         sql.bind(Param::Text(query.department.clone()));
         push_filters(&mut sql, query);
-        push_text_search(&mut sql, self.backend, tenant, text, since);
-        if let Some(since) = since {
-            sql.push(" AND a.submitted_at >= ");
-            sql.bind(Param::Text(since.into()));
-        }
+        push_text_search(&mut sql, text);
         let order = if query.oldest_first { ">" } else { "<" };
         if let Some((at, receipt)) = query.after.as_deref().and_then(|c| c.split_once('|')) {
             sql.push(&format!(" AND (a.submitted_at {order} "));
@@ -158,6 +159,10 @@ impl Store {
         let direction = if query.oldest_first { "ASC" } else { "DESC" };
         if streamed.is_some() {
             sql.push(&format!(" ORDER BY p.rowid {direction} LIMIT "));
+        } else if words.is_some() {
+            sql.push(&format!(
+                " ORDER BY s.submitted_at {direction}, s.receipt_number {direction} LIMIT "
+            ));
         } else {
             sql.push(&format!(
                 " ORDER BY a.submitted_at {direction}, a.receipt_number {direction} LIMIT "
@@ -256,14 +261,8 @@ impl Search {
     }
 }
 
-/// The search's condition (on SQLite, words are matched by the rows' source instead).
-fn push_text_search(
-    sql: &mut Sql,
-    backend: Backend,
-    tenant: &str,
-    search: &Search,
-    since: Option<&str>,
-) {
+/// The search's condition (words are matched by the rows' source instead).
+fn push_text_search(sql: &mut Sql, search: &Search) {
     match search {
         Search::Nothing => {}
         Search::Receipt(receipt) => {
@@ -275,12 +274,7 @@ fn push_text_search(
             sql.bind(Param::Text(format!("{}%", like_escape(start))));
             sql.push(" ESCAPE '\\'");
         }
-        Search::Words(words) => {
-            if backend == Backend::Postgres {
-                push_postgres_answer_condition(sql, tenant, words, since);
-            }
-            push_single_characters(sql, words);
-        }
+        Search::Words(words) => push_single_characters(sql, words),
         Search::Characters(text) => {
             sql.push(" AND a.answers LIKE ");
             sql.bind(Param::Text(format!("%{}%", like_escape(text))));
@@ -296,7 +290,7 @@ mod tests {
     /// The condition a search adds, and its bound parameters as `Debug` shows them.
     fn search(text: &str) -> (String, String) {
         let mut sql = Sql::new(Backend::Postgres, "WHERE TRUE");
-        push_text_search(&mut sql, Backend::Postgres, "city", &Search::of(text), None);
+        push_text_search(&mut sql, &Search::of(text));
         (sql.text().to_string(), format!("{sql:?}"))
     }
 
@@ -318,21 +312,34 @@ mod tests {
         }
     }
 
+    /// The rows a search for words reads on PostgreSQL.
+    fn source(text: &str) -> (String, String) {
+        let mut sql = Sql::new(Backend::Postgres, "");
+        push_postgres_answer_source(&mut sql, "city", &AnswerQuery::parse(text).unwrap(), None);
+        (sql.text().to_string(), format!("{sql:?}"))
+    }
+
     #[test]
     fn a_phone_number_is_looked_for_in_the_answers_index() {
-        let (text, params) = search("090-1234-5678");
-        assert!(text.contains("FROM application_search"), "{text}");
+        let (text, params) = source("090-1234-5678");
+        assert!(
+            text.starts_with("application_search s JOIN applications a"),
+            "{text}"
+        );
         assert!(params.contains("Text(\"% 090 1234 5678 %\")"), "{params}");
+        assert_eq!(
+            search("090-1234-5678").0,
+            "WHERE TRUE",
+            "no other condition"
+        );
     }
 
     #[test]
     fn every_word_is_looked_for_and_single_characters_in_the_answers() {
-        let (text, params) = search("山田 花子 山");
+        let (text, _) = source("山田 花子 山");
         assert_eq!(text.matches("terms LIKE").count(), 2, "{text}");
-        assert!(
-            text.ends_with("AND a.answers LIKE $5 ESCAPE '\\'"),
-            "{text}"
-        );
+        let (text, params) = search("山田 花子 山");
+        assert_eq!(text, "WHERE TRUE AND a.answers LIKE $1 ESCAPE '\\'");
         assert!(params.contains("Text(\"%山%\")"), "{params}");
     }
 
