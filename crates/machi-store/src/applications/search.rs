@@ -187,22 +187,41 @@ pub(crate) fn push_postgres_answer_source(
     query: &AnswerQuery,
     since: Option<&str>,
 ) {
-    sql.push(
+    // Within a window of time the candidates are read in full (`OFFSET 0` keeps the planner
+    // from walking the time index instead, which its estimate of a rare word's frequency
+    // can make it prefer); without one, the planner weighs both ways.
+    let fenced = since.is_some();
+    sql.push(if fenced {
+        "(SELECT receipt_number, submitted_at, tenant_id FROM application_search WHERE tenant_id = "
+    } else {
         "application_search s JOIN applications a \
-         ON a.tenant_id = s.tenant_id AND a.receipt_number = s.receipt_number WHERE s.tenant_id = ",
-    );
+         ON a.tenant_id = s.tenant_id AND a.receipt_number = s.receipt_number WHERE s.tenant_id = "
+    });
     sql.bind(Param::Text(tenant.into()));
+    let column = |name: &str| {
+        if fenced {
+            name.to_string()
+        } else {
+            format!("s.{name}")
+        }
+    };
     if let Some(since) = since {
-        sql.push(" AND s.submitted_at >= ");
+        sql.push(&format!(" AND {} >= ", column("submitted_at")));
         sql.bind(Param::Text(since.into()));
     }
-    sql.push(" AND s.term_set @> string_to_array(");
+    sql.push(&format!(" AND {} @> string_to_array(", column("term_set")));
     sql.bind(Param::Text(query.term_set()));
     sql.push(", ' ')");
     for phrase in query.phrases() {
-        sql.push(" AND s.terms LIKE ");
+        sql.push(&format!(" AND {} LIKE ", column("terms")));
         sql.bind(Param::Text(format!("%{}%", like_escape(&phrase))));
         sql.push(" ESCAPE '\\'");
+    }
+    if fenced {
+        sql.push(
+            " OFFSET 0) s JOIN applications a \
+             ON a.tenant_id = s.tenant_id AND a.receipt_number = s.receipt_number WHERE TRUE",
+        );
     }
 }
 

@@ -71,11 +71,11 @@ impl InboxItem {
 const COLUMNS: &str = "a.receipt_number, a.procedure_id, a.status, a.made_via, a.submitted_at, \
      a.updated_at, a.due_at, a.assignee, a.form_version, a.answers";
 
-/// How far back a search for words on PostgreSQL looks at first, then next, … (days before
+/// How far back a search for words on PostgreSQL looks at first, then next (days before
 /// the newest application it may show): a common name fills the page from the first window
 /// without reading its older matches; a rare one ends with the unbounded search, whose few
 /// candidates cost little. (SQLite's full-text index is read newest first instead.)
-const SEARCH_WINDOWS_DAYS: [i64; 4] = [7, 31, 92, 366];
+const SEARCH_WINDOWS_DAYS: [i64; 2] = [7, 92];
 
 impl Store {
     /// One page of a department's inbox.
