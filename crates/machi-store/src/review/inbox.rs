@@ -81,9 +81,16 @@ impl Store {
     /// One page of a department's inbox.
     pub async fn inbox(&self, tenant: &str, query: &InboxQuery) -> Result<Vec<InboxItem>> {
         let text = Search::of(&query.text);
+        // Windows of time help a search alone; with filters as well, the planner weighs
+        // the filters' indexes against the search's.
+        let filtered = query.status.is_some()
+            || query.procedure.is_some()
+            || query.assignee != Assignee::Anyone
+            || query.overdue;
         if self.backend == Backend::Postgres
             && matches!(text, Search::Words(_))
             && !query.oldest_first
+            && !filtered
         {
             return self.inbox_in_windows(tenant, query, &text).await;
         }
