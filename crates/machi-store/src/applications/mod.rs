@@ -10,7 +10,8 @@ pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt, RECEIPT_PL
 pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
 pub(crate) use search::{
     index_answers, index_unindexed_answers, push_postgres_answer_source, push_single_characters,
-    push_sqlite_answer_source, AnswersToIndex, Seen,
+    push_sqlite_answer_probe, push_sqlite_answer_source, sqlite_matches_up_to, AnswersToIndex,
+    Seen,
 };
 
 use machi_core::receipt::AccessCode;

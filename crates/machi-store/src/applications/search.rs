@@ -176,6 +176,36 @@ pub(crate) fn push_sqlite_answer_source(sql: &mut Sql, tenant: &str, query: &Ans
     sql.bind(Param::Text(tenant.into()));
 }
 
+/// The inbox condition for words on SQLite when the page's other filters lead: each
+/// application the filters let through is looked up in the full-text index by its key. For a
+/// word in many applications under filters that let few through, where reading the index's
+/// matches would take long (see `Store::inbox`).
+pub(crate) fn push_sqlite_answer_probe(sql: &mut Sql, query: &AnswerQuery) {
+    sql.push(
+        " AND EXISTS (SELECT 1 FROM application_search s CROSS JOIN application_search_terms p \
+         ON p.rowid = s.id WHERE s.tenant_id = a.tenant_id AND s.receipt_number = a.receipt_number \
+         AND application_search_terms MATCH ",
+    );
+    sql.bind(Param::Text(query.fts5_query()));
+    sql.push(")");
+}
+
+/// How many applications (of any city) the words match, counting up to `cap`.
+pub(crate) async fn sqlite_matches_up_to(
+    pool: &AnyPool,
+    query: &AnswerQuery,
+    cap: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM application_search_terms \
+         WHERE application_search_terms MATCH $1 LIMIT $2)",
+    )
+    .bind(query.fts5_query())
+    .bind(cap)
+    .fetch_one(pool)
+    .await?)
+}
+
 /// The rows of an inbox search on PostgreSQL: the applications whose term set holds every
 /// term and whose terms hold each word's terms together, joined from the index's table so
 /// that a rare word reads only its few candidates (and their applications by key), newest
