@@ -12,6 +12,23 @@ use crate::audit::AuditEntry;
 use crate::procedures::{parse_json, to_json};
 use crate::{now_text, Result, Store};
 
+/// Binds an entry's fields in the order every statement here names them: department code
+/// and name, question and answer (Japanese, English), procedures and keywords (JSON).
+fn bind_entry<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    entry: &'q FaqEntry,
+) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>> {
+    Ok(query
+        .bind(&entry.department_code)
+        .bind(&entry.department)
+        .bind(&entry.question.ja)
+        .bind(&entry.question.en)
+        .bind(&entry.answer.ja)
+        .bind(&entry.answer.en)
+        .bind(to_json(&entry.procedures)?)
+        .bind(to_json(&entry.keywords)?))
+}
+
 impl Store {
     /// Replaces the city's FAQ with `entries` (checked by the caller), all or nothing, audited.
     pub async fn replace_faq(
@@ -27,25 +44,18 @@ impl Store {
             .await?;
         let now = now_text();
         for (position, entry) in entries.iter().enumerate() {
-            sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO faq_entries (tenant_id, id, department_code, department, question_ja, \
                  question_en, answer_ja, answer_en, procedures, keywords, position, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(tenant)
-            .bind(&entry.id)
-            .bind(&entry.department_code)
-            .bind(&entry.department)
-            .bind(&entry.question.ja)
-            .bind(&entry.question.en)
-            .bind(&entry.answer.ja)
-            .bind(&entry.answer.en)
-            .bind(to_json(&entry.procedures)?)
-            .bind(to_json(&entry.keywords)?)
-            .bind(position as i64)
-            .bind(&now)
-            .execute(&mut *tx.tx)
-            .await?;
+            .bind(&entry.id);
+            bind_entry(insert, entry)?
+                .bind(position as i64)
+                .bind(&now)
+                .execute(&mut *tx.tx)
+                .await?;
         }
         tx.append(&AuditEntry::new(
             actor,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use machi_core::faq::FaqEntry;
 use sqlx::Row;
 
+use super::bind_entry;
 use crate::audit::AuditEntry;
-use crate::procedures::to_json;
 use crate::{now_text, Result, Store};
 
 /// How residents rated an entry's answer.
@@ -29,46 +29,32 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_audited(tenant).await?;
         let now = now_text();
-        let changed = sqlx::query(
+        let update = sqlx::query(
             "UPDATE faq_entries SET department_code = $1, department = $2, question_ja = $3, \
              question_en = $4, answer_ja = $5, answer_en = $6, procedures = $7, keywords = $8, \
              updated_at = $9 WHERE tenant_id = $10 AND id = $11",
-        )
-        .bind(&entry.department_code)
-        .bind(&entry.department)
-        .bind(&entry.question.ja)
-        .bind(&entry.question.en)
-        .bind(&entry.answer.ja)
-        .bind(&entry.answer.en)
-        .bind(to_json(&entry.procedures)?)
-        .bind(to_json(&entry.keywords)?)
-        .bind(&now)
-        .bind(tenant)
-        .bind(&entry.id)
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected();
+        );
+        let changed = bind_entry(update, entry)?
+            .bind(&now)
+            .bind(tenant)
+            .bind(&entry.id)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
         if changed == 0 {
             // A new entry comes last in the city's order.
-            sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO faq_entries (tenant_id, id, department_code, department, question_ja, \
                  question_en, answer_ja, answer_en, procedures, keywords, position, updated_at) \
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                  COALESCE(MAX(position), -1) + 1, $11 FROM faq_entries WHERE tenant_id = $1",
             )
             .bind(tenant)
-            .bind(&entry.id)
-            .bind(&entry.department_code)
-            .bind(&entry.department)
-            .bind(&entry.question.ja)
-            .bind(&entry.question.en)
-            .bind(&entry.answer.ja)
-            .bind(&entry.answer.en)
-            .bind(to_json(&entry.procedures)?)
-            .bind(to_json(&entry.keywords)?)
-            .bind(&now)
-            .execute(&mut *tx.tx)
-            .await?;
+            .bind(&entry.id);
+            bind_entry(insert, entry)?
+                .bind(&now)
+                .execute(&mut *tx.tx)
+                .await?;
         }
         if let Some(question) = answers {
             sqlx::query(
