@@ -82,34 +82,41 @@ const SEARCH_WINDOWS_DAYS: [i64; 2] = [7, 92];
 /// lead (2% of a million applications).
 const MANY_MATCHES: i64 = 20_000;
 
-/// How a page reads a search for words.
+/// Where a page's rows are read from.
 #[derive(Debug, Clone, Copy)]
-enum Plan<'a> {
-    /// From the answers' index (on PostgreSQL, of everything submitted since a time).
-    Whole,
-    Since(&'a str),
-    /// From the applications the other filters let through, each looked up in the index
-    /// (SQLite).
-    FiltersLead,
+enum Reading<'a> {
+    /// The applications, by the inbox's own indexes (no search for words).
+    Applications,
+    /// SQLite's full-text index, newest (or oldest) match first, joined to the applications.
+    SqliteIndex(&'a AnswerQuery),
+    /// The applications the other filters let through, each looked up in SQLite's full-text
+    /// index by its key.
+    FiltersLead(&'a AnswerQuery),
+    /// PostgreSQL's index table joined to the applications; only candidates submitted at or
+    /// after a time when given.
+    PostgresIndex(&'a AnswerQuery, Option<&'a str>),
 }
 
 impl Store {
     /// One page of a department's inbox.
     pub async fn inbox(&self, tenant: &str, query: &InboxQuery) -> Result<Vec<InboxItem>> {
         let text = Search::of(&query.text);
+        let Search::Words(words) = &text else {
+            return self
+                .inbox_page(tenant, query, &text, Reading::Applications)
+                .await;
+        };
         // Windows of time help a search alone; with filters as well, the planner weighs
         // the filters' indexes against the search's.
         let filtered = query.status.is_some()
             || query.procedure.is_some()
             || query.assignee != Assignee::Anyone
             || query.overdue;
-        let Search::Words(words) = &text else {
-            return self.inbox_page(tenant, query, &text, Plan::Whole).await;
-        };
-        match self.backend {
+        let reading = match self.backend {
             Backend::Postgres if !query.oldest_first && !filtered => {
-                self.inbox_in_windows(tenant, query, &text).await
+                return self.inbox_in_windows(tenant, query, &text, words).await;
             }
+            Backend::Postgres => Reading::PostgresIndex(words, None),
             // A word in very many applications under filters: reading the index's matches
             // until the filters let 50 through could take a second; the filters lead instead.
             Backend::Sqlite
@@ -117,11 +124,11 @@ impl Store {
                     && sqlite_matches_up_to(&self.pool, words, MANY_MATCHES).await?
                         >= MANY_MATCHES =>
             {
-                self.inbox_page(tenant, query, &text, Plan::FiltersLead)
-                    .await
+                Reading::FiltersLead(words)
             }
-            _ => self.inbox_page(tenant, query, &text, Plan::Whole).await,
-        }
+            Backend::Sqlite => Reading::SqliteIndex(words),
+        };
+        self.inbox_page(tenant, query, &text, reading).await
     }
 
     /// A newest-first search for words on PostgreSQL, one window of time after another until
@@ -131,6 +138,7 @@ impl Store {
         tenant: &str,
         query: &InboxQuery,
         text: &Search,
+        words: &AnswerQuery,
     ) -> Result<Vec<InboxItem>> {
         let anchor = query
             .after
@@ -141,43 +149,31 @@ impl Store {
         let wanted = query.limit.clamp(1, MAX_PAGE) as usize;
         for days in SEARCH_WINDOWS_DAYS {
             let since = crate::format_time(anchor - chrono::Duration::days(days));
-            let page = self
-                .inbox_page(tenant, query, text, Plan::Since(&since))
-                .await?;
+            let reading = Reading::PostgresIndex(words, Some(&since));
+            let page = self.inbox_page(tenant, query, text, reading).await?;
             if page.len() >= wanted {
                 return Ok(page);
             }
         }
-        self.inbox_page(tenant, query, text, Plan::Whole).await
+        let reading = Reading::PostgresIndex(words, None);
+        self.inbox_page(tenant, query, text, reading).await
     }
 
-    /// One page, a search for words read as `plan` says.
+    /// One page, its rows read as `reading` says.
     async fn inbox_page(
         &self,
         tenant: &str,
         query: &InboxQuery,
         text: &Search,
-        plan: Plan<'_>,
+        reading: Reading<'_>,
     ) -> Result<Vec<InboxItem>> {
-        let since = match plan {
-            Plan::Since(since) => Some(since),
-            _ => None,
-        };
-        // A search for words reads from the answers' index, joined to the applications: on
-        // SQLite in the full-text index's order (newest match first).
-        let words = match (text, plan) {
-            (_, Plan::FiltersLead) => None,
-            (Search::Words(words), _) => Some(words),
-            _ => None,
-        };
-        let streamed = words.filter(|_| self.backend == Backend::Sqlite);
         let mut sql = Sql::new(self.backend, &format!("SELECT {COLUMNS} FROM "));
-        match (words, self.backend) {
-            (Some(words), Backend::Sqlite) => push_sqlite_answer_source(&mut sql, tenant, words),
-            (Some(words), Backend::Postgres) => {
+        match reading {
+            Reading::SqliteIndex(words) => push_sqlite_answer_source(&mut sql, tenant, words),
+            Reading::PostgresIndex(words, since) => {
                 push_postgres_answer_source(&mut sql, tenant, words, since)
             }
-            (None, _) => {
+            Reading::Applications | Reading::FiltersLead(_) => {
                 sql.push("applications a WHERE TRUE");
             }
         }
@@ -186,7 +182,7 @@ impl Store {
         sql.push(" AND a.department_code = ");
         sql.bind(Param::Text(query.department.clone()));
         push_filters(&mut sql, query);
-        if let (Plan::FiltersLead, Search::Words(words)) = (plan, text) {
+        if let Reading::FiltersLead(words) = reading {
             push_sqlite_answer_probe(&mut sql, words);
         }
         push_text_search(&mut sql, text);
@@ -201,23 +197,22 @@ impl Store {
             sql.push("))");
         }
         let direction = if query.oldest_first { "ASC" } else { "DESC" };
-        if streamed.is_some() {
-            sql.push(&format!(" ORDER BY p.rowid {direction} LIMIT "));
-        } else if words.is_some() {
-            sql.push(&format!(
-                " ORDER BY s.submitted_at {direction}, s.receipt_number {direction} LIMIT "
-            ));
-        } else {
-            sql.push(&format!(
-                " ORDER BY a.submitted_at {direction}, a.receipt_number {direction} LIMIT "
-            ));
-        }
+        let order_by = match reading {
+            Reading::SqliteIndex(_) => format!("p.rowid {direction}"),
+            Reading::PostgresIndex(..) => {
+                format!("s.submitted_at {direction}, s.receipt_number {direction}")
+            }
+            Reading::Applications | Reading::FiltersLead(_) => {
+                format!("a.submitted_at {direction}, a.receipt_number {direction}")
+            }
+        };
+        sql.push(&format!(" ORDER BY {order_by} LIMIT "));
         sql.bind(Param::Int(query.limit.clamp(1, MAX_PAGE)));
         let rows = sqlx::query_with(sql.text(), sql.arguments())
             .fetch_all(&self.pool)
             .await?;
         let mut items: Vec<InboxItem> = rows.iter().map(crate::typed).collect::<Result<_>>()?;
-        if streamed.is_some() {
+        if let Reading::SqliteIndex(_) = reading {
             // The index's order is the order applications came in; the page is put in the
             // exact order of the inbox, which the next page's cursor follows.
             items.sort_by(|x, y| {
