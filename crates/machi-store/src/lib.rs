@@ -162,7 +162,7 @@ impl Store {
         let (pool, backend) = connect::connect(&url, connect::POOL_SIZE).await?;
         connect::migrate(&pool, backend).await?;
         // Before the intake writer starts, so that on SQLite nothing else takes index keys.
-        applications::index_unindexed_answers(&pool, backend).await?;
+        applications::index_backlog(&pool, backend).await?;
         let files = files::FileStore::open(&pool, backend, data_dir.join("attachments")).await?;
         let calendars: std::sync::Arc<calendar::Calendars> = Default::default();
         let intake = applications::IntakeHandle::start(&url, calendars.clone()).await?;

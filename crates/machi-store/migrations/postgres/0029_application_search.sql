@@ -15,3 +15,8 @@ CREATE TABLE application_search (
 );
 CREATE INDEX application_search_by_term ON application_search USING GIN (term_set);
 CREATE INDEX application_search_by_time ON application_search (tenant_id, submitted_at);
+-- Applications stored before the index existed are indexed when machi next opens; this row
+-- says that is still to do (it goes when done), so that an up-to-date database is not read
+-- through on every start.
+CREATE TABLE application_search_backlog (pending INTEGER NOT NULL);
+INSERT INTO application_search_backlog (pending) VALUES (1);

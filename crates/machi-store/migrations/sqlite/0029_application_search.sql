@@ -18,3 +18,8 @@ CREATE VIRTUAL TABLE application_search_terms USING fts5(
     contentless_delete = 1,
     tokenize = 'ascii'
 );
+-- Applications stored before the index existed are indexed when machi next opens; this row
+-- says that is still to do (it goes when done), so that an up-to-date database is not read
+-- through on every start.
+CREATE TABLE application_search_backlog (pending INTEGER NOT NULL);
+INSERT INTO application_search_backlog (pending) VALUES (1);

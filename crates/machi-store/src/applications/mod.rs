@@ -9,7 +9,7 @@ pub(crate) use intake::IntakeHandle;
 pub use intake::{IntakeError, NewApplication, NewAttachment, Receipt, RECEIPT_PLACEHOLDER};
 pub use lookup::{ApplicationView, StatusEvent, StoredAttachment};
 pub(crate) use search::{
-    index_answers, index_unindexed_answers, push_postgres_answer_source, push_single_characters,
+    index_answers, index_backlog, push_postgres_answer_source, push_single_characters,
     push_sqlite_answer_probe, push_sqlite_answer_source, sqlite_matches_up_to, AnswersToIndex,
     Seen,
 };

@@ -272,9 +272,27 @@ impl Store {
     }
 }
 
+/// When the store opens: indexes the applications stored before answer search existed, if
+/// that is still to do (the migration left a row saying so; it goes once they are all
+/// indexed, also after an interrupted start).
+pub(crate) async fn index_backlog(pool: &AnyPool, backend: Backend) -> Result<()> {
+    let pending: Option<i64> =
+        sqlx::query_scalar("SELECT pending FROM application_search_backlog LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    if pending.is_some() {
+        index_unindexed_answers(pool, backend).await?;
+        sqlx::query("DELETE FROM application_search_backlog")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Indexes every application stored before answer search existed (or by a bulk load that
 /// went around the intake), a batch per transaction, in key order; returns how many it
-/// indexed. Run when the store opens; on a database that is up to date it is one short query.
+/// indexed. It reads every application to find those, so the store runs it only while the
+/// backlog is marked (see [`index_backlog`]).
 pub(crate) async fn index_unindexed_answers(pool: &AnyPool, backend: Backend) -> Result<u64> {
     let mut after = (String::new(), String::new());
     let mut indexed = 0;

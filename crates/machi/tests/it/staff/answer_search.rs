@@ -84,7 +84,7 @@ async fn staff_find_applications_by_words_in_the_answers(app: &TestApp) {
     assert_eq!(oldest[0].receipt_number, yamada);
 
     // Applications whose answers were never indexed (stored by an older machi) are indexed
-    // by the catch-up the store runs when it opens.
+    // by the catch-up (which the store runs when it opens while the migration marks a backlog).
     let forget = match app.store.backend() {
         machi_store::Backend::Sqlite => {
             "DELETE FROM application_search_terms; DELETE FROM application_search"
