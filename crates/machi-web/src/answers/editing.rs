@@ -254,12 +254,14 @@ async fn save(
                 .into(),
         ));
     }
-    let catalog = state.store.inventory(&signed.city.id).await?;
-    if let Some(unknown) = entry
-        .procedures
-        .iter()
-        .find(|p| catalog.iter().all(|r| &r.definition.id != *p))
-    {
+    let mut unknown = None;
+    for id in &entry.procedures {
+        if state.store.procedure(&signed.city.id, id).await?.is_none() {
+            unknown = Some(id);
+            break;
+        }
+    }
+    if let Some(unknown) = unknown {
         errors.push((
             "faq-procedures".into(),
             format!(
