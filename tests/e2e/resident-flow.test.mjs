@@ -264,8 +264,12 @@ test('a resident asks in everyday words at the answer desk, without and with Jav
   };
   await ask('子どもが生まれた');
   await ask('ペンギンを飼いたい');
+  // A name typed a little wrong: "did you mean" offers it corrected, and asks it in place.
+  await ask('こせきとおほん');
+  await log.locator('.chat-turn').nth(2).locator('.suggestion').getByRole('link', { name: 'こせきとうほん' }).click();
+  await log.getByRole('heading', { level: 2, name: /こせきとうほん/ }).waitFor();
   assert.equal(await page.evaluate(() => window.sameDocument), true, 'no page load: the answers came in place');
-  assert.equal(await log.locator('.chat-turn').count(), 2);
+  assert.equal(await log.locator('.chat-turn').count(), 4);
   assert.match(await log.locator('.chat-turn').nth(1).innerText(), /市の担当者に届けました/);
   assert.equal(await page.getByLabel(/知りたいことを/).inputValue(), '', 'the box is ready for the next question');
   await checkAccessibility(page, 'answer desk as a chat');

@@ -241,6 +241,20 @@ pub fn hiragana_to_katakana(input: &str) -> String {
         .collect()
 }
 
+/// Maps katakana to hiragana (the inverse of [`hiragana_to_katakana`]); ヷ–ヺ, which have no
+/// hiragana, and other characters pass through.
+pub fn katakana_to_hiragana(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '\u{30A1}'..='\u{30F6}' | '\u{30FD}'..='\u{30FE}' => {
+                char::from_u32(c as u32 - 0x60).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect()
+}
+
 /// Width-folded katakana. Composed again after the hiragana shift, because a sound mark that
 /// has no precomposed hiragana (わ + ゛) does have one in katakana (ヷ).
 pub fn to_katakana(input: &str) -> String {

@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod sources;
+mod suggest;
 pub mod words;
 
 use std::collections::{HashMap, HashSet};
@@ -107,6 +108,8 @@ pub struct Engine {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     documents: RwLock<HashMap<String, Held>>,
+    /// The names documents are called by, for "did you mean".
+    vocabulary: RwLock<suggest::Vocabulary>,
     words: words::EverydayWords,
 }
 
@@ -162,6 +165,7 @@ impl Engine {
                 text: text_fields,
             },
             documents: RwLock::new(HashMap::new()),
+            vocabulary: RwLock::new(suggest::Vocabulary::default()),
             words,
         })
     }
@@ -176,8 +180,18 @@ impl Engine {
         writer.commit()?;
         self.reader.reload()?;
         let mut held = self.documents.write().unwrap_or_else(|e| e.into_inner());
-        held.retain(|_, d| d.document.kind != kind);
-        held.extend(documents.iter().map(|d| (d.key(), Held::new(d))));
+        let mut vocabulary = self.vocabulary.write().unwrap_or_else(|e| e.into_inner());
+        held.retain(|_, d| {
+            let keep = d.document.kind != kind;
+            if !keep {
+                vocabulary.remove(&d.document);
+            }
+            keep
+        });
+        for document in documents {
+            vocabulary.add(document);
+            held.insert(document.key(), Held::new(document));
+        }
         Ok(())
     }
 
@@ -211,10 +225,16 @@ impl Engine {
         writer.commit()?;
         self.reader.reload()?;
         let mut held = self.documents.write().unwrap_or_else(|e| e.into_inner());
-        for key in &removed {
-            held.remove(key);
+        let mut vocabulary = self.vocabulary.write().unwrap_or_else(|e| e.into_inner());
+        for key in upserts.iter().map(Document::key).chain(removed) {
+            if let Some(old) = held.remove(&key) {
+                vocabulary.remove(&old.document);
+            }
         }
-        held.extend(upserts.iter().map(|d| (d.key(), Held::new(d))));
+        for document in upserts {
+            vocabulary.add(document);
+            held.insert(document.key(), Held::new(document));
+        }
         Ok(())
     }
 
@@ -247,6 +267,21 @@ impl Engine {
             document.add_text(*field, text);
         }
         document
+    }
+
+    /// The query with its mistyped names corrected (住民表がほしい → 住民票がほしい), or `None`
+    /// when nothing in it looks mistyped: "did you mean".
+    pub fn suggest(&self, query: &str) -> Option<String> {
+        let searcher = self.reader.searcher();
+        let known = |term: &str| {
+            self.fields.text.iter().any(|(field, _)| {
+                searcher
+                    .doc_freq(&Term::from_field_text(*field, term))
+                    .map_or(true, |n| n > 0)
+            })
+        };
+        let vocabulary = self.vocabulary.read().unwrap_or_else(|e| e.into_inner());
+        vocabulary.correct(query, &known)
     }
 
     /// The best `limit` results for `query`, of one kind or all.

@@ -57,3 +57,55 @@ pub fn faq(entry: &machi_core::faq::FaqEntry) -> Document {
         popularity: 0,
     }
 }
+
+/// A notice: its title, the names of its categories and its areas as keywords, its text.
+pub fn notice(
+    id: &str,
+    draft: &machi_core::notices::NoticeDraft,
+    category_names: &[machi_core::procedures::Localized],
+) -> Document {
+    let mut keywords: Vec<String> = category_names.iter().map(|c| c.ja.clone()).collect();
+    keywords.extend(draft.areas.iter().cloned());
+    let categories_en: Vec<&str> = category_names.iter().map(|c| c.en.as_str()).collect();
+    Document {
+        kind: Kind::Notice,
+        id: id.to_string(),
+        title: draft.title.ja.clone(),
+        plain_title: String::new(),
+        keywords,
+        reading: String::new(),
+        body: draft.body.ja.clone(),
+        english: English {
+            title: draft.title.en.clone(),
+            plain_title: String::new(),
+            body: format!("{}\n{}", categories_en.join(" "), draft.body.en),
+        },
+        popularity: 0,
+    }
+}
+
+/// An open dataset: its title, tags and groups as keywords, its description and the names of
+/// its resources (e.g. 「AED設置場所一覧.csv」).
+pub fn dataset(
+    id: &str,
+    input: &machi_core::opendata::catalog::DatasetInput,
+    resource_names: &[String],
+) -> Document {
+    let mut keywords = input.tags.clone();
+    keywords.extend(input.groups.iter().cloned());
+    Document {
+        kind: Kind::Dataset,
+        id: id.to_string(),
+        title: input.title_ja.clone(),
+        plain_title: String::new(),
+        keywords,
+        reading: String::new(),
+        body: format!("{}\n{}", input.notes_ja, resource_names.join("\n")),
+        english: English {
+            title: input.title_en.clone(),
+            plain_title: String::new(),
+            body: input.notes_en.clone(),
+        },
+        popularity: 0,
+    }
+}

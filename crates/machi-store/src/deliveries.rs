@@ -215,6 +215,11 @@ impl crate::Store {
 
 /// `(column LIKE '%|a|%' OR column LIKE '%|b|%' …)` for a `|a|b|` list column.
 pub(crate) fn any_listed(sql: &mut Sql, column: &str, items: &[String]) {
+    if items.is_empty() {
+        // Nothing listed matches nothing (and `()` is not SQL).
+        sql.push("(1 = 0)");
+        return;
+    }
     sql.push("(");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {

@@ -97,11 +97,6 @@ impl Store {
             })
             .collect()
     }
-
-    /// A text that changes whenever the city's FAQ does (for search indexes).
-    pub async fn faq_version(&self, tenant: &str) -> Result<String> {
-        self.table_version("faq_entries", tenant).await
-    }
 }
 
 /// A question the answer desk had no good answer to.

@@ -34,6 +34,7 @@ pub mod postcodes;
 pub mod procedures;
 pub mod residents;
 pub mod review;
+pub mod search_sources;
 pub mod sessions;
 mod sql;
 pub mod subscriptions;

@@ -397,6 +397,23 @@ impl Store {
         rows.iter().map(notice_from_row).collect()
     }
 
+    /// The city's notices matching `condition`, which may use `$2` for `value`.
+    pub(crate) async fn notices_where(
+        &self,
+        tenant: &str,
+        condition: &str,
+        value: &str,
+    ) -> Result<Vec<Notice>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE tenant_id = $1 AND {condition}"
+        ))
+        .bind(tenant)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(notice_from_row).collect()
+    }
+
     /// Every notice of a department (all departments for `None`), newest first.
     pub async fn department_notices(
         &self,

@@ -149,7 +149,7 @@ impl Store {
     }
 
     /// Every procedure of the city (published or not) changed at or after `since` (an
-    /// `updated_at` as [`Self::procedures_state`] gives it), for search indexes that follow
+    /// `updated_at` as [`Self::search_sources_state`] gives it), for search indexes that follow
     /// the catalog one change at a time.
     pub async fn procedures_changed_since(
         &self,
@@ -165,38 +165,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record_from_row).collect()
-    }
-
-    /// How many procedures the city has and when the latest changed.
-    pub async fn procedures_state(&self, tenant: &str) -> Result<TableState> {
-        self.table_state("procedures", tenant).await
-    }
-
-    /// A text that changes whenever the city's catalog does (a procedure added, changed,
-    /// published or taken offline): search indexes compare it to know they are stale.
-    pub async fn procedures_version(&self, tenant: &str) -> Result<String> {
-        self.table_version("procedures", tenant).await
-    }
-
-    /// How many rows of the city a table has and when the latest changed: a version that
-    /// moves with every insert, change and removal (`table` is one of machi's own names).
-    pub(crate) async fn table_version(&self, table: &'static str, tenant: &str) -> Result<String> {
-        let state = self.table_state(table, tenant).await?;
-        Ok(format!("{}:{}", state.rows, state.latest))
-    }
-
-    async fn table_state(&self, table: &'static str, tenant: &str) -> Result<TableState> {
-        let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS latest FROM {table} \
-             WHERE tenant_id = $1"
-        ))
-        .bind(tenant)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(TableState {
-            rows: row.try_get("n")?,
-            latest: row.try_get("latest")?,
-        })
     }
 
     /// Searches the published catalog, ordered by reading (kana).

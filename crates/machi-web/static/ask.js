@@ -11,6 +11,7 @@
   var en = document.documentElement.lang === 'en';
   var text = en ? {
     asked: 'You asked: ',
+    didYouMean: 'Did you mean: ',
     helpfulQuestion: 'Was this answer helpful?',
     yes: 'Yes',
     no: 'No',
@@ -21,6 +22,7 @@
     procedures: 'Find a procedure'
   } : {
     asked: '質問：',
+    didYouMean: 'もしかして：',
     helpfulQuestion: 'この回答は役に立ちましたか？',
     yes: 'はい',
     no: 'いいえ',
@@ -94,12 +96,26 @@
     return item;
   }
 
+  // "Did you mean": a link to the corrected question, asked in place when followed.
+  function suggestion(corrected) {
+    var p = element('p', 'suggestion', text.didYouMean);
+    var a = link('/ask?q=' + encodeURIComponent(corrected), corrected);
+    a.addEventListener('click', function (event) {
+      event.preventDefault();
+      input.value = corrected;
+      ask(corrected);
+    });
+    p.appendChild(a);
+    return p;
+  }
+
   function turn(reply) {
     var section = element('section', 'chat-turn');
     var heading = element('h2', 'chat-question');
     heading.appendChild(element('span', 'chat-who', text.asked));
     heading.appendChild(document.createTextNode(reply.question));
     section.appendChild(heading);
+    if (reply.suggestion) section.appendChild(suggestion(reply.suggestion));
     if (reply.answered) {
       var list = element('ol', 'answers-list');
       reply.answers.forEach(function (answer) { list.appendChild(answerItem(answer, reply.question)); });
@@ -121,6 +137,10 @@
     var question = input.value.trim();
     if (!question) return; // the server's page says what to type
     event.preventDefault();
+    ask(question);
+  });
+
+  function ask(question) {
     status.textContent = text.waiting;
     fetch('/api/v1/ask?q=' + encodeURIComponent(question), { headers: { Accept: 'application/json' } })
       .then(function (response) {
@@ -139,5 +159,5 @@
       .catch(function () {
         status.textContent = text.failed;
       });
-  });
+  }
 })();

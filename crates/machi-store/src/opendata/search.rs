@@ -176,6 +176,11 @@ impl Store {
         Ok(snapshot)
     }
 
+    /// The published (active) datasets with their tags, groups and resources.
+    pub async fn published_catalog(&self, tenant: &str) -> Result<Vec<DatasetRecord>> {
+        Ok(self.catalog(tenant).await?.datasets.clone())
+    }
+
     /// Every published dataset with its tags, groups and resources, in four queries.
     async fn published_datasets(&self, tenant: &str) -> Result<Vec<DatasetRecord>> {
         let rows = sqlx::query(&format!(

@@ -29,15 +29,16 @@ pub(super) struct AskQuery {
 /// One answer: an FAQ answer or a procedure's facts, each made only of the city's own data.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Answer {
-    /// `faq` or `procedure`.
+    /// `faq`, `procedure`, `notice` or `dataset`.
     kind: String,
-    /// The FAQ entry's or the procedure's id (an FAQ answer is rated at
+    /// The FAQ entry's, procedure's, notice's or dataset's id (an FAQ answer is rated at
     /// `POST /faq/{id}/feedback`).
     id: String,
     title: String,
     /// An FAQ answer as sanitised HTML (empty for a procedure).
     answer_html: String,
-    /// A procedure's fee, documents, processing days and department.
+    /// A procedure's fee, documents, processing days and department; a notice's date; a
+    /// dataset's formats and department.
     facts: Vec<Fact>,
     /// Where to go next — the form, the procedure, the FAQ entry — most useful first.
     links: Vec<Link>,
@@ -74,6 +75,8 @@ struct AskPage {
     back: String,
     q: String,
     answers: Vec<Answer>,
+    /// "Did you mean": the question with a mistyped name corrected, and its link.
+    suggestion: Option<(String, String)>,
     /// A question was asked and nothing answered it.
     unanswered: bool,
     /// This page (its question), where a rating returns.
@@ -89,11 +92,12 @@ pub(super) async fn ask(
 ) -> Result<Response, PageError> {
     let q = machi_core::text::strip_control_chars(query.q.trim());
     let q: String = q.chars().take(200).collect();
-    let answers = if q.is_empty() {
-        Vec::new()
+    let reply = if q.is_empty() {
+        Reply::default()
     } else {
         answers_to(&state, &city.id, ui, &q).await?
     };
+    let answers = reply.answers;
     Ok(render(&AskPage {
         ui,
         city: city_name(ui, &city),
@@ -101,6 +105,9 @@ pub(super) async fn ask(
         unanswered: !q.is_empty() && answers.is_empty(),
         back_to: format!("/ask?q={}", crate::kit::percent_encode(&q)),
         thanks: query.thanks,
+        suggestion: reply
+            .suggestion
+            .map(|s| (format!("/ask?q={}", crate::kit::percent_encode(&s)), s)),
         q,
         answers,
     }))
@@ -126,6 +133,17 @@ pub(crate) struct AskReply {
     /// False when nothing answered it (the question then reaches the city's staff).
     answered: bool,
     answers: Vec<Answer>,
+    /// "Did you mean": the question with a mistyped name corrected (住民表 → 住民票), present
+    /// only when the corrected question finds answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggestion: Option<String>,
+}
+
+/// The answers to a question, and a correction of it.
+#[derive(Default)]
+struct Reply {
+    answers: Vec<Answer>,
+    suggestion: Option<String>,
 }
 
 /// The answer desk, for the chat widget and other front-ends: answers made only of the
@@ -154,11 +172,12 @@ pub(crate) async fn ask_api(
             ))
         }
     };
-    let answers = answers_to(&state, &city.id, ui, &question).await?;
+    let reply = answers_to(&state, &city.id, ui, &question).await?;
     Ok(Json(AskReply {
-        answered: !answers.is_empty(),
+        answered: !reply.answers.is_empty(),
         question,
-        answers,
+        answers: reply.answers,
+        suggestion: reply.suggestion,
     }))
 }
 
@@ -168,7 +187,7 @@ async fn answers_to(
     tenant: &str,
     ui: Ui,
     q: &str,
-) -> Result<Vec<Answer>, machi_store::StoreError> {
+) -> Result<Reply, machi_store::StoreError> {
     let index = state.searches.city(&state.store, tenant).await?;
     let mut answers = Vec::new();
     for hit in index.search(q, None, ANSWERS) {
@@ -194,14 +213,74 @@ async fn answers_to(
                 .procedures
                 .get(&hit.id)
                 .map(|r| procedure_answer(ui, r)),
-            _ => None,
+            machi_search::Kind::Notice => index.notice(&hit.id).map(|n| notice_answer(ui, n)),
+            machi_search::Kind::Dataset => {
+                index.datasets.get(&hit.id).map(|d| dataset_answer(ui, d))
+            }
         };
         answers.extend(answer);
     }
     if answers.is_empty() {
         state.store.record_unanswered(tenant, q).await?;
     }
-    Ok(answers)
+    Ok(Reply {
+        answers,
+        suggestion: index.suggest(q, None),
+    })
+}
+
+/// A notice: when it was published, and the notice itself.
+fn notice_answer(ui: Ui, notice: &machi_store::notices::Notice) -> Answer {
+    Answer {
+        kind: "notice".into(),
+        id: notice.id.clone(),
+        title: ui.l(&notice.draft.title).to_string(),
+        answer_html: String::new(),
+        facts: vec![Fact {
+            label: ui.t("掲載日", "Published").to_string(),
+            value: crate::kit::jst_day(notice.publish_at),
+        }],
+        links: vec![Link::new(
+            format!("/notices/{}", notice.id),
+            ui.t("お知らせを読む", "Read the notice"),
+        )],
+    }
+}
+
+/// An open dataset: its formats and department, and its page.
+fn dataset_answer(ui: Ui, dataset: &machi_store::opendata::DatasetRecord) -> Answer {
+    let input = &dataset.input;
+    let mut formats: Vec<&str> = dataset
+        .resources
+        .iter()
+        .map(|r| r.format.as_str())
+        .collect();
+    formats.sort_unstable();
+    formats.dedup();
+    let title = if ui.en && !input.title_en.is_empty() {
+        &input.title_en
+    } else {
+        &input.title_ja
+    };
+    Answer {
+        kind: "dataset".into(),
+        id: dataset.id.clone(),
+        title: title.clone(),
+        answer_html: String::new(),
+        facts: (!formats.is_empty())
+            .then(|| Fact {
+                label: ui
+                    .t("オープンデータの形式", "Open data formats")
+                    .to_string(),
+                value: formats.join(", "),
+            })
+            .into_iter()
+            .collect(),
+        links: vec![Link::new(
+            format!("/opendata/datasets/{}", input.name),
+            ui.t("データセットを見る", "See the dataset"),
+        )],
+    }
 }
 
 pub(super) fn title(ui: Ui, p: &machi_core::procedures::ProcedureDefinition) -> String {

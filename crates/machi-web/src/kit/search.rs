@@ -1,22 +1,26 @@
 //! The search every room asks: one machi-search index per city that follows the city's
-//! catalog and FAQ (checked on each search, as the open-data catalog is, so a change made on
-//! any node is found at once on every node). A changed procedure is indexed again on its own,
-//! so a change is found in well under a second even in a large catalog; a removal, or a
-//! change of the FAQ (a few hundred entries, kept in the city's order), reads that part again.
+//! catalog, FAQ, notices and open datasets (their state is checked on each search, in one
+//! query, so a change made on any node is found at once on every node). A changed procedure or
+//! notice is indexed again on its own, so a change is found in well under a second even in a
+//! large catalog; a change of the FAQ or of the open-data catalog (hundreds of entries) reads
+//! that part again. See [`follow`].
+
+mod follow;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use machi_core::faq::FaqEntry;
-use machi_search::words::EverydayWords;
-use machi_search::{sources, Document, Engine, Hit, Kind};
+use machi_search::{Engine, Hit, Kind};
+use machi_store::notices::Notice;
+use machi_store::opendata::DatasetRecord;
 use machi_store::procedures::ProcedureRecord;
-use machi_store::{Store, StoreError, TableState};
+use machi_store::search_sources::SourcesState;
+use machi_store::{Store, StoreError, Time};
 
-/// A city's index, and the published procedures and FAQ it was built from.
+/// A city's index, and what it was made of.
 pub struct CityIndex {
-    procedures_state: TableState,
-    faq_version: String,
+    state: SourcesState,
     engine: Arc<Engine>,
     /// Every procedure id the index has seen, published or not (to tell an addition from a
     /// change, and so notice a removal).
@@ -24,6 +28,11 @@ pub struct CityIndex {
     pub procedures: HashMap<String, Arc<ProcedureRecord>>,
     /// The FAQ in the city's order.
     pub faq: Arc<Vec<FaqEntry>>,
+    /// The notices not yet expired when the index last followed the table; whether one is
+    /// shown is decided at each search (a notice scheduled for later is indexed but hidden).
+    notices: Arc<HashMap<String, Arc<Notice>>>,
+    /// The published datasets by id.
+    pub datasets: Arc<HashMap<String, Arc<DatasetRecord>>>,
 }
 
 impl CityIndex {
@@ -32,15 +41,54 @@ impl CityIndex {
         self.faq.iter().find(|e| e.id == id)
     }
 
-    /// The ranked results for a query (kind: all, or one).
+    /// A notice residents see now.
+    pub fn notice(&self, id: &str) -> Option<&Notice> {
+        let now = Time::now();
+        self.notices
+            .get(id)
+            .map(AsRef::as_ref)
+            .filter(|n| shown(n, now))
+    }
+
+    /// The ranked results for a query (kind: all, or one); notices only while they are shown.
     pub fn search(&self, query: &str, kind: Option<Kind>, limit: usize) -> Vec<Hit> {
-        self.engine
-            .search(query, kind, limit)
+        let now = Time::now();
+        // Asked for as many more as there are notices hidden now, so that `limit` remain.
+        let hidden = self.notices.values().filter(|n| !shown(n, now)).count();
+        let hits = self
+            .engine
+            .search(query, kind, limit + hidden)
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "search failed");
                 Vec::new()
+            });
+        hits.into_iter()
+            .filter(|hit| {
+                hit.kind != Kind::Notice || self.notices.get(&hit.id).is_some_and(|n| shown(n, now))
             })
+            .take(limit)
+            .collect()
     }
+
+    /// "Did you mean": the query with its mistyped names corrected, when the corrected query
+    /// finds something (of `kind`, or of any kind).
+    pub fn suggest(&self, query: &str, kind: Option<Kind>) -> Option<String> {
+        self.engine
+            .suggest(query)
+            .filter(|corrected| !self.search(corrected, kind, 1).is_empty())
+    }
+
+    /// Whether a notice indexed has expired since (the index then follows again).
+    fn has_expired(&self, now: Time) -> bool {
+        self.notices
+            .values()
+            .any(|n| n.expires_at.is_some_and(|at| at <= now))
+    }
+}
+
+/// Whether residents see a notice at `now`: published, not expired.
+fn shown(notice: &Notice, now: Time) -> bool {
+    notice.publish_at <= now && notice.expires_at.is_none_or(|at| at > now)
 }
 
 /// Every city's index.
@@ -52,25 +100,20 @@ pub struct Searches {
 }
 
 impl Searches {
-    /// The city's index, brought up to date with its catalog and FAQ first.
+    /// The city's index, brought up to date with its catalog, FAQ, notices and datasets first.
     pub async fn city(&self, store: &Store, tenant: &str) -> Result<Arc<CityIndex>, StoreError> {
-        let (procedures, faq) = current(store, tenant).await?;
-        if let Some(index) = self.cached(tenant, &procedures, &faq) {
+        let state = store.search_sources_state(tenant).await?;
+        if let Some(index) = self.current(tenant, &state) {
             return Ok(index);
         }
         let _updating = self.updating.lock().await;
-        let (procedures, faq) = current(store, tenant).await?;
-        let cached = self.cities.lock().ok().and_then(|c| c.get(tenant).cloned());
-        let followed = match cached {
-            Some(index) if index.procedures_state == procedures && index.faq_version == faq => {
-                return Ok(index)
-            }
-            Some(index) => follow(store, tenant, &index, &procedures, &faq).await?,
-            None => None,
-        };
-        let index = match followed {
-            Some(index) => index,
-            None => build(store, tenant, procedures, faq).await?,
+        let state = store.search_sources_state(tenant).await?;
+        if let Some(index) = self.current(tenant, &state) {
+            return Ok(index);
+        }
+        let index = match self.cached(tenant) {
+            Some(index) => follow::follow(store, tenant, &index, state).await?,
+            None => follow::build(store, tenant, state).await?,
         };
         let index = Arc::new(index);
         if let Ok(mut cities) = self.cities.lock() {
@@ -79,128 +122,18 @@ impl Searches {
         Ok(index)
     }
 
-    fn cached(&self, tenant: &str, procedures: &TableState, faq: &str) -> Option<Arc<CityIndex>> {
+    fn cached(&self, tenant: &str) -> Option<Arc<CityIndex>> {
         self.cities
             .lock()
             .ok()
             .and_then(|cities| cities.get(tenant).cloned())
-            .filter(|i| &i.procedures_state == procedures && i.faq_version == faq)
     }
-}
 
-async fn current(store: &Store, tenant: &str) -> Result<(TableState, String), StoreError> {
-    Ok((
-        store.procedures_state(tenant).await?,
-        store.faq_version(tenant).await?,
-    ))
-}
-
-/// The index of everything, built afresh.
-async fn build(
-    store: &Store,
-    tenant: &str,
-    procedures_state: TableState,
-    faq_version: String,
-) -> Result<CityIndex, StoreError> {
-    let all = store.inventory(tenant).await?;
-    let known = all.iter().map(|r| r.definition.id.clone()).collect();
-    let published: Vec<ProcedureRecord> = all.into_iter().filter(|r| r.published).collect();
-    let faq = store.faq(tenant).await?;
-    let documents: Vec<Document> = published
-        .iter()
-        .map(|r| sources::procedure(&r.definition))
-        .collect();
-    let faq_documents: Vec<Document> = faq.iter().map(sources::faq).collect();
-    let engine = blocking(move || {
-        let engine = Engine::new(EverydayWords::default_list())?;
-        engine.replace_kind(Kind::Procedure, &documents)?;
-        engine.replace_kind(Kind::Faq, &faq_documents)?;
-        Ok(engine)
-    })
-    .await?;
-    Ok(CityIndex {
-        procedures_state,
-        faq_version,
-        engine: Arc::new(engine),
-        known: Arc::new(known),
-        procedures: published
-            .into_iter()
-            .map(|r| (r.definition.id.clone(), Arc::new(r)))
-            .collect(),
-        faq: Arc::new(faq),
-    })
-}
-
-/// The index after the changes since `index` was made, applied to its engine; `None` when a
-/// procedure was removed (the index is then built again).
-async fn follow(
-    store: &Store,
-    tenant: &str,
-    index: &CityIndex,
-    procedures_state: &TableState,
-    faq_version: &str,
-) -> Result<Option<CityIndex>, StoreError> {
-    let mut procedures = index.procedures.clone();
-    let mut known = index.known.clone();
-    let mut upserts = Vec::new();
-    let mut removals = Vec::new();
-    if *procedures_state != index.procedures_state {
-        let changed = store
-            .procedures_changed_since(tenant, &index.procedures_state.latest)
-            .await?;
-        let added = changed
-            .iter()
-            .filter(|r| !known.contains(&r.definition.id))
-            .count();
-        if index.procedures_state.rows + added as i64 != procedures_state.rows {
-            return Ok(None);
-        }
-        let ids = Arc::make_mut(&mut known);
-        for record in changed {
-            let id = record.definition.id.clone();
-            ids.insert(id.clone());
-            if record.published {
-                upserts.push(sources::procedure(&record.definition));
-                procedures.insert(id, Arc::new(record));
-            } else if procedures.remove(&id).is_some() {
-                removals.push((Kind::Procedure, id));
-            }
-        }
+    /// The cached index when it is up to date.
+    fn current(&self, tenant: &str, state: &SourcesState) -> Option<Arc<CityIndex>> {
+        self.cached(tenant)
+            .filter(|i| &i.state == state && !i.has_expired(Time::now()))
     }
-    let faq = if faq_version != index.faq_version {
-        Some(store.faq(tenant).await?)
-    } else {
-        None
-    };
-    let engine = index.engine.clone();
-    let faq_documents: Option<Vec<Document>> =
-        faq.as_ref().map(|f| f.iter().map(sources::faq).collect());
-    blocking(move || {
-        engine.apply(&upserts, &removals)?;
-        if let Some(documents) = faq_documents {
-            engine.replace_kind(Kind::Faq, &documents)?;
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(Some(CityIndex {
-        procedures_state: procedures_state.clone(),
-        faq_version: faq_version.to_string(),
-        engine: index.engine.clone(),
-        known,
-        procedures,
-        faq: faq.map(Arc::new).unwrap_or_else(|| index.faq.clone()),
-    }))
-}
-
-/// Index work off the async threads (tantivy commits write and merge segments).
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, machi_search::SearchError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| StoreError::NotStored(e.to_string()))?
-        .map_err(|e| StoreError::NotStored(e.to_string()))
 }
 
 /// What a resident typed into a search or the answer desk, from an API parameter: required,

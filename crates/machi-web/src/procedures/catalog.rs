@@ -92,6 +92,8 @@ struct CatalogPage {
     events: Vec<(&'static str, String)>,
     departments: Vec<(String, String)>,
     items: Vec<ListItem>,
+    /// "Did you mean": the link to the search with a mistyped name corrected, and its words.
+    suggestion: Option<(String, String)>,
     count_text: String,
     next_link: Option<String>,
     error: Option<String>,
@@ -124,6 +126,7 @@ pub(super) async fn catalog(
     };
     let departments = state.store.departments(&city.id).await?;
     let items = list_items(ui, &page);
+    let suggestion = suggestion(&state, &city.id, &params).await?;
     let count_text = if ui.en {
         format!("({} shown)", items.len())
     } else {
@@ -153,6 +156,7 @@ pub(super) async fn catalog(
             .map(|d| (d.code.clone(), ui.name(&d.ja, &d.en).to_string()))
             .collect(),
         items,
+        suggestion,
         count_text,
         next_link,
         error,
@@ -228,4 +232,28 @@ pub(super) async fn procedure(
         documents: p.documents.iter().map(|d| ui.l(d).to_string()).collect(),
         online: record.accepts_online(),
     }))
+}
+
+/// The catalog search again with a mistyped name in its words corrected, when that finds a
+/// procedure: (link, corrected words).
+async fn suggestion(
+    state: &AppState,
+    tenant: &str,
+    params: &CatalogParams,
+) -> Result<Option<(String, String)>, PageError> {
+    let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let index = state.searches.city(&state.store, tenant).await?;
+    Ok(index
+        .suggest(q, Some(machi_search::Kind::Procedure))
+        .map(|corrected| {
+            let again = CatalogParams {
+                q: Some(corrected.clone()),
+                cursor: None,
+                ..params.clone()
+            };
+            let query = serde_urlencoded::to_string(&again).unwrap_or_default();
+            (format!("/procedures?{query}"), corrected)
+        }))
 }

@@ -95,6 +95,15 @@ const QUERIES: [&str; 8] = [
     "マイナンバーカード 申請",
 ];
 
+/// Names typed a little wrong, for "did you mean".
+const MISTYPED: [&str; 5] = [
+    "住民表をもらう",
+    "児童手等を受けたい",
+    "国民建康保険の届出",
+    "罹災照明がほしい",
+    "マイナンバーカートを申し込む",
+];
+
 /// Raw tantivy: the same documents in one field with the same analysis.
 struct Raw {
     reader: tantivy::IndexReader,
@@ -151,15 +160,16 @@ fn raw_search(raw: &Raw, query: &str) -> anyhow::Result<usize> {
 
 /// Times `call` over every query, `repeat` times each after a warm-up; sorted µs.
 fn time(
+    queries: &[&str],
     repeat: usize,
     mut call: impl FnMut(&str) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<u64>> {
-    for query in QUERIES {
+    for query in queries {
         call(query)?;
     }
-    let mut latencies = Vec::with_capacity(repeat * QUERIES.len());
+    let mut latencies = Vec::with_capacity(repeat * queries.len());
     for _ in 0..repeat {
-        for query in QUERIES {
+        for query in queries {
             let started = Instant::now();
             call(query)?;
             latencies.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
@@ -185,14 +195,25 @@ fn measure(documents: &[Document], repeat: usize) -> anyhow::Result<()> {
     let raw_build = started.elapsed();
 
     eprintln!("querying …");
-    let machi = time(repeat, |q| {
+    let machi = time(&QUERIES, repeat, |q| {
         engine.search(q, None, 10)?;
         Ok(())
     })?;
-    let baseline = time(repeat, |q| {
+    let baseline = time(&QUERIES, repeat, |q| {
         raw_search(&raw, q)?;
         Ok(())
     })?;
+
+    let typed_right = time(&QUERIES, repeat, |q| {
+        engine.suggest(q);
+        Ok(())
+    })?;
+    let mut corrected = Vec::new();
+    let mistyped = time(&MISTYPED, repeat, |q| {
+        corrected.push(engine.suggest(q).is_some());
+        Ok(())
+    })?;
+    let offered = corrected.iter().filter(|c| **c).count();
 
     eprintln!("updating …");
     let mut updates = Vec::new();
@@ -232,6 +253,20 @@ fn measure(documents: &[Document], repeat: usize) -> anyhow::Result<()> {
             percentile_ms(sorted, 0.99)
         );
     }
+    for (what, sorted) in [
+        ("\"did you mean\", questions typed right", &typed_right),
+        ("\"did you mean\", names typed a little wrong", &mistyped),
+    ] {
+        println!(
+            "| {what} | | {:.2} ms | {:.2} ms |",
+            percentile_ms(sorted, 0.50),
+            percentile_ms(sorted, 0.99)
+        );
+    }
+    println!(
+        "| (corrections offered for the mistyped names: {offered} of {}) | | | |",
+        corrected.len()
+    );
     println!(
         "| a change found by the next search (upsert, commit, reload, query; 20 changes) | | {:.1} ms | {:.1} ms (max) |",
         percentile_ms(&updates, 0.50),

@@ -18,8 +18,7 @@ pub(crate) struct SearchParams {
     /// characters.
     #[param(pattern = "^[^\\x00-\\x1f\\x7f]*$", max_length = 200)]
     q: Option<String>,
-    /// Only results of this type: procedure or faq (notices and datasets join as they are
-    /// indexed).
+    /// Only results of this type: procedure, faq, notice (those shown now) or dataset.
     #[param(pattern = "^(procedure|faq|notice|dataset)?$")]
     r#type: Option<String>,
     /// How many results, 1–50 (default 10).
@@ -49,6 +48,10 @@ pub(crate) struct SearchResult {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SearchResults {
     items: Vec<SearchResult>,
+    /// "Did you mean": the query with a mistyped name corrected (住民表がほしい →
+    /// 住民票がほしい), present only when the corrected query finds results of the type asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggestion: Option<String>,
 }
 
 fn kind(text: Option<&str>) -> Result<Option<machi_search::Kind>, ApiError> {
@@ -113,7 +116,25 @@ pub(crate) async fn search(
                         None,
                     )
                 }
-                _ => return None,
+                machi_search::Kind::Notice => {
+                    let notice = index.notice(&hit.id)?;
+                    (
+                        format!("{base}/notices/{}", notice.id),
+                        (&notice.draft.title).into(),
+                        None,
+                    )
+                }
+                machi_search::Kind::Dataset => {
+                    let dataset = &index.datasets.get(&hit.id)?.input;
+                    (
+                        format!("{base}/opendata/datasets/{}", dataset.name),
+                        Text {
+                            ja: dataset.title_ja.clone(),
+                            en: dataset.title_en.clone(),
+                        },
+                        None,
+                    )
+                }
             };
             Some(SearchResult {
                 r#type: hit.kind.as_str().to_string(),
@@ -126,5 +147,8 @@ pub(crate) async fn search(
             })
         })
         .collect();
-    Ok(Json(SearchResults { items }))
+    Ok(Json(SearchResults {
+        items,
+        suggestion: index.suggest(&q, kind),
+    }))
 }
