@@ -4,21 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use machi_core::procedures::{parse_catalog, CatalogFormat};
-use machi_search::words::EverydayWords;
-use machi_search::{sources, Engine, Kind};
+mod common;
 
-fn demo_engine() -> Engine {
-    let catalog = parse_catalog(
-        include_bytes!("../../machi/demo/procedures.yaml"),
-        CatalogFormat::Yaml,
-    )
-    .unwrap();
-    let engine = Engine::new(EverydayWords::default_list()).unwrap();
-    let documents: Vec<_> = catalog.iter().map(sources::procedure).collect();
-    engine.replace_kind(Kind::Procedure, &documents).unwrap();
-    engine
-}
+use common::demo_engine;
+use machi_search::{Engine, Kind};
 
 /// The questions whose expected procedure is not in the top 3, each with what came instead.
 fn misses(engine: &Engine, cases: &[(&str, &str)]) -> Vec<String> {
