@@ -33,6 +33,7 @@ pub mod plans;
 pub mod postcodes;
 pub mod procedures;
 pub mod receipt;
+pub mod reservations;
 pub mod staff;
 pub mod subscriptions;
 pub mod text;

@@ -108,7 +108,7 @@ impl Store {
         if let Some(form) = definition.form.as_mut() {
             form.version = next_version(&mut tx, tenant, id, current, form).await?;
         }
-        upsert_department(&mut tx.tx, tenant, &definition).await?;
+        upsert_department(&mut tx.tx, tenant, &definition.department).await?;
         upsert_procedure(&mut tx.tx, tenant, &definition).await?;
         if let Some(form) = &definition.form {
             add_form_version(&mut tx.tx, tenant, id, form).await?;

@@ -32,6 +32,7 @@ pub mod payments;
 pub mod plans;
 pub mod postcodes;
 pub mod procedures;
+pub mod reservations;
 pub mod residents;
 pub mod review;
 pub mod search_sources;

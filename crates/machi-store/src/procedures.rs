@@ -66,7 +66,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut summary = ImportSummary::default();
         for procedure in procedures {
-            upsert_department(&mut tx, tenant, procedure).await?;
+            upsert_department(&mut tx, tenant, &procedure.department).await?;
             upsert_procedure(&mut tx, tenant, procedure).await?;
             if let Some(form) = &procedure.form {
                 if add_form_version(&mut tx, tenant, &procedure.id, form).await? {
@@ -236,16 +236,16 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 pub(crate) async fn upsert_department(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
-    p: &ProcedureDefinition,
+    department: &machi_core::procedures::DepartmentRef,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO departments (tenant_id, code, name_ja, name_en) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (tenant_id, code) DO UPDATE SET name_ja = excluded.name_ja, name_en = excluded.name_en",
     )
     .bind(tenant)
-    .bind(&p.department.code)
-    .bind(&p.department.ja)
-    .bind(&p.department.en)
+    .bind(&department.code)
+    .bind(&department.ja)
+    .bind(&department.en)
     .execute(&mut **tx)
     .await?;
     Ok(())

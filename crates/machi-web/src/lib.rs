@@ -16,6 +16,7 @@ mod opendata;
 mod payments;
 mod plans;
 mod procedures;
+mod reservations;
 mod review;
 
 use std::sync::Arc;
@@ -191,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .merge(plans::public_routes())
         .merge(opendata::public_routes())
         .merge(procedures::public_routes())
+        .merge(reservations::public_routes())
         .merge(kit::site::routes())
         .nest("/api/v1", api_routes())
         .merge(kit::ops::routes())
@@ -222,6 +224,7 @@ fn api_routes() -> Router<AppState> {
         .merge(plans::api_routes())
         .merge(assets::api_routes())
         .merge(notices::api_routes())
+        .merge(reservations::api_routes())
         .fallback(|| async { kit::ApiError::not_found("no such API route") })
 }
 
@@ -245,7 +248,12 @@ fn api_routes() -> Router<AppState> {
         notices::subscriptions::push::vapid_public_key,
         plans::api::list_plans,
         plans::api::show_plan,
-        assets::api::list_assets
+        assets::api::list_assets,
+        reservations::api::list_services,
+        reservations::api::service_slots,
+        reservations::api::book,
+        reservations::api::cancel,
+        reservations::api::change
     ),
     components(schemas(crate::kit::Problem)),
     modifiers(&SecuritySchemes),
@@ -253,7 +261,8 @@ fn api_routes() -> Router<AppState> {
          (name = "applications", description = "申請 (applications and their status)"),
          (name = "notices", description = "お知らせ配信 (subscriptions to notices)"),
          (name = "plans", description = "情報化計画・DX推進計画 (ICT/DX plans)"),
-         (name = "assets", description = "情報資産台帳 (the IT asset ledger; staff only)"))
+         (name = "assets", description = "情報資産台帳 (the IT asset ledger; staff only)"),
+         (name = "reservations", description = "予約 (counters, consultations and facilities)"))
 )]
 struct ApiDoc;
 

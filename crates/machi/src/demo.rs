@@ -55,6 +55,21 @@ pub async fn faq(store: &Store, city: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// デモ市's bookable services: a counter, the My Number card desk, two consultations (one
+/// online) and facilities (see `demo/services.yaml`).
+pub const DEMO_SERVICES: &[u8] = include_bytes!("../demo/services.yaml");
+
+/// Loads the demo services when the city has none.
+pub async fn services(store: &Store, city: &str) -> anyhow::Result<()> {
+    if !store.services(city).await?.is_empty() {
+        return Ok(());
+    }
+    let services = machi_core::reservations::parse_services(DEMO_SERVICES)
+        .map_err(|e| anyhow::anyhow!("the demo services are invalid: {e}"))?;
+    store.save_services(city, &services).await?;
+    Ok(())
+}
+
 /// The five seed plans, transcribed in the machi-plan/1 format (see docs/plan-format.md). They
 /// are other cities' plans, imported as they are: the demo city shows real structures. The
 /// sixth is the demo city's own (fictional) plan, whose KPIs are bound to live figures.

@@ -57,3 +57,18 @@ pub async fn faq(store: &Store, city: &str, file: &std::path::Path) -> anyhow::R
     println!("imported {count} questions from {name}");
     Ok(())
 }
+
+/// `machi import services`: adds or replaces the services residents book (YAML, see
+/// `demo/services.yaml`); all or nothing.
+pub async fn services(store: &Store, city: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let services = machi_core::reservations::parse_services(&bytes)
+        .map_err(|e| anyhow::anyhow!("{name} was not imported:\n  {e}"))?;
+    store
+        .save_services(city, &services)
+        .await
+        .with_context(|| format!("{name} was not imported"))?;
+    println!("imported {} services from {name}", services.len());
+    Ok(())
+}

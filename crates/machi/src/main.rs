@@ -166,6 +166,12 @@ enum ImportCommand {
         /// The FAQ spreadsheet (.csv).
         file: std::path::PathBuf,
     },
+    /// Adds or replaces the services residents book (counters, consultations, facilities) from
+    /// a YAML file like `demo/services.yaml`; all or nothing.
+    Services {
+        /// The services file (.yaml).
+        file: std::path::PathBuf,
+    },
     /// Imports an ICT/DX plan (`machi-plan/1` YAML, see docs/plan-format.md); a plan with the
     /// same id is replaced as a revision (progress is kept by measure id); all or nothing.
     Plan {
@@ -305,6 +311,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::plans(&store, &settings.city).await?;
                 demo::assets(&store, &settings.city).await?;
                 demo::opendata(&store, &settings.city).await?;
+                demo::services(&store, &settings.city).await?;
             }
             serve(&settings, store, demo).await
         }
@@ -329,6 +336,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Faq { file }) => {
             let store = open_store(&settings).await?;
             let result = imports::faq(&store, &settings.city, &file).await;
+            store.close().await;
+            result
+        }
+        Command::Import(ImportCommand::Services { file }) => {
+            let store = open_store(&settings).await?;
+            let result = imports::services(&store, &settings.city, &file).await;
             store.close().await;
             result
         }

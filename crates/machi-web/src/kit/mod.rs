@@ -35,7 +35,7 @@ pub(crate) use numbers::thousands;
 pub(crate) use page::{
     city_name, form_status, local_path, no_store, render, see_other, ActionPage, PageError,
 };
-pub(crate) use problem::{without_control_chars, ApiError, Problem};
+pub(crate) use problem::{idempotency_key, without_control_chars, ApiError, Problem};
 pub(crate) use search::search_words;
 pub(crate) use security::{
     bearer_token, check_origin, constant_time_eq, cookie_header, is_https, is_json, seal,

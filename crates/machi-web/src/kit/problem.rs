@@ -244,6 +244,23 @@ pub(crate) fn without_control_chars(
     }
 }
 
+/// The `Idempotency-Key` header of a request that creates something: 1–255 visible ASCII
+/// characters, or none.
+pub(crate) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().map(str::trim).unwrap_or_default();
+    let valid = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(Some(key.to_string()))
+    } else {
+        Err(ApiError::bad_request(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

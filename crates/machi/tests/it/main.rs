@@ -41,6 +41,7 @@ mod payments;
 mod plan_cycle;
 mod plans;
 mod postcodes;
+mod reservations;
 mod search;
 mod staff;
 mod subscriptions;

@@ -40,7 +40,7 @@ pub(crate) async fn create_application(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(request.headers())?;
+    let key = crate::kit::idempotency_key(request.headers())?;
     let (record, version, form) =
         submit::online_form(&state, &city.id, &id, Ui { en: true }).await?;
     let submission = read_submission(&state, request).await?;
@@ -84,21 +84,6 @@ pub(crate) async fn create_application(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value.to_str().ok().map(str::trim).unwrap_or_default();
-    let valid = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
-    if valid {
-        Ok(Some(key.to_string()))
-    } else {
-        Err(ApiError::bad_request(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        ))
-    }
 }
 
 async fn read_submission(state: &AppState, request: Request) -> Result<Submission, ApiError> {

@@ -1,0 +1,168 @@
+//! A booking's own page, reached with its cancel code from the confirmation e-mail: what,
+//! when and where, the meeting link of an online consultation, the calendar file, and the
+//! change and cancel buttons while the deadline allows.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Form;
+use machi_core::reservations::Service;
+use machi_store::mail::OutgoingMail;
+use machi_store::reservations::Booking;
+use machi_store::{StoreError, Tenant};
+use serde::Deserialize;
+
+use super::can_cancel;
+use super::pages::when_label;
+use crate::kit::{
+    check_origin, city_name, no_store, percent_encode, render, see_other, City, PageError, SiteUrl,
+    Ui,
+};
+use crate::AppState;
+
+/// The confirmation e-mail of a booking: what, when, where, and the link that cancels it.
+pub(super) fn confirmation_mail<'a>(
+    base: &'a str,
+    city: &'a Tenant,
+    service: &'a Service,
+) -> impl Fn(&Booking, &str) -> OutgoingMail + Sync + 'a {
+    move |booking, code| {
+        let manage = format!("{base}/bookings/{}?code={code}", booking.number);
+        let place = service
+            .resource(&booking.resource_id)
+            .map(|r| r.name.ja.clone())
+            .unwrap_or_default();
+        let meeting = service
+            .meeting_for(&booking.number)
+            .map(|url| format!("ビデオ通話: {url}\n"))
+            .unwrap_or_default();
+        OutgoingMail {
+            recipient: booking.booker.email.clone(),
+            subject: format!(
+                "【{}】{}の予約を受け付けました（予約番号 {}）",
+                city.name_ja, service.name.ja, booking.number
+            ),
+            body: format!(
+                "{} 様\n\n{}の予約を受け付けました。\n\n予約番号: {}\n日時: {}\n場所: {}\n{}\n\
+                 予約の確認・変更・取消、カレンダーへの追加はこちら（このリンクはほかの人に教えないでください）:\n{}\n\n{}\n",
+                booking.booker.name,
+                service.name.ja,
+                booking.number,
+                when_label(Ui { en: false }, booking.starts, service),
+                place,
+                meeting,
+                manage,
+                city.name_ja
+            ),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "booking.html")]
+struct BookingPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    number: String,
+    code: String,
+    /// The code as it goes into a link.
+    code_query: String,
+    cancelled: bool,
+    service_id: String,
+    service_name: String,
+    when: String,
+    place: String,
+    meeting_url: Option<String>,
+    fee: Option<String>,
+    can_cancel: bool,
+    deadline_hours: u32,
+    /// What was just done: booked, changed or cancelled.
+    done: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct BookingQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// `/bookings/{number}?code=` — the booking's page; `/bookings/{number}.ics?code=` its
+/// iCalendar file.
+pub(super) async fn booking(
+    State(state): State<AppState>,
+    City(city): City,
+    SiteUrl(base): SiteUrl,
+    ui: Ui,
+    Path(number): Path<String>,
+    Query(query): Query<BookingQuery>,
+) -> Result<Response, PageError> {
+    if let Some(number) = number.strip_suffix(".ics") {
+        let (booking, service) =
+            super::api::owned_booking(&state, &city.id, number, &query.code).await?;
+        return Ok(super::ics::booking_file(&base, &city, &service, &booking));
+    }
+    let (booking, service) =
+        super::api::owned_booking(&state, &city.id, &number, &query.code).await?;
+    let calendar = state.store.calendar(&city.id).await?;
+    Ok(no_store(render(&BookingPage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("/bookings/{number}?code={}", percent_encode(&query.code)),
+        number: booking.number.clone(),
+        code: query.code.clone(),
+        code_query: percent_encode(&query.code),
+        cancelled: !booking.is_booked(),
+        service_id: service.id.clone(),
+        service_name: ui.l(&service.name).to_string(),
+        when: when_label(ui, booking.starts, &service),
+        place: service
+            .resource(&booking.resource_id)
+            .map(|r| ui.l(&r.name).to_string())
+            .unwrap_or_default(),
+        meeting_url: booking
+            .is_booked()
+            .then(|| service.meeting_for(&booking.number))
+            .flatten(),
+        fee: service
+            .fee_yen
+            .map(|fee| format!("{}{}", crate::kit::thousands(fee), ui.t("円", " yen"))),
+        can_cancel: can_cancel(&service, &calendar, &booking),
+        deadline_hours: service.cancel_until_hours,
+        done: query.done,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CancelForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub(super) async fn cancel_booking(
+    State(state): State<AppState>,
+    City(city): City,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(form): Form<CancelForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    let (booking, service) =
+        super::api::owned_booking(&state, &city.id, &number, &form.code).await?;
+    let calendar = state.store.calendar(&city.id).await?;
+    if booking.is_booked() && !can_cancel(&service, &calendar, &booking) {
+        return Err(StoreError::conflict(
+            "ネットで取り消せる期限を過ぎています。担当課へお電話ください",
+            "It is too late to cancel online; please call the department",
+        )
+        .into());
+    }
+    state.store.cancel_booking(&city.id, &number).await?;
+    Ok(see_other(&format!(
+        "/bookings/{number}?code={}&done=cancelled",
+        percent_encode(&form.code)
+    )))
+}

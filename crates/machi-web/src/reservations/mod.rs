@@ -1,0 +1,182 @@
+//! 予約 (reservations): residents book a counter, a consultation or a facility — the pages
+//! (`/reservations`, working without JavaScript), the booking's own page reached with its
+//! cancel code (`/bookings/{number}`), its iCalendar file, and the JSON API
+//! (`/api/v1/services`, `/api/v1/bookings`).
+//!
+//! What a slot is and when it can be booked is machi-core's (`reservations`); that no slot is
+//! ever booked past its capacity is the store's. This room shows slots with the places left,
+//! and turns a resident's choice into the slots a booking may take.
+
+pub(crate) mod api;
+mod booking;
+mod ics;
+mod pages;
+
+use std::collections::HashMap;
+
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{NaiveDate, NaiveDateTime};
+use machi_core::calendar::Calendar;
+use machi_core::procedures::Localized;
+use machi_core::reservations::{Service, Slot, SlotQuery};
+use machi_store::reservations::Booking;
+use machi_store::StoreError;
+
+use crate::AppState;
+
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/reservations", get(pages::services))
+        .route("/reservations/{service}", get(pages::service))
+        .route(
+            "/reservations/{service}/book",
+            get(pages::booking_form).post(pages::make_booking),
+        )
+        .route("/bookings/{number}", get(booking::booking))
+        .route("/bookings/{number}/cancel", post(booking::cancel_booking))
+        .route("/reservations/{service}/calendar.ics", get(ics::busy_feed))
+}
+
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/services", get(api::list_services))
+        .route("/services/{id}/slots", get(api::service_slots))
+        .route("/bookings", post(api::book))
+        .route(
+            "/bookings/{number}",
+            axum::routing::delete(api::cancel).patch(api::change),
+        )
+}
+
+/// Now in Japan, where every slot is.
+fn now_jst() -> NaiveDateTime {
+    chrono::Utc::now()
+        .with_timezone(&machi_core::wareki::jst())
+        .naive_local()
+}
+
+/// A time residents can book: a start (and, for a facility, which room or court), with the
+/// places left.
+#[derive(Debug, Clone)]
+pub(crate) struct Opening {
+    /// `None` for a counter or consultation: any of its resources with room serves.
+    resource: Option<String>,
+    starts: NaiveDateTime,
+    ends: NaiveDateTime,
+    left: u32,
+}
+
+/// The openings of a service from `from` to `to`, as seen now.
+async fn openings(
+    state: &AppState,
+    tenant: &str,
+    service: &Service,
+    calendar: &Calendar,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Opening>, StoreError> {
+    let query = SlotQuery {
+        service,
+        calendar,
+        now: now_jst(),
+    };
+    let slots = query.slots(from, to);
+    let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
+        return Ok(Vec::new());
+    };
+    let booked: HashMap<(String, NaiveDateTime), i64> = state
+        .store
+        .slot_fill(tenant, &service.id, first.starts(), last.starts())
+        .await?
+        .into_iter()
+        .map(|(resource, starts, booked)| ((resource, starts), booked))
+        .collect();
+    let left = |slot: &Slot| {
+        let capacity = service.resource(&slot.resource).map_or(0, |r| r.capacity);
+        let taken = booked
+            .get(&(slot.resource.clone(), slot.starts()))
+            .copied()
+            .unwrap_or(0);
+        u32::try_from(i64::from(capacity) - taken).unwrap_or(0)
+    };
+    let mut openings: Vec<Opening> = Vec::new();
+    for slot in &slots {
+        let ends = slot.date.and_time(slot.end);
+        if service.kind.resident_picks_resource() {
+            openings.push(Opening {
+                resource: Some(slot.resource.clone()),
+                starts: slot.starts(),
+                ends,
+                left: left(slot),
+            });
+        } else if let Some(same) = openings.last_mut().filter(|o| o.starts == slot.starts()) {
+            same.left += left(slot);
+        } else {
+            openings.push(Opening {
+                resource: None,
+                starts: slot.starts(),
+                ends,
+                left: left(slot),
+            });
+        }
+    }
+    Ok(openings)
+}
+
+/// The slots a booking at `starts` may take: the resource asked for (a facility must name
+/// one), else every resource of the service at that time, in order. Why not, when none can be
+/// booked now.
+fn candidates(
+    service: &Service,
+    calendar: &Calendar,
+    resource: Option<&str>,
+    starts: NaiveDateTime,
+) -> Result<Vec<Slot>, Localized> {
+    let query = SlotQuery {
+        service,
+        calendar,
+        now: now_jst(),
+    };
+    match resource.filter(|r| !r.is_empty()) {
+        Some(resource) => Ok(vec![query.bookable(resource, starts)?]),
+        None if service.kind.resident_picks_resource() => Err(Localized::new(
+            "施設（部屋・面）を選んでください",
+            "choose which room or court",
+        )),
+        None => service
+            .resources
+            .iter()
+            .map(|r| query.bookable(&r.id, starts))
+            .collect(),
+    }
+}
+
+/// Whether the booking may still be cancelled or changed online.
+fn can_cancel(service: &Service, calendar: &Calendar, booking: &Booking) -> bool {
+    booking.is_booked()
+        && SlotQuery {
+            service,
+            calendar,
+            now: now_jst(),
+        }
+        .can_cancel(booking.starts)
+}
+
+/// A local time as the API writes it: RFC 3339 with Japan's offset.
+fn rfc3339(at: NaiveDateTime) -> String {
+    format!("{}+09:00", at.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// A local time from the API: RFC 3339 with any offset, turned to Japan's time.
+fn parse_start(text: &str) -> Option<NaiveDateTime> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&machi_core::wareki::jst()).naive_local())
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok())
+}
+
+/// The service's problem as a store error a resident can act on.
+fn not_bookable(why: Localized) -> StoreError {
+    StoreError::Conflict(why)
+}

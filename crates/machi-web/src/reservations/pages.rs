@@ -1,0 +1,532 @@
+//! The booking pages, all working without JavaScript: the services, a service's days and
+//! times with the places left, the form, and the booking's own page (reached with its cancel
+//! code) where it is cancelled, changed or added to a calendar.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use machi_core::reservations::{Booker, Service, ServiceKind};
+use machi_store::reservations::{Channel, NewBooking};
+use machi_store::{StoreError, Tenant};
+use serde::Deserialize;
+
+use super::{can_cancel, candidates, now_jst, openings, parse_start};
+use crate::kit::{
+    check_origin, city_name, no_store, percent_encode, render, see_other, City, PageError, SiteUrl,
+    Ui,
+};
+use crate::AppState;
+
+/// Days shown on a service page at a time.
+const DAYS_SHOWN: i64 = 14;
+
+struct ServiceLine {
+    id: String,
+    name: String,
+    summary: String,
+    department: String,
+}
+
+#[derive(Template)]
+#[template(path = "reservations.html")]
+struct ServicesPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    /// (heading, services) per kind.
+    groups: Vec<(String, Vec<ServiceLine>)>,
+}
+
+fn kind_label(ui: Ui, kind: ServiceKind) -> &'static str {
+    match kind {
+        ServiceKind::Counter => ui.t("窓口の予約", "Counter appointments"),
+        ServiceKind::Consultation => ui.t("相談の予約", "Consultations"),
+        ServiceKind::Facility => ui.t("施設の予約", "Facilities"),
+    }
+}
+
+pub(super) async fn services(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+) -> Result<Response, PageError> {
+    let services = state.store.services(&city.id).await?;
+    let groups = [
+        ServiceKind::Counter,
+        ServiceKind::Consultation,
+        ServiceKind::Facility,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let lines = services
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| ServiceLine {
+                id: s.id.clone(),
+                name: ui.l(&s.name).to_string(),
+                summary: ui.l(&s.summary).to_string(),
+                department: ui.name(&s.department.ja, &s.department.en).to_string(),
+            })
+            .collect::<Vec<_>>();
+        (kind_label(ui, kind).to_string(), lines)
+    })
+    .filter(|(_, lines)| !lines.is_empty())
+    .collect();
+    Ok(render(&ServicesPage {
+        ui,
+        city: city_name(ui, &city),
+        back: "/reservations".into(),
+        groups,
+    }))
+}
+
+/// A time on a service page: its label, the places left, and where booking it leads.
+struct TimeLine {
+    label: String,
+    left: u32,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "reservation_service.html")]
+struct ServicePage {
+    ui: Ui,
+    city: String,
+    back: String,
+    service: ServiceLine,
+    facts: Vec<(String, String)>,
+    /// (date link, label, chosen) for the days shown.
+    days: Vec<(String, String, bool)>,
+    day_label: String,
+    /// (resource name, times) — one group for a counter or consultation.
+    times: Vec<(String, Vec<TimeLine>)>,
+    earlier: Option<String>,
+    later: Option<String>,
+    /// Changing booking `number`: the times lead to the change, not to a new booking.
+    changing: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ServiceQuery {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    from: String,
+    /// A booking being changed, with its code.
+    #[serde(default)]
+    change: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn service_or_404(state: &AppState, tenant: &str, id: &str) -> Result<Service, PageError> {
+    state.store.service(tenant, id).await?.ok_or_else(|| {
+        PageError::from(StoreError::not_found(
+            "その予約サービスはありません",
+            "no such service",
+        ))
+    })
+}
+
+/// A date as residents read it: 令和8年12月7日（月）.
+fn day_label(ui: Ui, date: NaiveDate) -> String {
+    const JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+    if ui.en {
+        date.format("%a %-d %b %Y").to_string()
+    } else {
+        let weekday = JA[date.weekday().num_days_from_monday() as usize];
+        format!("{}（{weekday}）", machi_core::wareki::format_wareki(date))
+    }
+}
+
+fn service_facts(ui: Ui, service: &Service) -> Vec<(String, String)> {
+    let mut facts = vec![
+        (
+            ui.t("担当", "Department").to_string(),
+            ui.name(&service.department.ja, &service.department.en)
+                .to_string(),
+        ),
+        (
+            ui.t("1回の時間", "Length").to_string(),
+            format!("{}{}", service.slot_minutes, ui.t("分", " minutes")),
+        ),
+        (
+            ui.t("予約できる期間", "Can be booked").to_string(),
+            if ui.en {
+                format!(
+                    "from {} days to {} day(s) ahead",
+                    service.window.latest_days, service.window.earliest_days
+                )
+            } else {
+                format!(
+                    "{}日前から{}日前まで",
+                    service.window.latest_days, service.window.earliest_days
+                )
+            },
+        ),
+        (
+            ui.t("取消・変更", "Cancel or change").to_string(),
+            if ui.en {
+                format!("online until {} hours before", service.cancel_until_hours)
+            } else {
+                format!("開始の{}時間前までネットで", service.cancel_until_hours)
+            },
+        ),
+    ];
+    if let Some(fee) = service.fee_yen {
+        facts.push((
+            ui.t("料金", "Fee").to_string(),
+            format!("{}{}", crate::kit::thousands(fee), ui.t("円", " yen")),
+        ));
+    }
+    if service.meeting_url.is_some() {
+        facts.push((
+            ui.t("方法", "How").to_string(),
+            ui.t(
+                "ビデオ通話（予約した方にだけリンクをお知らせします）",
+                "Video call (the link is given only to you)",
+            )
+            .to_string(),
+        ));
+    }
+    facts
+}
+
+pub(super) async fn service(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+    Query(query): Query<ServiceQuery>,
+) -> Result<Response, PageError> {
+    let service = service_or_404(&state, &city.id, &id).await?;
+    let calendar = state.store.calendar(&city.id).await?;
+    let today = now_jst().date();
+    let first_bookable = today + Duration::days(i64::from(service.window.earliest_days));
+    let last_bookable = today + Duration::days(i64::from(service.window.latest_days));
+    let from = NaiveDate::parse_from_str(&query.from, "%Y-%m-%d")
+        .unwrap_or(first_bookable)
+        .clamp(first_bookable, last_bookable.max(first_bookable));
+    let to = from + Duration::days(DAYS_SHOWN - 1);
+    let openings = openings(&state, &city.id, &service, &calendar, from, to).await?;
+    let open_days: Vec<NaiveDate> = {
+        let mut days: Vec<NaiveDate> = openings.iter().map(|o| o.starts.date()).collect();
+        days.dedup();
+        days
+    };
+    let chosen = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d")
+        .ok()
+        .filter(|d| open_days.contains(d))
+        .or_else(|| open_days.first().copied());
+    let changing = (!query.change.is_empty()).then(|| query.change.clone());
+    let keep = match &changing {
+        Some(number) => format!("&change={number}&code={}", percent_encode(&query.code)),
+        None => String::new(),
+    };
+    let page_link = |from: NaiveDate, date: Option<NaiveDate>| -> String {
+        let date = date.map(|d| format!("&date={d}")).unwrap_or_default();
+        format!("/reservations/{}?from={from}{date}{keep}#times", service.id)
+    };
+    let days = open_days
+        .iter()
+        .map(|d| {
+            (
+                page_link(from, Some(*d)),
+                day_label(ui, *d),
+                Some(*d) == chosen,
+            )
+        })
+        .collect();
+    let resource_name = |id: &str| {
+        service
+            .resource(id)
+            .map(|r| ui.l(&r.name).to_string())
+            .unwrap_or_default()
+    };
+    let mut times: Vec<(String, Vec<TimeLine>)> = Vec::new();
+    for opening in openings.iter().filter(|o| Some(o.starts.date()) == chosen) {
+        let group = opening
+            .resource
+            .as_deref()
+            .map(resource_name)
+            .unwrap_or_default();
+        let href = format!(
+            "/reservations/{}/book?start={}&resource={}{keep}",
+            service.id,
+            opening.starts.format("%Y-%m-%dT%H:%M"),
+            opening.resource.as_deref().unwrap_or_default()
+        );
+        let line = TimeLine {
+            label: format!(
+                "{}–{}",
+                opening.starts.format("%H:%M"),
+                opening.ends.format("%H:%M")
+            ),
+            left: opening.left,
+            href,
+        };
+        match times.iter_mut().find(|(name, _)| *name == group) {
+            Some((_, lines)) => lines.push(line),
+            None => times.push((group, vec![line])),
+        }
+    }
+    let earlier = (from > first_bookable).then(|| {
+        page_link(
+            (from - Duration::days(DAYS_SHOWN)).max(first_bookable),
+            None,
+        )
+    });
+    let later = (to < last_bookable).then(|| page_link(to + Duration::days(1), None));
+    Ok(render(&ServicePage {
+        ui,
+        city: city_name(ui, &city),
+        back: format!("/reservations/{}", service.id),
+        facts: service_facts(ui, &service),
+        service: ServiceLine {
+            id: service.id.clone(),
+            name: ui.l(&service.name).to_string(),
+            summary: ui.l(&service.summary).to_string(),
+            department: String::new(),
+        },
+        days,
+        day_label: chosen.map(|d| day_label(ui, d)).unwrap_or_default(),
+        times,
+        earlier,
+        later,
+        changing,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "reservation_book.html")]
+struct BookPage {
+    ui: Ui,
+    city: String,
+    back: String,
+    service_id: String,
+    service_name: String,
+    when: String,
+    resource_name: String,
+    start: String,
+    resource: String,
+    change: String,
+    code: String,
+    form: BookForm,
+    errors: Vec<(String, String)>,
+    /// The slot cannot be had (full, or no longer bookable): why, instead of the form.
+    unavailable: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct BookForm {
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    resource: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    change: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub(super) fn when_label(ui: Ui, starts: NaiveDateTime, service: &Service) -> String {
+    let ends = starts + Duration::minutes(i64::from(service.slot_minutes));
+    format!(
+        "{} {}–{}",
+        day_label(ui, starts.date()),
+        starts.format("%H:%M"),
+        ends.format("%H:%M")
+    )
+}
+
+async fn book_page(
+    state: &AppState,
+    city: &Tenant,
+    ui: Ui,
+    service_id: &str,
+    form: BookForm,
+) -> Result<BookPage, PageError> {
+    let service = service_or_404(state, &city.id, service_id).await?;
+    let starts = parse_start(&form.start);
+    let calendar = state.store.calendar(&city.id).await?;
+    let unavailable = match starts {
+        None => Some(
+            ui.t("時間を選びなおしてください", "Choose the time again")
+                .to_string(),
+        ),
+        Some(at) => candidates(&service, &calendar, Some(&form.resource), at)
+            .err()
+            .filter(|_| !form.resource.is_empty() || service.kind.resident_picks_resource())
+            .map(|why| ui.l(&why).to_string()),
+    };
+    Ok(BookPage {
+        ui,
+        city: city_name(ui, city),
+        back: format!("/reservations/{}", service.id),
+        service_id: service.id.clone(),
+        service_name: ui.l(&service.name).to_string(),
+        when: starts
+            .map(|at| when_label(ui, at, &service))
+            .unwrap_or_default(),
+        resource_name: service
+            .resource(&form.resource)
+            .map(|r| ui.l(&r.name).to_string())
+            .unwrap_or_default(),
+        start: form.start.clone(),
+        resource: form.resource.clone(),
+        change: form.change.clone(),
+        code: form.code.clone(),
+        form,
+        errors: Vec::new(),
+        unavailable,
+    })
+}
+
+pub(super) async fn booking_form(
+    State(state): State<AppState>,
+    City(city): City,
+    ui: Ui,
+    Path(id): Path<String>,
+    Query(form): Query<BookForm>,
+) -> Result<Response, PageError> {
+    let page = book_page(&state, &city, ui, &id, form).await?;
+    Ok(no_store(render(&page)))
+}
+
+pub(super) async fn make_booking(
+    State(state): State<AppState>,
+    City(city): City,
+    SiteUrl(base): SiteUrl,
+    ui: Ui,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<BookForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    if !form.change.is_empty() {
+        return change_booking(&state, &city, ui, &id, form).await;
+    }
+    let checked = Booker::checked(&form.name, &form.email, &form.phone, &form.note);
+    let mut page = book_page(&state, &city, ui, &id, form).await?;
+    let booker = match checked {
+        Ok(booker) => booker,
+        Err(problems) => {
+            page.errors = problems
+                .into_iter()
+                .map(|(field, message)| (field.to_string(), ui.l(&message).to_string()))
+                .collect();
+            return Ok(unprocessable(&page));
+        }
+    };
+    if page.unavailable.is_some() {
+        return Ok(unprocessable(&page));
+    }
+    let service = service_or_404(&state, &city.id, &id).await?;
+    let calendar = state.store.calendar(&city.id).await?;
+    let Some(starts) = parse_start(&page.start) else {
+        return Ok(unprocessable(&page));
+    };
+    let slots = match candidates(&service, &calendar, Some(&page.resource), starts) {
+        Ok(slots) => slots,
+        Err(_) if !service.kind.resident_picks_resource() => {
+            candidates(&service, &calendar, None, starts).unwrap_or_default()
+        }
+        Err(why) => {
+            page.unavailable = Some(ui.l(&why).to_string());
+            return Ok(unprocessable(&page));
+        }
+    };
+    let confirmation = super::booking::confirmation_mail(&base, &city, &service);
+    let booked = state
+        .store
+        .book(
+            &city.id,
+            &NewBooking {
+                service: &service,
+                slots: &slots,
+                booker: &booker,
+                channel: Channel::Online,
+                idempotency_key: None,
+                confirmation: Some(&confirmation),
+            },
+        )
+        .await;
+    match booked {
+        Ok(booked) => Ok(see_other(&format!(
+            "/bookings/{}?code={}&done=booked",
+            booked.booking.number, booked.cancel_code
+        ))),
+        Err(StoreError::Conflict(why)) => {
+            page.unavailable = Some(ui.l(&why).to_string());
+            Ok(unprocessable(&page))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn unprocessable(page: &BookPage) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, no_store(render(page))).into_response()
+}
+
+/// The change of a booking to the time chosen, with its code.
+async fn change_booking(
+    state: &AppState,
+    city: &Tenant,
+    ui: Ui,
+    service_id: &str,
+    form: BookForm,
+) -> Result<Response, PageError> {
+    let (booking, service) =
+        super::api::owned_booking(state, &city.id, &form.change, &form.code).await?;
+    let number = booking.number.clone();
+    let code = form.code.clone();
+    let calendar = state.store.calendar(&city.id).await?;
+    let mut page = book_page(state, city, ui, service_id, form).await?;
+    let slots = parse_start(&page.start)
+        .ok_or_else(|| {
+            ui.t("時間を選びなおしてください", "Choose the time again")
+                .to_string()
+        })
+        .and_then(|at| {
+            let resource = (!page.resource.is_empty()).then_some(page.resource.as_str());
+            candidates(&service, &calendar, resource, at).map_err(|why| ui.l(&why).to_string())
+        });
+    let outcome = match slots {
+        Ok(_) if !can_cancel(&service, &calendar, &booking) => Err(ui
+            .t(
+                "ネットで変更できる期限を過ぎています",
+                "It is too late to change it online",
+            )
+            .to_string()),
+        Ok(slots) => state
+            .store
+            .change_booking(&city.id, &number, &service, &slots)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(why) => ui.l(&why).to_string(),
+                other => other.to_string(),
+            }),
+        Err(why) => Err(why),
+    };
+    match outcome {
+        Ok(_) => Ok(see_other(&format!(
+            "/bookings/{number}?code={}&done=changed",
+            percent_encode(&code)
+        ))),
+        Err(why) => {
+            page.unavailable = Some(why);
+            Ok(unprocessable(&page))
+        }
+    }
+}
