@@ -300,6 +300,52 @@ test('a resident asks in everyday words at the answer desk, without and with Jav
   await checkAccessibility(page, 'answer desk after rating an answer');
 });
 
+test('a resident books a counter slot and an online consultation on a phone, opens the confirmation e-mail and cancels; the pages pass axe', async () => {
+  const page = await phonePage();
+  const check = (label) => checkAccessibility(page, label);
+  const email = 'yoyaku.hanako@example.jp';
+  const bookFirstTime = async (service) => {
+    await page.goto(`${base}/reservations`);
+    await page.getByRole('link', { name: service }).click();
+    await page.locator('.time-list a').first().click();
+    await page.getByLabel('お名前（必須）').fill('予約 花子');
+    await page.getByLabel('メールアドレス（必須）').fill(email);
+    await page.getByRole('button', { name: 'この内容で予約する' }).click();
+    assert.match(await page.locator('main').innerText(), /予約しました/);
+    return page.locator('.receipt-number').innerText();
+  };
+
+  // From the menu to a counter's days and times, without JavaScript needed.
+  await page.goto(`${base}/`);
+  await page.getByRole('navigation', { name: 'メインメニュー' }).getByRole('link', { name: '予約', exact: true }).click();
+  await check('bookable services');
+  await page.getByRole('link', { name: '転入手続の窓口予約' }).click();
+  assert.match(await page.locator('main').innerText(), /残り2/);
+  await check('a counter: days and times');
+  await page.locator('.time-list a').first().click();
+  await page.getByRole('button', { name: 'この内容で予約する' }).click();
+  assert.equal(await page.locator('.error-summary').count(), 1, 'the empty form names what is missing');
+  await check('booking form with errors');
+  const counter = await bookFirstTime('転入手続の窓口予約');
+  await check('booking made');
+
+  // An online consultation: the video link is shown to the resident only.
+  const consultation = await bookFirstTime('保健師・助産師のオンライン相談');
+  assert.match(await page.locator('main').innerText(), /meet\.jit\.si\/demo-city-hokenshi-/);
+  await check('online consultation booked');
+
+  // The confirmation e-mail's link opens the booking; it is cancelled there.
+  const mail = await smtp.waitFor(email, new RegExp(`予約番号 ${counter}`));
+  const [link] = mail.text.match(/http:\/\/\S+\/bookings\/\S+/) ?? [];
+  assert.ok(link, `a booking link in: ${mail.text}`);
+  await page.goto(link);
+  assert.match(await page.locator('main').innerText(), new RegExp(counter));
+  await page.getByRole('button', { name: 'この予約を取り消す' }).click();
+  assert.match(await page.locator('main').innerText(), /予約を取り消しました/);
+  await check('booking cancelled');
+  assert.notEqual(consultation, counter);
+});
+
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {
   const page = await phonePage();
   const { items } = await api('/api/v1/procedures?online=true&limit=200');

@@ -213,8 +213,12 @@ impl Store {
                 return replayed(booking, new);
             }
         }
+        let open = self.not_full(tenant, new.service, new.slots).await?;
+        if open.is_empty() {
+            return Err(full());
+        }
         let mut tx = self.pool.begin().await?;
-        let Some(slot) = take_first_free(&mut tx, tenant, new.service, new.slots).await? else {
+        let Some(slot) = take_first_free(&mut tx, tenant, new.service, &open).await? else {
             return Err(full());
         };
         let cancel_code = crate::sessions::random_token()[..16].to_string();
@@ -313,6 +317,32 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// The slots not yet full, read without a transaction: under a rush most attempts are for
+    /// slots just taken, and a read takes no lock (SQLite would also refuse to turn a reading
+    /// transaction into a writing one after another writer). The conditional update decides.
+    async fn not_full(&self, tenant: &str, service: &Service, slots: &[Slot]) -> Result<Vec<Slot>> {
+        let mut open = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let Some(resource) = service.resource(&slot.resource) else {
+                continue;
+            };
+            let booked: Option<i64> = sqlx::query_scalar(
+                "SELECT booked FROM slot_fill WHERE tenant_id = $1 AND service_id = $2 \
+                 AND resource_id = $3 AND starts_at = $4",
+            )
+            .bind(tenant)
+            .bind(&service.id)
+            .bind(&slot.resource)
+            .bind(slot_time(slot.starts()))
+            .fetch_optional(&self.pool)
+            .await?;
+            if booked.unwrap_or(0) < i64::from(resource.capacity) {
+                open.push(slot.clone());
+            }
+        }
+        Ok(open)
     }
 
     pub async fn booking(&self, tenant: &str, number: &str) -> Result<Option<Booking>> {

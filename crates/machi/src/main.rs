@@ -104,6 +104,8 @@ enum BenchCommand {
     /// Search over 100,000 documents: build, query p50/p99 and time for a change to be
     /// found, beside raw tantivy on the same documents.
     Search(bench::search::SearchArgs),
+    /// A 9:00 opening: 10,000 people book 200 slots at once (exactly 200 booked, none twice).
+    Booking(bench::booking::BookingArgs),
     /// The open-data datastore at a million rows: ingest rows/s and filtered search p50/p99,
     /// beside the same lookup as raw SQLite.
     Datastore(bench::datastore::DatastoreArgs),
@@ -117,6 +119,7 @@ async fn run_bench(settings: &Settings, command: BenchCommand) -> anyhow::Result
         BenchCommand::Alert(args) => bench::alert::run(settings, args).await,
         BenchCommand::Catalog(args) => bench::catalog::run(args).await,
         BenchCommand::Search(args) => bench::search::run(args).await,
+        BenchCommand::Booking(args) => bench::booking::run(args).await,
         BenchCommand::Datastore(args) => bench::datastore::run(settings, args).await,
     }
 }

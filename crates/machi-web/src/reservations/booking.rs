@@ -40,7 +40,7 @@ pub(super) fn confirmation_mail<'a>(
         OutgoingMail {
             recipient: booking.booker.email.clone(),
             subject: format!(
-                "【{}】{}の予約を受け付けました（予約番号 {}）",
+                "【{}】予約を受け付けました：{}（予約番号 {}）",
                 city.name_ja, service.name.ja, booking.number
             ),
             body: format!(

@@ -5,6 +5,7 @@
 
 pub mod alert;
 mod baselines;
+pub mod booking;
 pub mod catalog;
 pub mod datastore;
 pub mod inbox;
