@@ -344,6 +344,15 @@ test('a resident books a counter slot and an online consultation on a phone, ope
   assert.match(await page.locator('main').innerText(), /予約を取り消しました/);
   await check('booking cancelled');
   assert.notEqual(consultation, counter);
+
+  // 市民課's counter opens the bookings of a service and day in the staff console.
+  const desk = await deskPage();
+  await signIn(desk, 'madoguchi@demo.machi.example');
+  await desk.getByRole('navigation', { name: '職員メニュー' }).getByRole('link', { name: '予約', exact: true }).click();
+  await desk.getByLabel('予約サービス').selectOption('tennyu-madoguchi');
+  await desk.getByRole('button', { name: '表示' }).click();
+  assert.match(await desk.locator('main').innerText(), /窓口で予約する/);
+  await checkAccessibility(desk, 'staff bookings of a day');
 });
 
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {

@@ -17,6 +17,8 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::{now_text, Result, Store, StoreError};
 
+mod staff;
+
 /// How a slot's start is stored.
 const SLOT_TIME: &str = "%Y-%m-%dT%H:%M";
 

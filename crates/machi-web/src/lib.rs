@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .merge(plans::staff_routes())
         .merge(opendata::staff_routes())
         .merge(answers::staff_routes())
+        .merge(reservations::staff_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             kit::staff::guard,

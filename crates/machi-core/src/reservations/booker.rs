@@ -22,6 +22,27 @@ impl Booker {
         phone: &str,
         note: &str,
     ) -> Result<Self, Vec<(&'static str, Localized)>> {
+        Self::check(name, email, phone, note, true)
+    }
+
+    /// A visitor booked by counter staff: the e-mail may be left out (the visitor gets the
+    /// booking number on paper), but one given must be valid.
+    pub fn checked_at_counter(
+        name: &str,
+        email: &str,
+        phone: &str,
+        note: &str,
+    ) -> Result<Self, Vec<(&'static str, Localized)>> {
+        Self::check(name, email, phone, note, false)
+    }
+
+    fn check(
+        name: &str,
+        email: &str,
+        phone: &str,
+        note: &str,
+        email_required: bool,
+    ) -> Result<Self, Vec<(&'static str, Localized)>> {
         let clean = |text: &str| crate::text::strip_control_chars(text.trim());
         let booker = Self {
             name: clean(name),
@@ -46,7 +67,7 @@ impl Booker {
                 .email
                 .split_once('@')
                 .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-        if !email_ok {
+        if !email_ok && (email_required || !booker.email.is_empty()) {
             problems.push((
                 "email",
                 Localized::new(

@@ -89,7 +89,8 @@ pub(crate) struct ServiceList {
 
 /// The services residents can book.
 #[utoipa::path(get, path = "/api/v1/services", tag = "reservations",
-    responses((status = 200, body = ServiceList)))]
+    responses((status = 200, body = ServiceList),
+              (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "Malformed request")))]
 pub(crate) async fn list_services(
     State(state): State<AppState>,
     City(city): City,
@@ -105,10 +106,10 @@ pub(crate) async fn list_services(
 #[into_params(parameter_in = Query)]
 pub(crate) struct SlotsParams {
     /// First day, `YYYY-MM-DD` (default today, in Japan).
-    #[param(pattern = "^\\d{4}-\\d{2}-\\d{2}$")]
+    #[param(pattern = "^(\\d{4}-\\d{2}-\\d{2})?$")]
     from: Option<String>,
     /// Last day, `YYYY-MM-DD` (default 13 days after `from`; at most 62 days after it).
-    #[param(pattern = "^\\d{4}-\\d{2}-\\d{2}$")]
+    #[param(pattern = "^(\\d{4}-\\d{2}-\\d{2})?$")]
     to: Option<String>,
 }
 
@@ -159,6 +160,7 @@ async fn service_of(state: &AppState, tenant: &str, id: &str) -> Result<Service,
 #[utoipa::path(get, path = "/api/v1/services/{id}/slots", tag = "reservations",
     params(("id" = String, Path, description = "Service id"), SlotsParams),
     responses((status = 200, body = SlotList),
+              (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "Malformed request"),
               (status = 404, body = crate::kit::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn service_slots(
@@ -411,6 +413,7 @@ pub(crate) struct CancelParams {
 #[utoipa::path(delete, path = "/api/v1/bookings/{number}", tag = "reservations",
     params(("number" = String, Path, description = "Booking number"), CancelParams),
     responses((status = 200, body = BookingView),
+              (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "Malformed request"),
               (status = 404, body = crate::kit::Problem, content_type = "application/problem+json"),
               (status = 409, body = crate::kit::Problem, content_type = "application/problem+json", description = "Past the cancellation deadline")))]
 pub(crate) async fn cancel(
@@ -445,6 +448,7 @@ pub(crate) struct ChangeRequest {
     params(("number" = String, Path, description = "Booking number")),
     request_body = ChangeRequest,
     responses((status = 200, body = BookingView),
+              (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "Malformed body"),
               (status = 404, body = crate::kit::Problem, content_type = "application/problem+json"),
               (status = 409, body = crate::kit::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]

@@ -11,6 +11,7 @@ pub(crate) mod api;
 mod booking;
 mod ics;
 mod pages;
+mod staff;
 
 use std::collections::HashMap;
 
@@ -36,6 +37,16 @@ pub(crate) fn public_routes() -> Router<AppState> {
         .route("/bookings/{number}", get(booking::booking))
         .route("/bookings/{number}/cancel", post(booking::cancel_booking))
         .route("/reservations/{service}/calendar.ics", get(ics::busy_feed))
+}
+
+/// The bookings in the staff console, behind the staff guard.
+pub(crate) fn staff_routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/bookings", get(staff::day))
+        .route("/staff/bookings.csv", get(staff::csv))
+        .route("/staff/bookings/new", post(staff::book_visitor))
+        .route("/staff/bookings/{number}/no-show", post(staff::no_show))
+        .route("/staff/bookings/{number}/cancel", post(staff::cancel))
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {

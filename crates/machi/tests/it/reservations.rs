@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
+mod staff;
+
 on_both_backends!(
     a_resident_books_changes_and_cancels_a_counter_slot,
     closed_days_the_window_and_bad_requests_are_refused,

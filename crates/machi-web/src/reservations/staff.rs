@@ -1,0 +1,437 @@
+//! 予約 in the staff console: a day of a service with each booking (who, phone, what about,
+//! online or at the counter), the week's use per resource, marking a no-show, cancelling for
+//! a resident who called, booking a visitor at the counter, and the CSV (Shift_JIS or UTF-8)
+//! for the department's spreadsheets.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::Form;
+use chrono::{Duration, NaiveDate};
+use machi_core::reservations::{Booker, Service};
+use machi_core::text::{spreadsheet_cell, to_cp932, with_bom};
+use machi_store::reservations::{Booking, Channel, NewBooking};
+use serde::Deserialize;
+
+use super::{candidates, now_jst, openings, parse_start};
+use crate::kit::{render, see_other, ApiError, Chrome, PageError, Signed, SiteUrl};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DayQuery {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    date: String,
+    /// What was just done, shown once.
+    #[serde(default)]
+    done: String,
+}
+
+struct BookingRow {
+    number: String,
+    time: String,
+    place: String,
+    name: String,
+    phone: String,
+    note: String,
+    channel: String,
+    state: String,
+    booked: bool,
+    started: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_bookings.html")]
+struct DayPage {
+    chrome: Chrome,
+    /// (id, name, chosen)
+    services: Vec<(String, String, bool)>,
+    service: String,
+    date: String,
+    previous: String,
+    next: String,
+    rows: Vec<BookingRow>,
+    /// (time, resource id, resource name, places left) still free that day.
+    free: Vec<(String, String, String, u32)>,
+    /// The week from `date`: (resource name, booked per day).
+    week_days: Vec<String>,
+    week: Vec<(String, Vec<usize>)>,
+    done: String,
+}
+
+/// The services this person works on: their department's, or every one for administrators.
+async fn services_of(state: &AppState, signed: &Signed) -> Result<Vec<Service>, PageError> {
+    let role = signed.role();
+    let scope = signed.department_scope(role.serves_counter() || role.reviews_applications())?;
+    Ok(state
+        .store
+        .services(&signed.city.id)
+        .await?
+        .into_iter()
+        .filter(|s| scope.as_deref().is_none_or(|d| d == s.department.code))
+        .collect())
+}
+
+async fn chosen_service(
+    state: &AppState,
+    signed: &Signed,
+    id: &str,
+) -> Result<(Vec<Service>, Service), PageError> {
+    let services = services_of(state, signed).await?;
+    let service = services
+        .iter()
+        .find(|s| s.id == id)
+        .or(services.first())
+        .cloned()
+        .ok_or_else(|| {
+            PageError::from(
+                ApiError::not_found("no service of your department")
+                    .with_ja("あなたの課の予約サービスはありません"),
+            )
+        })?;
+    Ok((services, service))
+}
+
+fn state_label(signed: &Signed, booking: &Booking) -> String {
+    let ui = signed.ui;
+    match booking.state.as_str() {
+        "booked" => ui.t("予約", "Booked"),
+        "cancelled" => ui.t("取消", "Cancelled"),
+        "no_show" => ui.t("来なかった", "No-show"),
+        _ => ui.t("その他", "Other"),
+    }
+    .to_string()
+}
+
+pub(super) async fn day(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<DayQuery>,
+) -> Result<Response, PageError> {
+    let (services, service) = chosen_service(&state, &signed, &query.service).await?;
+    let ui = signed.ui;
+    let date = NaiveDate::parse_from_str(&query.date, "%Y-%m-%d").unwrap_or(now_jst().date());
+    let week_end = date + Duration::days(6);
+    let bookings = state
+        .store
+        .service_bookings(&signed.city.id, &service.id, date, week_end)
+        .await?;
+    let name_of = |id: &str| {
+        service
+            .resource(id)
+            .map(|r| ui.l(&r.name).to_string())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let now = now_jst();
+    let rows = bookings
+        .iter()
+        .filter(|b| b.starts.date() == date)
+        .map(|b| BookingRow {
+            number: b.number.clone(),
+            time: format!("{}–{}", b.starts.format("%H:%M"), b.ends.format("%H:%M")),
+            place: name_of(&b.resource_id),
+            name: b.booker.name.clone(),
+            phone: b.booker.phone.clone(),
+            note: b.booker.note.clone(),
+            channel: if b.channel == Channel::Counter.as_str() {
+                ui.t("窓口", "Counter")
+            } else {
+                ui.t("オンライン", "Online")
+            }
+            .to_string(),
+            state: state_label(&signed, b),
+            booked: b.is_booked(),
+            started: b.starts <= now,
+        })
+        .collect();
+    let calendar = state.store.calendar(&signed.city.id).await?;
+    let free = openings(&state, &signed.city.id, &service, &calendar, date, date)
+        .await?
+        .into_iter()
+        .filter(|o| o.left > 0)
+        .map(|o| {
+            let resource = o.resource.clone().unwrap_or_default();
+            let name = o.resource.as_deref().map(name_of).unwrap_or_default();
+            (
+                o.starts.format("%Y-%m-%dT%H:%M").to_string(),
+                resource,
+                name,
+                o.left,
+            )
+        })
+        .collect();
+    let week_days: Vec<NaiveDate> = (0..7).map(|d| date + Duration::days(d)).collect();
+    let week = service
+        .resources
+        .iter()
+        .map(|r| {
+            let counts = week_days
+                .iter()
+                .map(|d| {
+                    bookings
+                        .iter()
+                        .filter(|b| b.is_booked() && b.resource_id == r.id && b.starts.date() == *d)
+                        .count()
+                })
+                .collect();
+            (ui.l(&r.name).to_string(), counts)
+        })
+        .collect();
+    Ok(render(&DayPage {
+        chrome: signed.chrome("/staff/bookings"),
+        services: services
+            .iter()
+            .map(|s| (s.id.clone(), ui.l(&s.name).to_string(), s.id == service.id))
+            .collect(),
+        service: service.id.clone(),
+        date: date.to_string(),
+        previous: (date - Duration::days(1)).to_string(),
+        next: (date + Duration::days(1)).to_string(),
+        rows,
+        free,
+        week_days: week_days
+            .iter()
+            .map(|d| d.format("%m/%d").to_string())
+            .collect(),
+        week,
+        done: query.done,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ActionForm {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    date: String,
+}
+
+async fn owned(state: &AppState, signed: &Signed, number: &str) -> Result<Booking, PageError> {
+    let booking = state
+        .store
+        .booking(&signed.city.id, number)
+        .await?
+        .ok_or_else(|| PageError::from(ApiError::not_found("no such booking")))?;
+    chosen_service(state, signed, &booking.service_id)
+        .await
+        .and_then(|(_, s)| {
+            signed.require(s.id == booking.service_id)?;
+            Ok(())
+        })?;
+    Ok(booking)
+}
+
+fn back_to_day(form: &ActionForm, done: &str) -> Response {
+    see_other(&format!(
+        "/staff/bookings?service={}&date={}&done={done}",
+        crate::kit::percent_encode(&form.service),
+        crate::kit::percent_encode(&form.date)
+    ))
+}
+
+pub(super) async fn no_show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(number): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    owned(&state, &signed, &number).await?;
+    state
+        .store
+        .mark_no_show(&signed.city.id, &number, signed.email())
+        .await?;
+    Ok(back_to_day(&form, "no_show"))
+}
+
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(number): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    owned(&state, &signed, &number).await?;
+    state
+        .store
+        .cancel_booking_for(&signed.city.id, &number, signed.email())
+        .await?;
+    Ok(back_to_day(&form, "cancelled"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CounterForm {
+    #[serde(default)]
+    service: String,
+    /// `start|resource` of the free slot chosen.
+    #[serde(default)]
+    slot: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A visitor booked at the counter: the booking number is given on the spot (and by e-mail
+/// when the visitor gives an address).
+pub(super) async fn book_visitor(
+    State(state): State<AppState>,
+    signed: Signed,
+    SiteUrl(base): SiteUrl,
+    Form(form): Form<CounterForm>,
+) -> Result<Response, PageError> {
+    let (_, service) = chosen_service(&state, &signed, &form.service).await?;
+    signed.require(service.id == form.service)?;
+    let ui = signed.ui;
+    let problem =
+        |message: String| PageError::from(ApiError::bad_request(message.clone()).with_ja(message));
+    let booker = Booker::checked_at_counter(&form.name, &form.email, &form.phone, &form.note)
+        .map_err(|p| {
+            problem(
+                p.iter()
+                    .map(|(_, m)| ui.l(m).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            )
+        })?;
+    let (start, resource) = form.slot.split_once('|').unwrap_or((&form.slot, ""));
+    let starts = parse_start(start)
+        .ok_or_else(|| problem(ui.t("時間を選んでください", "Choose a time").into()))?;
+    let calendar = state.store.calendar(&signed.city.id).await?;
+    let resource = (!resource.is_empty()).then_some(resource);
+    let slots = candidates(&service, &calendar, resource, starts)
+        .map_err(|why| problem(ui.l(&why).to_string()))?;
+    let confirmation = super::booking::confirmation_mail(&base, &signed.city, &service);
+    let booked = state
+        .store
+        .book(
+            &signed.city.id,
+            &NewBooking {
+                service: &service,
+                slots: &slots,
+                booker: &booker,
+                channel: Channel::Counter,
+                idempotency_key: None,
+                confirmation: (!booker.email.is_empty()).then_some(&confirmation),
+            },
+        )
+        .await?;
+    signed
+        .audit(
+            &state,
+            "booking.counter",
+            &format!("booking:{}", booked.booking.number),
+            serde_json::json!({"service": service.id, "starts": start}),
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "/staff/bookings?service={}&date={}&done=booked-{}",
+        service.id,
+        starts.date(),
+        booked.booking.number
+    )))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CsvQuery {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// `sjis` for Shift_JIS (CP932); anything else is UTF-8 with a BOM.
+    #[serde(default)]
+    encoding: String,
+}
+
+/// The bookings of a service over a period (at most a year), for the department's
+/// spreadsheet.
+pub(super) async fn csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<CsvQuery>,
+) -> Result<Response, PageError> {
+    let (_, service) = chosen_service(&state, &signed, &query.service).await?;
+    let today = now_jst().date();
+    let from = NaiveDate::parse_from_str(&query.from, "%Y-%m-%d").unwrap_or(today);
+    let to = NaiveDate::parse_from_str(&query.to, "%Y-%m-%d")
+        .unwrap_or(from + Duration::days(6))
+        .min(from + Duration::days(366));
+    let bookings = state
+        .store
+        .service_bookings(&signed.city.id, &service.id, from, to)
+        .await?;
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let csv_error = |e: csv::Error| PageError::from(ApiError::internal(e));
+    let heading = [
+        "予約番号",
+        "予約",
+        "場所",
+        "開始",
+        "終了",
+        "氏名",
+        "電話番号",
+        "メールアドレス",
+        "用件",
+        "受付方法",
+        "状態",
+        "受付日時",
+    ];
+    writer.write_record(heading).map_err(csv_error)?;
+    for b in &bookings {
+        let place = service
+            .resource(&b.resource_id)
+            .map(|r| r.name.ja.clone())
+            .unwrap_or_default();
+        let record = [
+            b.number.clone(),
+            service.name.ja.clone(),
+            place,
+            b.starts.format("%Y-%m-%d %H:%M").to_string(),
+            b.ends.format("%Y-%m-%d %H:%M").to_string(),
+            b.booker.name.clone(),
+            b.booker.phone.clone(),
+            b.booker.email.clone(),
+            b.booker.note.clone(),
+            if b.channel == "counter" {
+                "窓口"
+            } else {
+                "オンライン"
+            }
+            .to_string(),
+            state_label(&signed, b),
+            crate::kit::jst_stored(&b.created_at),
+        ];
+        writer
+            .write_record(record.iter().map(|c| spreadsheet_cell(c)))
+            .map_err(csv_error)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| PageError::from(ApiError::internal(e)))?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (bytes, content_type) = if query.encoding == "sjis" {
+        (to_cp932(&text), "text/csv; charset=Shift_JIS")
+    } else {
+        (with_bom(&text), "text/csv; charset=utf-8")
+    };
+    signed
+        .audit(
+            &state,
+            "booking.export",
+            &format!("service:{}", service.id),
+            serde_json::json!({"from": from.to_string(), "to": to.to_string(), "rows": bookings.len()}),
+        )
+        .await?;
+    Ok(crate::kit::attachment(
+        bytes,
+        content_type,
+        &format!("bookings-{}-{from}.csv", service.id),
+    ))
+}

@@ -1,0 +1,128 @@
+//! Bookings in the staff console: a department sees its services' day with each booking, books
+//! a visitor at the counter, cancels for a resident who called, exports the week as Shift_JIS
+//! CSV; another department's staff see none of it; every change is in the audit log.
+
+use serde_json::Value;
+
+use super::{book, person, slots, with_demo_services};
+use crate::harness::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(staff_see_the_day_book_a_visitor_cancel_and_export);
+
+const SHIMIN: &str = "madoguchi@shimin.test";
+const KOSODATE: &str = "tanto@kosodate.test";
+
+async fn staff_see_the_day_book_a_visitor_cancel_and_export(app: &TestApp) {
+    with_demo_services(app).await;
+    app.create_staff(SHIMIN, "counter", Some("shimin")).await;
+    app.create_staff(KOSODATE, "staff", Some("kosodate")).await;
+    let (start, _, _) = slots(app, "tennyu-madoguchi", "").await[0].clone();
+    let day = &start[..10];
+    let (status, made) = book(app, person("tennyu-madoguchi", &start, "転入 太郎"), None).await;
+    assert_eq!(status, 201, "{made}");
+    let number = made["booking_number"].as_str().unwrap().to_string();
+
+    let mut staff = app.sign_in(SHIMIN).await;
+    let page_path = format!("/staff/bookings?service=tennyu-madoguchi&date={day}");
+    let page = staff.get_html(&page_path).await;
+    assert!(
+        page.contains("転入 太郎") && page.contains(&number),
+        "{page}"
+    );
+    assert!(
+        !page.contains("子育て相談"),
+        "only the department's services: {page}"
+    );
+
+    // A visitor at the counter takes the other counter at the same time.
+    let slot = format!("{}|", &start[..16]);
+    let booked = staff
+        .submit(
+            &page_path,
+            "/staff/bookings/new",
+            &[
+                ("service", "tennyu-madoguchi"),
+                ("slot", &slot),
+                ("name", "窓口 花子"),
+                ("phone", "06-1234-5678"),
+                ("email", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(booked.status(), 303);
+    let after = staff.get_html(&page_path).await;
+    assert!(after.contains("窓口 花子"), "{after}");
+    let left = slots(app, "tennyu-madoguchi", &format!("from={day}&to={day}")).await;
+    assert_eq!(left.iter().find(|s| s.0 == start).map(|s| s.1), Some(0));
+
+    // Cancelled for the resident who called: the slot has room again.
+    let cancelled = staff
+        .submit(
+            &page_path,
+            &format!("/staff/bookings/{number}/cancel"),
+            &[("service", "tennyu-madoguchi"), ("date", day)],
+        )
+        .await;
+    assert_eq!(cancelled.status(), 303);
+    let left = slots(app, "tennyu-madoguchi", &format!("from={day}&to={day}")).await;
+    assert_eq!(left.iter().find(|s| s.0 == start).map(|s| s.1), Some(1));
+    // Not started yet: it cannot be marked a no-show.
+    let early = staff
+        .submit(
+            &page_path,
+            &format!("/staff/bookings/{number}/no-show"),
+            &[("service", "tennyu-madoguchi"), ("date", day)],
+        )
+        .await;
+    assert_eq!(early.status(), 409);
+
+    // The week as Shift_JIS CSV, each booking a row.
+    let csv = staff
+        .get(&format!(
+            "/staff/bookings.csv?service=tennyu-madoguchi&from={day}&encoding=sjis"
+        ))
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=Shift_JIS");
+    let bytes = csv.bytes().await.unwrap();
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad);
+    assert!(text.starts_with("予約番号,予約,場所,開始"), "{text}");
+    assert!(
+        text.contains("窓口 花子") && text.contains("取消"),
+        "{text}"
+    );
+
+    // Another department sees none of 市民課's bookings.
+    let mut other = app.sign_in(KOSODATE).await;
+    let theirs = other.get_html(&page_path).await;
+    assert!(!theirs.contains("転入 太郎"), "{theirs}");
+    let foreign = other
+        .submit(
+            "/staff/bookings",
+            &format!("/staff/bookings/{number}/cancel"),
+            &[("service", "tennyu-madoguchi"), ("date", day)],
+        )
+        .await;
+    assert_eq!(foreign.status(), 403);
+
+    let entries = app
+        .store
+        .audit_entries(
+            crate::harness::CITY,
+            &machi_store::audit::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let audit: Value = entries.iter().map(|e| e.action.clone()).collect();
+    for action in ["booking.counter", "booking.cancel", "booking.export"] {
+        assert!(
+            audit.as_array().unwrap().iter().any(|a| a == action),
+            "{action}: {audit}"
+        );
+    }
+}
