@@ -358,6 +358,13 @@ impl Store {
         row.as_ref().map(booking_from_row).transpose()
     }
 
+    /// The booking just changed, read back.
+    pub(crate) async fn booking_as_it_is(&self, tenant: &str, number: &str) -> Result<Booking> {
+        self.booking(tenant, number)
+            .await?
+            .ok_or_else(|| StoreError::NotStored("booking vanished".into()))
+    }
+
     async fn booking_by_key(&self, tenant: &str, key: &str) -> Result<Option<Booking>> {
         let row = sqlx::query(&format!(
             "SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND idempotency_key = $2"
@@ -397,9 +404,7 @@ impl Store {
             set_state(&mut tx, tenant, number, "cancelled").await?;
         }
         tx.commit().await?;
-        self.booking(tenant, number)
-            .await?
-            .ok_or_else(|| StoreError::NotStored("booking vanished".into()))
+        self.booking_as_it_is(tenant, number).await
     }
 
     /// Moves a booking to the first of `slots` with room, keeping its number and code; the
@@ -436,9 +441,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.booking(tenant, number)
-            .await?
-            .ok_or_else(|| StoreError::NotStored("booking vanished".into()))
+        self.booking_as_it_is(tenant, number).await
     }
 }
 

@@ -51,17 +51,10 @@ impl Store {
         }
         set_state(&mut audited.tx, tenant, number, "no_show").await?;
         audited
-            .append(&AuditEntry::new(
-                actor,
-                "booking.no_show",
-                &format!("booking:{number}"),
-                json!({"service": booking.service_id, "starts": slot_time(booking.starts)}),
-            ))
+            .append(&entry(actor, "booking.no_show", &booking))
             .await?;
         audited.commit().await?;
-        self.booking(tenant, number)
-            .await?
-            .ok_or_else(|| StoreError::NotStored("booking vanished".into()))
+        self.booking_as_it_is(tenant, number).await
     }
 
     /// Cancels a booking for the resident (who called or came to the counter), at any time.
@@ -77,17 +70,20 @@ impl Store {
             release(&mut audited.tx, tenant, &booking).await?;
             set_state(&mut audited.tx, tenant, number, "cancelled").await?;
             audited
-                .append(&AuditEntry::new(
-                    actor,
-                    "booking.cancel",
-                    &format!("booking:{number}"),
-                    json!({"service": booking.service_id, "starts": slot_time(booking.starts)}),
-                ))
+                .append(&entry(actor, "booking.cancel", &booking))
                 .await?;
         }
         audited.commit().await?;
-        self.booking(tenant, number)
-            .await?
-            .ok_or_else(|| StoreError::NotStored("booking vanished".into()))
+        self.booking_as_it_is(tenant, number).await
     }
+}
+
+/// The audit entry of a change to a booking by staff.
+fn entry(actor: &str, action: &str, booking: &Booking) -> AuditEntry {
+    AuditEntry::new(
+        actor,
+        action,
+        &format!("booking:{}", booking.number),
+        json!({"service": booking.service_id, "starts": slot_time(booking.starts)}),
+    )
 }

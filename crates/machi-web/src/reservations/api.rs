@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::{Duration, NaiveDate};
 use machi_core::procedures::Localized;
 use machi_core::reservations::{Booker, Service};
-use machi_store::reservations::{Booked, Booking, Channel, NewBooking};
+use machi_store::reservations::{Booked, Booking, Channel};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -299,21 +299,19 @@ pub(crate) async fn book(
     let calendar = state.store.calendar(&city.id).await?;
     let slots = candidates(&service, &calendar, request.resource.as_deref(), starts)
         .map_err(super::not_bookable)?;
-    let confirmation = super::booking::confirmation_mail(&base, &city, &service);
-    let booked = state
-        .store
-        .book(
-            &city.id,
-            &NewBooking {
-                service: &service,
-                slots: &slots,
-                booker: &booker,
-                channel: Channel::Online,
-                idempotency_key: key.as_deref(),
-                confirmation: Some(&confirmation),
-            },
-        )
-        .await?;
+    let booked = super::book_and_confirm(
+        &state,
+        &city,
+        &base,
+        super::Request {
+            service: &service,
+            slots: &slots,
+            booker: &booker,
+            channel: Channel::Online,
+            idempotency_key: key.as_deref(),
+        },
+    )
+    .await?;
     Ok(created(&base, &service, booked))
 }
 

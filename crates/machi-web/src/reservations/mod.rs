@@ -163,6 +163,40 @@ fn candidates(
     }
 }
 
+/// What a booking is made of, as the pages, the API and the counter give it.
+struct Request<'a> {
+    service: &'a Service,
+    slots: &'a [Slot],
+    booker: &'a machi_core::reservations::Booker,
+    channel: machi_store::reservations::Channel,
+    idempotency_key: Option<&'a str>,
+}
+
+/// Books, queuing the confirmation e-mail in the booking's transaction when the booker gave an
+/// address (a visitor at the counter may not have).
+async fn book_and_confirm(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    base: &str,
+    request: Request<'_>,
+) -> Result<machi_store::reservations::Booked, StoreError> {
+    let confirmation = booking::confirmation_mail(base, city, request.service);
+    state
+        .store
+        .book(
+            &city.id,
+            &machi_store::reservations::NewBooking {
+                service: request.service,
+                slots: request.slots,
+                booker: request.booker,
+                channel: request.channel,
+                idempotency_key: request.idempotency_key,
+                confirmation: (!request.booker.email.is_empty()).then_some(&confirmation),
+            },
+        )
+        .await
+}
+
 /// Whether the booking may still be cancelled or changed online.
 fn can_cancel(service: &Service, calendar: &Calendar, booking: &Booking) -> bool {
     booking.is_booked()

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use machi_core::reservations::{Booker, Service, ServiceKind};
-use machi_store::reservations::{Channel, NewBooking};
+use machi_store::reservations::Channel;
 use machi_store::{StoreError, Tenant};
 use serde::Deserialize;
 
@@ -447,21 +447,19 @@ pub(super) async fn make_booking(
             return Ok(unprocessable(&page));
         }
     };
-    let confirmation = super::booking::confirmation_mail(&base, &city, &service);
-    let booked = state
-        .store
-        .book(
-            &city.id,
-            &NewBooking {
-                service: &service,
-                slots: &slots,
-                booker: &booker,
-                channel: Channel::Online,
-                idempotency_key: None,
-                confirmation: Some(&confirmation),
-            },
-        )
-        .await;
+    let booked = super::book_and_confirm(
+        &state,
+        &city,
+        &base,
+        super::Request {
+            service: &service,
+            slots: &slots,
+            booker: &booker,
+            channel: Channel::Online,
+            idempotency_key: None,
+        },
+    )
+    .await;
     match booked {
         Ok(booked) => Ok(see_other(&format!(
             "/bookings/{}?code={}&done=booked",

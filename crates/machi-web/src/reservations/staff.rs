@@ -10,7 +10,7 @@ use axum::Form;
 use chrono::{Duration, NaiveDate};
 use machi_core::reservations::{Booker, Service};
 use machi_core::text::{spreadsheet_cell, to_cp932, with_bom};
-use machi_store::reservations::{Booking, Channel, NewBooking};
+use machi_store::reservations::{Booking, Channel};
 use serde::Deserialize;
 
 use super::{candidates, now_jst, openings, parse_start};
@@ -304,21 +304,19 @@ pub(super) async fn book_visitor(
     let resource = (!resource.is_empty()).then_some(resource);
     let slots = candidates(&service, &calendar, resource, starts)
         .map_err(|why| problem(ui.l(&why).to_string()))?;
-    let confirmation = super::booking::confirmation_mail(&base, &signed.city, &service);
-    let booked = state
-        .store
-        .book(
-            &signed.city.id,
-            &NewBooking {
-                service: &service,
-                slots: &slots,
-                booker: &booker,
-                channel: Channel::Counter,
-                idempotency_key: None,
-                confirmation: (!booker.email.is_empty()).then_some(&confirmation),
-            },
-        )
-        .await?;
+    let booked = super::book_and_confirm(
+        &state,
+        &signed.city,
+        &base,
+        super::Request {
+            service: &service,
+            slots: &slots,
+            booker: &booker,
+            channel: Channel::Counter,
+            idempotency_key: None,
+        },
+    )
+    .await?;
     signed
         .audit(
             &state,
