@@ -17,6 +17,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::{now_text, Result, Store, StoreError};
 
+mod reminders;
 mod staff;
 
 /// How a slot's start is stored.
@@ -91,6 +92,9 @@ pub struct NewBooking<'a> {
     /// the booking's transaction: a booking made is a confirmation sent.
     pub confirmation: Option<&'a Confirmation<'a>>,
 }
+
+/// Writes the e-mail that tells the booker a booking was changed or cancelled.
+pub type Notice<'a> = dyn Fn(&Booking) -> crate::mail::OutgoingMail + Sync + 'a;
 
 /// Writes a booking's confirmation e-mail, given the booking and its cancel code.
 pub type Confirmation<'a> = dyn Fn(&Booking, &str) -> crate::mail::OutgoingMail + Sync + 'a;
@@ -396,12 +400,22 @@ impl Store {
     }
 
     /// Cancels a booking (its slot has room again at once). Cancelling twice is no error.
-    pub async fn cancel_booking(&self, tenant: &str, number: &str) -> Result<Booking> {
+    pub async fn cancel_booking(
+        &self,
+        tenant: &str,
+        number: &str,
+        notice: Option<&Notice<'_>>,
+    ) -> Result<Booking> {
         let mut tx = self.pool.begin().await?;
         let booking = locked_booking(&mut tx, tenant, number).await?;
         if booking.is_booked() {
             release(&mut tx, tenant, &booking).await?;
             set_state(&mut tx, tenant, number, "cancelled").await?;
+            let cancelled = Booking {
+                state: "cancelled".into(),
+                ..booking
+            };
+            tell(&mut tx, tenant, &cancelled, notice).await?;
         }
         tx.commit().await?;
         self.booking_as_it_is(tenant, number).await
@@ -415,6 +429,7 @@ impl Store {
         number: &str,
         service: &Service,
         slots: &[Slot],
+        notice: Option<&Notice<'_>>,
     ) -> Result<Booking> {
         let mut tx = self.pool.begin().await?;
         let booking = locked_booking(&mut tx, tenant, number).await?;
@@ -429,8 +444,8 @@ impl Store {
         };
         release(&mut tx, tenant, &booking).await?;
         sqlx::query(
-            "UPDATE bookings SET resource_id = $1, starts_at = $2, ends_at = $3, updated_at = $4 \
-             WHERE tenant_id = $5 AND number = $6",
+            "UPDATE bookings SET resource_id = $1, starts_at = $2, ends_at = $3, updated_at = $4, \
+             reminded_at = NULL WHERE tenant_id = $5 AND number = $6",
         )
         .bind(&slot.resource)
         .bind(slot_time(slot.starts()))
@@ -440,9 +455,30 @@ impl Store {
         .bind(number)
         .execute(&mut *tx)
         .await?;
+        let moved = Booking {
+            resource_id: slot.resource.clone(),
+            starts: slot.starts(),
+            ends: slot.date.and_time(slot.end),
+            ..booking
+        };
+        tell(&mut tx, tenant, &moved, notice).await?;
         tx.commit().await?;
         self.booking_as_it_is(tenant, number).await
     }
+}
+
+/// Queues the e-mail about a change, in the change's transaction, when the booker gave an
+/// address.
+async fn tell(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    booking: &Booking,
+    notice: Option<&Notice<'_>>,
+) -> Result<()> {
+    if let Some(notice) = notice.filter(|_| !booking.booker.email.is_empty()) {
+        crate::deliveries::enqueue_direct(tx, tenant, &notice(booking)).await?;
+    }
+    Ok(())
 }
 
 fn service_from_row(row: &AnyRow) -> Result<Service> {

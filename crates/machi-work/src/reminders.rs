@@ -1,5 +1,6 @@
-//! The ledger's reminders: a light check, run with the delivery workers, that queues the
-//! e-mails due today (90 and 30 days before a contract end or end of life). It runs at start
+//! Reminders: a light check, run with the delivery workers, that queues the e-mails due today —
+//! the day-before reminder of each booking, and the ledger's (90 and 30 days before a contract
+//! end or end of life). It runs at start
 //! and then every few hours; the store's bookkeeping sends each reminder once, however often it
 //! runs and on however many nodes.
 
@@ -22,7 +23,15 @@ pub async fn check(store: &Store, public_url: &str) -> usize {
     };
     let ledger = format!("{public_url}/staff/assets");
     let mut queued = 0;
+    let tomorrow = machi_core::wareki::today_jst() + chrono::Duration::days(1);
     for tenant in tenants {
+        match store
+            .send_booking_reminders(&tenant.id, &tenant.name_ja, tomorrow)
+            .await
+        {
+            Ok(count) => queued += count,
+            Err(error) => tracing::error!(tenant = %tenant.id, %error, "booking reminders failed"),
+        }
         match store
             .send_asset_reminders(&tenant.id, machi_core::wareki::today_jst(), &ledger)
             .await
@@ -32,7 +41,7 @@ pub async fn check(store: &Store, public_url: &str) -> usize {
         }
     }
     if queued > 0 {
-        tracing::info!(queued, "asset reminders queued");
+        tracing::info!(queued, "reminders queued");
     }
     queued
 }

@@ -5,7 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::json;
 
 use super::{
-    booking_from_row, locked_booking, release, set_state, slot_time, Booking, BOOKING_COLUMNS,
+    booking_from_row, locked_booking, release, set_state, slot_time, tell, Booking, Notice,
+    BOOKING_COLUMNS,
 };
 use crate::audit::AuditEntry;
 use crate::{Result, Store, StoreError};
@@ -63,6 +64,7 @@ impl Store {
         tenant: &str,
         number: &str,
         actor: &str,
+        notice: Option<&Notice<'_>>,
     ) -> Result<Booking> {
         let mut audited = self.begin_audited(tenant).await?;
         let booking = locked_booking(&mut audited.tx, tenant, number).await?;
@@ -72,6 +74,11 @@ impl Store {
             audited
                 .append(&entry(actor, "booking.cancel", &booking))
                 .await?;
+            let cancelled = Booking {
+                state: "cancelled".into(),
+                ..booking
+            };
+            tell(&mut audited.tx, tenant, &cancelled, notice).await?;
         }
         audited.commit().await?;
         self.booking_as_it_is(tenant, number).await

@@ -417,6 +417,7 @@ pub(crate) struct CancelParams {
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     City(city): City,
+    SiteUrl(base): SiteUrl,
     Path(number): Path<String>,
     Query(params): Query<CancelParams>,
 ) -> Result<Json<BookingView>, ApiError> {
@@ -426,7 +427,11 @@ pub(crate) async fn cancel(
     if booking.is_booked() && !can_cancel(&service, &calendar, &booking) {
         return Err(too_late(&service));
     }
-    let cancelled = state.store.cancel_booking(&city.id, &number).await?;
+    let notice = super::booking::change_mail(&base, &city, &service, Some(&code));
+    let cancelled = state
+        .store
+        .cancel_booking(&city.id, &number, Some(&notice))
+        .await?;
     Ok(Json(view(&service, &cancelled)))
 }
 
@@ -453,6 +458,7 @@ pub(crate) struct ChangeRequest {
 pub(crate) async fn change(
     State(state): State<AppState>,
     City(city): City,
+    SiteUrl(base): SiteUrl,
     Path(number): Path<String>,
     body: Result<Json<ChangeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<BookingView>, ApiError> {
@@ -470,7 +476,18 @@ pub(crate) async fn change(
     let slots = candidates(&service, &calendar, resource, starts).map_err(super::not_bookable)?;
     let changed = state
         .store
-        .change_booking(&city.id, &number, &service, &slots)
+        .change_booking(
+            &city.id,
+            &number,
+            &service,
+            &slots,
+            Some(&super::booking::change_mail(
+                &base,
+                &city,
+                &service,
+                Some(&request.cancel_code),
+            )),
+        )
         .await?;
     Ok(Json(view(&service, &changed)))
 }

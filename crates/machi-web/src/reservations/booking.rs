@@ -59,6 +59,46 @@ pub(super) fn confirmation_mail<'a>(
     }
 }
 
+/// The e-mail that tells the booker their booking was cancelled or moved (with the booking's
+/// page when the change came with its code, i.e. from the resident).
+pub(super) fn change_mail<'a>(
+    base: &'a str,
+    city: &'a Tenant,
+    service: &'a Service,
+    code: Option<&'a str>,
+) -> impl Fn(&Booking) -> OutgoingMail + Sync + 'a {
+    move |booking| {
+        let what = if booking.is_booked() {
+            "予約を変更しました"
+        } else {
+            "予約を取り消しました"
+        };
+        let page = code
+            .map(|code| {
+                format!(
+                    "予約の確認はこちら:\n{base}/bookings/{}?code={code}\n\n",
+                    booking.number
+                )
+            })
+            .unwrap_or_default();
+        OutgoingMail {
+            recipient: booking.booker.email.clone(),
+            subject: format!(
+                "【{}】{what}：{}（予約番号 {}）",
+                city.name_ja, service.name.ja, booking.number
+            ),
+            body: format!(
+                "{} 様\n\n{}の{what}。\n\n予約番号: {}\n日時: {}\n\n{page}{}\n",
+                booking.booker.name,
+                service.name.ja,
+                booking.number,
+                when_label(Ui { en: false }, booking.starts, service),
+                city.name_ja
+            ),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "booking.html")]
 struct BookingPage {
@@ -145,6 +185,7 @@ pub(super) struct CancelForm {
 pub(super) async fn cancel_booking(
     State(state): State<AppState>,
     City(city): City,
+    SiteUrl(base): SiteUrl,
     headers: HeaderMap,
     Path(number): Path<String>,
     Form(form): Form<CancelForm>,
@@ -160,7 +201,11 @@ pub(super) async fn cancel_booking(
         )
         .into());
     }
-    state.store.cancel_booking(&city.id, &number).await?;
+    let notice = change_mail(&base, &city, &service, Some(&form.code));
+    state
+        .store
+        .cancel_booking(&city.id, &number, Some(&notice))
+        .await?;
     Ok(see_other(&format!(
         "/bookings/{number}?code={}&done=cancelled",
         percent_encode(&form.code)

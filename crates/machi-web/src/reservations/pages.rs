@@ -415,7 +415,7 @@ pub(super) async fn make_booking(
 ) -> Result<Response, PageError> {
     check_origin(&headers)?;
     if !form.change.is_empty() {
-        return change_booking(&state, &city, ui, &id, form).await;
+        return change_booking(&state, &city, &base, ui, &id, form).await;
     }
     let checked = Booker::checked(&form.name, &form.email, &form.phone, &form.note);
     let mut page = book_page(&state, &city, ui, &id, form).await?;
@@ -481,6 +481,7 @@ fn unprocessable(page: &BookPage) -> Response {
 async fn change_booking(
     state: &AppState,
     city: &Tenant,
+    base: &str,
     ui: Ui,
     service_id: &str,
     form: BookForm,
@@ -509,7 +510,18 @@ async fn change_booking(
             .to_string()),
         Ok(slots) => state
             .store
-            .change_booking(&city.id, &number, &service, &slots)
+            .change_booking(
+                &city.id,
+                &number,
+                &service,
+                &slots,
+                Some(&super::booking::change_mail(
+                    base,
+                    city,
+                    &service,
+                    Some(&code),
+                )),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(why) => ui.l(&why).to_string(),

@@ -247,13 +247,16 @@ pub(super) async fn no_show(
 pub(super) async fn cancel(
     State(state): State<AppState>,
     signed: Signed,
+    SiteUrl(base): SiteUrl,
     Path(number): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    owned(&state, &signed, &number).await?;
+    let booking = owned(&state, &signed, &number).await?;
+    let (_, service) = chosen_service(&state, &signed, &booking.service_id).await?;
+    let notice = super::booking::change_mail(&base, &signed.city, &service, None);
     state
         .store
-        .cancel_booking_for(&signed.city.id, &number, signed.email())
+        .cancel_booking_for(&signed.city.id, &number, signed.email(), Some(&notice))
         .await?;
     Ok(back_to_day(&form, "cancelled"))
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     the_cancellation_deadline_holds,
     a_resident_books_and_cancels_on_the_pages_without_javascript,
     an_independent_client_reads_the_calendar_files,
+    the_day_before_each_booking_gets_one_reminder,
 );
 
 async fn with_demo_services(app: &TestApp) {
@@ -390,4 +391,67 @@ async fn an_independent_client_reads_the_calendar_files(app: &TestApp) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+async fn the_day_before_each_booking_gets_one_reminder(app: &TestApp) {
+    with_demo_services(app).await;
+    // The counter takes changes until 2 hours before: its first slot may be tomorrow.
+    let (start, _, _) = slots(app, "tennyu-madoguchi", "").await[0].clone();
+    let day = NaiveDate::parse_from_str(&start[..10], "%Y-%m-%d").unwrap();
+    let (status, made) = book(app, person("tennyu-madoguchi", &start, "受取 花子"), None).await;
+    assert_eq!(status, 201, "{made}");
+    let before = app.store.unsent_mail().await.unwrap();
+    let sent = app
+        .store
+        .send_booking_reminders(CITY, "デモ市", day)
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+    // Checked again (every few hours, on every node): nothing more.
+    assert_eq!(
+        app.store
+            .send_booking_reminders(CITY, "デモ市", day)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(app.store.unsent_mail().await.unwrap(), before + 1);
+    // Moved to another day, it is reminded again for that day; cancelled, never.
+    let number = made["booking_number"].as_str().unwrap();
+    let code = made["cancel_code"].as_str().unwrap();
+    let later = slots(
+        app,
+        "tennyu-madoguchi",
+        &format!("from={}", day + Duration::days(1)),
+    )
+    .await
+    .into_iter()
+    .find(|s| !s.0.starts_with(&start[..10]))
+    .unwrap()
+    .0;
+    let moved = app
+        .client
+        .patch(app.url(&format!("/api/v1/bookings/{number}")))
+        .json(&json!({"cancel_code": code, "start": later}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    let later_day = NaiveDate::parse_from_str(&later[..10], "%Y-%m-%d").unwrap();
+    assert_eq!(
+        app.store
+            .send_booking_reminders(CITY, "デモ市", later_day)
+            .await
+            .unwrap(),
+        1
+    );
+    let cancelled = app
+        .client
+        .delete(app.url(&format!("/api/v1/bookings/{number}?cancel_code={code}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    // Booked, changed and cancelled each told the resident; two reminders went out.
+    assert_eq!(app.store.unsent_mail().await.unwrap(), before + 4);
 }
