@@ -18,6 +18,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::{now_text, Result, Store, StoreError};
 
 mod reminders;
+mod services;
 mod staff;
 
 /// How a slot's start is stored.
@@ -135,52 +136,6 @@ fn full() -> StoreError {
 }
 
 impl Store {
-    /// Saves the city's services (adding and replacing; a service not listed stays).
-    pub async fn save_services(&self, tenant: &str, services: &[Service]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let now = now_text();
-        for service in services {
-            crate::procedures::upsert_department(&mut tx, tenant, &service.department).await?;
-            let definition =
-                serde_json::to_string(service).map_err(|e| StoreError::NotStored(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO services (tenant_id, id, department_code, definition, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, id) DO UPDATE SET \
-                 department_code = excluded.department_code, definition = excluded.definition, \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(tenant)
-            .bind(&service.id)
-            .bind(&service.department.code)
-            .bind(definition)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The city's services, by department and id.
-    pub async fn services(&self, tenant: &str) -> Result<Vec<Service>> {
-        let rows = sqlx::query(
-            "SELECT definition FROM services WHERE tenant_id = $1 ORDER BY department_code, id",
-        )
-        .bind(tenant)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(service_from_row).collect()
-    }
-
-    pub async fn service(&self, tenant: &str, id: &str) -> Result<Option<Service>> {
-        let row = sqlx::query("SELECT definition FROM services WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(service_from_row).transpose()
-    }
-
     /// How many are booked in each slot of a service from `from` up to `to` (local times):
     /// `(resource, start) → booked`. Slots nobody booked are not listed.
     pub async fn slot_fill(
@@ -479,11 +434,6 @@ async fn tell(
         crate::deliveries::enqueue_direct(tx, tenant, &notice(booking)).await?;
     }
     Ok(())
-}
-
-fn service_from_row(row: &AnyRow) -> Result<Service> {
-    let text: String = row.try_get("definition")?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("service: {e}")))
 }
 
 /// The booking an earlier request with the same key made, if this request asks the same.
