@@ -274,6 +274,20 @@ impl Service {
         self.resources.iter().find(|r| r.id == id)
     }
 
+    /// Where a booking of `resource` is and, for an online consultation, its meeting line,
+    /// as an e-mail to the booker writes them (「1番窓口」, 「ビデオ通話: https://…」).
+    pub fn place_and_meeting(&self, resource: &str, booking_number: &str) -> (String, String) {
+        let place = self
+            .resource(resource)
+            .map(|r| r.name.ja.clone())
+            .unwrap_or_default();
+        let meeting = self
+            .meeting_for(booking_number)
+            .map(|url| format!("ビデオ通話: {url}\n"))
+            .unwrap_or_default();
+        (place, meeting)
+    }
+
     /// The meeting address of a booking of an online consultation.
     pub fn meeting_for(&self, booking_number: &str) -> Option<String> {
         self.meeting_url

@@ -65,14 +65,7 @@ impl Store {
 
 /// 「明日は予約の日です」: what, when and where, the meeting link of an online consultation.
 fn reminder(city_name: &str, service: &Service, booking: &Booking) -> OutgoingMail {
-    let place = service
-        .resource(&booking.resource_id)
-        .map(|r| r.name.ja.clone())
-        .unwrap_or_default();
-    let meeting = service
-        .meeting_for(&booking.number)
-        .map(|url| format!("ビデオ通話: {url}\n"))
-        .unwrap_or_default();
+    let (place, meeting) = service.place_and_meeting(&booking.resource_id, &booking.number);
     let date = machi_core::wareki::format_wareki(booking.starts.date());
     OutgoingMail {
         recipient: booking.booker.email.clone(),

@@ -29,14 +29,7 @@ pub(super) fn confirmation_mail<'a>(
 ) -> impl Fn(&Booking, &str) -> OutgoingMail + Sync + 'a {
     move |booking, code| {
         let manage = format!("{base}/bookings/{}?code={code}", booking.number);
-        let place = service
-            .resource(&booking.resource_id)
-            .map(|r| r.name.ja.clone())
-            .unwrap_or_default();
-        let meeting = service
-            .meeting_for(&booking.number)
-            .map(|url| format!("ビデオ通話: {url}\n"))
-            .unwrap_or_default();
+        let (place, meeting) = service.place_and_meeting(&booking.resource_id, &booking.number);
         OutgoingMail {
             recipient: booking.booker.email.clone(),
             subject: format!(
