@@ -122,9 +122,15 @@ impl Vocabulary {
             return None;
         }
         let folded: Vec<char> = typed.iter().copied().map(fold_char).collect();
+        let query = Typed {
+            context: pairs(&folded),
+            typed: &typed,
+            folded: &folded,
+            known,
+        };
         let corrections: Vec<Correction> = runs(&typed, &folded)
             .into_iter()
-            .filter_map(|run| self.correction(&typed, &folded, run, known))
+            .filter_map(|run| self.correction(&query, run))
             .collect();
         if corrections.is_empty() {
             return None;
@@ -137,23 +143,17 @@ impl Vocabulary {
     }
 
     /// The best correction inside one run of a script.
-    fn correction(
-        &self,
-        typed: &[char],
-        folded: &[char],
-        run: Run,
-        known: &dyn Fn(&str) -> bool,
-    ) -> Option<Correction> {
-        let context: HashSet<[char; 2]> = pairs(folded);
+    fn correction(&self, query: &Typed<'_>, run: Run) -> Option<Correction> {
+        let (typed, folded) = (query.typed, query.folded);
         if run.script == Script::Latin {
-            return self.latin_correction(folded, run, &context, known);
+            return self.latin_correction(query, run);
         }
         // Kana say less per character than kanji: a shorter kana part is too often another
         // word (だしたい is not ダッタイ).
         let shortest = if run.script == Script::Kanji { 3 } else { 5 };
         // Whether each pair of the run is in the index.
         let pair_known: Vec<bool> = (run.from..run.to.saturating_sub(1))
-            .map(|i| known(&folded[i..i + 2].iter().collect::<String>()))
+            .map(|i| (query.known)(&folded[i..i + 2].iter().collect::<String>()))
             .collect();
         let mut best: Option<(Found, usize, usize)> = None;
         for from in run.from..run.to {
@@ -169,7 +169,7 @@ impl Vocabulary {
                     script: run.script,
                     open_start: from == run.from,
                     open_end: to == run.to,
-                    context: &context,
+                    context: &query.context,
                 };
                 let Some(found) = self.nearest(&part) else {
                     continue;
@@ -206,17 +206,14 @@ impl Vocabulary {
     }
 
     /// An English word the index has never seen, replaced by the closest whole word.
-    fn latin_correction(
-        &self,
-        folded: &[char],
-        run: Run,
-        context: &HashSet<[char; 2]>,
-        known: &dyn Fn(&str) -> bool,
-    ) -> Option<Correction> {
+    fn latin_correction(&self, query: &Typed<'_>, run: Run) -> Option<Correction> {
+        let folded = query.folded;
         let word: String = folded[run.from..run.to].iter().collect();
         if run.to - run.from < 4
             || ENGLISH_FUNCTION_WORDS.contains(&word.as_str())
-            || crate::analysis::terms(&word).iter().all(|t| known(t))
+            || crate::analysis::terms(&word)
+                .iter()
+                .all(|t| (query.known)(t))
         {
             return None;
         }
@@ -225,7 +222,7 @@ impl Vocabulary {
             script: Script::Latin,
             open_start: true,
             open_end: true,
-            context,
+            context: &query.context,
         })?;
         let name = self.names[found.id].as_ref()?;
         Some(Correction {
@@ -304,6 +301,15 @@ impl Vocabulary {
         }
         best
     }
+}
+
+/// The query as typed and as folded (one character for one), the pairs of the whole query,
+/// and what tells whether the index holds a term.
+struct Typed<'a> {
+    typed: &'a [char],
+    folded: &'a [char],
+    context: HashSet<[char; 2]>,
+    known: &'a dyn Fn(&str) -> bool,
 }
 
 /// A part of the query to correct, and what is around it.
