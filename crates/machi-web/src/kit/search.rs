@@ -31,6 +31,7 @@ pub struct CityIndex {
     /// The notices not yet expired when the index last followed the table; whether one is
     /// shown is decided at each search (a notice scheduled for later is indexed but hidden).
     notices: Arc<HashMap<String, Arc<Notice>>>,
+    notice_times: NoticeTimes,
     /// The published datasets by id.
     pub datasets: Arc<HashMap<String, Arc<DatasetRecord>>>,
 }
@@ -54,7 +55,7 @@ impl CityIndex {
     pub fn search(&self, query: &str, kind: Option<Kind>, limit: usize) -> Vec<Hit> {
         let now = Time::now();
         // Asked for as many more as there are notices hidden now, so that `limit` remain.
-        let hidden = self.notices.values().filter(|n| !shown(n, now)).count();
+        let hidden = self.notice_times.scheduled_after(now);
         let hits = self
             .engine
             .search(query, kind, limit + hidden)
@@ -80,9 +81,33 @@ impl CityIndex {
 
     /// Whether a notice indexed has expired since (the index then follows again).
     fn has_expired(&self, now: Time) -> bool {
-        self.notices
-            .values()
-            .any(|n| n.expires_at.is_some_and(|at| at <= now))
+        self.notice_times.first_expiry.is_some_and(|at| at <= now)
+    }
+}
+
+/// When the indexed notices are published and when the first of them expires, taken once when
+/// the index follows the table: a search counts the notices still hidden and sees an expiry
+/// without reading every notice.
+#[derive(Default)]
+struct NoticeTimes {
+    /// In order.
+    publish: Vec<Time>,
+    first_expiry: Option<Time>,
+}
+
+impl NoticeTimes {
+    fn of(notices: &HashMap<String, Arc<Notice>>) -> Self {
+        let mut publish: Vec<Time> = notices.values().map(|n| n.publish_at).collect();
+        publish.sort_unstable();
+        Self {
+            publish,
+            first_expiry: notices.values().filter_map(|n| n.expires_at).min(),
+        }
+    }
+
+    /// How many are published only after `now`.
+    fn scheduled_after(&self, now: Time) -> usize {
+        self.publish.len() - self.publish.partition_point(|at| *at <= now)
     }
 }
 

@@ -14,7 +14,7 @@ use machi_store::notices::Notice;
 use machi_store::search_sources::SourcesState;
 use machi_store::{Store, StoreError, TableState, Time};
 
-use super::CityIndex;
+use super::{CityIndex, NoticeTimes};
 
 /// What to do to the engine, in one piece of blocking work.
 #[derive(Default)]
@@ -48,6 +48,7 @@ pub(super) async fn build(
         procedures: HashMap::new(),
         faq: Arc::default(),
         notices: Arc::default(),
+        notice_times: NoticeTimes::default(),
         datasets: Arc::default(),
     };
     follow(store, tenant, &empty, state).await
@@ -67,6 +68,7 @@ pub(super) async fn follow(
         procedures: index.procedures.clone(),
         faq: index.faq.clone(),
         notices: index.notices.clone(),
+        notice_times: NoticeTimes::default(),
         datasets: index.datasets.clone(),
     };
     let mut edit = Edit::default();
@@ -108,6 +110,7 @@ pub(super) async fn follow(
         Ok(())
     })
     .await?;
+    next.notice_times = NoticeTimes::of(&next.notices);
     Ok(next)
 }
 
