@@ -335,23 +335,23 @@ impl Store {
         row.as_ref().map(booking_from_row).transpose()
     }
 
-    /// Whether `code` is the booking's cancel code.
-    pub async fn booking_code_matches(
+    /// The booking `number` when `code` is its cancel code.
+    pub async fn booking_with_code(
         &self,
         tenant: &str,
         number: &str,
         code: &str,
-    ) -> Result<bool> {
-        let found: Option<String> = sqlx::query_scalar(
-            "SELECT number FROM bookings WHERE tenant_id = $1 AND number = $2 \
-             AND cancel_code_sha256 = $3",
-        )
+    ) -> Result<Option<Booking>> {
+        let row = sqlx::query(&format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND number = $2 \
+             AND cancel_code_sha256 = $3"
+        ))
         .bind(tenant)
         .bind(number)
         .bind(sha256_hex(code.as_bytes()))
         .fetch_optional(&self.pool)
         .await?;
-        Ok(found.is_some())
+        row.as_ref().map(booking_from_row).transpose()
     }
 
     /// Cancels a booking (its slot has room again at once). Cancelling twice is no error.

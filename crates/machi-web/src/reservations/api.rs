@@ -150,12 +150,6 @@ fn day(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
         .transpose()
 }
 
-async fn service_of(state: &AppState, tenant: &str, id: &str) -> Result<Service, ApiError> {
-    state.store.service(tenant, id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("no service '{id}'")).with_ja("その予約サービスはありません")
-    })
-}
-
 /// The slots of a service that can be booked now, from one day to another.
 #[utoipa::path(get, path = "/api/v1/services/{id}/slots", tag = "reservations",
     params(("id" = String, Path, description = "Service id"), SlotsParams),
@@ -170,7 +164,7 @@ pub(crate) async fn service_slots(
     params: Result<Query<SlotsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SlotList>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let service = service_of(&state, &city.id, &id).await?;
+    let service = super::service_or_404(&state, &city.id, &id).await?;
     let from = day("/from", params.from.as_deref())?.unwrap_or(now_jst().date());
     let to = day("/to", params.to.as_deref())?.unwrap_or(from + Duration::days(13));
     if to < from || to > from + Duration::days(machi_core::reservations::MAX_DAYS_ASKED) {
@@ -294,7 +288,7 @@ pub(crate) async fn book(
     let Json(request) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let booker = Booker::checked(&request.name, &request.email, &request.phone, &request.note)
         .map_err(|problems| fields_problem(&problems))?;
-    let service = service_of(&state, &city.id, &request.service).await?;
+    let service = super::service_or_404(&state, &city.id, &request.service).await?;
     let starts = start_of(&request.start)?;
     let calendar = state.store.calendar(&city.id).await?;
     let slots = candidates(&service, &calendar, request.resource.as_deref(), starts)
@@ -367,20 +361,15 @@ pub(super) async fn owned_booking(
         ApiError::not_found("no booking with that number and code")
             .with_ja("その番号とコードの予約はありません")
     };
-    if code.is_empty()
-        || !state
-            .store
-            .booking_code_matches(tenant, number, code)
-            .await?
-    {
+    if code.is_empty() {
         return Err(not_found());
     }
     let booking = state
         .store
-        .booking(tenant, number)
+        .booking_with_code(tenant, number, code)
         .await?
         .ok_or_else(not_found)?;
-    let service = service_of(state, tenant, &booking.service_id).await?;
+    let service = super::service_or_404(state, tenant, &booking.service_id).await?;
     Ok((booking, service))
 }
 

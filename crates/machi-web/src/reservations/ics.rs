@@ -8,7 +8,7 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use icalendar::{Calendar, Component, Event, EventLike};
 use machi_core::reservations::Service;
 use machi_store::reservations::Booking;
-use machi_store::{StoreError, Tenant};
+use machi_store::Tenant;
 
 use crate::kit::{attachment, City, PageError};
 use crate::AppState;
@@ -92,11 +92,7 @@ pub(super) async fn busy_feed(
     crate::kit::SiteUrl(base): crate::kit::SiteUrl,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = id.strip_suffix(".ics").unwrap_or(&id).to_string();
-    let service =
-        state.store.service(&city.id, &id).await?.ok_or_else(|| {
-            StoreError::not_found("その予約サービスはありません", "no such service")
-        })?;
+    let service = super::service_or_404(&state, &city.id, &id).await?;
     let since = super::now_jst() - chrono::Duration::days(7);
     let booked = state
         .store

@@ -197,6 +197,13 @@ async fn book_and_confirm(
         .await
 }
 
+/// The city's service `id`, or a not-found the API and the pages both show.
+async fn service_or_404(state: &AppState, tenant: &str, id: &str) -> Result<Service, StoreError> {
+    state.store.service(tenant, id).await?.ok_or_else(|| {
+        StoreError::not_found("その予約サービスはありません", format!("no service '{id}'"))
+    })
+}
+
 /// Whether the booking may still be cancelled or changed online.
 fn can_cancel(service: &Service, calendar: &Calendar, booking: &Booking) -> bool {
     booking.is_booked()

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
-use machi_core::reservations::{Booker, Service, ServiceKind};
+use machi_core::reservations::{Booker, Service, ServiceKind, Slot};
 use machi_store::reservations::Channel;
 use machi_store::{StoreError, Tenant};
 use serde::Deserialize;
@@ -122,15 +122,6 @@ pub(super) struct ServiceQuery {
     code: String,
 }
 
-async fn service_or_404(state: &AppState, tenant: &str, id: &str) -> Result<Service, PageError> {
-    state.store.service(tenant, id).await?.ok_or_else(|| {
-        PageError::from(StoreError::not_found(
-            "その予約サービスはありません",
-            "no such service",
-        ))
-    })
-}
-
 /// A date as residents read it: 令和8年12月7日（月）.
 fn day_label(ui: Ui, date: NaiveDate) -> String {
     const JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
@@ -202,7 +193,7 @@ pub(super) async fn service(
     Path(id): Path<String>,
     Query(query): Query<ServiceQuery>,
 ) -> Result<Response, PageError> {
-    let service = service_or_404(&state, &city.id, &id).await?;
+    let service = super::service_or_404(&state, &city.id, &id).await?;
     let calendar = state.store.calendar(&city.id).await?;
     let today = now_jst().date();
     let first_bookable = today + Duration::days(i64::from(service.window.earliest_days));
@@ -350,27 +341,32 @@ pub(super) fn when_label(ui: Ui, starts: NaiveDateTime, service: &Service) -> St
     )
 }
 
+/// What the form chose, read once: the service, the city's calendar and the slots a booking
+/// may take (none when the page says why the time cannot be booked).
+struct Chosen {
+    service: Service,
+    calendar: std::sync::Arc<machi_core::calendar::Calendar>,
+    slots: Vec<Slot>,
+}
+
 async fn book_page(
     state: &AppState,
     city: &Tenant,
     ui: Ui,
     service_id: &str,
     form: BookForm,
-) -> Result<BookPage, PageError> {
-    let service = service_or_404(state, &city.id, service_id).await?;
+) -> Result<(BookPage, Chosen), PageError> {
+    let service = super::service_or_404(state, &city.id, service_id).await?;
     let starts = parse_start(&form.start);
     let calendar = state.store.calendar(&city.id).await?;
-    let unavailable = match starts {
-        None => Some(
-            ui.t("時間を選びなおしてください", "Choose the time again")
-                .to_string(),
-        ),
+    let slots = match starts {
+        None => Err(ui
+            .t("時間を選びなおしてください", "Choose the time again")
+            .to_string()),
         Some(at) => candidates(&service, &calendar, Some(&form.resource), at)
-            .err()
-            .filter(|_| !form.resource.is_empty() || service.kind.resident_picks_resource())
-            .map(|why| ui.l(&why).to_string()),
+            .map_err(|why| ui.l(&why).to_string()),
     };
-    Ok(BookPage {
+    let page = BookPage {
         ui,
         city: city_name(ui, city),
         back: format!("/reservations/{}", service.id),
@@ -389,8 +385,14 @@ async fn book_page(
         code: form.code.clone(),
         form,
         errors: Vec::new(),
-        unavailable,
-    })
+        unavailable: slots.as_ref().err().cloned(),
+    };
+    let chosen = Chosen {
+        service,
+        calendar,
+        slots: slots.unwrap_or_default(),
+    };
+    Ok((page, chosen))
 }
 
 pub(super) async fn booking_form(
@@ -400,7 +402,7 @@ pub(super) async fn booking_form(
     Path(id): Path<String>,
     Query(form): Query<BookForm>,
 ) -> Result<Response, PageError> {
-    let page = book_page(&state, &city, ui, &id, form).await?;
+    let (page, _) = book_page(&state, &city, ui, &id, form).await?;
     Ok(no_store(render(&page)))
 }
 
@@ -418,7 +420,7 @@ pub(super) async fn make_booking(
         return change_booking(&state, &city, &base, ui, &id, form).await;
     }
     let checked = Booker::checked(&form.name, &form.email, &form.phone, &form.note);
-    let mut page = book_page(&state, &city, ui, &id, form).await?;
+    let (mut page, chosen) = book_page(&state, &city, ui, &id, form).await?;
     let booker = match checked {
         Ok(booker) => booker,
         Err(problems) => {
@@ -432,28 +434,13 @@ pub(super) async fn make_booking(
     if page.unavailable.is_some() {
         return Ok(unprocessable(&page));
     }
-    let service = service_or_404(&state, &city.id, &id).await?;
-    let calendar = state.store.calendar(&city.id).await?;
-    let Some(starts) = parse_start(&page.start) else {
-        return Ok(unprocessable(&page));
-    };
-    let slots = match candidates(&service, &calendar, Some(&page.resource), starts) {
-        Ok(slots) => slots,
-        Err(_) if !service.kind.resident_picks_resource() => {
-            candidates(&service, &calendar, None, starts).unwrap_or_default()
-        }
-        Err(why) => {
-            page.unavailable = Some(ui.l(&why).to_string());
-            return Ok(unprocessable(&page));
-        }
-    };
     let booked = super::book_and_confirm(
         &state,
         &city,
         &base,
         super::Request {
-            service: &service,
-            slots: &slots,
+            service: &chosen.service,
+            slots: &chosen.slots,
             booker: &booker,
             channel: Channel::Online,
             idempotency_key: None,
@@ -486,57 +473,47 @@ async fn change_booking(
     service_id: &str,
     form: BookForm,
 ) -> Result<Response, PageError> {
-    let (booking, service) =
-        super::api::owned_booking(state, &city.id, &form.change, &form.code).await?;
-    let number = booking.number.clone();
+    let (booking, _) = super::api::owned_booking(state, &city.id, &form.change, &form.code).await?;
     let code = form.code.clone();
-    let calendar = state.store.calendar(&city.id).await?;
-    let mut page = book_page(state, city, ui, service_id, form).await?;
-    let slots = parse_start(&page.start)
-        .ok_or_else(|| {
-            ui.t("時間を選びなおしてください", "Choose the time again")
-                .to_string()
-        })
-        .and_then(|at| {
-            let resource = (!page.resource.is_empty()).then_some(page.resource.as_str());
-            candidates(&service, &calendar, resource, at).map_err(|why| ui.l(&why).to_string())
-        });
-    let outcome = match slots {
-        Ok(_) if !can_cancel(&service, &calendar, &booking) => Err(ui
-            .t(
+    let (mut page, chosen) = book_page(state, city, ui, service_id, form).await?;
+    let service = &chosen.service;
+    // A booking moves within its own service.
+    if service.id != booking.service_id {
+        return Err(StoreError::not_found("その予約はありません", "no such booking").into());
+    }
+    if page.unavailable.is_none() && !can_cancel(service, &chosen.calendar, &booking) {
+        page.unavailable = Some(
+            ui.t(
                 "ネットで変更できる期限を過ぎています",
                 "It is too late to change it online",
             )
-            .to_string()),
-        Ok(slots) => state
-            .store
-            .change_booking(
-                &city.id,
-                &number,
-                &service,
-                &slots,
-                Some(&super::booking::change_mail(
-                    base,
-                    city,
-                    &service,
-                    Some(&code),
-                )),
-            )
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(why) => ui.l(&why).to_string(),
-                other => other.to_string(),
-            }),
-        Err(why) => Err(why),
-    };
-    match outcome {
+            .to_string(),
+        );
+    }
+    if page.unavailable.is_some() {
+        return Ok(unprocessable(&page));
+    }
+    let notice = super::booking::change_mail(base, city, service, Some(&code));
+    let changed = state
+        .store
+        .change_booking(
+            &city.id,
+            &booking.number,
+            service,
+            &chosen.slots,
+            Some(&notice),
+        )
+        .await;
+    match changed {
         Ok(_) => Ok(see_other(&format!(
-            "/bookings/{number}?code={}&done=changed",
+            "/bookings/{}?code={}&done=changed",
+            booking.number,
             percent_encode(&code)
         ))),
-        Err(why) => {
-            page.unavailable = Some(why);
+        Err(StoreError::Conflict(why)) => {
+            page.unavailable = Some(ui.l(&why).to_string());
             Ok(unprocessable(&page))
         }
+        Err(error) => Err(error.into()),
     }
 }

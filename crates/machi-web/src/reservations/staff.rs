@@ -207,19 +207,24 @@ pub(super) struct ActionForm {
     date: String,
 }
 
-async fn owned(state: &AppState, signed: &Signed, number: &str) -> Result<Booking, PageError> {
+/// The booking and its service, when the service is one this person works on (403 if not).
+async fn owned(
+    state: &AppState,
+    signed: &Signed,
+    number: &str,
+) -> Result<(Booking, Service), PageError> {
     let booking = state
         .store
         .booking(&signed.city.id, number)
         .await?
         .ok_or_else(|| PageError::from(ApiError::not_found("no such booking")))?;
-    chosen_service(state, signed, &booking.service_id)
-        .await
-        .and_then(|(_, s)| {
-            signed.require(s.id == booking.service_id)?;
-            Ok(())
-        })?;
-    Ok(booking)
+    let service = services_of(state, signed)
+        .await?
+        .into_iter()
+        .find(|s| s.id == booking.service_id);
+    signed.require(service.is_some())?;
+    let service = service.ok_or_else(|| PageError::from(ApiError::not_found("no such booking")))?;
+    Ok((booking, service))
 }
 
 fn back_to_day(form: &ActionForm, done: &str) -> Response {
@@ -251,8 +256,7 @@ pub(super) async fn cancel(
     Path(number): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let booking = owned(&state, &signed, &number).await?;
-    let (_, service) = chosen_service(&state, &signed, &booking.service_id).await?;
+    let (_, service) = owned(&state, &signed, &number).await?;
     let notice = super::booking::change_mail(&base, &signed.city, &service, None);
     state
         .store
