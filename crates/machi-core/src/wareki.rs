@@ -21,6 +21,11 @@ pub fn today_jst() -> NaiveDate {
     Utc::now().with_timezone(&jst()).date_naive()
 }
 
+/// Now in Japan, as a local date and time (slots and deadlines are read in Japan's time).
+pub fn now_jst() -> chrono::NaiveDateTime {
+    Utc::now().with_timezone(&jst()).naive_local()
+}
+
 /// The 年度 a day belongs to: a fiscal year runs from 1 April to 31 March and is named by the
 /// year it starts in (2026-03-31 is in 2025年度).
 pub fn fiscal_year(date: NaiveDate) -> i32 {

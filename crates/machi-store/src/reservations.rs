@@ -17,9 +17,15 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::{now_text, Result, Store, StoreError};
 
+mod changes;
+pub mod lottery;
+mod registrations;
 mod reminders;
 mod services;
 mod staff;
+
+use changes::{give_up, locked_booking, set_state, tell};
+pub use registrations::Registration;
 
 /// How a slot's start is stored.
 const SLOT_TIME: &str = "%Y-%m-%dT%H:%M";
@@ -60,14 +66,29 @@ pub struct Booking {
     pub ends: NaiveDateTime,
     pub booker: Booker,
     pub channel: String,
-    /// `booked` or `cancelled`.
+    /// `booked`; `provisional` (won in a lottery, to be confirmed by `confirm_by`);
+    /// `cancelled`; `released` (a win not confirmed in time).
     pub state: String,
     pub created_at: String,
+    /// The lottery application that won it.
+    pub lottery_application: Option<String>,
+    pub confirm_by: Option<NaiveDateTime>,
 }
 
 impl Booking {
+    /// Booked for good (本予約).
     pub fn is_booked(&self) -> bool {
         self.state == "booked"
+    }
+
+    /// Whether the booking holds its slot: booked, or won and awaiting confirmation.
+    pub fn holds_slot(&self) -> bool {
+        self.is_booked() || self.is_provisional()
+    }
+
+    /// Won in a lottery, not yet confirmed (仮予約).
+    pub fn is_provisional(&self) -> bool {
+        self.state == "provisional"
     }
 }
 
@@ -101,7 +122,7 @@ pub type Notice<'a> = dyn Fn(&Booking) -> crate::mail::OutgoingMail + Sync + 'a;
 pub type Confirmation<'a> = dyn Fn(&Booking, &str) -> crate::mail::OutgoingMail + Sync + 'a;
 
 const BOOKING_COLUMNS: &str = "number, service_id, resource_id, starts_at, ends_at, name, email, \
-    phone, note, channel, state, created_at";
+    phone, note, channel, state, created_at, lottery_application, confirm_by";
 
 fn booking_from_row(row: &AnyRow) -> Result<Booking> {
     Ok(Booking {
@@ -119,7 +140,86 @@ fn booking_from_row(row: &AnyRow) -> Result<Booking> {
         channel: row.try_get("channel")?,
         state: row.try_get("state")?,
         created_at: row.try_get("created_at")?,
+        lottery_application: row.try_get("lottery_application")?,
+        confirm_by: row
+            .try_get::<Option<String>, _>("confirm_by")?
+            .as_deref()
+            .map(parse_slot_time)
+            .transpose()?,
     })
+}
+
+/// The row of a booking about to be inserted (its number aside).
+struct NewRow<'a> {
+    service_id: &'a str,
+    slot: &'a Slot,
+    booker: &'a Booker,
+    channel: &'a str,
+    state: &'a str,
+    cancel_code: &'a str,
+    idempotency_key: Option<&'a str>,
+    lottery_application: Option<&'a str>,
+    confirm_by: Option<NaiveDateTime>,
+    now: &'a str,
+}
+
+impl NewRow<'_> {
+    /// Inserts the booking as `number`; false when the number (or the idempotency key) is
+    /// taken.
+    async fn insert(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        tenant: &str,
+        number: &str,
+    ) -> Result<bool> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO bookings (tenant_id, {BOOKING_COLUMNS}, cancel_code_sha256, \
+             idempotency_key, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17, $13) ON CONFLICT DO NOTHING"
+        ))
+        .bind(tenant)
+        .bind(number)
+        .bind(self.service_id)
+        .bind(&self.slot.resource)
+        .bind(slot_time(self.slot.starts()))
+        .bind(slot_time(self.slot.date.and_time(self.slot.end)))
+        .bind(&self.booker.name)
+        .bind(&self.booker.email)
+        .bind(&self.booker.phone)
+        .bind(&self.booker.note)
+        .bind(self.channel)
+        .bind(self.state)
+        .bind(self.now)
+        .bind(self.lottery_application)
+        .bind(self.confirm_by.map(slot_time))
+        .bind(sha256_hex(self.cancel_code.as_bytes()))
+        .bind(self.idempotency_key)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// The booking as inserted as `number`.
+    fn booking(&self, number: String) -> Booking {
+        Booking {
+            number,
+            service_id: self.service_id.to_string(),
+            resource_id: self.slot.resource.clone(),
+            starts: self.slot.starts(),
+            ends: self.slot.date.and_time(self.slot.end),
+            booker: self.booker.clone(),
+            channel: self.channel.to_string(),
+            state: self.state.to_string(),
+            created_at: self.now.to_string(),
+            lottery_application: self.lottery_application.map(str::to_string),
+            confirm_by: self.confirm_by,
+        }
+    }
+}
+
+fn new_cancel_code() -> String {
+    crate::sessions::random_token()[..16].to_string()
 }
 
 /// A booking number residents can read out at a counter: eight digits, `1234-5678`.
@@ -174,6 +274,9 @@ impl Store {
                 return replayed(booking, new);
             }
         }
+        if new.service.lottery.is_some() {
+            lottery::refuse_before_the_draw(&self.pool, tenant, new.service, new.slots).await?;
+        }
         let open = self.not_full(tenant, new.service, new.slots).await?;
         if open.is_empty() {
             return Err(full());
@@ -182,33 +285,23 @@ impl Store {
         let Some(slot) = take_first_free(&mut tx, tenant, new.service, &open).await? else {
             return Err(full());
         };
-        let cancel_code = crate::sessions::random_token()[..16].to_string();
+        let cancel_code = new_cancel_code();
         let now = now_text();
+        let row = NewRow {
+            service_id: &new.service.id,
+            slot: &slot,
+            booker: new.booker,
+            channel: new.channel.as_str(),
+            state: "booked",
+            cancel_code: &cancel_code,
+            idempotency_key: new.idempotency_key,
+            lottery_application: None,
+            confirm_by: None,
+            now: &now,
+        };
         let mut number = new_booking_number();
         for attempt in 0.. {
-            let inserted = sqlx::query(&format!(
-                "INSERT INTO bookings (tenant_id, {BOOKING_COLUMNS}, cancel_code_sha256, \
-                 idempotency_key, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                 $11, 'booked', $12, $13, $14, $12) ON CONFLICT DO NOTHING"
-            ))
-            .bind(tenant)
-            .bind(&number)
-            .bind(&new.service.id)
-            .bind(&slot.resource)
-            .bind(slot_time(slot.starts()))
-            .bind(slot_time(slot.date.and_time(slot.end)))
-            .bind(&new.booker.name)
-            .bind(&new.booker.email)
-            .bind(&new.booker.phone)
-            .bind(&new.booker.note)
-            .bind(new.channel.as_str())
-            .bind(&now)
-            .bind(sha256_hex(cancel_code.as_bytes()))
-            .bind(new.idempotency_key)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
+            if row.insert(&mut tx, tenant, &number).await? {
                 break;
             }
             if let Some(key) = new.idempotency_key {
@@ -224,17 +317,7 @@ impl Store {
             }
             number = new_booking_number();
         }
-        let booking = Booking {
-            number,
-            service_id: new.service.id.clone(),
-            resource_id: slot.resource.clone(),
-            starts: slot.starts(),
-            ends: slot.date.and_time(slot.end),
-            booker: new.booker.clone(),
-            channel: new.channel.as_str().to_string(),
-            state: "booked".into(),
-            created_at: now,
-        };
+        let booking = row.booking(number);
         if let Some(confirmation) = new.confirmation {
             crate::deliveries::enqueue_direct(
                 &mut tx,
@@ -261,7 +344,7 @@ impl Store {
     ) -> Result<Vec<(String, NaiveDateTime, NaiveDateTime)>> {
         let rows = sqlx::query(
             "SELECT DISTINCT resource_id, starts_at, ends_at FROM bookings WHERE tenant_id = $1 \
-             AND service_id = $2 AND state = 'booked' AND starts_at >= $3 \
+             AND service_id = $2 AND state IN ('booked', 'provisional') AND starts_at >= $3 \
              ORDER BY starts_at, resource_id LIMIT 5000",
         )
         .bind(tenant)
@@ -353,87 +436,6 @@ impl Store {
         .await?;
         row.as_ref().map(booking_from_row).transpose()
     }
-
-    /// Cancels a booking (its slot has room again at once). Cancelling twice is no error.
-    pub async fn cancel_booking(
-        &self,
-        tenant: &str,
-        number: &str,
-        notice: Option<&Notice<'_>>,
-    ) -> Result<Booking> {
-        let mut tx = self.pool.begin().await?;
-        let booking = locked_booking(&mut tx, tenant, number).await?;
-        if booking.is_booked() {
-            release(&mut tx, tenant, &booking).await?;
-            set_state(&mut tx, tenant, number, "cancelled").await?;
-            let cancelled = Booking {
-                state: "cancelled".into(),
-                ..booking
-            };
-            tell(&mut tx, tenant, &cancelled, notice).await?;
-        }
-        tx.commit().await?;
-        self.booking_as_it_is(tenant, number).await
-    }
-
-    /// Moves a booking to the first of `slots` with room, keeping its number and code; the
-    /// old slot has room again. When none has room, the booking stays as it was.
-    pub async fn change_booking(
-        &self,
-        tenant: &str,
-        number: &str,
-        service: &Service,
-        slots: &[Slot],
-        notice: Option<&Notice<'_>>,
-    ) -> Result<Booking> {
-        let mut tx = self.pool.begin().await?;
-        let booking = locked_booking(&mut tx, tenant, number).await?;
-        if !booking.is_booked() {
-            return Err(StoreError::conflict(
-                "取り消された予約は変更できません",
-                "a cancelled booking cannot be changed",
-            ));
-        }
-        let Some(slot) = take_first_free(&mut tx, tenant, service, slots).await? else {
-            return Err(full());
-        };
-        release(&mut tx, tenant, &booking).await?;
-        sqlx::query(
-            "UPDATE bookings SET resource_id = $1, starts_at = $2, ends_at = $3, updated_at = $4, \
-             reminded_at = NULL WHERE tenant_id = $5 AND number = $6",
-        )
-        .bind(&slot.resource)
-        .bind(slot_time(slot.starts()))
-        .bind(slot_time(slot.date.and_time(slot.end)))
-        .bind(now_text())
-        .bind(tenant)
-        .bind(number)
-        .execute(&mut *tx)
-        .await?;
-        let moved = Booking {
-            resource_id: slot.resource.clone(),
-            starts: slot.starts(),
-            ends: slot.date.and_time(slot.end),
-            ..booking
-        };
-        tell(&mut tx, tenant, &moved, notice).await?;
-        tx.commit().await?;
-        self.booking_as_it_is(tenant, number).await
-    }
-}
-
-/// Queues the e-mail about a change, in the change's transaction, when the booker gave an
-/// address.
-async fn tell(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    booking: &Booking,
-    notice: Option<&Notice<'_>>,
-) -> Result<()> {
-    if let Some(notice) = notice.filter(|_| !booking.booker.email.is_empty()) {
-        crate::deliveries::enqueue_direct(tx, tenant, &notice(booking)).await?;
-    }
-    Ok(())
 }
 
 /// The booking an earlier request with the same key made, if this request asks the same.
@@ -495,61 +497,4 @@ async fn take_first_free(
         }
     }
     Ok(None)
-}
-
-/// Gives a booking's place back to its slot.
-async fn release(tx: &mut Transaction<'_, Any>, tenant: &str, booking: &Booking) -> Result<()> {
-    sqlx::query(
-        "UPDATE slot_fill SET booked = booked - 1 WHERE tenant_id = $1 AND service_id = $2 \
-         AND resource_id = $3 AND starts_at = $4 AND booked > 0",
-    )
-    .bind(tenant)
-    .bind(&booking.service_id)
-    .bind(&booking.resource_id)
-    .bind(slot_time(booking.starts))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// The booking, its row locked for the rest of `tx` (a no-op update: both databases lock).
-async fn locked_booking(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    number: &str,
-) -> Result<Booking> {
-    sqlx::query("UPDATE bookings SET state = state WHERE tenant_id = $1 AND number = $2")
-        .bind(tenant)
-        .bind(number)
-        .execute(&mut **tx)
-        .await?;
-    let row = sqlx::query(&format!(
-        "SELECT {BOOKING_COLUMNS} FROM bookings WHERE tenant_id = $1 AND number = $2"
-    ))
-    .bind(tenant)
-    .bind(number)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.as_ref()
-        .map(booking_from_row)
-        .transpose()?
-        .ok_or_else(|| StoreError::not_found("その予約はありません", "no such booking"))
-}
-
-async fn set_state(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    number: &str,
-    state: &str,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE bookings SET state = $1, updated_at = $2 WHERE tenant_id = $3 AND number = $4",
-    )
-    .bind(state)
-    .bind(now_text())
-    .bind(tenant)
-    .bind(number)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

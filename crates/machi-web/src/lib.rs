@@ -254,7 +254,8 @@ fn api_routes() -> Router<AppState> {
         reservations::api::service_slots,
         reservations::api::book,
         reservations::api::cancel,
-        reservations::api::change
+        reservations::api::change,
+        reservations::lottery::api_round
     ),
     components(schemas(crate::kit::Problem)),
     modifiers(&SecuritySchemes),

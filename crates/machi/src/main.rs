@@ -14,6 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod demo;
 mod imports;
+mod lottery;
 mod opendata;
 mod settings;
 
@@ -75,6 +76,9 @@ enum Command {
     /// Open data: checks a CSV against a standard dataset.
     #[command(subcommand)]
     Opendata(OpendataCommand),
+    /// Facility lotteries (抽選).
+    #[command(subcommand)]
+    Lottery(LotteryCommand),
     /// Measures intake and the staff inbox beside their baselines (see BENCHMARKS.md; built
     /// with `--features bench`).
     #[cfg(feature = "bench")]
@@ -122,6 +126,13 @@ async fn run_bench(settings: &Settings, command: BenchCommand) -> anyhow::Result
         BenchCommand::Booking(args) => bench::booking::run(args).await,
         BenchCommand::Datastore(args) => bench::datastore::run(settings, args).await,
     }
+}
+
+#[derive(Subcommand)]
+enum LotteryCommand {
+    /// Re-runs a drawn round from its published seed and applications; fails unless it gives
+    /// the published wins and the seed matches the hash published before the draw.
+    Verify(lottery::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -242,6 +253,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Opendata(OpendataCommand::Check(args)) => opendata::run(&args),
+        Command::Lottery(LotteryCommand::Verify(args)) => lottery::verify(&args).await,
         #[cfg(feature = "bench")]
         Command::Bench(command) => run_bench(&settings, command).await,
         Command::Audit(AuditCommand::Verify) => {

@@ -7,9 +7,13 @@
 //! Times are Japan's (JST): a slot is a local date and time, as residents and staff read it.
 
 mod booker;
+pub mod lottery;
+mod registration;
 mod slots;
 
 pub use booker::Booker;
+pub use lottery::LotteryRules;
+pub use registration::{Registrant, RegistrationForm, RegistrationKind};
 pub use slots::{Slot, SlotQuery, MAX_DAYS_ASKED};
 
 use chrono::{NaiveTime, Weekday};
@@ -66,6 +70,33 @@ pub enum Eligibility {
     Residents,
     /// Groups registered with the city (団体登録).
     RegisteredGroups,
+}
+
+impl Eligibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Eligibility::Anyone => "anyone",
+            Eligibility::Residents => "residents",
+            Eligibility::RegisteredGroups => "registered_groups",
+        }
+    }
+
+    /// Whether a registered person or group (`kind`, living in the city or not) may book.
+    pub fn admits(self, kind: RegistrationKind, in_city: bool) -> Result<(), Localized> {
+        match self {
+            Eligibility::Anyone => Ok(()),
+            Eligibility::Residents if in_city => Ok(()),
+            Eligibility::RegisteredGroups if kind == RegistrationKind::Group => Ok(()),
+            Eligibility::Residents => Err(Localized::new(
+                "市内にお住まいの方（市内在住で登録した方）だけが予約できます",
+                "only registered residents of the city may book",
+            )),
+            Eligibility::RegisteredGroups => Err(Localized::new(
+                "市に登録した団体だけが予約できます",
+                "only groups registered with the city may book",
+            )),
+        }
+    }
 }
 
 /// A day of the week as a service's YAML names it (`mon` … `sun`).
@@ -157,6 +188,9 @@ pub struct Service {
     /// and staff.
     #[serde(default)]
     pub meeting_url: Option<String>,
+    /// 抽選: a month's slots go by lottery first (see [`lottery`]).
+    #[serde(default)]
+    pub lottery: Option<LotteryRules>,
     pub resources: Vec<Resource>,
 }
 
@@ -257,6 +291,9 @@ impl Service {
                     "meeting_url must start with https:// and hold {booking}".into(),
                 );
             }
+        }
+        if let Some(lottery) = &self.lottery {
+            problems.extend(lottery.problems());
         }
         problems
     }

@@ -83,15 +83,21 @@ impl SlotQuery<'_> {
         let (first, last) = self.window();
         let from = from.max(first);
         let to = to.min(last).min(from + Duration::days(MAX_DAYS_ASKED));
+        let mut slots = self.service_slots(from, to);
+        slots.retain(|slot| slot.starts() > self.now && !self.held_for_lottery(slot.date));
+        slots
+    }
+
+    /// Every slot the service has from `from` to `to` (inclusive, at most [`MAX_DAYS_ASKED`]),
+    /// whether or not it can be booked now: on the days it opens, within its hours.
+    pub fn service_slots(&self, from: NaiveDate, to: NaiveDate) -> Vec<Slot> {
+        let to = to.min(from + Duration::days(MAX_DAYS_ASKED));
         let starts = self.starts();
         let mut slots = Vec::new();
         let mut date = from;
         while date <= to {
             if self.opens_on(date) {
                 for (start, end) in &starts {
-                    if date.and_time(*start) <= self.now {
-                        continue;
-                    }
                     slots.extend(self.service.resources.iter().map(|r| Slot {
                         resource: r.id.clone(),
                         date,
@@ -105,8 +111,52 @@ impl SlotQuery<'_> {
         slots
     }
 
+    /// Whether the slots of `date` wait for the service's lottery (see [`LotteryRules::holds`]).
+    pub fn held_for_lottery(&self, date: NaiveDate) -> bool {
+        self.service
+            .lottery
+            .as_ref()
+            .is_some_and(|rules| rules.holds(date, self.now))
+    }
+
     /// The slot of `resource` starting at `start`, if it can be booked now; else why not.
     pub fn bookable(&self, resource: &str, start: NaiveDateTime) -> Result<Slot, Localized> {
+        let slot = self.slot_of(resource, start)?;
+        if let Some(rules) = self
+            .service
+            .lottery
+            .as_ref()
+            .filter(|_| self.held_for_lottery(slot.date))
+        {
+            let month = crate::reservations::lottery::first_of_month(slot.date);
+            let (_, closes) = rules.period(month);
+            return Err(Localized::new(
+                format!(
+                    "{}年{}月の枠は抽選です。先着順の予約は {} から受け付けます",
+                    month.year(),
+                    month.month(),
+                    closes.format("%Y-%m-%d")
+                ),
+                format!(
+                    "the slots of {} go by lottery; first-come booking opens on {}",
+                    month.format("%Y-%m"),
+                    closes.format("%Y-%m-%d")
+                ),
+            ));
+        }
+        let (first, last) = self.window();
+        if slot.date < first || slot.date > last || start <= self.now {
+            return Err(Localized::new(
+                format!("予約できるのは {first} から {last} までの枠です"),
+                format!("slots can be booked from {first} to {last}"),
+            ));
+        }
+        Ok(slot)
+    }
+
+    /// The slot of `resource` starting at `start` if the service has one (a resource of the
+    /// service, on its grid, on a day it opens), whether or not it can be booked now.
+    pub fn slot_of(&self, resource: &str, start: NaiveDateTime) -> Result<Slot, Localized> {
         if self.service.resource(resource).is_none() {
             return Err(Localized::new(
                 format!("「{resource}」はこのサービスにありません"),
@@ -128,13 +178,6 @@ impl SlotQuery<'_> {
             return Err(Localized::new(
                 format!("{date} は休みの日です（開庁日・開館日ではありません）"),
                 format!("{date} is a closed day"),
-            ));
-        }
-        let (first, last) = self.window();
-        if date < first || date > last || start <= self.now {
-            return Err(Localized::new(
-                format!("予約できるのは {first} から {last} までの枠です"),
-                format!("slots can be booked from {first} to {last}"),
             ));
         }
         Ok(Slot {
@@ -238,6 +281,44 @@ services:
         let days: Vec<(u32, u32)> = dates.iter().map(|d| (d.month(), d.day())).collect();
         // 12/25 (Fri), 26 (Sat), 27 (Sun); 28 is a Monday; 12/29–1/3 closed; 1/4 is a Monday.
         assert_eq!(days, [(12, 25), (12, 26), (12, 27), (1, 5), (1, 6)]);
+    }
+
+    #[test]
+    fn a_lottery_month_is_not_first_come_until_its_applications_close() {
+        let mut service = service();
+        service.window.latest_days = 60;
+        service.lottery = Some(crate::reservations::LotteryRules {
+            apply_from_day: 1,
+            apply_until_day: 10,
+            wishes: 3,
+            one_win: true,
+            confirm_days: 7,
+            confirm_at_counter: false,
+        });
+        let calendar = Calendar::default();
+        let during = SlotQuery {
+            service: &service,
+            calendar: &calendar,
+            now: at("2026-12-04 10:00"),
+        };
+        let january = NaiveDate::from_ymd_opt(2027, 1, 12).unwrap();
+        let months: std::collections::BTreeSet<u32> = during
+            .slots(january - Duration::days(40), january)
+            .iter()
+            .map(|s| s.date.month())
+            .collect();
+        assert_eq!(months.into_iter().collect::<Vec<_>>(), [12]);
+        let why = during
+            .bookable("counter-1", at("2027-01-12 09:00"))
+            .unwrap_err();
+        assert!(why.ja.contains("抽選"), "{why:?}");
+        let after = SlotQuery {
+            now: at("2026-12-11 00:00"),
+            ..during
+        };
+        assert!(after.bookable("counter-1", at("2027-01-12 09:00")).is_ok());
+        // February's slots wait for February's round (applications in January).
+        assert!(after.bookable("counter-1", at("2027-02-01 09:00")).is_err());
     }
 
     #[test]

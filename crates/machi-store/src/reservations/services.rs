@@ -55,6 +55,20 @@ impl Store {
     }
 }
 
+/// The service `id`, read in `tx`.
+pub(in crate::reservations) async fn service_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<Service>> {
+    let row = sqlx::query("SELECT definition FROM services WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(service_from_row).transpose()
+}
+
 fn service_from_row(row: &AnyRow) -> Result<Service> {
     let text: String = row.try_get("definition")?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("service: {e}")))

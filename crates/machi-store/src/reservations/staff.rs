@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::json;
 
 use super::{
-    booking_from_row, locked_booking, release, set_state, slot_time, tell, Booking, Notice,
+    booking_from_row, give_up, locked_booking, set_state, slot_time, tell, Booking, Notice,
     BOOKING_COLUMNS,
 };
 use crate::audit::AuditEntry;
@@ -65,12 +65,13 @@ impl Store {
         number: &str,
         actor: &str,
         notice: Option<&Notice<'_>>,
+        links: &super::lottery::CityLinks<'_>,
     ) -> Result<Booking> {
         let mut audited = self.begin_audited(tenant).await?;
         let booking = locked_booking(&mut audited.tx, tenant, number).await?;
-        if booking.is_booked() {
-            release(&mut audited.tx, tenant, &booking).await?;
-            set_state(&mut audited.tx, tenant, number, "cancelled").await?;
+        if booking.holds_slot() {
+            let now = machi_core::wareki::now_jst();
+            give_up(&mut audited.tx, tenant, &booking, "cancelled", links, now).await?;
             audited
                 .append(&entry(actor, "booking.cancel", &booking))
                 .await?;
@@ -86,7 +87,7 @@ impl Store {
 }
 
 /// The audit entry of a change to a booking by staff.
-fn entry(actor: &str, action: &str, booking: &Booking) -> AuditEntry {
+pub(in crate::reservations) fn entry(actor: &str, action: &str, booking: &Booking) -> AuditEntry {
     AuditEntry::new(
         actor,
         action,

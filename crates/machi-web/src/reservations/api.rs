@@ -45,6 +45,11 @@ pub(crate) struct ServiceView {
     fee_yen: Option<i64>,
     /// An online consultation (a video-meeting link is given with the booking).
     online: bool,
+    /// Who may book online: anyone, residents (registered, living in the city) or
+    /// registered_groups; the latter two give `registration` and `registration_code`.
+    eligibility: String,
+    /// Whether a month's slots go by lottery first (see `/lotteries/{month}`).
+    lottery: bool,
     /// Whether a booking names the resource (a facility), or any with room serves.
     choose_resource: bool,
     resources: Vec<ResourceView>,
@@ -68,6 +73,8 @@ impl From<&Service> for ServiceView {
             cancel_until_hours: s.cancel_until_hours,
             fee_yen: s.fee_yen,
             online: s.meeting_url.is_some(),
+            eligibility: s.eligibility.as_str().into(),
+            lottery: s.lottery.is_some(),
             choose_resource: s.kind.resident_picks_resource(),
             resources: s
                 .resources
@@ -209,6 +216,12 @@ pub(crate) struct BookingRequest {
     phone: String,
     #[serde(default)]
     note: String,
+    /// 登録番号 of a registered person or group, for a service only they may book.
+    #[serde(default)]
+    registration: Option<String>,
+    /// The code on the registration's card.
+    #[serde(default)]
+    registration_code: Option<String>,
 }
 
 /// A booking just made. Keep `cancel_code`: it is shown once, and cancels or changes it.
@@ -275,7 +288,7 @@ fn start_of(text: &str) -> Result<chrono::NaiveDateTime, ApiError> {
               (status = 200, body = BookingView, description = "Replayed: the booking made with this Idempotency-Key"),
               (status = 400, body = crate::kit::Problem, content_type = "application/problem+json"),
               (status = 404, body = crate::kit::Problem, content_type = "application/problem+json"),
-              (status = 409, body = crate::kit::Problem, content_type = "application/problem+json", description = "The slot is full, closed or outside the booking window"),
+              (status = 409, body = crate::kit::Problem, content_type = "application/problem+json", description = "The slot is full, closed, outside the booking window, or only registered users may book it"),
               (status = 422, body = crate::kit::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn book(
     State(state): State<AppState>,
@@ -303,6 +316,10 @@ pub(crate) async fn book(
             booker: &booker,
             channel: Channel::Online,
             idempotency_key: key.as_deref(),
+            registration: Some((
+                request.registration.as_deref().unwrap_or_default(),
+                request.registration_code.as_deref().unwrap_or_default(),
+            )),
         },
     )
     .await?;
@@ -413,13 +430,14 @@ pub(crate) async fn cancel(
     let code = params.cancel_code.unwrap_or_default();
     let (booking, service) = owned_booking(&state, &city.id, &number, &code).await?;
     let calendar = state.store.calendar(&city.id).await?;
-    if booking.is_booked() && !can_cancel(&service, &calendar, &booking) {
+    if booking.holds_slot() && !can_cancel(&service, &calendar, &booking) {
         return Err(too_late(&service));
     }
     let notice = super::booking::change_mail(&base, &city, &service, Some(&code));
+    let links = super::booking::links(&city, &base);
     let cancelled = state
         .store
-        .cancel_booking(&city.id, &number, Some(&notice))
+        .cancel_booking(&city.id, &number, Some(&notice), &links)
         .await?;
     Ok(Json(view(&service, &cancelled)))
 }

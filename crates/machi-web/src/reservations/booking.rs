@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::Form;
 use machi_core::reservations::Service;
 use machi_store::mail::OutgoingMail;
+use machi_store::reservations::lottery::CityLinks;
 use machi_store::reservations::Booking;
 use machi_store::{StoreError, Tenant};
 use serde::Deserialize;
@@ -103,6 +104,12 @@ struct BookingPage {
     /// The code as it goes into a link.
     code_query: String,
     cancelled: bool,
+    /// Booked for good (not a lottery win waiting to be confirmed).
+    booked: bool,
+    status: String,
+    /// A lottery win: until when it must be confirmed, and whether that is online.
+    confirm_by: Option<String>,
+    confirm_online: bool,
     service_id: String,
     service_name: String,
     when: String,
@@ -148,7 +155,17 @@ pub(super) async fn booking(
         number: booking.number.clone(),
         code: query.code.clone(),
         code_query: percent_encode(&query.code),
-        cancelled: !booking.is_booked(),
+        cancelled: !booking.holds_slot(),
+        booked: booking.is_booked(),
+        status: status_label(ui, &booking),
+        confirm_by: booking
+            .confirm_by
+            .filter(|_| booking.is_provisional())
+            .map(|by| super::pages::when_label(ui, by, &service)),
+        confirm_online: !service
+            .lottery
+            .as_ref()
+            .is_some_and(|rules| rules.confirm_at_counter),
         service_id: service.id.clone(),
         service_name: ui.l(&service.name).to_string(),
         when: when_label(ui, booking.starts, &service),
@@ -187,7 +204,7 @@ pub(super) async fn cancel_booking(
     let (booking, service) =
         super::api::owned_booking(&state, &city.id, &number, &form.code).await?;
     let calendar = state.store.calendar(&city.id).await?;
-    if booking.is_booked() && !can_cancel(&service, &calendar, &booking) {
+    if booking.holds_slot() && !can_cancel(&service, &calendar, &booking) {
         return Err(StoreError::conflict(
             "ネットで取り消せる期限を過ぎています。担当課へお電話ください",
             "It is too late to cancel online; please call the department",
@@ -197,10 +214,62 @@ pub(super) async fn cancel_booking(
     let notice = change_mail(&base, &city, &service, Some(&form.code));
     state
         .store
-        .cancel_booking(&city.id, &number, Some(&notice))
+        .cancel_booking(&city.id, &number, Some(&notice), &links(&city, &base))
         .await?;
     Ok(see_other(&format!(
         "/bookings/{number}?code={}&done=cancelled",
+        percent_encode(&form.code)
+    )))
+}
+
+/// The booking's state as the resident reads it.
+pub(super) fn status_label(ui: Ui, booking: &Booking) -> String {
+    match booking.state.as_str() {
+        "booked" => ui.t("予約済み", "Booked"),
+        "provisional" => ui.t("当選（仮予約・確定待ち）", "Won (to be confirmed)"),
+        "released" => ui.t(
+            "取消済み（確定の期限切れ）",
+            "Released (not confirmed in time)",
+        ),
+        "no_show" => ui.t("来られませんでした", "No-show"),
+        _ => ui.t("取消済み", "Cancelled"),
+    }
+    .to_string()
+}
+
+/// Who the lottery's e-mails come from and where their links lead.
+pub(super) fn links<'a>(city: &'a Tenant, base: &'a str) -> CityLinks<'a> {
+    CityLinks {
+        city_name: &city.name_ja,
+        base,
+    }
+}
+
+/// `POST /bookings/{number}/confirm` — the resident confirms a lottery win (本予約), where the
+/// city takes confirmations online.
+pub(super) async fn confirm_booking(
+    State(state): State<AppState>,
+    City(city): City,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(form): Form<CancelForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    let (_, service) = super::api::owned_booking(&state, &city.id, &number, &form.code).await?;
+    if service
+        .lottery
+        .as_ref()
+        .is_some_and(|rules| rules.confirm_at_counter)
+    {
+        return Err(StoreError::conflict(
+            "この施設の本予約は窓口で受け付けます（使用料のお支払いと一緒に）",
+            "this facility's bookings are confirmed at the counter, with the fee",
+        )
+        .into());
+    }
+    state.store.confirm_booking(&city.id, &number, None).await?;
+    Ok(see_other(&format!(
+        "/bookings/{number}?code={}&done=confirmed",
         percent_encode(&form.code)
     )))
 }

@@ -10,7 +10,9 @@
 pub(crate) mod api;
 mod booking;
 mod ics;
+pub(crate) mod lottery;
 mod pages;
+mod registrations;
 mod staff;
 
 use std::collections::HashMap;
@@ -36,7 +38,16 @@ pub(crate) fn public_routes() -> Router<AppState> {
         )
         .route("/bookings/{number}", get(booking::booking))
         .route("/bookings/{number}/cancel", post(booking::cancel_booking))
+        .route("/bookings/{number}/confirm", post(booking::confirm_booking))
         .route("/reservations/{service}/calendar.ics", get(ics::busy_feed))
+        .route(
+            "/reservations/{service}/lottery",
+            get(lottery::page).post(lottery::apply),
+        )
+        .route(
+            "/reservations/{service}/lottery/{month}",
+            get(lottery::round),
+        )
 }
 
 /// The bookings in the staff console, behind the staff guard.
@@ -47,12 +58,18 @@ pub(crate) fn staff_routes() -> Router<AppState> {
         .route("/staff/bookings/new", post(staff::book_visitor))
         .route("/staff/bookings/{number}/no-show", post(staff::no_show))
         .route("/staff/bookings/{number}/cancel", post(staff::cancel))
+        .route("/staff/bookings/{number}/confirm", post(staff::confirm))
+        .route(
+            "/staff/registrations",
+            get(registrations::page).post(registrations::register),
+        )
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/services", get(api::list_services))
         .route("/services/{id}/slots", get(api::service_slots))
+        .route("/services/{id}/lotteries/{month}", get(lottery::api_round))
         .route("/bookings", post(api::book))
         .route(
             "/bookings/{number}",
@@ -170,6 +187,9 @@ struct Request<'a> {
     booker: &'a machi_core::reservations::Booker,
     channel: machi_store::reservations::Channel,
     idempotency_key: Option<&'a str>,
+    /// The registration (number, code) of who books, for a service only registered users
+    /// may book online.
+    registration: Option<(&'a str, &'a str)>,
 }
 
 /// Books, queuing the confirmation e-mail in the booking's transaction when the booker gave an
@@ -180,6 +200,17 @@ async fn book_and_confirm(
     base: &str,
     request: Request<'_>,
 ) -> Result<machi_store::reservations::Booked, StoreError> {
+    let mut booker = request.booker.clone();
+    if request.channel == machi_store::reservations::Channel::Online {
+        let (number, code) = request.registration.unwrap_or_default();
+        if let Some(registration) =
+            registration_admitted(state, &city.id, request.service, number, code)
+                .await?
+                .map_err(StoreError::Conflict)?
+        {
+            booker.note = format!("{}（登録番号 {}）", booker.note, registration.number);
+        }
+    }
     let confirmation = booking::confirmation_mail(base, city, request.service);
     state
         .store
@@ -188,13 +219,41 @@ async fn book_and_confirm(
             &machi_store::reservations::NewBooking {
                 service: request.service,
                 slots: request.slots,
-                booker: request.booker,
+                booker: &booker,
                 channel: request.channel,
                 idempotency_key: request.idempotency_key,
                 confirmation: (!request.booker.email.is_empty()).then_some(&confirmation),
             },
         )
         .await
+}
+
+/// For a service only registered users may book (`eligibility`): the registration, when its
+/// number and code are right and it may book; else why not. `None` when anyone may book.
+async fn registration_admitted(
+    state: &AppState,
+    tenant: &str,
+    service: &Service,
+    number: &str,
+    code: &str,
+) -> Result<Result<Option<machi_store::reservations::Registration>, Localized>, StoreError> {
+    if service.eligibility == machi_core::reservations::Eligibility::Anyone {
+        return Ok(Ok(None));
+    }
+    let Some(registration) = state
+        .store
+        .registration_with_code(tenant, number, code)
+        .await?
+    else {
+        return Ok(Err(Localized::new(
+            "この施設の予約には利用者登録が必要です。登録番号と利用者コードを正しく入力してください",
+            "booking this facility needs a registration: enter its number and code",
+        )));
+    };
+    Ok(service
+        .eligibility
+        .admits(registration.kind, registration.in_city)
+        .map(|()| Some(registration)))
 }
 
 /// The city's service `id`, or a not-found the API and the pages both show.
@@ -206,7 +265,7 @@ async fn service_or_404(state: &AppState, tenant: &str, id: &str) -> Result<Serv
 
 /// Whether the booking may still be cancelled or changed online.
 fn can_cancel(service: &Service, calendar: &Calendar, booking: &Booking) -> bool {
-    booking.is_booked()
+    booking.holds_slot()
         && SlotQuery {
             service,
             calendar,

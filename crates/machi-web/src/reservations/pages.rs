@@ -107,6 +107,8 @@ struct ServicePage {
     later: Option<String>,
     /// Changing booking `number`: the times lead to the change, not to a new booking.
     changing: Option<String>,
+    /// A month's slots go by lottery first.
+    lottery: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +175,10 @@ fn service_facts(ui: Ui, service: &Service) -> Vec<(String, String)> {
             format!("{}{}", crate::kit::thousands(fee), ui.t("円", " yen")),
         ));
     }
+    facts.push((
+        ui.t("予約できる方", "Who may book").to_string(),
+        eligibility_label(ui, service.eligibility).to_string(),
+    ));
     if service.meeting_url.is_some() {
         facts.push((
             ui.t("方法", "How").to_string(),
@@ -288,6 +294,7 @@ pub(super) async fn service(
         earlier,
         later,
         changing,
+        lottery: service.lottery.is_some(),
     }))
 }
 
@@ -309,6 +316,8 @@ struct BookPage {
     errors: Vec<(String, String)>,
     /// The slot cannot be had (full, or no longer bookable): why, instead of the form.
     unavailable: Option<String>,
+    /// Only registered users may book: the form asks for the registration.
+    needs_registration: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -329,6 +338,28 @@ pub(super) struct BookForm {
     change: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    registration: String,
+    #[serde(default)]
+    registration_code: String,
+}
+
+pub(super) fn eligibility_label(
+    ui: Ui,
+    eligibility: machi_core::reservations::Eligibility,
+) -> &'static str {
+    use machi_core::reservations::Eligibility;
+    match eligibility {
+        Eligibility::Anyone => ui.t("どなたでも", "Anyone"),
+        Eligibility::Residents => ui.t(
+            "市内にお住まいの方（利用者登録が必要）",
+            "Residents of the city (registration needed)",
+        ),
+        Eligibility::RegisteredGroups => ui.t(
+            "市に登録した団体（利用者登録が必要）",
+            "Groups registered with the city",
+        ),
+    }
 }
 
 pub(super) fn when_label(ui: Ui, starts: NaiveDateTime, service: &Service) -> String {
@@ -386,6 +417,7 @@ async fn book_page(
         form,
         errors: Vec::new(),
         unavailable: slots.as_ref().err().cloned(),
+        needs_registration: service.eligibility != machi_core::reservations::Eligibility::Anyone,
     };
     let chosen = Chosen {
         service,
@@ -420,10 +452,24 @@ pub(super) async fn make_booking(
         return change_booking(&state, &city, &base, ui, &id, form).await;
     }
     let checked = Booker::checked(&form.name, &form.email, &form.phone, &form.note);
+    let (registration, registration_code) =
+        (form.registration.clone(), form.registration_code.clone());
     let (mut page, chosen) = book_page(&state, &city, ui, &id, form).await?;
+    let mut problems = checked.as_ref().err().cloned().unwrap_or_default();
+    if let Err(why) = super::registration_admitted(
+        &state,
+        &city.id,
+        &chosen.service,
+        &registration,
+        &registration_code,
+    )
+    .await?
+    {
+        problems.push(("registration", why));
+    }
     let booker = match checked {
-        Ok(booker) => booker,
-        Err(problems) => {
+        Ok(booker) if problems.is_empty() => booker,
+        _ => {
             page.errors = problems
                 .into_iter()
                 .map(|(field, message)| (field.to_string(), ui.l(&message).to_string()))
@@ -444,6 +490,7 @@ pub(super) async fn make_booking(
             booker: &booker,
             channel: Channel::Online,
             idempotency_key: None,
+            registration: Some((&registration, &registration_code)),
         },
     )
     .await;

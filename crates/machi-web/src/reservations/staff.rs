@@ -38,6 +38,7 @@ struct BookingRow {
     channel: String,
     state: String,
     booked: bool,
+    provisional: bool,
     started: bool,
 }
 
@@ -99,6 +100,8 @@ fn state_label(signed: &Signed, booking: &Booking) -> String {
         "booked" => ui.t("予約", "Booked"),
         "cancelled" => ui.t("取消", "Cancelled"),
         "no_show" => ui.t("来なかった", "No-show"),
+        "provisional" => ui.t("仮予約（当選・確定待ち）", "Won, to be confirmed"),
+        "released" => ui.t("期限切れで解除", "Released (not confirmed)"),
         _ => ui.t("その他", "Other"),
     }
     .to_string()
@@ -134,14 +137,15 @@ pub(super) async fn day(
             name: b.booker.name.clone(),
             phone: b.booker.phone.clone(),
             note: b.booker.note.clone(),
-            channel: if b.channel == Channel::Counter.as_str() {
-                ui.t("窓口", "Counter")
-            } else {
-                ui.t("オンライン", "Online")
+            channel: match b.channel.as_str() {
+                "counter" => ui.t("窓口", "Counter"),
+                "lottery" => ui.t("抽選", "Lottery"),
+                _ => ui.t("オンライン", "Online"),
             }
             .to_string(),
             state: state_label(&signed, b),
             booked: b.is_booked(),
+            provisional: b.is_provisional(),
             started: b.starts <= now,
         })
         .collect();
@@ -171,7 +175,9 @@ pub(super) async fn day(
                 .map(|d| {
                     bookings
                         .iter()
-                        .filter(|b| b.is_booked() && b.resource_id == r.id && b.starts.date() == *d)
+                        .filter(|b| {
+                            b.holds_slot() && b.resource_id == r.id && b.starts.date() == *d
+                        })
                         .count()
                 })
                 .collect();
@@ -260,9 +266,30 @@ pub(super) async fn cancel(
     let notice = super::booking::change_mail(&base, &signed.city, &service, None);
     state
         .store
-        .cancel_booking_for(&signed.city.id, &number, signed.email(), Some(&notice))
+        .cancel_booking_for(
+            &signed.city.id,
+            &number,
+            signed.email(),
+            Some(&notice),
+            &super::booking::links(&signed.city, &base),
+        )
         .await?;
     Ok(back_to_day(&form, "cancelled"))
+}
+
+/// 本予約 at the counter: a lottery win confirmed when the group comes (and pays).
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(number): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    owned(&state, &signed, &number).await?;
+    state
+        .store
+        .confirm_booking(&signed.city.id, &number, Some(signed.email()))
+        .await?;
+    Ok(back_to_day(&form, "confirmed"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,6 +348,7 @@ pub(super) async fn book_visitor(
             booker: &booker,
             channel: Channel::Counter,
             idempotency_key: None,
+            registration: None,
         },
     )
     .await?;

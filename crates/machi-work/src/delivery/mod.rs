@@ -203,6 +203,11 @@ pub fn spawn(store: Store, settings: DeliverySettings) -> Workers {
         settings.public_url.clone(),
         stopped.clone(),
     )));
+    handles.push(tokio::spawn(crate::lotteries::run(
+        store.clone(),
+        settings.public_url.clone(),
+        stopped.clone(),
+    )));
     Workers {
         stop,
         wake,

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
+mod lottery;
 mod staff;
 
 on_both_backends!(
@@ -191,6 +192,11 @@ async fn closed_days_the_window_and_bad_requests_are_refused(app: &TestApp) {
     assert_eq!(status, 409, "{problem}");
     let mut named = person("taiikukan", &format!("{saturday}T09:00:00+09:00"), "X");
     named["resource"] = json!("arena-1");
+    let (number, code) = lottery::register(app, "group", "体育協会", "たいいく")
+        .await
+        .unwrap();
+    named["registration"] = json!(number);
+    named["registration_code"] = json!(code);
     assert_eq!(book(app, named, None).await.0, 201);
     // Bad input: each a problem naming what is wrong.
     let start = format!("{weekday}T09:00:00+09:00");
@@ -261,6 +267,11 @@ async fn the_cancellation_deadline_holds(app: &TestApp) {
     let (start, _, resource) = slots(app, "taiikukan", "").await[0].clone();
     let mut body = person("taiikukan", &start, "体育協会");
     body["resource"] = json!(resource);
+    let (number, code) = lottery::register(app, "group", "体育協会", "たいいく")
+        .await
+        .unwrap();
+    body["registration"] = json!(number);
+    body["registration_code"] = json!(code);
     let (status, made) = book(app, body, None).await;
     assert_eq!(status, 201, "{made}");
     let number = made["booking_number"].as_str().unwrap();
