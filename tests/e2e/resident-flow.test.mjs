@@ -355,6 +355,51 @@ test('a resident books a counter slot and an online consultation on a phone, ope
   await checkAccessibility(desk, 'staff bookings of a day');
 });
 
+test('counter staff register a sports group, which applies for the gymnasium lottery on a phone; the pages pass axe', async () => {
+  // 市民課's counter registers the group after seeing its representative's identity document.
+  const desk = await deskPage();
+  await signIn(desk, 'madoguchi@demo.machi.example');
+  await desk.getByRole('navigation', { name: '職員メニュー' }).getByRole('link', { name: '利用者登録' }).click();
+  await checkAccessibility(desk, 'staff registrations');
+  await desk.getByLabel('団体名（団体のとき）').fill('デモ市ミニバスケットボールクラブ');
+  await desk.getByLabel('氏名（団体は代表者）').fill('抽選 一郎');
+  await desk.getByLabel('ふりがな').fill('ちゅうせん いちろう');
+  await desk.getByLabel('生年月日（例：1980-04-01、昭和55年4月1日）').fill('昭和60年5月5日');
+  await desk.getByLabel('メールアドレス').fill('minibasket@example.jp');
+  await desk.getByLabel('市内在住（住所を確認した）').check();
+  await desk.getByRole('button', { name: '登録する' }).click();
+  const number = (await desk.locator('#made-number').innerText()).trim();
+  const code = (await desk.locator('#made-code').innerText()).trim();
+  assert.match(number, /^U-\d{4}-\d{4}$/);
+  await checkAccessibility(desk, 'registration made');
+
+  // The group's representative opens the gymnasium's lottery on a phone.
+  const page = await phonePage();
+  await page.goto(`${base}/reservations/taiikukan`);
+  await page.getByRole('link', { name: '抽選の申込と結果' }).click();
+  const lottery = await page.locator('main').innerText();
+  assert.match(lottery, /[0-9a-f]{64}/, 'the seed hash is published');
+  await checkAccessibility(page, 'lottery page');
+  if (await page.getByRole('button', { name: '抽選に申し込む' }).count() === 0) {
+    assert.match(lottery, /次の申込/, 'outside the period, the next one is announced');
+    return;
+  }
+  const apply = async (codeTyped) => {
+    await page.getByLabel('登録番号（例：U-1234-5678）').fill(number);
+    await page.getByLabel('利用者コード').fill(codeTyped);
+    const wish = page.getByLabel('第1希望（必須）');
+    await wish.selectOption({ index: 1 });
+    await page.getByRole('button', { name: '抽選に申し込む' }).click();
+  };
+  await apply('wrong-code');
+  assert.equal(await page.locator('.error-summary').count(), 1, 'a wrong code is named');
+  await checkAccessibility(page, 'lottery application refused');
+  await apply(code);
+  assert.match(await page.locator('main').innerText(), /抽選の申込を受け付けました/);
+  await checkAccessibility(page, 'lottery application taken');
+  await smtp.waitFor('minibasket@example.jp', /抽選申込を受付しました/);
+});
+
 test('every online demo procedure can be completed in the browser, and each form passes axe', async () => {
   const page = await phonePage();
   const { items } = await api('/api/v1/procedures?online=true&limit=200');

@@ -23,6 +23,7 @@ mod registrations;
 mod reminders;
 mod services;
 mod staff;
+mod usage;
 
 use changes::{give_up, locked_booking, set_state, tell};
 pub use registrations::Registration;

@@ -21,9 +21,15 @@ pub enum Metric {
     OpenDatasets,
     /// Share of the national recommended dataset categories with a published dataset.
     OpenDataCoverage,
+    /// Share of the month's bookings made online (or won in a lottery) rather than by counter
+    /// staff.
+    OnlineBookingShare,
+    /// Share of the places in the month's slots (every service, every resource) that are
+    /// booked.
+    BookingUtilisation,
 }
 
-pub const ALL_METRICS: [Metric; 7] = [
+pub const ALL_METRICS: [Metric; 9] = [
     Metric::OnlineProcedureShare,
     Metric::OnlineApplicationShare,
     Metric::OnlineUseRate,
@@ -31,6 +37,8 @@ pub const ALL_METRICS: [Metric; 7] = [
     Metric::NoticeSubscribers,
     Metric::OpenDatasets,
     Metric::OpenDataCoverage,
+    Metric::OnlineBookingShare,
+    Metric::BookingUtilisation,
 ];
 
 impl Metric {
@@ -44,6 +52,8 @@ impl Metric {
             Metric::NoticeSubscribers => "notice_subscribers",
             Metric::OpenDatasets => "open_datasets",
             Metric::OpenDataCoverage => "open_data_coverage",
+            Metric::OnlineBookingShare => "online_booking_share",
+            Metric::BookingUtilisation => "booking_utilisation",
         }
     }
 
@@ -72,6 +82,10 @@ impl Metric {
                 "推奨データセットの公開率",
                 "Coverage of the recommended dataset list",
             ),
+            Metric::OnlineBookingShare => {
+                ("ネットで受けた予約の割合", "Share of bookings made online")
+            }
+            Metric::BookingUtilisation => ("予約枠の利用率", "Share of booking places used"),
         };
         Localized::new(ja, en)
     }
@@ -81,7 +95,9 @@ impl Metric {
             Metric::OnlineProcedureShare
             | Metric::OnlineApplicationShare
             | Metric::OnlineUseRate
-            | Metric::OpenDataCoverage => "%",
+            | Metric::OpenDataCoverage
+            | Metric::OnlineBookingShare
+            | Metric::BookingUtilisation => "%",
             Metric::OpenDatasets => "件",
             Metric::MedianProcessingDays => "日",
             Metric::NoticeSubscribers => "人",

@@ -129,6 +129,20 @@ impl Store {
                 let (covered, all) = machi_core::opendata::catalog::coverage(&groups, &published);
                 Ok(percent(covered as i64, all as i64))
             }
+            Metric::OnlineBookingShare => {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS whole, COALESCE(SUM(CASE WHEN channel <> 'counter' \
+                     THEN 1 ELSE 0 END), 0) AS part FROM bookings \
+                     WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3",
+                )
+                .bind(tenant)
+                .bind(&from)
+                .bind(&until)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(percent(row.try_get("part")?, row.try_get("whole")?))
+            }
+            Metric::BookingUtilisation => self.booking_utilisation(tenant, month).await,
             Metric::NoticeSubscribers => {
                 let count: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM subscriptions WHERE tenant_id = $1 AND confirmed_at IS NOT NULL",

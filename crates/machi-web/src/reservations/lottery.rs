@@ -527,7 +527,7 @@ pub(crate) struct LotteryView {
 /// A lottery round: its committed seed hash, and once drawn everything needed to re-run it.
 #[utoipa::path(get, path = "/api/v1/services/{id}/lotteries/{month}", tag = "reservations",
     params(("id" = String, Path, description = "Service id"),
-           ("month" = String, Path, description = "The slots' month, YYYY-MM", pattern = "^\\d{4}-\\d{2}$")),
+           ("month" = String, Path, description = "The slots' month, YYYY-MM", pattern = "^\\d{4}-(0[1-9]|1[0-2])$")),
     responses((status = 200, body = LotteryView),
               (status = 400, body = crate::kit::Problem, content_type = "application/problem+json", description = "Malformed request"),
               (status = 404, body = crate::kit::Problem, content_type = "application/problem+json", description = "No such service or round")))]

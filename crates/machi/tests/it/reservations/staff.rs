@@ -2,10 +2,11 @@
 //! a visitor at the counter, cancels for a resident who called, exports the week as Shift_JIS
 //! CSV; another department's staff see none of it; every change is in the audit log.
 
+use machi_core::plans::metric::Metric;
 use serde_json::Value;
 
 use super::{book, person, slots, with_demo_services};
-use crate::harness::TestApp;
+use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
 on_both_backends!(staff_see_the_day_book_a_visitor_cancel_and_export);
@@ -56,6 +57,23 @@ async fn staff_see_the_day_book_a_visitor_cancel_and_export(app: &TestApp) {
     assert!(after.contains("窓口 花子"), "{after}");
     let left = slots(app, "tennyu-madoguchi", &format!("from={day}&to={day}")).await;
     assert_eq!(left.iter().find(|s| s.0 == start).map(|s| s.1), Some(0));
+    // The plans' live KPIs: one of this month's two bookings was made online; two places of
+    // the slots' month are taken.
+    let kpi = |metric, month: String| async move {
+        app.store.metric_value(CITY, metric, &month).await.unwrap()
+    };
+    let this_month = machi_store::plans::metrics::current_month();
+    assert_eq!(
+        kpi(Metric::OnlineBookingShare, this_month).await,
+        Some(50.0)
+    );
+    let used = kpi(Metric::BookingUtilisation, start[..7].to_string())
+        .await
+        .unwrap();
+    assert!(
+        used > 0.0 && used < 1.0,
+        "two places of a month of slots: {used}"
+    );
 
     // Cancelled for the resident who called: the slot has room again.
     let cancelled = staff
