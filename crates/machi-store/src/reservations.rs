@@ -18,6 +18,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::{now_text, Result, Store, StoreError};
 
 mod changes;
+mod closures;
 pub mod lottery;
 mod registrations;
 mod reminders;
@@ -25,7 +26,8 @@ mod services;
 mod staff;
 mod usage;
 
-use changes::{give_up, locked_booking, set_state, tell};
+use changes::{give_up, locked_booking, release, set_state, tell};
+pub use closures::{Closing, Closure};
 pub use registrations::Registration;
 
 /// How a slot's start is stored.
@@ -237,18 +239,20 @@ fn full() -> StoreError {
 }
 
 impl Store {
-    /// How many are booked in each slot of a service from `from` up to `to` (local times):
-    /// `(resource, start) → booked`. Slots nobody booked are not listed.
+    /// How many are booked in each slot of a service from `from` up to `to` (local times),
+    /// and whether staff closed it: `(resource, start, booked, closed)`. Slots nobody booked
+    /// or closed are not listed.
     pub async fn slot_fill(
         &self,
         tenant: &str,
         service: &str,
         from: NaiveDateTime,
         to: NaiveDateTime,
-    ) -> Result<Vec<(String, NaiveDateTime, i64)>> {
+    ) -> Result<Vec<(String, NaiveDateTime, i64, bool)>> {
         let rows = sqlx::query(
-            "SELECT resource_id, starts_at, booked FROM slot_fill WHERE tenant_id = $1 \
-             AND service_id = $2 AND starts_at >= $3 AND starts_at <= $4 AND booked > 0",
+            "SELECT resource_id, starts_at, booked, closed FROM slot_fill WHERE tenant_id = $1 \
+             AND service_id = $2 AND starts_at >= $3 AND starts_at <= $4 \
+             AND (booked > 0 OR closed <> 0)",
         )
         .bind(tenant)
         .bind(service)
@@ -262,6 +266,7 @@ impl Store {
                     row.try_get("resource_id")?,
                     parse_slot_time(&row.try_get::<String, _>("starts_at")?)?,
                     row.try_get("booked")?,
+                    row.try_get::<i64, _>("closed")? != 0,
                 ))
             })
             .collect()
@@ -374,13 +379,14 @@ impl Store {
                 continue;
             };
             let booked: Option<i64> = sqlx::query_scalar(
-                "SELECT booked FROM slot_fill WHERE tenant_id = $1 AND service_id = $2 \
-                 AND resource_id = $3 AND starts_at = $4",
+                "SELECT CASE WHEN closed <> 0 THEN $5 ELSE booked END FROM slot_fill \
+                 WHERE tenant_id = $1 AND service_id = $2 AND resource_id = $3 AND starts_at = $4",
             )
             .bind(tenant)
             .bind(&service.id)
             .bind(&slot.resource)
             .bind(slot_time(slot.starts()))
+            .bind(i64::from(resource.capacity))
             .fetch_optional(&self.pool)
             .await?;
             if booked.unwrap_or(0) < i64::from(resource.capacity) {
@@ -483,7 +489,7 @@ async fn take_first_free(
         .await?;
         let taken = sqlx::query(
             "UPDATE slot_fill SET booked = booked + 1 WHERE tenant_id = $1 AND service_id = $2 \
-             AND resource_id = $3 AND starts_at = $4 AND booked < $5",
+             AND resource_id = $3 AND starts_at = $4 AND booked < $5 AND closed = 0",
         )
         .bind(tenant)
         .bind(&service.id)

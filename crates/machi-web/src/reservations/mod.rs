@@ -9,6 +9,7 @@
 
 pub(crate) mod api;
 mod booking;
+mod closures;
 mod ics;
 pub(crate) mod lottery;
 mod pages;
@@ -56,6 +57,8 @@ pub(crate) fn staff_routes() -> Router<AppState> {
         .route("/staff/bookings", get(staff::day))
         .route("/staff/bookings.csv", get(staff::csv))
         .route("/staff/bookings/new", post(staff::book_visitor))
+        .route("/staff/bookings/close", post(closures::close))
+        .route("/staff/bookings/reopen", post(closures::reopen))
         .route("/staff/bookings/{number}/no-show", post(staff::no_show))
         .route("/staff/bookings/{number}/cancel", post(staff::cancel))
         .route("/staff/bookings/{number}/confirm", post(staff::confirm))
@@ -113,12 +116,18 @@ async fn openings(
     let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
         return Ok(Vec::new());
     };
-    let booked: HashMap<(String, NaiveDateTime), i64> = state
+    let fill = state
         .store
         .slot_fill(tenant, &service.id, first.starts(), last.starts())
-        .await?
+        .await?;
+    let closed: std::collections::HashSet<(String, NaiveDateTime)> = fill
+        .iter()
+        .filter(|(_, _, _, closed)| *closed)
+        .map(|(resource, starts, _, _)| (resource.clone(), *starts))
+        .collect();
+    let booked: HashMap<(String, NaiveDateTime), i64> = fill
         .into_iter()
-        .map(|(resource, starts, booked)| ((resource, starts), booked))
+        .map(|(resource, starts, booked, _)| ((resource, starts), booked))
         .collect();
     let left = |slot: &Slot| {
         let capacity = service.resource(&slot.resource).map_or(0, |r| r.capacity);
@@ -129,7 +138,11 @@ async fn openings(
         u32::try_from(i64::from(capacity) - taken).unwrap_or(0)
     };
     let mut openings: Vec<Opening> = Vec::new();
-    for slot in &slots {
+    // A slot staff closed is not offered at all.
+    for slot in slots
+        .iter()
+        .filter(|s| !closed.contains(&(s.resource.clone(), s.starts())))
+    {
         let ends = slot.date.and_time(slot.end);
         if service.kind.resident_picks_resource() {
             openings.push(Opening {

@@ -58,6 +58,10 @@ struct DayPage {
     /// The week from `date`: (resource name, booked per day).
     week_days: Vec<String>,
     week: Vec<(String, Vec<usize>)>,
+    /// The service's resources (id, name), to close for the day.
+    resources: Vec<(String, String)>,
+    /// What is closed on `date`: (resource id, resource name, why).
+    closed: Vec<(String, String, String)>,
     done: String,
 }
 
@@ -74,7 +78,7 @@ async fn services_of(state: &AppState, signed: &Signed) -> Result<Vec<Service>, 
         .collect())
 }
 
-async fn chosen_service(
+pub(super) async fn chosen_service(
     state: &AppState,
     signed: &Signed,
     id: &str,
@@ -184,7 +188,21 @@ pub(super) async fn day(
             (ui.l(&r.name).to_string(), counts)
         })
         .collect();
+    let closed = state
+        .store
+        .resource_closures(&signed.city.id, &service.id, date)
+        .await?
+        .into_iter()
+        .filter(|c| c.day == date)
+        .map(|c| (c.resource_id.clone(), name_of(&c.resource_id), c.reason))
+        .collect();
     Ok(render(&DayPage {
+        resources: service
+            .resources
+            .iter()
+            .map(|r| (r.id.clone(), ui.l(&r.name).to_string()))
+            .collect(),
+        closed,
         chrome: signed.chrome("/staff/bookings"),
         services: services
             .iter()
@@ -208,9 +226,9 @@ pub(super) async fn day(
 #[derive(Debug, Deserialize)]
 pub(super) struct ActionForm {
     #[serde(default)]
-    service: String,
+    pub service: String,
     #[serde(default)]
-    date: String,
+    pub date: String,
 }
 
 /// The booking and its service, when the service is one this person works on (403 if not).
@@ -233,7 +251,7 @@ async fn owned(
     Ok((booking, service))
 }
 
-fn back_to_day(form: &ActionForm, done: &str) -> Response {
+pub(super) fn back_to_day(form: &ActionForm, done: &str) -> Response {
     see_other(&format!(
         "/staff/bookings?service={}&date={}&done={done}",
         crate::kit::percent_encode(&form.service),

@@ -9,7 +9,10 @@ use super::{book, person, slots, with_demo_services};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
-on_both_backends!(staff_see_the_day_book_a_visitor_cancel_and_export);
+on_both_backends!(
+    staff_see_the_day_book_a_visitor_cancel_and_export,
+    a_day_closed_cancels_its_bookings_and_tells_each_booker,
+);
 
 const SHIMIN: &str = "madoguchi@shimin.test";
 const KOSODATE: &str = "tanto@kosodate.test";
@@ -143,4 +146,72 @@ async fn staff_see_the_day_book_a_visitor_cancel_and_export(app: &TestApp) {
             "{action}: {audit}"
         );
     }
+}
+
+async fn a_day_closed_cancels_its_bookings_and_tells_each_booker(app: &TestApp) {
+    with_demo_services(app).await;
+    app.create_staff(SHIMIN, "counter", Some("shimin")).await;
+    let (start, _, _) = slots(app, "tennyu-madoguchi", "").await[0].clone();
+    let day = &start[..10];
+    let (status, made) = book(app, person("tennyu-madoguchi", &start, "転入 太郎"), None).await;
+    assert_eq!(status, 201, "{made}");
+    let number = made["booking_number"].as_str().unwrap().to_string();
+    let mails_before = app.store.unsent_mail().await.unwrap();
+    let mut staff = app.sign_in(SHIMIN).await;
+    let page_path = format!("/staff/bookings?service=tennyu-madoguchi&date={day}");
+    // A reason is required: it goes to those booked.
+    let close = |reason: &'static str| {
+        [
+            ("service", "tennyu-madoguchi"),
+            ("date", day),
+            ("resource", "all"),
+            ("reason", reason),
+        ]
+    };
+    let refused = staff
+        .submit(&page_path, "/staff/bookings/close", &close(""))
+        .await;
+    assert_eq!(refused.status(), 400);
+    let closed = staff
+        .submit(
+            &page_path,
+            "/staff/bookings/close",
+            &close("庁舎の停電工事のため"),
+        )
+        .await;
+    assert_eq!(closed.status(), 303);
+    assert!(closed.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("closed-1"));
+    // The booking is cancelled and its booker told; the day offers nothing and takes nothing.
+    let booking = app.store.booking(CITY, &number).await.unwrap().unwrap();
+    assert_eq!(booking.state, "cancelled");
+    assert_eq!(app.store.unsent_mail().await.unwrap(), mails_before + 1);
+    assert!(
+        slots(app, "tennyu-madoguchi", &format!("from={day}&to={day}"))
+            .await
+            .is_empty()
+    );
+    let (status, _) = book(app, person("tennyu-madoguchi", &start, "別の 人"), None).await;
+    assert_eq!(status, 409);
+    let page = staff.get_html(&page_path).await;
+    assert!(page.contains("庁舎の停電工事のため"), "{page}");
+    // Opened again, counter by counter.
+    for counter in ["counter-1", "counter-2"] {
+        let reopened = staff
+            .submit(
+                &page_path,
+                "/staff/bookings/reopen",
+                &[
+                    ("service", "tennyu-madoguchi"),
+                    ("date", day),
+                    ("resource", counter),
+                ],
+            )
+            .await;
+        assert_eq!(reopened.status(), 303);
+    }
+    let (status, made) = book(app, person("tennyu-madoguchi", &start, "別の 人"), None).await;
+    assert_eq!(status, 201, "{made}");
 }

@@ -1,0 +1,14 @@
+-- A resource closed for a day by staff (a hall's maintenance, a counter without staff): its
+-- slots that day take no booking (`slot_fill.closed`), and the list of closures with why.
+ALTER TABLE slot_fill ADD COLUMN closed BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE resource_closures (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    service_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, service_id, resource_id, day)
+);
