@@ -133,6 +133,19 @@ impl AccessCode {
     pub fn digest(&self) -> String {
         crate::digest::sha256_hex(self.0.as_bytes())
     }
+
+    /// The key that lets the applicant book the visit a procedure asks for (see
+    /// [`booking_key_of`]).
+    pub fn booking_key(&self) -> String {
+        booking_key_of(&self.digest())
+    }
+}
+
+/// A key derived one way from an application's access-code digest: it goes in the link from
+/// the receipt page to the booking of the visit (转入予约 → a counter slot), which ties the
+/// booking to the application without the access code itself travelling in a URL.
+pub fn booking_key_of(access_digest: &str) -> String {
+    crate::digest::sha256_hex(format!("booking:{access_digest}").as_bytes())[..16].to_string()
 }
 
 impl fmt::Debug for AccessCode {

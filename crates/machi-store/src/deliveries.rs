@@ -43,6 +43,8 @@ pub struct Delivery {
     pub language: String,
     pub subject: String,
     pub body: String,
+    /// An iCalendar file to attach (a booking's confirmation).
+    pub calendar: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
 }
@@ -98,6 +100,30 @@ pub(crate) async fn enqueue_direct(
     let mail = (tenant.to_string(), mail.clone());
     let backend = Backend::of(tx);
     enqueue_direct_all(tx, backend, std::slice::from_ref(&mail)).await
+}
+
+/// Queues an e-mail to one person with an iCalendar file attached, in `tx`.
+pub(crate) async fn enqueue_with_calendar(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    mail: &crate::mail::MailWithCalendar,
+) -> Result<()> {
+    let now = now_text();
+    sqlx::query(
+        "INSERT INTO deliveries (tenant_id, channel, address, subject, body, calendar, priority, \
+         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(tenant)
+    .bind(Channel::Email.as_str())
+    .bind(&mail.mail.recipient)
+    .bind(&mail.mail.subject)
+    .bind(&mail.mail.body)
+    .bind(&mail.calendar)
+    .bind(DIRECT_PRIORITY)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Queues e-mails to one person each, `(city, mail)`, in as few statements as the databases'
@@ -275,7 +301,7 @@ impl Store {
              SELECT id FROM deliveries WHERE state = 'queued' AND channel = $2 AND next_attempt_at <= $3 \
              ORDER BY priority, next_attempt_at LIMIT $4{skip_locked}) \
              RETURNING id, tenant_id, notice_id, subscription_id, channel, address, secret, language, subject, \
-             body, attempts"
+             body, calendar, attempts"
         ))
         .bind(format_time(now + Duration::seconds(LEASE_SECONDS)))
         .bind(channel.as_str())

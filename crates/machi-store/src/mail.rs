@@ -12,6 +12,14 @@ pub struct OutgoingMail {
     pub body: String,
 }
 
+/// An e-mail with an iCalendar file attached (a booking's confirmation: the booking for the
+/// resident's calendar app).
+#[derive(Debug, Clone)]
+pub struct MailWithCalendar {
+    pub mail: OutgoingMail,
+    pub calendar: String,
+}
+
 impl Store {
     /// E-mail to one person not sent yet (for health checks and tests).
     pub async fn unsent_mail(&self) -> Result<i64> {

@@ -25,6 +25,7 @@ mod reminders;
 mod services;
 mod staff;
 mod usage;
+mod visits;
 
 use changes::{give_up, locked_booking, release, set_state, tell};
 pub use closures::{Closing, Closure};
@@ -76,6 +77,8 @@ pub struct Booking {
     /// The lottery application that won it.
     pub lottery_application: Option<String>,
     pub confirm_by: Option<NaiveDateTime>,
+    /// The application (receipt number) this booking is the visit of.
+    pub application: Option<String>,
 }
 
 impl Booking {
@@ -113,6 +116,8 @@ pub struct NewBooking<'a> {
     pub booker: &'a Booker,
     pub channel: Channel,
     pub idempotency_key: Option<&'a str>,
+    /// The application (receipt number) whose visit this is.
+    pub application: Option<&'a str>,
     /// The e-mail confirming the booking (given the booking and its cancel code), queued in
     /// the booking's transaction: a booking made is a confirmation sent.
     pub confirmation: Option<&'a Confirmation<'a>>,
@@ -121,11 +126,12 @@ pub struct NewBooking<'a> {
 /// Writes the e-mail that tells the booker a booking was changed or cancelled.
 pub type Notice<'a> = dyn Fn(&Booking) -> crate::mail::OutgoingMail + Sync + 'a;
 
-/// Writes a booking's confirmation e-mail, given the booking and its cancel code.
-pub type Confirmation<'a> = dyn Fn(&Booking, &str) -> crate::mail::OutgoingMail + Sync + 'a;
+/// Writes a booking's confirmation e-mail, with the booking's iCalendar file, given the
+/// booking and its cancel code.
+pub type Confirmation<'a> = dyn Fn(&Booking, &str) -> crate::mail::MailWithCalendar + Sync + 'a;
 
 const BOOKING_COLUMNS: &str = "number, service_id, resource_id, starts_at, ends_at, name, email, \
-    phone, note, channel, state, created_at, lottery_application, confirm_by";
+    phone, note, channel, state, created_at, lottery_application, confirm_by, application_receipt";
 
 fn booking_from_row(row: &AnyRow) -> Result<Booking> {
     Ok(Booking {
@@ -149,6 +155,7 @@ fn booking_from_row(row: &AnyRow) -> Result<Booking> {
             .as_deref()
             .map(parse_slot_time)
             .transpose()?,
+        application: row.try_get("application_receipt")?,
     })
 }
 
@@ -163,6 +170,7 @@ struct NewRow<'a> {
     idempotency_key: Option<&'a str>,
     lottery_application: Option<&'a str>,
     confirm_by: Option<NaiveDateTime>,
+    application: Option<&'a str>,
     now: &'a str,
 }
 
@@ -178,7 +186,7 @@ impl NewRow<'_> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO bookings (tenant_id, {BOOKING_COLUMNS}, cancel_code_sha256, \
              idempotency_key, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $13) ON CONFLICT DO NOTHING"
+             $11, $12, $13, $14, $15, $16, $17, $18, $13) ON CONFLICT DO NOTHING"
         ))
         .bind(tenant)
         .bind(number)
@@ -195,6 +203,7 @@ impl NewRow<'_> {
         .bind(self.now)
         .bind(self.lottery_application)
         .bind(self.confirm_by.map(slot_time))
+        .bind(self.application)
         .bind(sha256_hex(self.cancel_code.as_bytes()))
         .bind(self.idempotency_key)
         .execute(&mut **tx)
@@ -217,6 +226,7 @@ impl NewRow<'_> {
             created_at: self.now.to_string(),
             lottery_application: self.lottery_application.map(str::to_string),
             confirm_by: self.confirm_by,
+            application: self.application.map(str::to_string),
         }
     }
 }
@@ -303,6 +313,7 @@ impl Store {
             idempotency_key: new.idempotency_key,
             lottery_application: None,
             confirm_by: None,
+            application: new.application,
             now: &now,
         };
         let mut number = new_booking_number();
@@ -325,7 +336,7 @@ impl Store {
         }
         let booking = row.booking(number);
         if let Some(confirmation) = new.confirmation {
-            crate::deliveries::enqueue_direct(
+            crate::deliveries::enqueue_with_calendar(
                 &mut tx,
                 tenant,
                 &confirmation(&booking, &cancel_code),

@@ -436,6 +436,7 @@ impl CsvRow<'_> {
             form: None,
             decision: self.decision_route(&mut errors),
             workflow: None,
+            booking: None,
         };
         if let Err(problems) = procedure.check() {
             errors.extend(problems);

@@ -260,6 +260,10 @@ pub struct ProcedureDefinition {
     /// The review steps, when they differ from the standard workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<crate::applications::Workflow>,
+    /// 来庁予約: the bookable service (its id) whose slot the applicant books after applying —
+    /// 転入予約 books a time at the 転入 counter instead of typing a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking: Option<String>,
 }
 
 impl ProcedureDefinition {
@@ -298,6 +302,9 @@ impl ProcedureDefinition {
             problems.push("department: code and ja name are required".into());
         }
         problems.extend(self.fee_problems());
+        if let Some(service) = self.booking.as_ref().filter(|s| !is_valid_id(s)) {
+            problems.push(format!("booking '{service}': not a service id"));
+        }
         if self.inventory.identity_level.is_some_and(|level| level > 3) {
             problems.push("inventory.identity_level: 0 (none) or a 保証レベル 1 to 3".into());
         }

@@ -12,3 +12,10 @@ CREATE TABLE resource_closures (
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, service_id, resource_id, day)
 );
+
+-- The application a booking is the visit of (転入予約 → a counter slot).
+ALTER TABLE bookings ADD COLUMN application_receipt TEXT;
+CREATE INDEX bookings_by_application ON bookings (tenant_id, application_receipt);
+
+-- An iCalendar file sent with a direct e-mail (a booking's confirmation), as its attachment.
+ALTER TABLE deliveries ADD COLUMN calendar TEXT;

@@ -20,6 +20,7 @@ mod prefill;
 mod receipt;
 mod status;
 mod submit;
+mod visit;
 
 use axum::routing::{get, post};
 use axum::Router;

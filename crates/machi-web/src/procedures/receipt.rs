@@ -37,6 +37,8 @@ struct ReceiptPage {
     fee_to_pay: bool,
     /// Whether the fee can be paid online here (a payment provider is configured).
     pay_online: bool,
+    /// The visit the procedure asks to book.
+    visit: Option<super::visit::Visit>,
 }
 
 /// A fresh token for a confirm page's submit form (128 random bits, hex).
@@ -142,6 +144,15 @@ pub(super) async fn show(
         fee: fee.as_ref().map(|fee| ui.l(&fee.text()).to_string()),
         fee_to_pay: fee.is_some_and(|fee| fee.total > 0),
         pay_online: state.takes_payments_online(),
+        visit: super::visit::visit(
+            &state,
+            &city.id,
+            ui,
+            &record.definition,
+            receipt_number,
+            Some(&code),
+        )
+        .await?,
     };
     Ok(no_store(render(&page)))
 }

@@ -37,6 +37,8 @@ struct FoundView {
     next_step: String,
     /// When a decision is expected (submitted + 標準処理期間), while one is awaited.
     expected: Option<String>,
+    /// The visit the procedure asks to book.
+    visit: Option<super::visit::Visit>,
     /// A copy of the answers as sent: (question, answer); and the files' names.
     answers: Vec<(String, String)>,
     files: Vec<(String, String)>,
@@ -178,7 +180,23 @@ pub(crate) async fn render_found(
     } else {
         None
     };
+    let visit = match &procedure {
+        Some(p) => {
+            let code = machi_core::receipt::AccessCode::parse(access_code);
+            super::visit::visit(
+                state,
+                &city.id,
+                ui,
+                &p.definition,
+                &view.receipt_number,
+                code.as_ref(),
+            )
+            .await?
+        }
+        None => None,
+    };
     page.found = Some(FoundView {
+        visit,
         appeal,
         next_step: ui.l(&view.status.next_step()).to_string(),
         expected,

@@ -320,6 +320,7 @@ pub(crate) async fn book(
                 request.registration.as_deref().unwrap_or_default(),
                 request.registration_code.as_deref().unwrap_or_default(),
             )),
+            application: None,
         },
     )
     .await?;

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use machi_core::reservations::Service;
-use machi_store::mail::OutgoingMail;
+use machi_store::mail::{MailWithCalendar, OutgoingMail};
 use machi_store::reservations::lottery::CityLinks;
 use machi_store::reservations::Booking;
 use machi_store::{StoreError, Tenant};
@@ -22,34 +22,46 @@ use crate::kit::{
 };
 use crate::AppState;
 
-/// The confirmation e-mail of a booking: what, when, where, and the link that cancels it.
+/// The confirmation e-mail of a booking: what, when, where, and the link that cancels it,
+/// with the booking's iCalendar file attached.
 pub(super) fn confirmation_mail<'a>(
     base: &'a str,
     city: &'a Tenant,
     service: &'a Service,
-) -> impl Fn(&Booking, &str) -> OutgoingMail + Sync + 'a {
-    move |booking, code| {
-        let manage = format!("{base}/bookings/{}?code={code}", booking.number);
-        let (place, meeting) = service.place_and_meeting(&booking.resource_id, &booking.number);
-        OutgoingMail {
-            recipient: booking.booker.email.clone(),
-            subject: format!(
-                "【{}】予約を受け付けました：{}（予約番号 {}）",
-                city.name_ja, service.name.ja, booking.number
-            ),
-            body: format!(
-                "{} 様\n\n{}の予約を受け付けました。\n\n予約番号: {}\n日時: {}\n場所: {}\n{}\n\
-                 予約の確認・変更・取消、カレンダーへの追加はこちら（このリンクはほかの人に教えないでください）:\n{}\n\n{}\n",
-                booking.booker.name,
-                service.name.ja,
-                booking.number,
-                when_label(Ui { en: false }, booking.starts, service),
-                place,
-                meeting,
-                manage,
-                city.name_ja
-            ),
-        }
+) -> impl Fn(&Booking, &str) -> MailWithCalendar + Sync + 'a {
+    move |booking, code| MailWithCalendar {
+        mail: confirmation_text(base, city, service, booking, code),
+        calendar: super::ics::booking_calendar(base, city, service, booking),
+    }
+}
+
+fn confirmation_text(
+    base: &str,
+    city: &Tenant,
+    service: &Service,
+    booking: &Booking,
+    code: &str,
+) -> OutgoingMail {
+    let manage = format!("{base}/bookings/{}?code={code}", booking.number);
+    let (place, meeting) = service.place_and_meeting(&booking.resource_id, &booking.number);
+    OutgoingMail {
+        recipient: booking.booker.email.clone(),
+        subject: format!(
+            "【{}】予約を受け付けました：{}（予約番号 {}）",
+            city.name_ja, service.name.ja, booking.number
+        ),
+        body: format!(
+            "{} 様\n\n{}の予約を受け付けました。\n\n予約番号: {}\n日時: {}\n場所: {}\n{}\n\
+             予約の確認・変更・取消はこちら（このリンクはほかの人に教えないでください。カレンダーに入れる予約のファイル（.ics）を添付しています）:\n{}\n\n{}\n",
+            booking.booker.name,
+            service.name.ja,
+            booking.number,
+            when_label(Ui { en: false }, booking.starts, service),
+            place,
+            meeting,
+            manage,
+            city.name_ja
+        ),
     }
 }
 

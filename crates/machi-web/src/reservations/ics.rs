@@ -42,14 +42,28 @@ fn host_of(base: &str) -> &str {
         .trim_end_matches('/')
 }
 
-/// The booking as one event: what, when, where, the meeting link of an online consultation,
-/// and the booking's page.
+/// The booking's iCalendar file as a download.
 pub(super) fn booking_file(
     base: &str,
     city: &Tenant,
     service: &Service,
     booking: &Booking,
 ) -> Response {
+    attachment(
+        booking_calendar(base, city, service, booking).into_bytes(),
+        "text/calendar; charset=utf-8",
+        &format!("booking-{}.ics", booking.number),
+    )
+}
+
+/// The booking as one event: what, when, where, the meeting link of an online consultation,
+/// and the booking's page (the same file the download and the confirmation e-mail carry).
+pub(super) fn booking_calendar(
+    base: &str,
+    city: &Tenant,
+    service: &Service,
+    booking: &Booking,
+) -> String {
     let place = service
         .resource(&booking.resource_id)
         .map(|r| r.name.ja.clone())
@@ -74,14 +88,10 @@ pub(super) fn booking_file(
     if !booking.is_booked() {
         event.status(icalendar::EventStatus::Cancelled);
     }
-    let calendar = calendar(&format!("{} 予約", city.name_ja))
+    calendar(&format!("{} 予約", city.name_ja))
         .push(event.done())
-        .done();
-    attachment(
-        calendar.to_string().into_bytes(),
-        "text/calendar; charset=utf-8",
-        &format!("booking-{}.ics", booking.number),
-    )
+        .done()
+        .to_string()
 }
 
 /// `/reservations/{service}/calendar.ics`: the times a service's resources are booked, from a

@@ -203,6 +203,8 @@ struct Request<'a> {
     /// The registration (number, code) of who books, for a service only registered users
     /// may book online.
     registration: Option<(&'a str, &'a str)>,
+    /// The application (receipt number) whose visit this is, its key checked.
+    application: Option<&'a str>,
 }
 
 /// Books, queuing the confirmation e-mail in the booking's transaction when the booker gave an
@@ -235,6 +237,7 @@ async fn book_and_confirm(
                 booker: &booker,
                 channel: request.channel,
                 idempotency_key: request.idempotency_key,
+                application: request.application,
                 confirmation: (!request.booker.email.is_empty()).then_some(&confirmation),
             },
         )

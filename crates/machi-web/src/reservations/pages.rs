@@ -122,6 +122,11 @@ pub(super) struct ServiceQuery {
     change: String,
     #[serde(default)]
     code: String,
+    /// The application whose visit is being booked, with its booking key.
+    #[serde(default)]
+    application: String,
+    #[serde(default)]
+    key: String,
 }
 
 /// A date as residents read it: 令和8年12月7日（月）.
@@ -221,6 +226,11 @@ pub(super) async fn service(
     let changing = (!query.change.is_empty()).then(|| query.change.clone());
     let keep = match &changing {
         Some(number) => format!("&change={number}&code={}", percent_encode(&query.code)),
+        None if !query.application.is_empty() => format!(
+            "&application={}&key={}",
+            percent_encode(&query.application),
+            percent_encode(&query.key)
+        ),
         None => String::new(),
     };
     let page_link = |from: NaiveDate, date: Option<NaiveDate>| -> String {
@@ -342,6 +352,10 @@ pub(super) struct BookForm {
     registration: String,
     #[serde(default)]
     registration_code: String,
+    #[serde(default)]
+    application: String,
+    #[serde(default)]
+    key: String,
 }
 
 pub(super) fn eligibility_label(
@@ -454,6 +468,7 @@ pub(super) async fn make_booking(
     let checked = Booker::checked(&form.name, &form.email, &form.phone, &form.note);
     let (registration, registration_code) =
         (form.registration.clone(), form.registration_code.clone());
+    let application = visit_of(&state, &city.id, &form.application, &form.key).await?;
     let (mut page, chosen) = book_page(&state, &city, ui, &id, form).await?;
     let mut problems = checked.as_ref().err().cloned().unwrap_or_default();
     if let Err(why) = super::registration_admitted(
@@ -491,6 +506,7 @@ pub(super) async fn make_booking(
             channel: Channel::Online,
             idempotency_key: None,
             registration: Some((&registration, &registration_code)),
+            application: application.as_deref(),
         },
     )
     .await;
@@ -505,6 +521,30 @@ pub(super) async fn make_booking(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// The application whose visit is booked, when the form names one with its right key.
+async fn visit_of(
+    state: &AppState,
+    tenant: &str,
+    application: &str,
+    key: &str,
+) -> Result<Option<String>, PageError> {
+    if application.is_empty() {
+        return Ok(None);
+    }
+    if !state
+        .store
+        .application_booking_key_matches(tenant, application, key)
+        .await?
+    {
+        return Err(StoreError::not_found(
+            "申請が見つかりません。申請の受付画面のリンクから予約してください",
+            "no such application; book from the link on its receipt page",
+        )
+        .into());
+    }
+    Ok(Some(application.to_string()))
 }
 
 fn unprocessable(page: &BookPage) -> Response {

@@ -367,6 +367,7 @@ pub(super) async fn book_visitor(
             channel: Channel::Counter,
             idempotency_key: None,
             registration: None,
+            application: None,
         },
     )
     .await?;

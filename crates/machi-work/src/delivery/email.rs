@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use governor::DefaultDirectRateLimiter;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use machi_core::subscriptions::Channel;
@@ -138,10 +138,21 @@ fn message(item: &Prepared, from: &str) -> Result<Message, String> {
     if item.is_emergency() {
         builder = builder.raw_header(header("Priority", "urgent".into()));
     }
-    builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(text(item))
-        .map_err(|e| e.to_string())
+    match &item.delivery.calendar {
+        // A booking's confirmation: the text, and the booking as a calendar file (RFC 6047's
+        // PUBLISH: an event to add, not an invitation to answer).
+        Some(calendar) => {
+            let ics = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                .map_err(|e| e.to_string())?;
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(text(item)))
+                    .singlepart(Attachment::new("booking.ics".into()).body(calendar.clone(), ics)),
+            )
+        }
+        None => builder.header(ContentType::TEXT_PLAIN).body(text(item)),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// The plain-text body: the message, the notice's link, and for subscribers how to change or

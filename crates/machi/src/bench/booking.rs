@@ -180,6 +180,7 @@ async fn rush(
                             booker: &booker,
                             channel: Channel::Online,
                             idempotency_key: None,
+                            application: None,
                             confirmation: None,
                         },
                     )

@@ -2,6 +2,9 @@
 machi wrote: a booking's file and a facility's public feed of booked times.
 
 usage: icalendar_client.py BOOKING_ICS_URL EXPECTED_START_UTC FEED_URL NAME_THAT_MUST_NOT_APPEAR
+                           [ATTACHED_ICS_FILE]
+
+The file attached to the confirmation e-mail, when given, must be the same booking.
 """
 
 import sys
@@ -19,6 +22,7 @@ def fetch(url):
 
 def main():
     booking_url, expected_start, feed_url, secret_name = sys.argv[1:5]
+    attached = sys.argv[5] if len(sys.argv) > 5 else None
     raw = fetch(booking_url)
     assert b"\r\n" in raw, "lines end in CRLF"
     calendar = icalendar.Calendar.from_ical(raw)
@@ -38,6 +42,12 @@ def main():
     busy = list(feed.walk("VEVENT"))
     assert busy, "the feed lists the booked time"
     assert secret_name not in feed.to_ical().decode("utf-8"), "no personal data in the feed"
+    if attached:
+        with open(attached, "rb") as file:
+            mailed = icalendar.Calendar.from_ical(file.read())
+        [mailed_event] = list(mailed.walk("VEVENT"))
+        assert str(mailed_event["UID"]) == str(event["UID"]), (mailed_event["UID"], event["UID"])
+        assert mailed_event.decoded("DTSTART") == expected, mailed_event.decoded("DTSTART")
     print(f"ok: 1 booking, {len(busy)} booked time(s) in the feed")
 
 

@@ -10,6 +10,7 @@ use crate::on_both_backends;
 
 mod lottery;
 mod staff;
+mod visits;
 
 on_both_backends!(
     a_resident_books_changes_and_cancels_a_counter_slot,
@@ -370,6 +371,8 @@ async fn a_resident_books_and_cancels_on_the_pages_without_javascript(app: &Test
 
 async fn an_independent_client_reads_the_calendar_files(app: &TestApp) {
     with_demo_services(app).await;
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let mailer = sink.workers(&app.store);
     let (start, _, resource) = slots(app, "kaigishitsu", "").await[0].clone();
     let mut body = person("kaigishitsu", &start, "秘密の名前");
     body["resource"] = json!(resource);
@@ -379,6 +382,25 @@ async fn an_independent_client_reads_the_calendar_files(app: &TestApp) {
     let utc = (local - Duration::hours(9))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
+    // The confirmation arrives over SMTP with the booking's file attached, as a mail client
+    // reads it (mail-parser).
+    use mail_parser::MimeHeaders;
+    let mail = sink.wait_for(1).await.remove(0);
+    let message = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap();
+    let attached = message
+        .attachments()
+        .find(|part| {
+            part.content_type()
+                .is_some_and(|t| t.subtype() == Some("calendar"))
+        })
+        .expect("the booking's calendar file is attached");
+    let dir = tempfile::tempdir().unwrap();
+    let attached_path = dir.path().join("booking.ics");
+    std::fs::write(&attached_path, attached.contents()).unwrap();
+    mailer.shutdown().await;
+    sink.stop();
     let Ok(python) = std::env::var("MACHI_TEST_CKANAPI") else {
         eprintln!("MACHI_TEST_CKANAPI is not set: icalendar_client.py is skipped");
         return;
@@ -393,6 +415,7 @@ async fn an_independent_client_reads_the_calendar_files(app: &TestApp) {
         .arg(utc)
         .arg(app.url("/reservations/kaigishitsu/calendar.ics"))
         .arg("秘密の名前")
+        .arg(&attached_path)
         .output()
         .await
         .unwrap();

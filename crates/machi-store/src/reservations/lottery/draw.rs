@@ -303,6 +303,7 @@ async fn offer(
         idempotency_key: None,
         lottery_application: Some(application),
         confirm_by: Some(deadline.min(slot.starts())),
+        application: None,
         now: &created,
     };
     for _ in 0..5 {

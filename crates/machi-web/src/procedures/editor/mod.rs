@@ -289,6 +289,7 @@ async fn create(
         form: Some(FormDefinition::empty()),
         decision: None,
         workflow: None,
+        booking: None,
     };
     if let Err(problems) = check_basics(&definition) {
         let errors = problems
