@@ -71,17 +71,14 @@ impl Store {
                 .weighted_rate)
             }
             Metric::OnlineApplicationShare => {
-                let row = sqlx::query(
-                    "SELECT COUNT(*) AS whole, COALESCE(SUM(CASE WHEN made_via = 'online' \
-                     THEN 1 ELSE 0 END), 0) AS part FROM applications \
-                     WHERE tenant_id = $1 AND submitted_at >= $2 AND submitted_at < $3",
+                self.share_of_month(
+                    tenant,
+                    "applications",
+                    "made_via = 'online'",
+                    "submitted_at",
+                    month,
                 )
-                .bind(tenant)
-                .bind(&from)
-                .bind(&until)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(percent(row.try_get("part")?, row.try_get("whole")?))
+                .await
             }
             Metric::MedianProcessingDays => {
                 let rows = sqlx::query(&format!(
@@ -130,17 +127,14 @@ impl Store {
                 Ok(percent(covered as i64, all as i64))
             }
             Metric::OnlineBookingShare => {
-                let row = sqlx::query(
-                    "SELECT COUNT(*) AS whole, COALESCE(SUM(CASE WHEN channel <> 'counter' \
-                     THEN 1 ELSE 0 END), 0) AS part FROM bookings \
-                     WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3",
+                self.share_of_month(
+                    tenant,
+                    "bookings",
+                    "channel <> 'counter'",
+                    "created_at",
+                    month,
                 )
-                .bind(tenant)
-                .bind(&from)
-                .bind(&until)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(percent(row.try_get("part")?, row.try_get("whole")?))
+                .await
             }
             Metric::BookingUtilisation => self.booking_utilisation(tenant, month).await,
             Metric::NoticeSubscribers => {
@@ -153,6 +147,30 @@ impl Store {
                 Ok(Some(count as f64))
             }
         }
+    }
+
+    /// Percent of the rows of `table` made in `month` (by `time_column`) for which `part`
+    /// holds; none in a month without rows. The SQL pieces are the callers' constants.
+    async fn share_of_month(
+        &self,
+        tenant: &str,
+        table: &str,
+        part: &str,
+        time_column: &str,
+        month: &str,
+    ) -> Result<Option<f64>> {
+        let (from, until) = month_bounds(month)?;
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS whole, COALESCE(SUM(CASE WHEN {part} THEN 1 ELSE 0 END), 0) \
+             AS part FROM {table} WHERE tenant_id = $1 AND {time_column} >= $2 \
+             AND {time_column} < $3"
+        ))
+        .bind(tenant)
+        .bind(&from)
+        .bind(&until)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(percent(row.try_get("part")?, row.try_get("whole")?))
     }
 
     /// Records this month's value of every figure (replacing earlier values of the month), so
