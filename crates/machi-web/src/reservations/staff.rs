@@ -98,6 +98,15 @@ pub(super) async fn chosen_service(
     Ok((services, service))
 }
 
+/// Where a booking was made, as staff read it.
+fn channel_label(ui: crate::kit::Ui, channel: &str) -> &'static str {
+    match channel {
+        "counter" => ui.t("窓口", "Counter"),
+        "lottery" => ui.t("抽選", "Lottery"),
+        _ => ui.t("オンライン", "Online"),
+    }
+}
+
 fn state_label(signed: &Signed, booking: &Booking) -> String {
     let ui = signed.ui;
     match booking.state.as_str() {
@@ -141,12 +150,7 @@ pub(super) async fn day(
             name: b.booker.name.clone(),
             phone: b.booker.phone.clone(),
             note: b.booker.note.clone(),
-            channel: match b.channel.as_str() {
-                "counter" => ui.t("窓口", "Counter"),
-                "lottery" => ui.t("抽選", "Lottery"),
-                _ => ui.t("オンライン", "Online"),
-            }
-            .to_string(),
+            channel: channel_label(ui, &b.channel).to_string(),
             state: state_label(&signed, b),
             booked: b.is_booked(),
             provisional: b.is_provisional(),
@@ -451,12 +455,7 @@ pub(super) async fn csv(
             b.booker.phone.clone(),
             b.booker.email.clone(),
             b.booker.note.clone(),
-            if b.channel == "counter" {
-                "窓口"
-            } else {
-                "オンライン"
-            }
-            .to_string(),
+            channel_label(crate::kit::Ui { en: false }, &b.channel).to_string(),
             state_label(&signed, b),
             crate::kit::jst_stored(&b.created_at),
         ];
