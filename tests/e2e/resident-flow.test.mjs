@@ -338,6 +338,8 @@ test('a resident books a counter slot and an online consultation on a phone, ope
   const mail = await smtp.waitFor(email, new RegExp(`予約番号 ${counter}`));
   const [link] = mail.text.match(/http:\/\/\S+\/bookings\/\S+/) ?? [];
   assert.ok(link, `a booking link in: ${mail.text}`);
+  const calendar = mail.attachments.find((a) => a.type.startsWith('text/calendar'));
+  assert.match(calendar?.content ?? '', new RegExp(`UID:booking-${counter}@`), 'the booking is attached for the calendar');
   await page.goto(link);
   assert.match(await page.locator('main').innerText(), new RegExp(counter));
   await page.getByRole('button', { name: 'この予約を取り消す' }).click();

@@ -28,21 +28,47 @@ function decodeWords(value) {
         : fromQuotedPrintable(text.replace(/_/g, ' '))).toString('utf8'));
 }
 
-/** One message as a mailbox shows it. */
-function parse(raw, envelope) {
-  const split = raw.indexOf('\r\n\r\n');
-  const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
-  const body = raw.slice(split + 4);
+/** Headers and body of a message or of one of its parts. */
+function split(raw) {
+  const at = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, at).replace(/\r\n[ \t]+/g, ' ');
   const headers = {};
   for (const line of head.split('\r\n')) {
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
+  return { headers, body: raw.slice(at + 4) };
+}
+
+function decodeBody(headers, body) {
   const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  const text = encoding === 'base64' ? Buffer.from(body, 'base64').toString('utf8')
+  return encoding === 'base64' ? Buffer.from(body, 'base64').toString('utf8')
     : encoding === 'quoted-printable' ? fromQuotedPrintable(body).toString('utf8')
       : body;
-  return { ...envelope, headers, subject: decodeWords(headers.subject ?? ''), text };
+}
+
+/** The leaf parts of a (possibly multipart, RFC 2046) entity, each decoded. */
+function parts(headers, body) {
+  const type = headers['content-type'] ?? 'text/plain';
+  const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+  if (!type.toLowerCase().startsWith('multipart/') || !boundary) {
+    return [{ type: type.toLowerCase(), disposition: headers['content-disposition'] ?? '', content: decodeBody(headers, body) }];
+  }
+  return body.split(`--${boundary}`).slice(1)
+    .filter((chunk) => !chunk.startsWith('--'))
+    .flatMap((chunk) => {
+      const part = split(chunk.replace(/^\r\n/, ''));
+      return parts(part.headers, part.body.replace(/\r\n$/, ''));
+    });
+}
+
+/** One message as a mailbox shows it: the text, and the other parts as attachments. */
+function parse(raw, envelope) {
+  const { headers, body } = split(raw);
+  const leaves = parts(headers, body);
+  const textPart = leaves.find((p) => p.type.startsWith('text/plain') && !p.disposition.startsWith('attachment'));
+  const attachments = leaves.filter((p) => p !== textPart);
+  return { ...envelope, headers, subject: decodeWords(headers.subject ?? ''), text: textPart?.content ?? '', attachments };
 }
 
 /** Starts the sink on a free port; returns its smtp:// URL, the messages and a stop(). */
