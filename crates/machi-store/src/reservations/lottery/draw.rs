@@ -37,7 +37,13 @@ impl Store {
         .await?;
         let mut drawn = 0;
         for (service_id, month) in due {
-            let Some(service) = self.service(tenant, &service_id).await? else {
+            // A service removed, or whose lottery the city turned off, leaves its round undrawn
+            // rather than stopping the other services' draws.
+            let Some(service) = self
+                .service(tenant, &service_id)
+                .await?
+                .filter(|s| s.lottery.is_some())
+            else {
                 continue;
             };
             if self
@@ -399,7 +405,7 @@ async fn wins_of_round(
     .bind(service)
     .bind(slot_time(first.and_time(chrono::NaiveTime::MIN)))
     .bind(slot_time(
-        (first + Duration::days(32)).and_time(chrono::NaiveTime::MIN),
+        first_of_month(first + Duration::days(32)).and_time(chrono::NaiveTime::MIN),
     ))
     .fetch_all(&mut **tx)
     .await?;
