@@ -79,6 +79,9 @@ pub struct Booking {
     pub confirm_by: Option<NaiveDateTime>,
     /// The application (receipt number) this booking is the visit of.
     pub application: Option<String>,
+    /// What it costs (使用料 after any 減免), and the 減免 applied.
+    pub fee_yen: Option<i64>,
+    pub fee_note: Option<String>,
 }
 
 impl Booking {
@@ -118,6 +121,8 @@ pub struct NewBooking<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The application (receipt number) whose visit this is.
     pub application: Option<&'a str>,
+    /// What it costs.
+    pub fee: Fee<'a>,
     /// The e-mail confirming the booking (given the booking and its cancel code), queued in
     /// the booking's transaction: a booking made is a confirmation sent.
     pub confirmation: Option<&'a Confirmation<'a>>,
@@ -131,7 +136,7 @@ pub type Notice<'a> = dyn Fn(&Booking) -> crate::mail::OutgoingMail + Sync + 'a;
 pub type Confirmation<'a> = dyn Fn(&Booking, &str) -> crate::mail::MailWithCalendar + Sync + 'a;
 
 const BOOKING_COLUMNS: &str = "number, service_id, resource_id, starts_at, ends_at, name, email, \
-    phone, note, channel, state, created_at, lottery_application, confirm_by, application_receipt";
+    phone, note, channel, state, created_at, lottery_application, confirm_by, application_receipt, fee_yen, fee_note";
 
 fn booking_from_row(row: &AnyRow) -> Result<Booking> {
     Ok(Booking {
@@ -156,6 +161,8 @@ fn booking_from_row(row: &AnyRow) -> Result<Booking> {
             .map(parse_slot_time)
             .transpose()?,
         application: row.try_get("application_receipt")?,
+        fee_yen: row.try_get("fee_yen")?,
+        fee_note: row.try_get("fee_note")?,
     })
 }
 
@@ -171,7 +178,15 @@ struct NewRow<'a> {
     lottery_application: Option<&'a str>,
     confirm_by: Option<NaiveDateTime>,
     application: Option<&'a str>,
+    fee: Fee<'a>,
     now: &'a str,
+}
+
+/// What a booking costs: the fee after 減免, and the 減免 as a note (「子ども会 50%減免」).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fee<'a> {
+    pub yen: Option<i64>,
+    pub note: Option<&'a str>,
 }
 
 impl NewRow<'_> {
@@ -186,7 +201,7 @@ impl NewRow<'_> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO bookings (tenant_id, {BOOKING_COLUMNS}, cancel_code_sha256, \
              idempotency_key, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $13) ON CONFLICT DO NOTHING"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $13) ON CONFLICT DO NOTHING"
         ))
         .bind(tenant)
         .bind(number)
@@ -204,6 +219,8 @@ impl NewRow<'_> {
         .bind(self.lottery_application)
         .bind(self.confirm_by.map(slot_time))
         .bind(self.application)
+        .bind(self.fee.yen)
+        .bind(self.fee.note)
         .bind(sha256_hex(self.cancel_code.as_bytes()))
         .bind(self.idempotency_key)
         .execute(&mut **tx)
@@ -227,6 +244,8 @@ impl NewRow<'_> {
             lottery_application: self.lottery_application.map(str::to_string),
             confirm_by: self.confirm_by,
             application: self.application.map(str::to_string),
+            fee_yen: self.fee.yen,
+            fee_note: self.fee.note.map(str::to_string),
         }
     }
 }
@@ -314,6 +333,7 @@ impl Store {
             lottery_application: None,
             confirm_by: None,
             application: new.application,
+            fee: new.fee,
             now: &now,
         };
         let mut number = new_booking_number();

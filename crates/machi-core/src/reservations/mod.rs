@@ -13,6 +13,7 @@ mod slots;
 
 pub use booker::Booker;
 pub use lottery::LotteryRules;
+
 pub use registration::{Registrant, RegistrationForm, RegistrationKind};
 pub use slots::{Slot, SlotQuery, MAX_DAYS_ASKED};
 
@@ -181,6 +182,9 @@ pub struct Service {
     pub cancel_until_hours: u32,
     #[serde(default)]
     pub fee_yen: Option<i64>,
+    /// 減免: the kinds of registered users whose fee is reduced, and by how much.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fee_reductions: Vec<FeeReduction>,
     #[serde(default)]
     pub eligibility: Eligibility,
     /// For an online consultation: the meeting address, `{booking}` standing for the booking
@@ -192,6 +196,31 @@ pub struct Service {
     #[serde(default)]
     pub lottery: Option<LotteryRules>,
     pub resources: Vec<Resource>,
+}
+
+/// 減免 of a facility's fee for a kind of registered user (障がい者団体, 子ども会…), which
+/// staff confirm when they register the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeReduction {
+    pub id: String,
+    pub name: Localized,
+    /// 1–100: how much of the fee is waived (100: 全額免除).
+    pub percent: u32,
+}
+
+impl FeeReduction {
+    /// The 減免 as a booking notes it: 「子ども会・青少年団体（50%減免）」.
+    pub fn note(&self) -> String {
+        format!("{}（{}%減免）", self.name.ja, self.percent)
+    }
+}
+
+/// What a booking costs: the fee after any 減免, and the 減免 applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingFee<'a> {
+    pub yen: i64,
+    pub reduction: Option<&'a FeeReduction>,
 }
 
 /// Most resources one service may have, and most slots one day of a resource may have.
@@ -283,6 +312,25 @@ impl Service {
                 format!("fee_yen {fee} must not be negative"),
             );
         }
+        let mut reduction_ids = std::collections::HashSet::new();
+        for reduction in &self.fee_reductions {
+            if !id_is_valid(&reduction.id)
+                || !reduction_ids.insert(reduction.id.as_str())
+                || !(1..=100).contains(&reduction.percent)
+                || self.fee_yen.is_none()
+            {
+                problem(
+                    format!(
+                        "減免「{}」: id は重複しない英小文字・数字・ハイフン、percent は1〜100、fee_yen が必要です",
+                        reduction.id
+                    ),
+                    format!(
+                        "fee reduction '{}': a unique id, percent 1 to 100, and a fee_yen",
+                        reduction.id
+                    ),
+                );
+            }
+        }
         if let Some(url) = &self.meeting_url {
             let https = url.starts_with("https://") && url.contains("{booking}");
             if !https {
@@ -323,6 +371,22 @@ impl Service {
             .map(|url| format!("ビデオ通話: {url}\n"))
             .unwrap_or_default();
         (place, meeting)
+    }
+
+    /// The fee of one booking by a user with the 減免 kinds `kinds` (none for a service
+    /// without a fee): the largest reduction the service grants any of them.
+    pub fn fee_for(&self, kinds: &[String]) -> Option<BookingFee<'_>> {
+        let fee = self.fee_yen?;
+        let reduction = self
+            .fee_reductions
+            .iter()
+            .filter(|r| kinds.contains(&r.id))
+            .max_by_key(|r| r.percent);
+        let waived = reduction.map_or(0, |r| fee * i64::from(r.percent) / 100);
+        Some(BookingFee {
+            yen: fee - waived,
+            reduction,
+        })
     }
 
     /// The meeting address of a booking of an online consultation.

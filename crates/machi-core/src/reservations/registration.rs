@@ -48,6 +48,8 @@ pub struct Registrant {
     pub contact: Booker,
     /// Whether staff saw that the person (the representative) lives in the city.
     pub in_city: bool,
+    /// The 減免 kinds staff confirmed (ids of the services' `fee_reductions`).
+    pub reductions: Vec<String>,
     /// The reading of the person's name (katakana, no spaces) and the date of birth.
     reading: String,
     birth_date: NaiveDate,
@@ -63,6 +65,7 @@ pub struct RegistrationForm<'a> {
     pub email: &'a str,
     pub phone: &'a str,
     pub in_city: bool,
+    pub reductions: &'a [String],
 }
 
 impl Registrant {
@@ -124,6 +127,7 @@ impl Registrant {
                 },
                 contact,
                 in_city: form.in_city,
+                reductions: form.reductions.to_vec(),
                 reading,
                 birth_date,
             }),
@@ -151,6 +155,7 @@ mod tests {
             email: "taro@example.jp",
             phone: "06-1234-5678",
             in_city: true,
+            reductions: &[],
         }
     }
 

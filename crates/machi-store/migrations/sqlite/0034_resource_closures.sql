@@ -19,3 +19,9 @@ CREATE INDEX bookings_by_application ON bookings (tenant_id, application_receipt
 
 -- An iCalendar file sent with a direct e-mail (a booking's confirmation), as its attachment.
 ALTER TABLE deliveries ADD COLUMN calendar TEXT;
+
+-- 減免: the kinds of reduction staff confirmed for a registered user (JSON list of ids), and
+-- what a booking costs after them.
+ALTER TABLE facility_registrations ADD COLUMN reductions TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE bookings ADD COLUMN fee_yen BIGINT;
+ALTER TABLE bookings ADD COLUMN fee_note TEXT;

@@ -21,10 +21,13 @@ pub struct Registration {
     /// The person, or the group's representative.
     pub contact: Booker,
     pub in_city: bool,
+    /// The 減免 kinds staff confirmed.
+    pub reductions: Vec<String>,
     pub created_at: String,
 }
 
-const COLUMNS: &str = "number, kind, name, representative, email, phone, in_city, created_at";
+const COLUMNS: &str =
+    "number, kind, name, representative, email, phone, in_city, created_at, reductions";
 
 fn registration_from_row(row: &AnyRow) -> Result<Registration> {
     let kind: String = row.try_get("kind")?;
@@ -40,6 +43,8 @@ fn registration_from_row(row: &AnyRow) -> Result<Registration> {
             note: String::new(),
         },
         in_city: row.try_get::<i64, _>("in_city")? != 0,
+        reductions: serde_json::from_str(&row.try_get::<String, _>("reductions")?)
+            .map_err(|e| StoreError::Corrupt(format!("registration reductions: {e}")))?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -69,12 +74,14 @@ impl Store {
             name: registrant.name.clone(),
             contact: registrant.contact.clone(),
             in_city: registrant.in_city,
+            reductions: registrant.reductions.clone(),
             created_at: now_text(),
         };
         let mut audited = self.begin_audited(tenant).await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO facility_registrations (tenant_id, {COLUMNS}, identity_sha256, \
-             code_sha256, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             code_sha256, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13) \
              ON CONFLICT DO NOTHING"
         ))
         .bind(tenant)
@@ -86,6 +93,7 @@ impl Store {
         .bind(&registration.contact.phone)
         .bind(i64::from(registration.in_city))
         .bind(&registration.created_at)
+        .bind(serde_json::to_string(&registration.reductions).unwrap_or_else(|_| "[]".into()))
         .bind(&identity)
         .bind(sha256_hex(code.as_bytes()))
         .bind(actor)
@@ -106,7 +114,8 @@ impl Store {
                 actor,
                 "registration.create",
                 &format!("registration:{}", registration.number),
-                json!({"kind": registration.kind.as_str(), "in_city": registration.in_city}),
+                json!({"kind": registration.kind.as_str(), "in_city": registration.in_city,
+                       "reductions": registration.reductions}),
             ))
             .await?;
         audited.commit().await?;

@@ -239,6 +239,9 @@ pub(crate) struct BookingCreated {
     /// The booking's page (with its cancel code) and its iCalendar file.
     manage_url: String,
     ics_url: String,
+    /// What it costs (使用料 after any 減免), for a service with a fee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fee_yen: Option<i64>,
 }
 
 /// A booking as it stands.
@@ -253,6 +256,9 @@ pub(crate) struct BookingView {
     end: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     meeting_url: Option<String>,
+    /// What it costs (使用料 after any 減免), for a service with a fee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fee_yen: Option<i64>,
 }
 
 fn view(service: &Service, booking: &Booking) -> BookingView {
@@ -264,6 +270,7 @@ fn view(service: &Service, booking: &Booking) -> BookingView {
         start: rfc3339(booking.starts),
         end: rfc3339(booking.ends),
         meeting_url: service.meeting_for(&booking.number),
+        fee_yen: booking.fee_yen,
     }
 }
 
@@ -347,6 +354,7 @@ fn created(base: &str, service: &Service, booked: Booked) -> Response {
         meeting_url: service.meeting_for(&booking.number),
         manage_url: format!("{base}/bookings/{}?code={code}", booking.number),
         ics_url: format!("{base}/bookings/{}.ics?code={code}", booking.number),
+        fee_yen: booking.fee_yen,
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/bookings/{}", booking.number)) {

@@ -15,7 +15,7 @@ use machi_store::{StoreError, Tenant};
 use serde::Deserialize;
 
 use super::can_cancel;
-use super::pages::when_label;
+use super::labels::when_label;
 use crate::kit::{
     check_origin, city_name, no_store, percent_encode, render, see_other, City, PageError, SiteUrl,
     Ui,
@@ -173,7 +173,7 @@ pub(super) async fn booking(
         confirm_by: booking
             .confirm_by
             .filter(|_| booking.is_provisional())
-            .map(|by| super::pages::when_label(ui, by, &service)),
+            .map(|by| super::labels::when_label(ui, by, &service)),
         confirm_online: !service
             .lottery
             .as_ref()
@@ -189,9 +189,14 @@ pub(super) async fn booking(
             .is_booked()
             .then(|| service.meeting_for(&booking.number))
             .flatten(),
-        fee: service
-            .fee_yen
-            .map(|fee| format!("{}{}", crate::kit::thousands(fee), ui.t("円", " yen"))),
+        fee: booking.fee_yen.or(service.fee_yen).map(|fee| {
+            let note = booking
+                .fee_note
+                .as_deref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default();
+            format!("{}{}{note}", crate::kit::thousands(fee), ui.t("円", " yen"))
+        }),
         can_cancel: can_cancel(&service, &calendar, &booking),
         deadline_hours: service.cancel_until_hours,
         done: query.done,

@@ -12,7 +12,7 @@ use machi_store::reservations::{Booking, Closing};
 use machi_store::Tenant;
 use serde::Deserialize;
 
-use super::pages::when_label;
+use super::labels::when_label;
 use super::staff::{back_to_day, chosen_service, ActionForm};
 use crate::kit::{ApiError, PageError, Signed, SiteUrl, Ui};
 use crate::AppState;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::booking::links;
-use super::pages::when_label;
+use super::labels::when_label;
 use super::{now_jst, rfc3339};
 use crate::kit::{
     check_origin, city_name, no_store, render, see_other, ApiError, City, PageError, SiteUrl, Ui,
@@ -196,7 +196,7 @@ fn rule_facts(ui: Ui, service: &Service, rules: &LotteryRules) -> Vec<(String, S
         ),
         (
             ui.t("申し込める方", "Who may apply").to_string(),
-            super::pages::eligibility_label(ui, service.eligibility).to_string(),
+            super::labels::eligibility_label(ui, service.eligibility).to_string(),
         ),
     ]
 }

@@ -11,6 +11,7 @@ pub(crate) mod api;
 mod booking;
 mod closures;
 mod ics;
+mod labels;
 pub(crate) mod lottery;
 mod pages;
 mod registrations;
@@ -216,6 +217,7 @@ async fn book_and_confirm(
     request: Request<'_>,
 ) -> Result<machi_store::reservations::Booked, StoreError> {
     let mut booker = request.booker.clone();
+    let mut reductions = Vec::new();
     if request.channel == machi_store::reservations::Channel::Online {
         let (number, code) = request.registration.unwrap_or_default();
         if let Some(registration) =
@@ -224,8 +226,11 @@ async fn book_and_confirm(
                 .map_err(StoreError::Conflict)?
         {
             booker.note = format!("{}（登録番号 {}）", booker.note, registration.number);
+            reductions = registration.reductions;
         }
     }
+    let fee = request.service.fee_for(&reductions);
+    let fee_note = fee.as_ref().and_then(|f| f.reduction).map(|r| r.note());
     let confirmation = booking::confirmation_mail(base, city, request.service);
     state
         .store
@@ -238,14 +243,19 @@ async fn book_and_confirm(
                 channel: request.channel,
                 idempotency_key: request.idempotency_key,
                 application: request.application,
+                fee: machi_store::reservations::Fee {
+                    yen: fee.map(|f| f.yen),
+                    note: fee_note.as_deref(),
+                },
                 confirmation: (!request.booker.email.is_empty()).then_some(&confirmation),
             },
         )
         .await
 }
 
-/// For a service only registered users may book (`eligibility`): the registration, when its
-/// number and code are right and it may book; else why not. `None` when anyone may book.
+/// The registration of who books, when they gave one: required (and of the right kind) for a
+/// service only registered users may book (`eligibility`), optional elsewhere (it brings its
+/// 減免). `None` when none was needed nor given; else why not.
 async fn registration_admitted(
     state: &AppState,
     tenant: &str,
@@ -253,7 +263,8 @@ async fn registration_admitted(
     number: &str,
     code: &str,
 ) -> Result<Result<Option<machi_store::reservations::Registration>, Localized>, StoreError> {
-    if service.eligibility == machi_core::reservations::Eligibility::Anyone {
+    let anyone = service.eligibility == machi_core::reservations::Eligibility::Anyone;
+    if anyone && number.trim().is_empty() {
         return Ok(Ok(None));
     }
     let Some(registration) = state
@@ -261,10 +272,17 @@ async fn registration_admitted(
         .registration_with_code(tenant, number, code)
         .await?
     else {
-        return Ok(Err(Localized::new(
-            "この施設の予約には利用者登録が必要です。登録番号と利用者コードを正しく入力してください",
-            "booking this facility needs a registration: enter its number and code",
-        )));
+        return Ok(Err(if anyone {
+            Localized::new(
+                "登録番号か利用者コードが違います（減免を受ける登録者だけ入力してください）",
+                "the registration number or code is wrong (give them only for a fee reduction)",
+            )
+        } else {
+            Localized::new(
+                "この施設の予約には利用者登録が必要です。登録番号と利用者コードを正しく入力してください",
+                "booking this facility needs a registration: enter its number and code",
+            )
+        }));
     };
     Ok(service
         .eligibility

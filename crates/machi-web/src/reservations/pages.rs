@@ -7,12 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate};
 use machi_core::reservations::{Booker, Service, ServiceKind, Slot};
 use machi_store::reservations::Channel;
 use machi_store::{StoreError, Tenant};
 use serde::Deserialize;
 
+use super::labels::{day_label, kind_label, service_facts, when_label};
 use super::{can_cancel, candidates, now_jst, openings, parse_start};
 use crate::kit::{
     check_origin, city_name, no_store, percent_encode, render, see_other, City, PageError, SiteUrl,
@@ -38,14 +39,6 @@ struct ServicesPage {
     back: String,
     /// (heading, services) per kind.
     groups: Vec<(String, Vec<ServiceLine>)>,
-}
-
-fn kind_label(ui: Ui, kind: ServiceKind) -> &'static str {
-    match kind {
-        ServiceKind::Counter => ui.t("窓口の予約", "Counter appointments"),
-        ServiceKind::Consultation => ui.t("相談の予約", "Consultations"),
-        ServiceKind::Facility => ui.t("施設の予約", "Facilities"),
-    }
 }
 
 pub(super) async fn services(
@@ -127,74 +120,6 @@ pub(super) struct ServiceQuery {
     application: String,
     #[serde(default)]
     key: String,
-}
-
-/// A date as residents read it: 令和8年12月7日（月）.
-fn day_label(ui: Ui, date: NaiveDate) -> String {
-    const JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
-    if ui.en {
-        date.format("%a %-d %b %Y").to_string()
-    } else {
-        let weekday = JA[date.weekday().num_days_from_monday() as usize];
-        format!("{}（{weekday}）", machi_core::wareki::format_wareki(date))
-    }
-}
-
-fn service_facts(ui: Ui, service: &Service) -> Vec<(String, String)> {
-    let mut facts = vec![
-        (
-            ui.t("担当", "Department").to_string(),
-            ui.name(&service.department.ja, &service.department.en)
-                .to_string(),
-        ),
-        (
-            ui.t("1回の時間", "Length").to_string(),
-            format!("{}{}", service.slot_minutes, ui.t("分", " minutes")),
-        ),
-        (
-            ui.t("予約できる期間", "Can be booked").to_string(),
-            if ui.en {
-                format!(
-                    "from {} days to {} day(s) ahead",
-                    service.window.latest_days, service.window.earliest_days
-                )
-            } else {
-                format!(
-                    "{}日前から{}日前まで",
-                    service.window.latest_days, service.window.earliest_days
-                )
-            },
-        ),
-        (
-            ui.t("取消・変更", "Cancel or change").to_string(),
-            if ui.en {
-                format!("online until {} hours before", service.cancel_until_hours)
-            } else {
-                format!("開始の{}時間前までネットで", service.cancel_until_hours)
-            },
-        ),
-    ];
-    if let Some(fee) = service.fee_yen {
-        facts.push((
-            ui.t("料金", "Fee").to_string(),
-            format!("{}{}", crate::kit::thousands(fee), ui.t("円", " yen")),
-        ));
-    }
-    facts.push((
-        ui.t("予約できる方", "Who may book").to_string(),
-        eligibility_label(ui, service.eligibility).to_string(),
-    ));
-    if service.meeting_url.is_some() {
-        facts.push((
-            ui.t("方法", "How").to_string(),
-            ui.t(
-                "ビデオ通話（予約した方にだけリンクをお知らせします）",
-                "Video call (the link is given only to you)",
-            )
-            .to_string(),
-        ));
-    }
-    facts
 }
 
 pub(super) async fn service(
@@ -328,6 +253,8 @@ struct BookPage {
     unavailable: Option<String>,
     /// Only registered users may book: the form asks for the registration.
     needs_registration: bool,
+    /// The fee has 減免 for some registered users: the form offers the registration.
+    reduces_fee: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,34 +283,6 @@ pub(super) struct BookForm {
     application: String,
     #[serde(default)]
     key: String,
-}
-
-pub(super) fn eligibility_label(
-    ui: Ui,
-    eligibility: machi_core::reservations::Eligibility,
-) -> &'static str {
-    use machi_core::reservations::Eligibility;
-    match eligibility {
-        Eligibility::Anyone => ui.t("どなたでも", "Anyone"),
-        Eligibility::Residents => ui.t(
-            "市内にお住まいの方（利用者登録が必要）",
-            "Residents of the city (registration needed)",
-        ),
-        Eligibility::RegisteredGroups => ui.t(
-            "市に登録した団体（利用者登録が必要）",
-            "Groups registered with the city",
-        ),
-    }
-}
-
-pub(super) fn when_label(ui: Ui, starts: NaiveDateTime, service: &Service) -> String {
-    let ends = starts + Duration::minutes(i64::from(service.slot_minutes));
-    format!(
-        "{} {}–{}",
-        day_label(ui, starts.date()),
-        starts.format("%H:%M"),
-        ends.format("%H:%M")
-    )
 }
 
 /// What the form chose, read once: the service, the city's calendar and the slots a booking
@@ -432,6 +331,7 @@ async fn book_page(
         errors: Vec::new(),
         unavailable: slots.as_ref().err().cloned(),
         needs_registration: service.eligibility != machi_core::reservations::Eligibility::Anyone,
+        reduces_fee: !service.fee_reductions.is_empty(),
     };
     let chosen = Chosen {
         service,

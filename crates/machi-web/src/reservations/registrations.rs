@@ -22,6 +22,8 @@ struct RegistrationsPage {
     chrome: Chrome,
     registrations: Vec<Registration>,
     form: NewRegistration,
+    /// The 減免 kinds the city's services grant: (id, name, checked).
+    reductions: Vec<(String, String, bool)>,
     errors: Vec<(String, String)>,
     /// The registration just made, with its code (shown this once).
     made: Option<(Registration, String)>,
@@ -45,6 +47,48 @@ pub(super) struct NewRegistration {
     phone: String,
     #[serde(default)]
     in_city: Option<String>,
+    /// The 減免 kinds ticked (the form's repeated `reduction` fields).
+    #[serde(skip)]
+    reductions: Vec<String>,
+}
+
+impl NewRegistration {
+    /// The form as posted: its fields, and every `reduction` ticked (a repeated field, which
+    /// a struct cannot take).
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "kind" => form.kind = value,
+                "group_name" => form.group_name = value,
+                "name" => form.name = value,
+                "reading" => form.reading = value,
+                "birth_date" => form.birth_date = value,
+                "email" => form.email = value,
+                "phone" => form.phone = value,
+                "in_city" => form.in_city = Some(value),
+                "reduction" => form.reductions.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// Every 減免 kind the city's services grant, once, by id: (id, name).
+async fn reduction_kinds(
+    state: &AppState,
+    signed: &Signed,
+) -> Result<Vec<(String, String)>, PageError> {
+    let mut kinds: Vec<(String, String)> = Vec::new();
+    for service in state.store.services(&signed.city.id).await? {
+        for reduction in service.fee_reductions {
+            if !kinds.iter().any(|(id, _)| *id == reduction.id) {
+                kinds.push((reduction.id, signed.ui.l(&reduction.name).to_string()));
+            }
+        }
+    }
+    Ok(kinds)
 }
 
 async fn page_with(
@@ -55,9 +99,18 @@ async fn page_with(
     made: Option<(Registration, String)>,
 ) -> Result<RegistrationsPage, PageError> {
     signed.require(signed.role().serves_counter())?;
+    let reductions = reduction_kinds(state, signed)
+        .await?
+        .into_iter()
+        .map(|(id, name)| {
+            let checked = form.reductions.contains(&id);
+            (id, name, checked)
+        })
+        .collect();
     Ok(RegistrationsPage {
         chrome: signed.chrome("/staff/registrations"),
         registrations: state.store.registrations(&signed.city.id).await?,
+        reductions,
         form,
         errors,
         made,
@@ -82,9 +135,21 @@ pub(super) async fn page(
 pub(super) async fn register(
     State(state): State<AppState>,
     signed: Signed,
-    Form(form): Form<NewRegistration>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     signed.require(signed.role().serves_counter())?;
+    let form = NewRegistration::from_pairs(pairs);
+    let known = reduction_kinds(&state, &signed).await?;
+    if let Some(unknown) = form
+        .reductions
+        .iter()
+        .find(|r| !known.iter().any(|(id, _)| id == *r))
+    {
+        return Err(PageError::from(
+            crate::kit::ApiError::bad_request(format!("no fee reduction '{unknown}'"))
+                .with_ja("その減免の区分はありません"),
+        ));
+    }
     let ui = signed.ui;
     let checked = Registrant::checked(
         &RegistrationForm {
@@ -96,6 +161,7 @@ pub(super) async fn register(
             email: &form.email,
             phone: &form.phone,
             in_city: form.in_city.is_some(),
+            reductions: &form.reductions,
         },
         now_jst().date(),
     );

@@ -438,6 +438,8 @@ pub(super) async fn csv(
         "受付方法",
         "状態",
         "受付日時",
+        "使用料（円）",
+        "減免",
     ];
     writer.write_record(heading).map_err(csv_error)?;
     for b in &bookings {
@@ -458,6 +460,8 @@ pub(super) async fn csv(
             channel_label(crate::kit::Ui { en: false }, &b.channel).to_string(),
             state_label(&signed, b),
             crate::kit::jst_stored(&b.created_at),
+            b.fee_yen.map(|fee| fee.to_string()).unwrap_or_default(),
+            b.fee_note.clone().unwrap_or_default(),
         ];
         writer
             .write_record(record.iter().map(|c| spreadsheet_cell(c)))

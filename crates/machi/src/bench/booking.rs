@@ -181,6 +181,7 @@ async fn rush(
                             channel: Channel::Online,
                             idempotency_key: None,
                             application: None,
+                            fee: Default::default(),
                             confirmation: None,
                         },
                     )

@@ -14,7 +14,7 @@ use sqlx::{Any, Row, Transaction};
 use super::{mails, not_a_lottery, wishes_from_text, CityLinks};
 use crate::reservations::{
     booking_from_row, give_up, locked_booking, new_booking_number, new_cancel_code, set_state,
-    slot_time, take_first_free, Booking, NewRow, BOOKING_COLUMNS,
+    slot_time, take_first_free, Booking, Fee, NewRow, BOOKING_COLUMNS,
 };
 use crate::{now_text, Result, Store, StoreError};
 
@@ -99,7 +99,7 @@ impl Store {
         let drawn = lottery::draw(&seed, rules.one_win, &capacity, &applications);
         let mut won: HashSet<&str> = HashSet::new();
         for win in &drawn.wins {
-            let Some((_, contact)) = entrants.iter().find(|(a, _)| a.number == win.application)
+            let Some((_, entrant)) = entrants.iter().find(|(a, _)| a.number == win.application)
             else {
                 continue;
             };
@@ -110,7 +110,7 @@ impl Store {
                 service,
                 &slot,
                 &win.application,
-                contact,
+                entrant,
                 now,
                 links,
             )
@@ -119,9 +119,10 @@ impl Store {
                 won.insert(&win.application);
             }
         }
-        for (application, contact) in &entrants {
+        for (application, entrant) in &entrants {
             if !won.contains(application.number.as_str()) {
-                let mail = mails::not_won(links, service, month, &application.number, contact);
+                let mail =
+                    mails::not_won(links, service, month, &application.number, &entrant.contact);
                 crate::deliveries::enqueue_direct(&mut tx, tenant, &mail).await?;
             }
         }
@@ -212,15 +213,23 @@ impl Store {
     }
 }
 
-/// The applications of a round, each with its applicant as a booking names them.
+/// Who applied: the applicant as a booking names them, and the 減免 kinds of their
+/// registration.
+struct Entrant {
+    contact: Booker,
+    reductions: Vec<String>,
+}
+
+/// The applications of a round, each with its applicant.
 async fn entrants(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
     service: &str,
     month: &str,
-) -> Result<Vec<(Application, Booker)>> {
+) -> Result<Vec<(Application, Entrant)>> {
     let rows = sqlx::query(
-        "SELECT a.number, a.wishes, a.registration, r.name, r.representative, r.email, r.phone \
+        "SELECT a.number, a.wishes, a.registration, r.name, r.representative, r.email, r.phone, \
+         r.reductions \
          FROM lottery_applications a JOIN facility_registrations r \
          ON r.tenant_id = a.tenant_id AND r.number = a.registration \
          WHERE a.tenant_id = $1 AND a.service_id = $2 AND a.month = $3 AND a.state = 'applied' \
@@ -248,7 +257,15 @@ async fn entrants(
                 note: format!("抽選 {number}・登録番号 {registration}"),
             };
             let wishes = wishes_from_text(&row.try_get::<String, _>("wishes")?)?;
-            Ok((Application { number, wishes }, contact))
+            let reductions = serde_json::from_str(&row.try_get::<String, _>("reductions")?)
+                .map_err(|e| StoreError::Corrupt(format!("registration reductions: {e}")))?;
+            Ok((
+                Application { number, wishes },
+                Entrant {
+                    contact,
+                    reductions,
+                },
+            ))
         })
         .collect()
 }
@@ -281,7 +298,7 @@ async fn offer(
     service: &Service,
     slot: &Slot,
     application: &str,
-    contact: &Booker,
+    entrant: &Entrant,
     now: NaiveDateTime,
     links: &CityLinks<'_>,
 ) -> Result<bool> {
@@ -299,10 +316,12 @@ async fn offer(
         .unwrap_or(now);
     let cancel_code = new_cancel_code();
     let created = now_text();
+    let fee = service.fee_for(&entrant.reductions);
+    let fee_note = fee.as_ref().and_then(|f| f.reduction).map(|r| r.note());
     let row = NewRow {
         service_id: &service.id,
         slot,
-        booker: contact,
+        booker: &entrant.contact,
         channel: "lottery",
         state: "provisional",
         cancel_code: &cancel_code,
@@ -310,6 +329,10 @@ async fn offer(
         lottery_application: Some(application),
         confirm_by: Some(deadline.min(slot.starts())),
         application: None,
+        fee: Fee {
+            yen: fee.map(|f| f.yen),
+            note: fee_note.as_deref(),
+        },
         now: &created,
     };
     for _ in 0..5 {
@@ -378,11 +401,11 @@ pub(in crate::reservations) async fn offer_to_next_in_line(
     else {
         return Ok(());
     };
-    let Some((_, contact)) = entrants.iter().find(|(a, _)| a.number == next) else {
+    let Some((_, entrant)) = entrants.iter().find(|(a, _)| a.number == next) else {
         return Ok(());
     };
     let slot = slot_of_win(&service, &freed.resource_id, freed.starts);
-    offer(tx, tenant, &service, &slot, next, contact, now, links).await?;
+    offer(tx, tenant, &service, &slot, next, entrant, now, links).await?;
     Ok(())
 }
 

@@ -32,6 +32,17 @@ pub(super) async fn register(
     name: &str,
     reading: &str,
 ) -> Result<(String, String), machi_store::StoreError> {
+    register_with(app, kind, name, reading, &[]).await
+}
+
+/// Registers a person or group with the 減免 kinds staff confirmed.
+async fn register_with(
+    app: &TestApp,
+    kind: &str,
+    name: &str,
+    reading: &str,
+    reductions: &[String],
+) -> Result<(String, String), machi_store::StoreError> {
     let registrant = Registrant::checked(
         &RegistrationForm {
             kind,
@@ -42,6 +53,7 @@ pub(super) async fn register(
             email: "club@example.jp",
             phone: "06-1234-5678",
             in_city: true,
+            reductions,
         },
         NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     )
@@ -425,6 +437,11 @@ async fn a_lottery_is_drawn_once_fairly_and_anyone_can_re_run_it(app: &TestApp) 
         Some((second, "booked".into()))
     );
     assert_eq!(holder(&bookings, c.0, c.1), None);
+    // The gymnasium's fee, with no 減免 for these groups, is on each win.
+    assert!(bookings
+        .iter()
+        .filter(|b| b.holds_slot())
+        .all(|b| b.fee_yen == Some(2400)));
     // Every application won at most once at any time.
     let holding: Vec<String> = bookings
         .iter()
@@ -469,9 +486,46 @@ async fn only_registered_groups_book_a_facility_that_says_so(app: &TestApp) {
     body["registration_code"] = json!(group.1);
     let (status, made) = book(app, body, None).await;
     assert_eq!(status, 201, "{made}");
-    // The meeting rooms take anyone.
-    let (start, _, resource) = super::slots(app, "kaigishitsu", "").await[0].clone();
-    let mut room = person("kaigishitsu", &start, "自治会");
-    room["resource"] = json!(resource);
-    assert_eq!(book(app, room, None).await.0, 201);
+    assert_eq!(made["fee_yen"], json!(2400), "no 減免: the whole fee");
+    // The meeting rooms take anyone, at the whole fee; a registered children's group gets its
+    // 減免 (50%) when it gives its registration, a wrong code is refused.
+    let slots = super::slots(app, "kaigishitsu", "").await;
+    let room = |i: usize| {
+        let (start, _, resource) = slots[i].clone();
+        let mut body = person("kaigishitsu", &start, "子ども会");
+        body["resource"] = json!(resource);
+        body
+    };
+    let (status, made) = book(app, room(0), None).await;
+    assert_eq!(
+        (status, made["fee_yen"].clone()),
+        (201, json!(1500)),
+        "{made}"
+    );
+    let kids = register_with(app, "group", "子ども会", "こどもかい", &["kodomo".into()])
+        .await
+        .unwrap();
+    let mut reduced = room(1);
+    reduced["registration"] = json!(kids.0);
+    reduced["registration_code"] = json!("wrong");
+    assert_eq!(book(app, reduced.clone(), None).await.0, 409);
+    reduced["registration_code"] = json!(kids.1);
+    let (status, made) = book(app, reduced, None).await;
+    assert_eq!(
+        (status, made["fee_yen"].clone()),
+        (201, json!(750)),
+        "{made}"
+    );
+    let number = made["booking_number"].as_str().unwrap();
+    let code = made["cancel_code"].as_str().unwrap();
+    let page = app
+        .get(&format!("/bookings/{number}?code={code}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("750円 子ども会・青少年団体（50%減免）"),
+        "{page}"
+    );
 }
