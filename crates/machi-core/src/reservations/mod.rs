@@ -192,6 +192,10 @@ pub struct Service {
     /// and staff.
     #[serde(default)]
     pub meeting_url: Option<String>,
+    /// Booked only as the visit of an application (a procedure's `booking`): 粗大ごみ's
+    /// collection day means nothing without the items applied for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub via_procedure: bool,
     /// 抽選: a month's slots go by lottery first (see [`lottery`]).
     #[serde(default)]
     pub lottery: Option<LotteryRules>,

@@ -50,6 +50,9 @@ pub(crate) struct ServiceView {
     eligibility: String,
     /// Whether a month's slots go by lottery first (see `/lotteries/{month}`).
     lottery: bool,
+    /// Booked only from the page of an application that asks for it (粗大ごみ's collection
+    /// day), not on its own.
+    via_procedure: bool,
     /// Whether a booking names the resource (a facility), or any with room serves.
     choose_resource: bool,
     resources: Vec<ResourceView>,
@@ -75,6 +78,7 @@ impl From<&Service> for ServiceView {
             online: s.meeting_url.is_some(),
             eligibility: s.eligibility.as_str().into(),
             lottery: s.lottery.is_some(),
+            via_procedure: s.via_procedure,
             choose_resource: s.kind.resident_picks_resource(),
             resources: s
                 .resources

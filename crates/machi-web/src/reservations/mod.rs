@@ -216,6 +216,15 @@ async fn book_and_confirm(
     base: &str,
     request: Request<'_>,
 ) -> Result<machi_store::reservations::Booked, StoreError> {
+    if request.service.via_procedure
+        && request.application.is_none()
+        && request.channel == machi_store::reservations::Channel::Online
+    {
+        return Err(StoreError::conflict(
+            "この予約は、申請の受付画面（申請状況のページ）から行ってください",
+            "book this from your application's receipt or status page",
+        ));
+    }
     let mut booker = request.booker.clone();
     let mut reductions = Vec::new();
     if request.channel == machi_store::reservations::Channel::Online {

@@ -74,7 +74,7 @@ async fn available_at(app: &TestApp, service: &str, start: &str) -> u64 {
 async fn a_resident_books_changes_and_cancels_a_counter_slot(app: &TestApp) {
     with_demo_services(app).await;
     let services = app.get_json("/api/v1/services").await;
-    assert_eq!(services["items"].as_array().unwrap().len(), 6, "{services}");
+    assert_eq!(services["items"].as_array().unwrap().len(), 7, "{services}");
     let open = slots(app, "tennyu-madoguchi", "").await;
     let (first, left, _) = open[0].clone();
     let second = open[1].0.clone();

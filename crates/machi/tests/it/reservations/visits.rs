@@ -8,7 +8,10 @@ use super::with_demo_services;
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
-on_both_backends!(an_application_books_its_visit_at_the_counter);
+on_both_backends!(
+    an_application_books_its_visit_at_the_counter,
+    a_collection_day_is_booked_only_from_its_application,
+);
 
 /// The first link in `page` that starts with `prefix`, unescaped.
 fn link(page: &str, prefix: &str) -> String {
@@ -105,4 +108,26 @@ async fn an_application_books_its_visit_at_the_counter(app: &TestApp) {
         !status.contains("/reservations/tennyu-madoguchi?application="),
         "{status}"
     );
+}
+
+async fn a_collection_day_is_booked_only_from_its_application(app: &TestApp) {
+    with_demo_services(app).await;
+    // Without an application, the collection day cannot be booked (nothing to collect).
+    let (start, _, _) = super::slots(app, "sodai-gomi-shushu", "").await[0].clone();
+    let (status, problem) = super::book(
+        app,
+        super::person("sodai-gomi-shushu", &start, "斎藤 由紀"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{problem}");
+    // The application's status page leads to it.
+    let created: Value = app.apply_example("sodai-gomi").await.json().await.unwrap();
+    let receipt = created["receipt_number"].as_str().unwrap();
+    let code = created["access_code"].as_str().unwrap();
+    let status = app.status_page(receipt, code).await;
+    let to_service = link(&status, "/reservations/sodai-gomi-shushu?application=");
+    let service = app.get(&to_service).await.text().await.unwrap();
+    assert!(service.contains("1日40件"), "{service}");
+    link(&service, "/reservations/sodai-gomi-shushu/book");
 }
