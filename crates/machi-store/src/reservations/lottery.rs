@@ -109,15 +109,27 @@ impl Store {
         .bind(now_text())
         .execute(&self.pool)
         .await?;
+        self.find_lottery_round(tenant, &service.id, &month_name(month))
+            .await?
+            .ok_or_else(|| StoreError::NotStored("lottery round vanished".into()))
+    }
+
+    /// The round of `service` for `month` (`2027-01`), if there is one; never makes one.
+    pub async fn find_lottery_round(
+        &self,
+        tenant: &str,
+        service: &str,
+        month: &str,
+    ) -> Result<Option<Round>> {
         let row = sqlx::query(&format!(
             "{ROUND_SELECT} WHERE r.tenant_id = $1 AND r.service_id = $2 AND r.month = $3"
         ))
         .bind(tenant)
-        .bind(&service.id)
-        .bind(month_name(month))
-        .fetch_one(&self.pool)
+        .bind(service)
+        .bind(month)
+        .fetch_optional(&self.pool)
         .await?;
-        round_from_row(&row)
+        row.as_ref().map(round_from_row).transpose()
     }
 
     /// The rounds of a service, latest month first (at most 24).

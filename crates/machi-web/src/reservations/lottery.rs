@@ -426,8 +426,8 @@ struct RoundPage {
     drawn: bool,
 }
 
-/// The round of `month`, if there is one (read only: a round is made for the next month to
-/// apply for, not for any month asked).
+/// The round of `month`, however old, if there is one (read only: a round is made for the
+/// next month to apply for, not for any month asked).
 async fn round_of(
     state: &AppState,
     city: &Tenant,
@@ -436,10 +436,8 @@ async fn round_of(
 ) -> Result<(Round, Option<Published>), StoreError> {
     let round = state
         .store
-        .lottery_rounds(&city.id, &service.id)
+        .find_lottery_round(&city.id, &service.id, month)
         .await?
-        .into_iter()
-        .find(|r| r.month == month)
         .ok_or_else(|| {
             StoreError::not_found(
                 format!("{month} の抽選はありません"),
