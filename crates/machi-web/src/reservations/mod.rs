@@ -117,33 +117,26 @@ async fn openings(
     let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
         return Ok(Vec::new());
     };
-    let fill = state
+    // (resource, start) → (booked, closed by staff), for the slots booked or closed.
+    let fill: HashMap<(String, NaiveDateTime), (i64, bool)> = state
         .store
         .slot_fill(tenant, &service.id, first.starts(), last.starts())
-        .await?;
-    let closed: std::collections::HashSet<(String, NaiveDateTime)> = fill
-        .iter()
-        .filter(|(_, _, _, closed)| *closed)
-        .map(|(resource, starts, _, _)| (resource.clone(), *starts))
-        .collect();
-    let booked: HashMap<(String, NaiveDateTime), i64> = fill
+        .await?
         .into_iter()
-        .map(|(resource, starts, booked, _)| ((resource, starts), booked))
+        .map(|(resource, starts, booked, closed)| ((resource, starts), (booked, closed)))
         .collect();
+    let fill_of = |slot: &Slot| {
+        fill.get(&(slot.resource.clone(), slot.starts()))
+            .copied()
+            .unwrap_or((0, false))
+    };
     let left = |slot: &Slot| {
         let capacity = service.resource(&slot.resource).map_or(0, |r| r.capacity);
-        let taken = booked
-            .get(&(slot.resource.clone(), slot.starts()))
-            .copied()
-            .unwrap_or(0);
-        u32::try_from(i64::from(capacity) - taken).unwrap_or(0)
+        u32::try_from(i64::from(capacity) - fill_of(slot).0).unwrap_or(0)
     };
     let mut openings: Vec<Opening> = Vec::new();
     // A slot staff closed is not offered at all.
-    for slot in slots
-        .iter()
-        .filter(|s| !closed.contains(&(s.resource.clone(), s.starts())))
-    {
+    for slot in slots.iter().filter(|s| !fill_of(s).1) {
         let ends = slot.date.and_time(slot.end);
         if service.kind.resident_picks_resource() {
             openings.push(Opening {
