@@ -317,6 +317,15 @@ pub(crate) async fn book(
     let calendar = state.store.calendar(&city.id).await?;
     let slots = candidates(&service, &calendar, request.resource.as_deref(), starts)
         .map_err(super::not_bookable)?;
+    let registration = super::registration_admitted(
+        &state,
+        &city.id,
+        &service,
+        request.registration.as_deref().unwrap_or_default(),
+        request.registration_code.as_deref().unwrap_or_default(),
+    )
+    .await?
+    .map_err(super::not_bookable)?;
     let booked = super::book_and_confirm(
         &state,
         &city,
@@ -327,10 +336,7 @@ pub(crate) async fn book(
             booker: &booker,
             channel: Channel::Online,
             idempotency_key: key.as_deref(),
-            registration: Some((
-                request.registration.as_deref().unwrap_or_default(),
-                request.registration_code.as_deref().unwrap_or_default(),
-            )),
+            registration: registration.as_ref(),
             application: None,
         },
     )

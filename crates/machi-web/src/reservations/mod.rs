@@ -194,9 +194,9 @@ struct Request<'a> {
     booker: &'a machi_core::reservations::Booker,
     channel: machi_store::reservations::Channel,
     idempotency_key: Option<&'a str>,
-    /// The registration (number, code) of who books, for a service only registered users
-    /// may book online.
-    registration: Option<(&'a str, &'a str)>,
+    /// The registration of who books, as [`registration_admitted`] found it: required online
+    /// for a service only registered users may book; it brings its 減免.
+    registration: Option<&'a machi_store::reservations::Registration>,
     /// The application (receipt number) whose visit this is, its key checked.
     application: Option<&'a str>,
 }
@@ -218,20 +218,20 @@ async fn book_and_confirm(
             "book this from your application's receipt or status page",
         ));
     }
-    let mut booker = request.booker.clone();
-    let mut reductions = Vec::new();
-    if request.channel == machi_store::reservations::Channel::Online {
-        let (number, code) = request.registration.unwrap_or_default();
-        if let Some(registration) =
-            registration_admitted(state, &city.id, request.service, number, code)
-                .await?
-                .map_err(StoreError::Conflict)?
-        {
-            booker.note = format!("{}（登録番号 {}）", booker.note, registration.number);
-            reductions = registration.reductions;
-        }
+    let anyone = request.service.eligibility == machi_core::reservations::Eligibility::Anyone;
+    if request.channel == machi_store::reservations::Channel::Online
+        && request.registration.is_none()
+        && !anyone
+    {
+        return Err(StoreError::Conflict(registration_needed()));
     }
-    let fee = request.service.fee_for(&reductions);
+    let mut booker = request.booker.clone();
+    let mut reductions: &[String] = &[];
+    if let Some(registration) = request.registration {
+        booker.note = format!("{}（登録番号 {}）", booker.note, registration.number);
+        reductions = &registration.reductions;
+    }
+    let fee = request.service.fee_for(reductions);
     let fee_note = fee.as_ref().and_then(|f| f.reduction).map(|r| r.note());
     let confirmation = booking::confirmation_mail(base, city, request.service);
     state
@@ -280,16 +280,20 @@ async fn registration_admitted(
                 "the registration number or code is wrong (give them only for a fee reduction)",
             )
         } else {
-            Localized::new(
-                "この施設の予約には利用者登録が必要です。登録番号と利用者コードを正しく入力してください",
-                "booking this facility needs a registration: enter its number and code",
-            )
+            registration_needed()
         }));
     };
     Ok(service
         .eligibility
         .admits(registration.kind, registration.in_city)
         .map(|()| Some(registration)))
+}
+
+fn registration_needed() -> Localized {
+    Localized::new(
+        "この施設の予約には利用者登録が必要です。登録番号と利用者コードを正しく入力してください",
+        "booking this facility needs a registration: enter its number and code",
+    )
 }
 
 /// The city's service `id`, or a not-found the API and the pages both show.

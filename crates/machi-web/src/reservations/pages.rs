@@ -371,7 +371,7 @@ pub(super) async fn make_booking(
     let application = visit_of(&state, &city.id, &form.application, &form.key).await?;
     let (mut page, chosen) = book_page(&state, &city, ui, &id, form).await?;
     let mut problems = checked.as_ref().err().cloned().unwrap_or_default();
-    if let Err(why) = super::registration_admitted(
+    let registration = super::registration_admitted(
         &state,
         &city.id,
         &chosen.service,
@@ -379,9 +379,10 @@ pub(super) async fn make_booking(
         &registration_code,
     )
     .await?
-    {
+    .unwrap_or_else(|why| {
         problems.push(("registration", why));
-    }
+        None
+    });
     let booker = match checked {
         Ok(booker) if problems.is_empty() => booker,
         _ => {
@@ -405,7 +406,7 @@ pub(super) async fn make_booking(
             booker: &booker,
             channel: Channel::Online,
             idempotency_key: None,
-            registration: Some((&registration, &registration_code)),
+            registration: registration.as_ref(),
             application: application.as_deref(),
         },
     )
