@@ -357,6 +357,56 @@ test('a resident books a counter slot and an online consultation on a phone, ope
   await checkAccessibility(desk, 'staff bookings of a day');
 });
 
+test('a resident books a meeting room, pays its fee online and turns on the reminder in this browser; the pages pass axe', async () => {
+  const page = await phonePage();
+  const check = (label) => checkAccessibility(page, label);
+  const email = 'kaigi.taro@example.jp';
+  await page.goto(`${base}/reservations/kaigishitsu`);
+  await page.locator('.time-list a').first().click();
+  await page.getByLabel('お名前（必須）').fill('会議 太郎');
+  await page.getByLabel('メールアドレス（必須）').fill(email);
+  await page.getByRole('button', { name: 'この内容で予約する' }).click();
+  assert.match(await page.locator('main').innerText(), /予約しました/);
+  const number = (await page.locator('.receipt-number').innerText()).trim();
+  assert.match(await page.locator('main').innerText(), /1,500円/);
+  await check('a facility booked, its fee to pay');
+
+  // The fee, through the city's payment provider (the demo's test provider).
+  await page.getByRole('button', { name: '使用料を支払う' }).click();
+  assert.match(page.url(), /\/test-pay\/cs_test_/);
+  await page.getByRole('button', { name: '決定' }).click();
+  assert.match(await page.locator('h1').innerText(), /お支払いが完了しました/);
+  assert.match(await page.locator('main').innerText(), new RegExp(`予約番号\\s*${number}`));
+  await check('booking fee paid');
+
+  // From the confirmation e-mail's link, in a browser that takes notifications (its push
+  // service stood in for, as on the subscribe page): the booking shows the fee paid, and the
+  // reminder is turned on for this browser too.
+  const mail = await smtp.waitFor(email, new RegExp(`予約番号 ${number}`));
+  const [link] = mail.text.match(/http:\/\/\S+\/bookings\/\S+/) ?? [];
+  const push = await startPushService();
+  try {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ja-JP' });
+    await context.grantPermissions(['notifications'], { origin: base });
+    await context.addInitScript((subscription) => {
+      PushManager.prototype.subscribe = async function () {
+        return { endpoint: subscription.endpoint, expirationTime: null, toJSON: () => subscription };
+      };
+    }, push.subscription);
+    const phone = await context.newPage();
+    await phone.goto(link);
+    assert.match(await phone.locator('#fee-paid').innerText(), /1,500円.*お支払い済み/);
+    await phone.getByRole('button', { name: '前日のお知らせをこのブラウザでも受け取る' }).click();
+    await phone.locator('#reminder-push-status', { hasText: 'このブラウザにもお送りします' }).waitFor({ timeout: 10_000 });
+    await phone.reload();
+    assert.match(await phone.locator('#reminder-channels').innerText(), /ブラウザ通知/);
+  } finally {
+    await push.stop();
+  }
+  await page.goto(link);
+  await check('booking with its fee paid and the reminder places');
+});
+
 test('counter staff register a sports group, which applies for the gymnasium lottery on a phone; the pages pass axe', async () => {
   // 市民課's counter registers the group after seeing its representative's identity document.
   const desk = await deskPage();

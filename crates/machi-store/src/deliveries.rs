@@ -126,6 +126,40 @@ pub(crate) async fn enqueue_with_calendar(
     Ok(())
 }
 
+/// A message to one person on a channel other than e-mail (a booking's reminder on LINE or
+/// in a browser), queued in `tx`.
+pub(crate) struct DirectMessage<'a> {
+    pub channel: Channel,
+    pub address: &'a str,
+    /// A browser's push keys (JSON); empty for LINE.
+    pub secret: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+pub(crate) async fn enqueue_direct_on(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    message: &DirectMessage<'_>,
+) -> Result<()> {
+    let now = now_text();
+    sqlx::query(
+        "INSERT INTO deliveries (tenant_id, channel, address, secret, subject, body, priority, \
+         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(tenant)
+    .bind(message.channel.as_str())
+    .bind(message.address)
+    .bind(message.secret)
+    .bind(message.subject)
+    .bind(message.body)
+    .bind(DIRECT_PRIORITY)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Queues e-mails to one person each, `(city, mail)`, in as few statements as the databases'
 /// parameter limits allow (an intake batch acknowledges hundreds of applications at once).
 pub(crate) async fn enqueue_direct_all(

@@ -11,11 +11,38 @@ use crate::audit::{AuditEntry, AuditedTx};
 use crate::sessions::random_token;
 use crate::{now_text, Result, Store, StoreError};
 
-/// One payment of one application.
+/// What a payment pays for: an application's fee (手数料) or a booking's (使用料).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Payable<'a> {
+    /// The application with this receipt number.
+    Application(&'a str),
+    /// The booking with this number.
+    Booking(&'a str),
+}
+
+impl Payable<'_> {
+    /// The number of the application or booking.
+    pub fn number(&self) -> &str {
+        match self {
+            Payable::Application(number) | Payable::Booking(number) => number,
+        }
+    }
+
+    /// The payments column that names it.
+    fn column(&self) -> &'static str {
+        match self {
+            Payable::Application(_) => "receipt_number",
+            Payable::Booking(_) => "booking_number",
+        }
+    }
+}
+
+/// One payment of one application or booking.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Payment {
     pub id: String,
-    pub receipt_number: String,
+    pub receipt_number: Option<String>,
+    pub booking_number: Option<String>,
     pub amount_yen: i64,
     pub provider: String,
     pub provider_ref: Option<String>,
@@ -24,6 +51,18 @@ pub struct Payment {
     pub created_at: crate::Time,
     pub updated_at: crate::Time,
     pub paid_at: Option<crate::Time>,
+}
+
+impl Payment {
+    /// What the payment pays for.
+    pub fn payable(&self) -> Payable<'_> {
+        match (&self.receipt_number, &self.booking_number) {
+            (Some(receipt), _) => Payable::Application(receipt),
+            (None, Some(booking)) => Payable::Booking(booking),
+            // The table's CHECK constraint rules this out.
+            (None, None) => Payable::Application(""),
+        }
+    }
 }
 
 /// What asking to pay came to.
@@ -37,12 +76,17 @@ pub enum PaymentStart {
     Paid(Payment),
 }
 
-/// A payment with the application it belongs to, for reconciliation.
+/// A payment with what it pays for, for reconciliation.
 #[derive(Debug, Clone)]
 pub struct PaymentLine {
     pub payment: Payment,
+    /// The application's procedure, or the booking's service.
     pub procedure_id: String,
     pub department_code: String,
+    /// The booking's state (a booking's fee): a cancelled booking's payment is refunded.
+    pub booking_state: Option<String>,
+    /// The day the booking is for (`YYYY-MM-DD`, JST).
+    pub booking_day: Option<String>,
 }
 
 /// A charge in the test provider's books.
@@ -59,25 +103,27 @@ pub struct TestCharge {
     pub outcome: ProviderOutcome,
 }
 
-const PAYMENT_COLUMNS: &str = "id, receipt_number, amount_yen, provider, provider_ref, state, created_at, updated_at, paid_at";
+const PAYMENT_COLUMNS: &str = "id, receipt_number, booking_number, amount_yen, provider, provider_ref, state, created_at, updated_at, paid_at";
 
 impl Store {
-    /// Starts a payment for an application, unless one is paid or still waiting (then that
-    /// one is returned): the audited transaction serialises two clicks of the pay button.
+    /// Starts a payment for an application or booking, unless one is paid or still waiting
+    /// (then that one is returned): the audited transaction serialises two clicks of the pay
+    /// button.
     pub async fn start_payment(
         &self,
         tenant: &str,
-        receipt_number: &str,
+        payable: Payable<'_>,
         amount_yen: i64,
         provider: &str,
     ) -> Result<PaymentStart> {
         let mut tx = self.begin_audited(tenant).await?;
         let live = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = $1 AND receipt_number = $2 \
-             AND state IN ('pending', 'paid') ORDER BY created_at DESC"
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = $1 AND {} = $2 \
+             AND state IN ('pending', 'paid') ORDER BY created_at DESC",
+            payable.column()
         ))
         .bind(tenant)
-        .bind(receipt_number)
+        .bind(payable.number())
         .fetch_all(&mut *tx.tx)
         .await?;
         let live: Vec<Payment> = live.iter().map(crate::typed).collect::<Result<_>>()?;
@@ -88,9 +134,10 @@ impl Store {
             return Ok(PaymentStart::Pending(pending));
         }
         let now = crate::Time::now();
-        let payment = Payment {
+        let mut payment = Payment {
             id: format!("pay_{}", &random_token()[..24]),
-            receipt_number: receipt_number.to_string(),
+            receipt_number: None,
+            booking_number: None,
             amount_yen,
             provider: provider.to_string(),
             provider_ref: None,
@@ -99,13 +146,18 @@ impl Store {
             updated_at: now,
             paid_at: None,
         };
+        match payable {
+            Payable::Application(number) => payment.receipt_number = Some(number.to_string()),
+            Payable::Booking(number) => payment.booking_number = Some(number.to_string()),
+        }
         sqlx::query(
-            "INSERT INTO payments (tenant_id, id, receipt_number, amount_yen, provider, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO payments (tenant_id, id, receipt_number, booking_number, amount_yen, provider, state, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant)
         .bind(&payment.id)
         .bind(&payment.receipt_number)
+        .bind(&payment.booking_number)
         .bind(payment.amount_yen)
         .bind(&payment.provider)
         .bind(payment.state.as_str())
@@ -116,7 +168,7 @@ impl Store {
         tx.append(&AuditEntry::new(
             "resident",
             "payment.start",
-            receipt_number,
+            payable.number(),
             json!({ "payment": payment.id, "amount_yen": amount_yen, "provider": provider }),
         ))
         .await?;
@@ -146,13 +198,14 @@ impl Store {
         row.as_ref().map(crate::typed).transpose()
     }
 
-    /// Every payment of an application, oldest first.
-    pub async fn payments_of(&self, tenant: &str, receipt_number: &str) -> Result<Vec<Payment>> {
+    /// Every payment of an application or booking, oldest first.
+    pub async fn payments_of(&self, tenant: &str, payable: Payable<'_>) -> Result<Vec<Payment>> {
         let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = $1 AND receipt_number = $2 ORDER BY created_at"
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE tenant_id = $1 AND {} = $2 ORDER BY created_at",
+            payable.column()
         ))
         .bind(tenant)
-        .bind(receipt_number)
+        .bind(payable.number())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(crate::typed).collect()
@@ -209,7 +262,7 @@ impl Store {
     }
 
     /// Payments of a city between two times (stored text form), newest first, with their
-    /// applications' procedure and department.
+    /// applications' procedure (or bookings' service) and department.
     pub async fn payment_lines(
         &self,
         tenant: &str,
@@ -218,10 +271,15 @@ impl Store {
         until: &str,
     ) -> Result<Vec<PaymentLine>> {
         let rows = sqlx::query(
-            "SELECT p.id, p.receipt_number, p.amount_yen, p.provider, p.provider_ref, p.state, \
-             p.created_at, p.updated_at, p.paid_at, a.procedure_id, a.department_code \
-             FROM payments p JOIN applications a ON a.tenant_id = p.tenant_id AND a.receipt_number = p.receipt_number \
-             WHERE p.tenant_id = $1 AND ($2 = '' OR a.department_code = $2) \
+            "SELECT p.id, p.receipt_number, p.booking_number, p.amount_yen, p.provider, p.provider_ref, \
+             p.state, p.created_at, p.updated_at, p.paid_at, \
+             COALESCE(a.procedure_id, b.service_id, '') AS what, \
+             COALESCE(a.department_code, s.department_code, '') AS department_code, \
+             b.state AS booking_state, b.starts_at AS booking_starts FROM payments p \
+             LEFT JOIN applications a ON a.tenant_id = p.tenant_id AND a.receipt_number = p.receipt_number \
+             LEFT JOIN bookings b ON b.tenant_id = p.tenant_id AND b.number = p.booking_number \
+             LEFT JOIN services s ON s.tenant_id = b.tenant_id AND s.id = b.service_id \
+             WHERE p.tenant_id = $1 AND ($2 = '' OR COALESCE(a.department_code, s.department_code) = $2) \
              AND p.created_at >= $3 AND p.created_at < $4 ORDER BY p.created_at DESC LIMIT 5000",
         )
         .bind(tenant)
@@ -234,8 +292,12 @@ impl Store {
             .map(|row| {
                 Ok(PaymentLine {
                     payment: crate::typed(row)?,
-                    procedure_id: row.try_get("procedure_id")?,
+                    procedure_id: row.try_get("what")?,
                     department_code: row.try_get("department_code")?,
+                    booking_state: row.try_get("booking_state")?,
+                    booking_day: row
+                        .try_get::<Option<String>, _>("booking_starts")?
+                        .map(|starts| starts.chars().take(10).collect()),
                 })
             })
             .collect()
@@ -261,34 +323,51 @@ async fn move_payment(
     .execute(&mut *tx.tx)
     .await?;
     if next == PaymentState::Paid {
-        let status: String = sqlx::query_scalar(
-            "SELECT status FROM applications WHERE tenant_id = $1 AND receipt_number = $2",
-        )
-        .bind(tenant)
-        .bind(&payment.receipt_number)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        let note = Localized::new(
-            format!("手数料 {} 円のお支払いを確認しました。", payment.amount_yen),
-            format!("We received your fee of {} yen.", payment.amount_yen),
-        );
-        crate::review::insert_event(
-            tx,
-            tenant,
-            &payment.receipt_number,
-            &status,
-            "message",
-            &note,
-            &format!("provider:{}", payment.provider),
-        )
-        .await?;
+        match payment.payable() {
+            Payable::Application(receipt) => {
+                note_fee_received(tx, tenant, payment, receipt).await?
+            }
+            Payable::Booking(number) => {
+                crate::reservations::fee_paid(&mut tx.tx, tenant, number, &now).await?
+            }
+        }
     }
     tx.append(&AuditEntry::new(
         &format!("provider:{}", payment.provider),
         &format!("payment.{}", next.as_str()),
-        &payment.receipt_number,
+        payment.payable().number(),
         json!({ "payment": payment.id, "amount_yen": payment.amount_yen, "from": payment.state.as_str() }),
     ))
+    .await
+}
+
+/// Tells the applicant, on the application's history, that the fee arrived.
+async fn note_fee_received(
+    tx: &mut AuditedTx<'_>,
+    tenant: &str,
+    payment: &Payment,
+    receipt: &str,
+) -> Result<()> {
+    let status: String = sqlx::query_scalar(
+        "SELECT status FROM applications WHERE tenant_id = $1 AND receipt_number = $2",
+    )
+    .bind(tenant)
+    .bind(receipt)
+    .fetch_one(&mut *tx.tx)
+    .await?;
+    let note = Localized::new(
+        format!("手数料 {} 円のお支払いを確認しました。", payment.amount_yen),
+        format!("We received your fee of {} yen.", payment.amount_yen),
+    );
+    crate::review::insert_event(
+        tx,
+        tenant,
+        receipt,
+        &status,
+        "message",
+        &note,
+        &format!("provider:{}", payment.provider),
+    )
     .await
 }
 

@@ -11,6 +11,7 @@
 
 use chrono::NaiveDateTime;
 use machi_core::digest::sha256_hex;
+use machi_core::procedures::Localized;
 use machi_core::reservations::{Booker, Service, Slot};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -27,9 +28,11 @@ mod staff;
 mod usage;
 mod visits;
 
+pub(crate) use changes::fee_paid;
 use changes::{give_up, locked_booking, release, set_state, tell};
 pub use closures::{Closing, Closure};
 pub use registrations::Registration;
+pub use reminders::{ReminderChannel, MAX_REMINDER_CHANNELS};
 
 /// How a slot's start is stored.
 const SLOT_TIME: &str = "%Y-%m-%dT%H:%M";
@@ -82,6 +85,8 @@ pub struct Booking {
     /// What it costs (使用料 after any 減免), and the 減免 applied.
     pub fee_yen: Option<i64>,
     pub fee_note: Option<String>,
+    /// When the fee was paid online (stored text form), once the provider confirmed it.
+    pub fee_paid_at: Option<String>,
 }
 
 impl Booking {
@@ -98,6 +103,36 @@ impl Booking {
     /// Won in a lottery, not yet confirmed (仮予約).
     pub fn is_provisional(&self) -> bool {
         self.state == "provisional"
+    }
+
+    /// What the booking costs: its fee after 減免, or the service's.
+    pub fn fee(&self, service: &Service) -> Option<i64> {
+        self.fee_yen.or(service.fee_yen).filter(|yen| *yen > 0)
+    }
+
+    /// Why the booking's fee cannot be paid online now, or `None` when it can.
+    pub fn why_not_payable_online(&self, service: &Service) -> Option<Localized> {
+        let (ja, en) = if self.fee(service).is_none() {
+            ("この予約に使用料はありません", "this booking has no fee")
+        } else if !self.holds_slot() {
+            (
+                "取り消された予約の使用料はお支払いいただけません",
+                "a cancelled booking's fee cannot be paid",
+            )
+        } else if self.is_provisional()
+            && service
+                .lottery
+                .as_ref()
+                .is_some_and(|l| l.confirm_at_counter)
+        {
+            (
+                "この施設の使用料は、窓口での本予約の手続のときにお支払いください",
+                "this facility's fee is paid at the counter, when the booking is confirmed",
+            )
+        } else {
+            return None;
+        };
+        Some(Localized::new(ja, en))
     }
 }
 
@@ -136,7 +171,8 @@ pub type Notice<'a> = dyn Fn(&Booking) -> crate::mail::OutgoingMail + Sync + 'a;
 pub type Confirmation<'a> = dyn Fn(&Booking, &str) -> crate::mail::MailWithCalendar + Sync + 'a;
 
 const BOOKING_COLUMNS: &str = "number, service_id, resource_id, starts_at, ends_at, name, email, \
-    phone, note, channel, state, created_at, lottery_application, confirm_by, application_receipt, fee_yen, fee_note";
+    phone, note, channel, state, created_at, lottery_application, confirm_by, application_receipt, fee_yen, \
+    fee_note, fee_paid_at";
 
 fn booking_from_row(row: &AnyRow) -> Result<Booking> {
     Ok(Booking {
@@ -163,6 +199,7 @@ fn booking_from_row(row: &AnyRow) -> Result<Booking> {
         application: row.try_get("application_receipt")?,
         fee_yen: row.try_get("fee_yen")?,
         fee_note: row.try_get("fee_note")?,
+        fee_paid_at: row.try_get("fee_paid_at")?,
     })
 }
 
@@ -198,11 +235,12 @@ impl NewRow<'_> {
         tenant: &str,
         number: &str,
     ) -> Result<bool> {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO bookings (tenant_id, {BOOKING_COLUMNS}, cancel_code_sha256, \
-             idempotency_key, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $13) ON CONFLICT DO NOTHING"
-        ))
+        let inserted = sqlx::query(
+            "INSERT INTO bookings (tenant_id, number, service_id, resource_id, starts_at, ends_at, \
+             name, email, phone, note, channel, state, created_at, lottery_application, confirm_by, \
+             application_receipt, fee_yen, fee_note, cancel_code_sha256, idempotency_key, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $13) ON CONFLICT DO NOTHING",
+        )
         .bind(tenant)
         .bind(number)
         .bind(self.service_id)
@@ -246,6 +284,7 @@ impl NewRow<'_> {
             application: self.application.map(str::to_string),
             fee_yen: self.fee.yen,
             fee_note: self.fee.note.map(str::to_string),
+            fee_paid_at: None,
         }
     }
 }

@@ -255,6 +255,7 @@ fn api_routes() -> Router<AppState> {
         reservations::api::book,
         reservations::api::cancel,
         reservations::api::change,
+        reservations::reminders::add_push,
         reservations::lottery::api_round
     ),
     components(schemas(crate::kit::Problem)),

@@ -1,23 +1,16 @@
 // Browser notifications for the subscribe page. The page works without this script (e-mail
-// and webhooks); with it, a browser that can take push messages shows one more button.
+// and webhooks); with it (and push.js before it), a browser that can take push messages shows
+// one more button.
 (function () {
   "use strict";
   var section = document.getElementById("push-section");
   var button = document.getElementById("push-button");
   var status = document.getElementById("push-status");
   var form = document.getElementById("subscribe-form");
-  if (!section || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+  if (!section || !window.machiPush || !window.machiPush.supported) return;
   section.hidden = false;
   var en = document.documentElement.lang === "en";
   function say(ja, english) { status.textContent = en ? english : ja; }
-
-  function base64UrlToBytes(text) {
-    var padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
-    var raw = atob(padded);
-    var bytes = new Uint8Array(raw.length);
-    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-    return bytes;
-  }
 
   function choices() {
     var categories = Array.prototype.map.call(
@@ -38,20 +31,7 @@
     }
     try {
       say("登録しています…", "Subscribing…");
-      var permission = await Notification.requestPermission();
-      if (permission !== "granted") {
-        say("通知が許可されませんでした。ブラウザの設定で許可してください。",
-            "Notifications were not allowed; allow them in the browser's settings.");
-        return;
-      }
-      var registration = await navigator.serviceWorker.register("/sw.js");
-      await navigator.serviceWorker.ready;
-      var key = await (await fetch("/api/v1/subscriptions/vapid-key")).json();
-      var subscription = await registration.pushManager.subscribe({
-        userVisibleOnly: true,
-        applicationServerKey: base64UrlToBytes(key.public_key)
-      });
-      var body = subscription.toJSON();
+      var body = await window.machiPush.subscribe();
       body.categories = chosen.categories;
       body.areas = chosen.areas;
       body.language = en ? "en" : "ja";

@@ -9,6 +9,7 @@
 mod booker;
 pub mod lottery;
 mod registration;
+pub mod reminder_link;
 mod slots;
 
 pub use booker::Booker;

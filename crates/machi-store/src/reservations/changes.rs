@@ -174,3 +174,25 @@ pub(super) async fn set_state(
     .await?;
     Ok(())
 }
+
+/// The provider confirmed a booking's fee (in the payment's transaction): the booking notes
+/// it, and a lottery win waiting to be confirmed is confirmed — paying is the surest way of
+/// saying "I take it".
+pub(crate) async fn fee_paid(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    number: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE bookings SET fee_paid_at = $1, updated_at = $1, \
+         state = CASE WHEN state = 'provisional' THEN 'booked' ELSE state END \
+         WHERE tenant_id = $2 AND number = $3",
+    )
+    .bind(now)
+    .bind(tenant)
+    .bind(number)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

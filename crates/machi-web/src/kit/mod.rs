@@ -17,6 +17,7 @@ pub(crate) mod numbers;
 pub(crate) mod ops;
 pub(crate) mod page;
 pub(crate) mod problem;
+pub(crate) mod push;
 pub(crate) mod resident;
 pub(crate) mod search;
 pub(crate) mod security;

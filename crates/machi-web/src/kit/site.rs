@@ -20,6 +20,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/static/machi.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/static/postcode.js", get(postcode_script))
+        .route(
+            "/static/booking-reminders.js",
+            get(booking_reminders_script),
+        )
+        .route("/static/push.js", get(push_script))
         .route("/static/ask.js", get(ask_script))
 }
 
@@ -74,6 +79,17 @@ async fn passkey_script() -> Response {
 /// The forms' postcode lookup (郵便番号 → 住所), which the forms also do without it.
 async fn postcode_script() -> Response {
     javascript(include_str!("../../static/postcode.js"))
+}
+
+/// A booking's reminder in this browser's notifications (the booking's page works without it:
+/// the reminder comes by e-mail).
+async fn booking_reminders_script() -> Response {
+    javascript(include_str!("../../static/booking-reminders.js"))
+}
+
+/// Subscribing this browser to push messages, for the scripts that offer notifications.
+async fn push_script() -> Response {
+    javascript(include_str!("../../static/push.js"))
 }
 
 /// The answer desk as a chat (`/ask`), which also works without it.

@@ -2,6 +2,8 @@
 //! `/line/webhook`, signed with the channel secret (`X-Line-Signature`, base64 HMAC-SHA256 of
 //! the body). Following subscribes the user to 防災 for the whole city and replies with the
 //! link where they can choose more; blocking the account (unfollow) ends the subscription.
+//! A message 「予約 {number} {code}」 from a booking's page links that booking's day-before
+//! reminder to the sender.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -18,6 +20,7 @@ use sha2::Sha256;
 
 use crate::kit::{ApiError, City, SiteUrl};
 use crate::AppState;
+use machi_core::reservations::reminder_link::read_link_message;
 use machi_core::subscriptions::LineSettings;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -38,6 +41,16 @@ struct Event {
     reply_token: Option<String>,
     #[serde(default)]
     source: Option<Source>,
+    #[serde(default)]
+    message: Option<Message>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +116,36 @@ async fn events(
                     .await?;
                 if let Some(token) = event.reply_token {
                     let manage = format!("{base}/subscriptions/{}", subscription.id);
-                    welcome(&settings, &token, &city.name_ja, &manage).await;
+                    let text = format!(
+                        "{}のLINE公式アカウントです。防災のお知らせ(市内全域)をお届けします。\n受け取る分類や地域の変更はこちら: {manage}",
+                        city.name_ja
+                    );
+                    reply(&settings, &token, &text).await;
+                }
+            }
+            "message" => {
+                let Some((number, code)) = event
+                    .message
+                    .filter(|m| m.kind == "text")
+                    .and_then(|m| read_link_message(&m.text))
+                else {
+                    continue;
+                };
+                let linked = state
+                    .store
+                    .link_line_reminder(&city.id, &number, &code, &user)
+                    .await;
+                let text = match linked {
+                    Ok(Some(booking)) => format!(
+                        "予約番号 {number}（{}）の前日のお知らせを、LINEでもお送りします。",
+                        booking.starts.format("%Y年%m月%d日 %H:%M")
+                    ),
+                    Ok(None) => "予約番号か確認の番号が違います。予約のページに表示されたメッセージを、そのまま送ってください。".to_string(),
+                    Err(machi_store::StoreError::Conflict(why)) => why.ja,
+                    Err(other) => return Err(other.into()),
+                };
+                if let Some(token) = event.reply_token {
+                    reply(&settings, &token, &text).await;
                 }
             }
             "unfollow" => {
@@ -118,12 +160,10 @@ async fn events(
     Ok(StatusCode::OK.into_response())
 }
 
-/// Replies to a new follower with the link to choose categories and areas. A reply that fails
-/// is only logged: the subscription stands either way.
-async fn welcome(settings: &LineSettings, reply_token: &str, city: &str, manage: &str) {
-    let text = format!(
-        "{city}のLINE公式アカウントです。防災のお知らせ(市内全域)をお届けします。\n受け取る分類や地域の変更はこちら: {manage}"
-    );
+/// Replies to an event (a new follower gets the link to choose categories and areas; a
+/// booking's link message, whether it worked). A reply that fails is only logged: what the
+/// event did stands either way.
+async fn reply(settings: &LineSettings, reply_token: &str, text: &str) {
     let result = reqwest::Client::new()
         .post(format!(
             "{}/v2/bot/message/reply",

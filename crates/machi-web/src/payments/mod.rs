@@ -2,6 +2,7 @@
 //! provider's webhook, and the interface every payment provider implements. The built-in
 //! [`test_provider`] walks the same redirect-and-webhook flow a real provider does.
 
+mod booking;
 mod reconcile;
 pub(crate) mod test_provider;
 
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use machi_core::payments::{PaymentState, ProviderOutcome};
-use machi_store::payments::{Payment, PaymentStart};
+use machi_store::payments::{Payable, Payment, PaymentStart};
 use serde::Deserialize;
 
 use crate::kit::{city_name, no_store, render, ApiError, City, PageError, SiteUrl, Ui};
@@ -89,13 +90,40 @@ pub(crate) fn staff_routes() -> Router<AppState> {
     Router::new().route("/staff/payments", get(reconcile::reconcile))
 }
 
+/// The pay button's form: an application's receipt number and access code, or a booking's
+/// number and the code from its confirmation e-mail.
 #[derive(Deserialize)]
 pub(crate) struct StartForm {
+    #[serde(default)]
     receipt_number: String,
+    #[serde(default)]
     access_code: String,
+    #[serde(default)]
+    booking_number: String,
+    #[serde(default)]
+    code: String,
 }
 
-/// 支払う: opens (or resumes) the payment of an application's fee at the provider.
+/// What the resident is about to pay: for what, how much, and how the provider describes it.
+struct Charge {
+    booking: bool,
+    number: String,
+    amount_yen: i64,
+    description: String,
+}
+
+impl Charge {
+    fn payable(&self) -> Payable<'_> {
+        if self.booking {
+            Payable::Booking(&self.number)
+        } else {
+            Payable::Application(&self.number)
+        }
+    }
+}
+
+/// 支払う: opens (or resumes) the payment of an application's fee, or a booking's, at the
+/// provider.
 async fn start(
     State(state): State<AppState>,
     City(city): City,
@@ -118,6 +146,53 @@ async fn open_checkout(
     form: &StartForm,
 ) -> Result<Response, ApiError> {
     crate::kit::check_origin(headers)?;
+    let charge = if form.booking_number.is_empty() {
+        application_fee(state, city, ui, form).await?
+    } else {
+        booking::booking_fee(state, city, ui, &form.booking_number, &form.code).await?
+    };
+    let provider = provider(state)?;
+    let started = state
+        .store
+        .start_payment(
+            &city.id,
+            charge.payable(),
+            charge.amount_yen,
+            provider.name(),
+        )
+        .await?;
+    let payment = match started {
+        PaymentStart::Paid(paid) => return Ok(to_return_page(&paid)),
+        PaymentStart::Pending(Payment {
+            provider_ref: Some(provider_ref),
+            ..
+        }) => return Ok(crate::kit::see_other(&provider.checkout_url(&provider_ref))),
+        PaymentStart::Pending(payment) | PaymentStart::New(payment) => payment,
+    };
+    let checkout = provider
+        .start(Order {
+            tenant: &city.id,
+            payment_id: &payment.id,
+            amount_yen: charge.amount_yen,
+            description: &charge.description,
+            return_url: format!("{base}/payments/{}/return", payment.id),
+            webhook_url: format!("{base}/api/v1/payments/webhooks/{}", provider.name()),
+        })
+        .await?;
+    state
+        .store
+        .set_provider_ref(&city.id, &payment.id, &checkout.provider_ref)
+        .await?;
+    Ok(crate::kit::see_other(&checkout.redirect_url))
+}
+
+/// An application's fee, found with its receipt number and access code.
+async fn application_fee(
+    state: &AppState,
+    city: &machi_store::Tenant,
+    ui: Ui,
+    form: &StartForm,
+) -> Result<Charge, ApiError> {
     let view = state
         .store
         .application_by_access_code(&city.id, &form.receipt_number, &form.access_code)
@@ -129,41 +204,18 @@ async fn open_checkout(
         .ok_or_else(|| {
             ApiError::not_found("no such procedure").with_ja("この手続はありません。")
         })?;
-    let amount = record.definition.fee_for(&view.answers).ok_or_else(|| {
+    let amount_yen = record.definition.fee_for(&view.answers).ok_or_else(|| {
         ApiError::bad_request(ui.t(
             "この申請にお支払いいただく手数料はありません。",
             "There is no fee to pay for this application.",
         ))
     })?;
-    let provider = provider(state)?;
-    let started = state
-        .store
-        .start_payment(&city.id, &view.receipt_number, amount, provider.name())
-        .await?;
-    let payment = match started {
-        PaymentStart::Paid(paid) => return Ok(to_return_page(&paid)),
-        PaymentStart::Pending(Payment {
-            provider_ref: Some(provider_ref),
-            ..
-        }) => return Ok(crate::kit::see_other(&provider.checkout_url(&provider_ref))),
-        PaymentStart::Pending(payment) | PaymentStart::New(payment) => payment,
-    };
-    let description = format!("{}（{}）", record.definition.name.ja, city.name_ja);
-    let checkout = provider
-        .start(Order {
-            tenant: &city.id,
-            payment_id: &payment.id,
-            amount_yen: amount,
-            description: &description,
-            return_url: format!("{base}/payments/{}/return", payment.id),
-            webhook_url: format!("{base}/api/v1/payments/webhooks/{}", provider.name()),
-        })
-        .await?;
-    state
-        .store
-        .set_provider_ref(&city.id, &payment.id, &checkout.provider_ref)
-        .await?;
-    Ok(crate::kit::see_other(&checkout.redirect_url))
+    Ok(Charge {
+        booking: false,
+        number: view.receipt_number,
+        amount_yen,
+        description: format!("{}（{}）", record.definition.name.ja, city.name_ja),
+    })
 }
 
 fn to_return_page(payment: &Payment) -> Response {
@@ -176,7 +228,9 @@ struct ResultPage {
     ui: Ui,
     city: String,
     back: String,
-    receipt_number: String,
+    /// A booking's fee (予約番号), not an application's (受付番号).
+    booking: bool,
+    number: String,
     amount: String,
     state: String,
     paid: bool,
@@ -196,7 +250,8 @@ async fn come_back(
         ui,
         city: city_name(ui, &city),
         back: format!("/payments/{id}/return"),
-        receipt_number: payment.receipt_number.clone(),
+        booking: matches!(payment.payable(), Payable::Booking(_)),
+        number: payment.payable().number().to_string(),
         amount: payment.amount_yen.to_string(),
         state: ui.l(&payment.state.label()).to_string(),
         paid: payment.state == PaymentState::Paid,

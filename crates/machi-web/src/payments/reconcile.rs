@@ -12,7 +12,9 @@ use machi_core::payments::{PaymentState, ProviderOutcome};
 use machi_core::wareki::jst;
 use serde::Deserialize;
 
-use crate::kit::{jst_text, render, ApiError, Chrome, PageError, Signed};
+use machi_store::payments::{Payable, PaymentLine};
+
+use crate::kit::{jst_text, percent_encode, render, ApiError, Chrome, PageError, Signed};
 use crate::AppState;
 
 /// Provider checks made per page at most (each is a call to the provider).
@@ -29,7 +31,9 @@ pub(super) struct Period {
 }
 
 struct Line {
-    receipt_number: String,
+    /// The application's receipt number or the booking's number, and the staff page of it.
+    number: String,
+    link: String,
     procedure_id: String,
     amount: i64,
     state: String,
@@ -55,6 +59,18 @@ fn jst_day_start(day: NaiveDate) -> String {
         .and_then(|start| start.and_local_timezone(jst()).single())
         .map(|t| machi_store::format_time(t.with_timezone(&Utc)))
         .unwrap_or_default()
+}
+
+/// The staff page of what a payment pays for: the application, or the booking's day.
+fn staff_link(line: &PaymentLine) -> String {
+    match line.payment.payable() {
+        Payable::Application(receipt) => format!("/staff/applications/{receipt}"),
+        Payable::Booking(_) => format!(
+            "/staff/bookings?service={}&date={}",
+            percent_encode(&line.procedure_id),
+            line.booking_day.as_deref().unwrap_or_default()
+        ),
+    }
 }
 
 pub(super) async fn reconcile(
@@ -87,12 +103,10 @@ pub(super) async fn reconcile(
         )
         .await?;
     let ui = signed.ui;
-    let mut paid_per_receipt: HashMap<&str, usize> = HashMap::new();
+    let mut paid_per_subject: HashMap<Payable<'_>, usize> = HashMap::new();
     for line in &lines {
         if line.payment.state == PaymentState::Paid {
-            *paid_per_receipt
-                .entry(&line.payment.receipt_number)
-                .or_default() += 1;
+            *paid_per_subject.entry(line.payment.payable()).or_default() += 1;
         }
     }
     let hour_ago = machi_store::Time::from(Utc::now() - Duration::hours(1));
@@ -101,8 +115,8 @@ pub(super) async fn reconcile(
     for line in &lines {
         let payment = &line.payment;
         let mut attention = Vec::new();
-        if paid_per_receipt
-            .get(payment.receipt_number.as_str())
+        if paid_per_subject
+            .get(&payment.payable())
             .copied()
             .unwrap_or(0)
             > 1
@@ -111,6 +125,17 @@ pub(super) async fn reconcile(
             attention.push(ui.t(
                 "二重に支払われています（返金が必要）",
                 "Paid twice: refund one",
+            ));
+        }
+        if payment.state == PaymentState::Paid
+            && line
+                .booking_state
+                .as_deref()
+                .is_some_and(|state| !matches!(state, "booked" | "no_show"))
+        {
+            attention.push(ui.t(
+                "予約は取消済み（使用料の還付を確認）",
+                "Booking cancelled: check the refund",
             ));
         }
         if payment.state != PaymentState::Paid && checks < MAX_PROVIDER_CHECKS {
@@ -129,7 +154,8 @@ pub(super) async fn reconcile(
             attention.push(ui.t("1時間以上未確定", "Unsettled for over an hour"));
         }
         rows.push(Line {
-            receipt_number: payment.receipt_number.clone(),
+            number: payment.payable().number().to_string(),
+            link: staff_link(line),
             procedure_id: line.procedure_id.clone(),
             amount: payment.amount_yen,
             state: ui.l(&payment.state.label()).to_string(),

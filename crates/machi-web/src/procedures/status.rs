@@ -142,7 +142,10 @@ pub(crate) async fn render_found(
     let procedure = state.store.procedure(&city.id, &view.procedure_id).await?;
     let payments = state
         .store
-        .payments_of(&city.id, &view.receipt_number)
+        .payments_of(
+            &city.id,
+            machi_store::payments::Payable::Application(&view.receipt_number),
+        )
         .await?;
     let paid = payments
         .iter()

@@ -252,7 +252,7 @@ pub(crate) struct BookingCreated {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct BookingView {
     booking_number: String,
-    /// booked or cancelled.
+    /// booked, provisional (a lottery win to confirm), cancelled, released or no_show.
     state: String,
     service: String,
     resource: String,
@@ -263,6 +263,9 @@ pub(crate) struct BookingView {
     /// What it costs (使用料 after any 減免), for a service with a fee.
     #[serde(skip_serializing_if = "Option::is_none")]
     fee_yen: Option<i64>,
+    /// Whether the fee was paid online, for a service with a fee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fee_paid: Option<bool>,
 }
 
 fn view(service: &Service, booking: &Booking) -> BookingView {
@@ -274,7 +277,8 @@ fn view(service: &Service, booking: &Booking) -> BookingView {
         start: rfc3339(booking.starts),
         end: rfc3339(booking.ends),
         meeting_url: service.meeting_for(&booking.number),
-        fee_yen: booking.fee_yen,
+        fee_yen: booking.fee(service),
+        fee_paid: booking.fee(service).map(|_| booking.fee_paid_at.is_some()),
     }
 }
 
@@ -364,7 +368,7 @@ fn created(base: &str, service: &Service, booked: Booked) -> Response {
         meeting_url: service.meeting_for(&booking.number),
         manage_url: format!("{base}/bookings/{}?code={code}", booking.number),
         ics_url: format!("{base}/bookings/{}.ics?code={code}", booking.number),
-        fee_yen: booking.fee_yen,
+        fee_yen: booking.fee(service),
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/bookings/{}", booking.number)) {

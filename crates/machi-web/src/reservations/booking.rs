@@ -7,8 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
+use machi_core::payments::PaymentState;
 use machi_core::reservations::Service;
 use machi_store::mail::{MailWithCalendar, OutgoingMail};
+use machi_store::payments::Payable;
 use machi_store::reservations::lottery::CityLinks;
 use machi_store::reservations::Booking;
 use machi_store::{StoreError, Tenant};
@@ -87,6 +89,11 @@ pub(super) fn change_mail<'a>(
                 )
             })
             .unwrap_or_default();
+        let refund = if !booking.is_booked() && booking.fee_paid_at.is_some() {
+            "お支払いいただいた使用料の還付は、担当課からご連絡します。\n\n"
+        } else {
+            ""
+        };
         OutgoingMail {
             recipient: booking.booker.email.clone(),
             subject: format!(
@@ -94,7 +101,7 @@ pub(super) fn change_mail<'a>(
                 city.name_ja, service.name.ja, booking.number
             ),
             body: format!(
-                "{} 様\n\n{}の{what}。\n\n予約番号: {}\n日時: {}\n\n{page}{}\n",
+                "{} 様\n\n{}の{what}。\n\n予約番号: {}\n日時: {}\n\n{refund}{page}{}\n",
                 booking.booker.name,
                 service.name.ja,
                 booking.number,
@@ -128,8 +135,16 @@ struct BookingPage {
     place: String,
     meeting_url: Option<String>,
     fee: Option<String>,
+    /// Where the fee stands: paid online, waiting at the provider, or to pay.
+    fee_paid: bool,
+    fee_pending: bool,
+    /// The fee can be paid online now (the city takes payments, the booking holds its slot).
+    pay_online: bool,
     can_cancel: bool,
     deadline_hours: u32,
+    /// Where the day-before reminder goes, and the message that links LINE.
+    reminder_channels: Vec<String>,
+    line_message: Option<String>,
     /// What was just done: booked, changed or cancelled.
     done: String,
 }
@@ -160,6 +175,14 @@ pub(super) async fn booking(
     let (booking, service) =
         super::api::owned_booking(&state, &city.id, &number, &query.code).await?;
     let calendar = state.store.calendar(&city.id).await?;
+    let fee_pending = state
+        .store
+        .payments_of(&city.id, Payable::Booking(&booking.number))
+        .await?
+        .iter()
+        .any(|p| p.state == PaymentState::Pending);
+    let fee_paid = booking.fee_paid_at.is_some();
+    let reminders = super::reminders::options(&state, &city.id, ui, &booking).await?;
     Ok(no_store(render(&BookingPage {
         ui,
         city: city_name(ui, &city),
@@ -189,7 +212,12 @@ pub(super) async fn booking(
             .is_booked()
             .then(|| service.meeting_for(&booking.number))
             .flatten(),
-        fee: booking.fee_yen.or(service.fee_yen).map(|fee| {
+        fee_paid,
+        fee_pending,
+        pay_online: state.payments.is_some()
+            && !fee_paid
+            && booking.why_not_payable_online(&service).is_none(),
+        fee: booking.fee(&service).map(|fee| {
             let note = booking
                 .fee_note
                 .as_deref()
@@ -199,6 +227,8 @@ pub(super) async fn booking(
         }),
         can_cancel: can_cancel(&service, &calendar, &booking),
         deadline_hours: service.cancel_until_hours,
+        reminder_channels: reminders.channels,
+        line_message: reminders.line_message,
         done: query.done,
     })))
 }

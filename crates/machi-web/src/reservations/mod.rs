@@ -15,6 +15,7 @@ mod labels;
 pub(crate) mod lottery;
 mod pages;
 mod registrations;
+pub(crate) mod reminders;
 mod staff;
 
 use std::collections::HashMap;
@@ -75,6 +76,7 @@ pub(crate) fn api_routes() -> Router<AppState> {
         .route("/services/{id}/slots", get(api::service_slots))
         .route("/services/{id}/lotteries/{month}", get(lottery::api_round))
         .route("/bookings", post(api::book))
+        .route("/bookings/{number}/reminders", post(reminders::add_push))
         .route(
             "/bookings/{number}",
             axum::routing::delete(api::cancel).patch(api::change),

@@ -37,6 +37,8 @@ struct BookingRow {
     note: String,
     channel: String,
     state: String,
+    /// The fee and whether it was paid online (empty without a fee).
+    fee: String,
     booked: bool,
     provisional: bool,
     started: bool,
@@ -107,6 +109,15 @@ fn channel_label(ui: crate::kit::Ui, channel: &str) -> &'static str {
     }
 }
 
+/// Whether a booking's fee was paid online (empty without a fee).
+fn paid_label(ui: crate::kit::Ui, booking: &Booking, service: &Service) -> &'static str {
+    match (booking.fee(service), &booking.fee_paid_at) {
+        (None, _) => "",
+        (Some(_), Some(_)) => ui.t("オンラインで支払済", "Paid online"),
+        (Some(_), None) => ui.t("未払い", "Not paid"),
+    }
+}
+
 fn state_label(signed: &Signed, booking: &Booking) -> String {
     let ui = signed.ui;
     match booking.state.as_str() {
@@ -152,6 +163,17 @@ pub(super) async fn day(
             note: b.booker.note.clone(),
             channel: channel_label(ui, &b.channel).to_string(),
             state: state_label(&signed, b),
+            fee: b
+                .fee(&service)
+                .map(|fee| {
+                    format!(
+                        "{}{}（{}）",
+                        crate::kit::thousands(fee),
+                        ui.t("円", " yen"),
+                        paid_label(ui, b, &service)
+                    )
+                })
+                .unwrap_or_default(),
             booked: b.is_booked(),
             provisional: b.is_provisional(),
             started: b.starts <= now,
@@ -440,6 +462,7 @@ pub(super) async fn csv(
         "受付日時",
         "使用料（円）",
         "減免",
+        "使用料の支払い",
     ];
     writer.write_record(heading).map_err(csv_error)?;
     for b in &bookings {
@@ -462,6 +485,7 @@ pub(super) async fn csv(
             crate::kit::jst_stored(&b.created_at),
             b.fee_yen.map(|fee| fee.to_string()).unwrap_or_default(),
             b.fee_note.clone().unwrap_or_default(),
+            paid_label(crate::kit::Ui { en: false }, b, &service).to_string(),
         ];
         writer
             .write_record(record.iter().map(|c| spreadsheet_cell(c)))

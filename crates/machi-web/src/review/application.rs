@@ -304,7 +304,13 @@ pub(super) async fn draw(
     let view = &app.view;
     let now = machi_store::Time::now();
     let colleagues = colleagues(&state, signed).await?;
-    let payments = state.store.payments_of(&signed.city.id, &receipt).await?;
+    let payments = state
+        .store
+        .payments_of(
+            &signed.city.id,
+            machi_store::payments::Payable::Application(&receipt),
+        )
+        .await?;
     let paid = payments
         .iter()
         .any(|p| p.state == machi_core::payments::PaymentState::Paid);

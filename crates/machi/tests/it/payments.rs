@@ -74,7 +74,10 @@ async fn return_page(app: &TestApp, url: &str) -> String {
 }
 
 async fn payments(app: &TestApp, receipt: &str) -> Vec<machi_store::payments::Payment> {
-    app.store.payments_of(CITY, receipt).await.unwrap()
+    app.store
+        .payments_of(CITY, machi_store::payments::Payable::Application(receipt))
+        .await
+        .unwrap()
 }
 
 async fn wait_until_paid(app: &TestApp, receipt: &str) {

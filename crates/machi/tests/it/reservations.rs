@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
+mod fees;
 mod lottery;
+mod reminders;
 mod staff;
 mod visits;
 

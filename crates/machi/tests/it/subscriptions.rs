@@ -13,7 +13,7 @@ use crate::on_both_backends;
 use crate::receivers::{Receivers, LINE_SECRET, LINE_TOKEN};
 use crate::smtp_sink::SmtpSink;
 
-mod channels;
+pub(crate) mod channels;
 mod leases;
 
 use channels::{
@@ -28,14 +28,14 @@ fn b64url(bytes: &[u8]) -> String {
 }
 
 /// The far ends of every channel, and delivery workers that send to them.
-struct FarEnds {
-    sink: SmtpSink,
-    receivers: Receivers,
+pub(crate) struct FarEnds {
+    pub sink: SmtpSink,
+    pub receivers: Receivers,
     delivery: machi_work::delivery::Workers,
 }
 
 impl FarEnds {
-    async fn start(app: &TestApp) -> Self {
+    pub(crate) async fn start(app: &TestApp) -> Self {
         let sink = SmtpSink::start().await;
         let receivers = Receivers::start().await;
         let mut settings = machi_work::delivery::DeliverySettings::new(&app.url(""));
@@ -52,7 +52,7 @@ impl FarEnds {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.delivery.shutdown().await;
         self.receivers.stop();
         self.sink.stop();
@@ -369,6 +369,11 @@ async fn an_emergency_alert_reaches_every_channel(app: &TestApp) {
         event["id"].as_str().unwrap()
     );
     let pushed = receivers.wait_for("/push/1", 1).await;
+    assert_eq!(
+        pushed[0].header("urgency"),
+        "high",
+        "worth waking a phone for"
+    );
     let vapid: Value = app.get_json("/api/v1/subscriptions/vapid-key").await;
     let shown = check_push(
         &pushed[0],

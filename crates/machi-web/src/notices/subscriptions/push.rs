@@ -9,7 +9,6 @@ use machi_core::subscriptions::{Channel, Choices};
 use machi_store::subscriptions::NewSubscription;
 use serde::Deserialize;
 
-use super::verify;
 use machi_core::subscriptions::BrowserKeys;
 
 use crate::kit::{ApiError, City, SiteUrl};
@@ -34,24 +33,12 @@ pub(crate) async fn vapid_public_key(
     }))
 }
 
-/// What a browser's push subscription gives us besides its endpoint (RFC 8291); documents
-/// [`BrowserKeys`] under its own name.
-#[derive(utoipa::ToSchema)]
-#[schema(as = BrowserKeys)]
-#[allow(dead_code)] // Only describes the JSON for OpenAPI; never built.
-struct BrowserKeysSchema {
-    /// The browser's P-256 public key, uncompressed, base64url.
-    p256dh: String,
-    /// The 16-byte authentication secret, base64url.
-    auth: String,
-}
-
 /// A browser's push subscription, as `PushSubscription.toJSON()` gives it, with the choices.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct BrowserSubscription {
     /// The push service's address for this browser (https).
     endpoint: String,
-    #[schema(value_type = BrowserKeysSchema)]
+    #[schema(value_type = crate::kit::push::BrowserKeysSchema)]
     keys: BrowserKeys,
     /// Category ids: bousai, kosodate, kenko, gomi, zei, event, douro.
     #[serde(default)]
@@ -102,7 +89,7 @@ pub(crate) async fn subscribe_browser(
             crate::kit::areas::unknown_areas_message(&unknown),
         ));
     }
-    verify::check_push_subscription(
+    crate::kit::push::check_push_subscription(
         &request.endpoint,
         &request.keys,
         state.webhook_allow_private,

@@ -4,17 +4,15 @@
 use std::time::Duration;
 
 use axum::response::Response;
-use base64::Engine;
 use machi_core::procedures::Localized;
 use machi_store::subscriptions::{NewSubscription, Subscribed};
 use serde_json::json;
 
 use machi_work::outbound;
 
-use crate::kit::{ApiError, PageError, Ui};
+use crate::kit::{PageError, Ui};
 use crate::AppState;
 use machi_core::subscriptions::webhook_signature;
-use machi_core::subscriptions::BrowserKeys;
 
 /// How long a webhook has to answer its challenge.
 const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,54 +44,6 @@ pub(super) async fn reaches_outside(address: &str, allow_private: bool) -> Resul
                 format!("machi cannot send to this address ({why}); enter an https:// address reachable from the internet"),
             )
         })
-}
-
-/// A push subscription as browsers make them: an HTTPS endpoint, an uncompressed P-256 public
-/// key and a 16-byte secret (RFC 8291), base64url.
-pub(super) async fn check_push_subscription(
-    endpoint: &str,
-    keys: &BrowserKeys,
-    allow_private: bool,
-) -> Result<(), ApiError> {
-    // The length first: an overlong address is refused without a DNS lookup.
-    if endpoint.len() > 2000
-        || outbound::check_reachable(endpoint, allow_private)
-            .await
-            .is_err()
-    {
-        return Err(ApiError::invalid_field(
-            "/endpoint",
-            Localized::new(
-                "プッシュの送り先が正しくありません",
-                "the endpoint must be an https:// address",
-            ),
-        ));
-    }
-    let decode = |text: &str| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text.trim_end_matches('='))
-            .unwrap_or_default()
-    };
-    let p256dh = decode(&keys.p256dh);
-    if p256dh.len() != 65 || p256dh[0] != 4 {
-        return Err(ApiError::invalid_field(
-            "/keys/p256dh",
-            Localized::new(
-                "ブラウザの公開鍵が正しくありません",
-                "p256dh must be an uncompressed P-256 public key (65 bytes, base64url)",
-            ),
-        ));
-    }
-    if decode(&keys.auth).len() != 16 {
-        return Err(ApiError::invalid_field(
-            "/keys/auth",
-            Localized::new(
-                "ブラウザの認証用の値が正しくありません",
-                "auth must be 16 bytes, base64url",
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Posts a signed challenge to the webhook; it must answer 2xx with the challenge in its body.

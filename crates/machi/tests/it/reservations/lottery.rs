@@ -437,6 +437,26 @@ async fn a_lottery_is_drawn_once_fairly_and_anyone_can_re_run_it(app: &TestApp) 
         Some((second, "booked".into()))
     );
     assert_eq!(holder(&bookings, c.0, c.1), None);
+    // The fifth pays the fee online instead of pressing "confirm": paying confirms the win.
+    let fifth = bookings
+        .iter()
+        .find(|b| b.holds_slot() && b.resource_id == "arena-1" && b.starts == a)
+        .unwrap();
+    let offered = new_mails(app).await;
+    let link = offered
+        .iter()
+        .find(|m| m.1.contains(&fifth.number))
+        .map(|m| link_of(&m.2))
+        .unwrap();
+    let (_, code) = link.split_once("?code=").unwrap();
+    super::fees::pay(app, &fifth.number, code, "2400").await;
+    let paid = app
+        .store
+        .booking(CITY, &fifth.number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(paid.state, "booked");
     // The gymnasium's fee, with no 減免 for these groups, is on each win.
     assert!(bookings
         .iter()

@@ -146,16 +146,34 @@ pub(super) async fn addresses_inside_are_refused(app: &TestApp, receivers: &Rece
 }
 
 /// LINE's signed event about one user arrives at machi (`follow` or `unfollow`).
-pub(super) async fn line_event(line_app: &str, kind: &str, user: &str) {
+pub(crate) async fn line_event(line_app: &str, kind: &str, user: &str) {
+    post_line_event(line_app, json!({ "type": kind }), user).await
+}
+
+/// A user's text message to the official account arrives at machi.
+pub(crate) async fn line_message(line_app: &str, user: &str, text: &str) {
+    let event = json!({
+        "type": "message",
+        "message": { "type": "text", "id": "468789577898262530", "quoteToken": "q3Plxr4AgKd", "text": text },
+    });
+    post_line_event(line_app, event, user).await
+}
+
+/// Posts one event as LINE does: forged first (refused), then signed with the channel secret.
+async fn post_line_event(line_app: &str, mut event: Value, user: &str) {
+    let fields = json!({
+        "mode": "active", "timestamp": 1_700_000_000_000_i64,
+        "replyToken": "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
+        "source": { "type": "user", "userId": user },
+        "webhookEventId": "01FZ74A0TDDPYRVKNK77XKC3ZR",
+        "deliveryContext": { "isRedelivery": false }
+    });
+    for (key, value) in fields.as_object().unwrap() {
+        event[key] = value.clone();
+    }
     let body = json!({
         "destination": "Uffffffffffffffffffffffffffffffff",
-        "events": [{
-            "type": kind, "mode": "active", "timestamp": 1_700_000_000_000_i64,
-            "replyToken": "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
-            "source": { "type": "user", "userId": user },
-            "webhookEventId": "01FZ74A0TDDPYRVKNK77XKC3ZR",
-            "deliveryContext": { "isRedelivery": false }
-        }]
+        "events": [event]
     })
     .to_string();
     let forged = reqwest::Client::new()
@@ -181,7 +199,7 @@ pub(super) async fn line_event(line_app: &str, kind: &str, user: &str) {
 }
 
 /// Starts machi's router with the LINE account configured, beside the test's own app.
-pub(super) async fn line_enabled_app(app: &TestApp, receivers: &Receivers) -> String {
+pub(crate) async fn line_enabled_app(app: &TestApp, receivers: &Receivers) -> String {
     let line = line_settings(receivers);
     app.serve_beside(|state| state.with_line(Some(line))).await
 }
@@ -199,7 +217,7 @@ pub(super) fn check_webhook_signature(received: &crate::receivers::Received, sec
         .expect("the signature verifies with the subscription's secret");
 }
 
-pub(super) fn check_push(
+pub(crate) fn check_push(
     received: &crate::receivers::Received,
     keys: &dyn ece::LocalKeyPair,
     auth: &[u8],
@@ -207,7 +225,6 @@ pub(super) fn check_push(
     audience: &str,
 ) -> Value {
     assert_eq!(received.header("content-encoding"), "aes128gcm");
-    assert_eq!(received.header("urgency"), "high");
     assert!(received.header("ttl").parse::<u32>().unwrap() > 0);
     let authorization = received.header("authorization");
     let (token, key) = authorization
