@@ -105,14 +105,14 @@ impl Booking {
         self.state == "provisional"
     }
 
-    /// What the booking costs: its fee after 減免, or the service's.
+    /// What the booking costs: its fee after 減免 (0 when waived in full), or the service's.
     pub fn fee(&self, service: &Service) -> Option<i64> {
-        self.fee_yen.or(service.fee_yen).filter(|yen| *yen > 0)
+        self.fee_yen.or(service.fee_yen)
     }
 
     /// Why the booking's fee cannot be paid online now, or `None` when it can.
     pub fn why_not_payable_online(&self, service: &Service) -> Option<Localized> {
-        let (ja, en) = if self.fee(service).is_none() {
+        let (ja, en) = if self.fee(service).is_none_or(|yen| yen <= 0) {
             ("この予約に使用料はありません", "this booking has no fee")
         } else if !self.holds_slot() {
             (

@@ -136,6 +136,8 @@ struct BookingPage {
     meeting_url: Option<String>,
     fee: Option<String>,
     /// Where the fee stands: paid online, waiting at the provider, or to pay.
+    /// A fee above zero (not waived in full by 減免).
+    fee_to_pay: bool,
     fee_paid: bool,
     fee_pending: bool,
     /// The fee can be paid online now (the city takes payments, the booking holds its slot).
@@ -212,6 +214,7 @@ pub(super) async fn booking(
             .is_booked()
             .then(|| service.meeting_for(&booking.number))
             .flatten(),
+        fee_to_pay: booking.fee(&service).is_some_and(|yen| yen > 0),
         fee_paid,
         fee_pending,
         pay_online: state.payments.is_some()

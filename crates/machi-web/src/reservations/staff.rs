@@ -113,6 +113,7 @@ fn channel_label(ui: crate::kit::Ui, channel: &str) -> &'static str {
 fn paid_label(ui: crate::kit::Ui, booking: &Booking, service: &Service) -> &'static str {
     match (booking.fee(service), &booking.fee_paid_at) {
         (None, _) => "",
+        (Some(0), _) => ui.t("全額減免", "Waived"),
         (Some(_), Some(_)) => ui.t("オンラインで支払済", "Paid online"),
         (Some(_), None) => ui.t("未払い", "Not paid"),
     }

@@ -143,6 +143,38 @@ async fn a_facility_fee_is_paid_online_once_and_a_paid_cancellation_is_refunded(
     let why = refused.text().await.unwrap();
     assert!(why.contains("取り消された予約"), "the page says why: {why}");
 
+    // A group whose fee is waived in full (障がい者団体 100%減免) reads 0 円 and why; nothing to pay.
+    let group = super::lottery::register_with(
+        app,
+        "group",
+        "手話サークル",
+        "しゅわさーくる",
+        &["shogaisha".into()],
+    )
+    .await
+    .unwrap();
+    let mut waived = person("kaigishitsu", &start, "手話サークル");
+    waived["resource"] = made["resource"].clone();
+    waived["registration"] = group.0.into();
+    waived["registration_code"] = group.1.into();
+    let (status, waived) = book(app, waived, None).await;
+    assert_eq!(
+        (status, waived["fee_yen"].clone()),
+        (201, 0.into()),
+        "{waived}"
+    );
+    let (number, code) = (
+        waived["booking_number"].as_str().unwrap(),
+        waived["cancel_code"].as_str().unwrap(),
+    );
+    let page = booking_page(app, number, code).await;
+    assert!(
+        page.contains("0円 障がいのある方の団体（100%減免）"),
+        "{page}"
+    );
+    assert!(!page.contains("使用料を支払う") && !page.contains("pay-at-counter"));
+    assert_eq!(press_pay(app, number, code).await.status(), 409);
+
     // A counter appointment has no fee: nothing to pay.
     let counter = slots(app, "tennyu-madoguchi", "").await;
     let (start, _, _) = counter[0].clone();

@@ -36,7 +36,7 @@ pub(super) async fn register(
 }
 
 /// Registers a person or group with the 減免 kinds staff confirmed.
-async fn register_with(
+pub(super) async fn register_with(
     app: &TestApp,
     kind: &str,
     name: &str,
