@@ -61,6 +61,20 @@ async function phonePage() {
   return context.newPage();
 }
 
+/** A phone page whose browser takes notifications, with `push` (see push-service.mjs) standing
+ * in for its push service: PushManager.prototype.subscribe alone is replaced. It enforces the
+ * site's CSP, as a resident's browser does (no axe here). */
+async function pushPhonePage(push) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ja-JP' });
+  await context.grantPermissions(['notifications'], { origin: base });
+  await context.addInitScript((subscription) => {
+    PushManager.prototype.subscribe = async function () {
+      return { endpoint: subscription.endpoint, expirationTime: null, toJSON: () => subscription };
+    };
+  }, push.subscription);
+  return context.newPage();
+}
+
 /** Where every checked page's screenshot goes (not committed): residents' pages at 390 px,
  * staff pages at 1366 px, as each test opens them. */
 const screenshots = process.env.MACHI_SCREENSHOTS ?? join(here, 'screenshots');
@@ -386,14 +400,7 @@ test('a resident books a meeting room, pays its fee online and turns on the remi
   const [link] = mail.text.match(/http:\/\/\S+\/bookings\/\S+/) ?? [];
   const push = await startPushService();
   try {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ja-JP' });
-    await context.grantPermissions(['notifications'], { origin: base });
-    await context.addInitScript((subscription) => {
-      PushManager.prototype.subscribe = async function () {
-        return { endpoint: subscription.endpoint, expirationTime: null, toJSON: () => subscription };
-      };
-    }, push.subscription);
-    const phone = await context.newPage();
+    const phone = await pushPhonePage(push);
     await phone.goto(link);
     assert.match(await phone.locator('#fee-paid').innerText(), /1,500円.*お支払い済み/);
     await phone.getByRole('button', { name: '前日のお知らせをこのブラウザでも受け取る' }).click();
@@ -1063,14 +1070,7 @@ test('a resident subscribes to 防災 for their area by e-mail and browser notif
   // This context enforces the site's CSP, as a resident's browser does (no axe here).
   const push = await startPushService();
   try {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ja-JP' });
-    await context.grantPermissions(['notifications'], { origin: base });
-    await context.addInitScript((subscription) => {
-      PushManager.prototype.subscribe = async function () {
-        return { endpoint: subscription.endpoint, expirationTime: null, toJSON: () => subscription };
-      };
-    }, push.subscription);
-    const phone = await context.newPage();
+    const phone = await pushPhonePage(push);
     await phone.goto(`${base}/subscribe`);
     await phone.getByLabel('防災', { exact: true }).check();
     await pickArea(phone, '北町');

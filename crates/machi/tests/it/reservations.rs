@@ -64,6 +64,27 @@ fn person(service: &str, start: &str, name: &str) -> Value {
     json!({"service": service, "start": start, "name": name, "email": "hanako@example.jp"})
 }
 
+/// Cancels through the API with the cancel code; the status.
+async fn cancel_by_api(app: &TestApp, number: &str, code: &str) -> u16 {
+    app.client
+        .delete(app.url(&format!("/api/v1/bookings/{number}?cancel_code={code}")))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Presses the booking page's cancel button.
+async fn cancel_on_page(app: &TestApp, number: &str, code: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/bookings/{number}/cancel")))
+        .form(&[("code", code)])
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn available_at(app: &TestApp, service: &str, start: &str) -> u64 {
     let day = &start[..10];
     slots(app, service, &format!("from={day}&to={day}"))
@@ -279,13 +300,7 @@ async fn the_cancellation_deadline_holds(app: &TestApp) {
     assert_eq!(status, 201, "{made}");
     let number = made["booking_number"].as_str().unwrap();
     let code = made["cancel_code"].as_str().unwrap();
-    let late = app
-        .client
-        .delete(app.url(&format!("/api/v1/bookings/{number}?cancel_code={code}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(late.status(), 409);
+    assert_eq!(cancel_by_api(app, number, code).await, 409);
     let page = app
         .get(&format!("/bookings/{number}?code={code}"))
         .await
@@ -341,13 +356,7 @@ async fn a_resident_books_and_cancels_on_the_pages_without_javascript(app: &Test
     };
     // Without its code, the booking is not shown.
     assert_eq!(app.get(&format!("/bookings/{number}")).await.status(), 404);
-    let cancelled = app
-        .client
-        .post(app.url(&format!("/bookings/{number}/cancel")))
-        .form(&[("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let cancelled = cancel_on_page(app, &number, &code).await;
     assert_eq!(cancelled.status(), 303);
     let after = app
         .get(cancelled.headers()["location"].to_str().unwrap())
@@ -481,13 +490,7 @@ async fn the_day_before_each_booking_gets_one_reminder(app: &TestApp) {
             .unwrap(),
         1
     );
-    let cancelled = app
-        .client
-        .delete(app.url(&format!("/api/v1/bookings/{number}?cancel_code={code}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), 200);
+    assert_eq!(cancel_by_api(app, number, code).await, 200);
     // Booked, changed and cancelled each told the resident; two reminders went out.
     assert_eq!(app.store.unsent_mail().await.unwrap(), before + 4);
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{book, person, slots, with_demo_services};
+use super::{book, cancel_on_page, person, slots, with_demo_services};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
@@ -115,14 +115,7 @@ async fn a_facility_fee_is_paid_online_once_and_a_paid_cancellation_is_refunded(
 
     // Cancelled after paying: the resident reads that the refund follows, and reconciliation
     // flags it for the department.
-    let cancelled = app
-        .client
-        .post(app.url(&format!("/bookings/{number}/cancel")))
-        .form(&[("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), 303);
+    assert_eq!(cancel_on_page(app, &number, &code).await.status(), 303);
     let page = booking_page(app, &number, &code).await;
     assert!(page.contains("還付"), "{page}");
     let mails = app

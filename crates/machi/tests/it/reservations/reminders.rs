@@ -147,13 +147,7 @@ async fn the_reminder_goes_to_the_browser_and_line_the_booker_chose(app: &TestAp
     assert_eq!(receivers.at("/line/push").len(), 1);
 
     // A cancelled booking takes no new place to remind.
-    let cancelled = app
-        .client
-        .delete(app.url(&format!("/api/v1/bookings/{number}?cancel_code={code}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), 200);
+    assert_eq!(super::cancel_by_api(app, &number, &code).await, 200);
     assert_eq!(
         post(push(&code, public.clone())).await.unwrap().status(),
         409
