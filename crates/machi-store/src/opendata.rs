@@ -36,6 +36,27 @@ pub struct ResourceRecord {
     pub modified_at: crate::Time,
 }
 
+impl ResourceRecord {
+    /// Only rows in the datastore (made by `datastore_create` with a `resource`): no file, no
+    /// link.
+    pub fn is_datastore_only(&self) -> bool {
+        self.file_sha256.is_none() && self.url.is_empty()
+    }
+
+    /// Where the resource is fetched, under the site's address `base` (empty for a path): an
+    /// uploaded file's download, a datastore-only table's dump (CKAN's `/datastore/dump/{id}`),
+    /// or the link given.
+    pub fn link(&self, base: &str) -> String {
+        if self.file_sha256.is_some() {
+            format!("{base}/opendata/resources/{}/download", self.id)
+        } else if self.is_datastore_only() {
+            format!("{base}/datastore/dump/{}", self.id)
+        } else {
+            self.url.clone()
+        }
+    }
+}
+
 /// A resource as given: its file is stored elsewhere, by hash.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceInput {

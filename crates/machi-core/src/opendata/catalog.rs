@@ -20,8 +20,24 @@ pub struct License {
     pub open: bool,
 }
 
-/// CC BY 4.0 first: the default, and what the national guideline (オープンデータ基本指針) asks.
-pub const LICENSES: [License; 6] = [
+const fn ckan_license(
+    id: &'static str,
+    title: &'static str,
+    url: &'static str,
+    open: bool,
+) -> License {
+    License {
+        id,
+        title,
+        url,
+        open,
+    }
+}
+
+/// CC BY 4.0 first: the default, and what the national guideline (オープンデータ基本指針) asks;
+/// then the licences of a default CKAN that machi has no own id for, under CKAN's ids and
+/// titles, so that a dataset moved from CKAN keeps its licence.
+pub const LICENSES: [License; 16] = [
     License {
         id: "CC-BY-4.0",
         title: "クリエイティブ・コモンズ 表示 4.0 国際 (CC BY 4.0)",
@@ -58,12 +74,88 @@ pub const LICENSES: [License; 6] = [
         url: "",
         open: false,
     },
+    ckan_license("notspecified", "License not specified", "", false),
+    ckan_license(
+        "odc-pddl",
+        "Open Data Commons Public Domain Dedication and License (PDDL)",
+        "http://www.opendefinition.org/licenses/odc-pddl",
+        true,
+    ),
+    ckan_license(
+        "odc-by",
+        "Open Data Commons Attribution License",
+        "http://www.opendefinition.org/licenses/odc-by",
+        true,
+    ),
+    ckan_license(
+        "gfdl",
+        "GNU Free Documentation License",
+        "http://www.opendefinition.org/licenses/gfdl",
+        true,
+    ),
+    ckan_license("other-open", "Other (Open)", "", true),
+    ckan_license("other-pd", "Other (Public Domain)", "", true),
+    ckan_license("other-at", "Other (Attribution)", "", true),
+    ckan_license(
+        "uk-ogl",
+        "UK Open Government Licence (OGL)",
+        "http://reference.data.gov.uk/id/open-government-licence",
+        true,
+    ),
+    ckan_license(
+        "cc-nc",
+        "Creative Commons Non-Commercial (Any)",
+        "http://creativecommons.org/licenses/by-nc/2.0/",
+        false,
+    ),
+    ckan_license("other-nc", "Other (Non-Commercial)", "", false),
+];
+
+/// A default CKAN's ids for licences machi names its own way: a dataset given one is stored
+/// under machi's id (`cc-by` → `CC-BY-4.0`), and `license_list` lists both.
+pub const CKAN_LICENSE_ALIASES: [License; 4] = [
+    ckan_license(
+        "cc-by",
+        "Creative Commons Attribution",
+        "http://www.opendefinition.org/licenses/cc-by",
+        true,
+    ),
+    ckan_license(
+        "cc-by-sa",
+        "Creative Commons Attribution Share-Alike",
+        "http://www.opendefinition.org/licenses/cc-by-sa",
+        true,
+    ),
+    ckan_license(
+        "cc-zero",
+        "Creative Commons CCZero",
+        "http://www.opendefinition.org/licenses/cc-zero",
+        true,
+    ),
+    ckan_license(
+        "odc-odbl",
+        "Open Data Commons Open Database License (ODbL)",
+        "http://www.opendefinition.org/licenses/odc-odbl",
+        true,
+    ),
 ];
 
 pub const DEFAULT_LICENSE: &str = "CC-BY-4.0";
 
 pub fn license(id: &str) -> Option<&'static License> {
     LICENSES.iter().find(|l| l.id == id)
+}
+
+/// machi's id for a licence id, CKAN's aliases included (`cc-zero` → `CC0-1.0`); other ids
+/// are given back as they are.
+pub fn canonical_license(id: &str) -> &str {
+    match id {
+        "cc-by" => "CC-BY-4.0",
+        "cc-by-sa" => "CC-BY-SA-4.0",
+        "cc-zero" => "CC0-1.0",
+        "odc-odbl" => "ODbL-1.0",
+        other => other,
+    }
 }
 
 /// A group of the catalog: one category of the national recommended dataset list.
@@ -186,6 +278,7 @@ impl DatasetInput {
         if self.license_id.is_empty() {
             self.license_id = DEFAULT_LICENSE.into();
         }
+        self.license_id = canonical_license(&self.license_id).to_string();
         if license(&self.license_id).is_none() {
             let known: Vec<&str> = LICENSES.iter().map(|l| l.id).collect();
             problems.push(problem(

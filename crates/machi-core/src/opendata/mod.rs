@@ -15,6 +15,7 @@
 //!   definitions the reference marks uncertain give warnings, not errors.
 
 pub mod catalog;
+pub mod copy_text;
 pub mod ingest;
 pub mod interval;
 pub mod standard;

@@ -39,6 +39,8 @@ pub struct SearchQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
     pub include_total: bool,
+    /// Each distinct combination of the returned fields once (`total` counts them).
+    pub distinct: bool,
 }
 
 /// CKAN's `q`: words anywhere in the record, or words per field.
@@ -69,6 +71,7 @@ impl Default for SearchQuery {
             limit: None,
             offset: None,
             include_total: true,
+            distinct: false,
         }
     }
 }
@@ -162,6 +165,81 @@ fn order_by(all: &[Field], sort: Option<&str>) -> Result<String> {
     Ok(terms.join(", "))
 }
 
+/// `ORDER BY` of a `distinct` page: the `sort` terms (each must be a returned field, as
+/// PostgreSQL requires of `SELECT DISTINCT`), then every returned field, so pages are stable.
+fn distinct_order_by(all: &[Field], fields: &[Field], sort: Option<&str>) -> Result<String> {
+    let mut terms: Vec<String> = Vec::new();
+    if sort.is_some_and(|s| !s.trim().is_empty()) {
+        let sorted = order_by(all, sort)?;
+        for term in sorted.split(", ").filter(|t| *t != "_id") {
+            let column = term.rsplit_once(' ').map_or(term, |(column, _)| column);
+            if !fields.iter().any(|f| quote(&f.id) == column) {
+                return Err(DatastoreError::invalid(
+                    "sort",
+                    format!("with distinct, sort only by returned fields: {column}"),
+                ));
+            }
+            terms.push(term.to_string());
+        }
+    }
+    terms.extend(fields.iter().map(|f| quote(&f.id)));
+    Ok(terms.join(", "))
+}
+
+/// The column a ranked search adds, as CKAN names it.
+const RANK: &str = "\"rank\"";
+
+/// The words of a `q` over the whole record, whose records are ranked (CKAN's `rank`); a
+/// distinct page has no rank, as it has no single record.
+fn ranked_words(query: &SearchQuery) -> Option<&str> {
+    match &query.q {
+        Some(FullText::Anywhere(q)) if !q.trim().is_empty() && !query.distinct => Some(q.trim()),
+        _ => None,
+    }
+}
+
+/// The fields `q` looks into.
+fn texts(all: &[Field]) -> Vec<&Field> {
+    all.iter()
+        .filter(|f| f.kind.is_searched_as_text())
+        .collect()
+}
+
+/// `SELECT [DISTINCT] fields [, rank] FROM table WHERE …`: the rows a page and its count are
+/// taken from. The rank of a record is the share of its text fields that hold the words (CKAN
+/// ranks by PostgreSQL's full-text `ts_rank`, which SQLite lacks; this orders the same way
+/// for the substring search machi does, on both databases).
+fn push_selection(
+    sql: &mut Sql,
+    backend: Backend,
+    table: &str,
+    all: &[Field],
+    fields: &[Field],
+    query: &SearchQuery,
+    rank: Option<(Vec<&Field>, &str)>,
+) -> Result<()> {
+    let columns: Vec<String> = fields.iter().map(|f| quote(&f.id)).collect();
+    let distinct = if query.distinct { "DISTINCT " } else { "" };
+    sql.push(&format!("SELECT {distinct}{}", columns.join(", ")));
+    if let Some((texts, q)) = rank.filter(|(texts, _)| !texts.is_empty()) {
+        sql.push(", CAST((");
+        for (i, field) in texts.iter().enumerate() {
+            if i > 0 {
+                sql.push(" + ");
+            }
+            sql.push("CASE WHEN ");
+            push_like(sql, backend, field, q);
+            sql.push(" THEN 1 ELSE 0 END");
+        }
+        sql.push(&format!(
+            ") AS DOUBLE PRECISION) / {} AS {RANK}",
+            texts.len()
+        ));
+    }
+    sql.push(&format!(" FROM {table}"));
+    push_where(sql, backend, all, query, "filters")
+}
+
 /// A filter value in its field's type, or a validation error naming the field.
 fn filter_cell(field: &Field, value: &Value, key: &'static str) -> Result<Cell> {
     let text = match value {
@@ -216,12 +294,8 @@ pub(super) fn push_where(
     }
     match &query.q {
         Some(FullText::Anywhere(q)) if !q.trim().is_empty() => {
-            let texts: Vec<&Field> = all
-                .iter()
-                .filter(|f| f.kind.is_searched_as_text())
-                .collect();
             and(sql);
-            push_substring(sql, backend, &texts, q.trim());
+            push_substring(sql, backend, &texts(all), q.trim());
         }
         Some(FullText::PerField(per_field)) => {
             for (id, q) in per_field.iter().filter(|(_, q)| !q.trim().is_empty()) {
@@ -261,11 +335,6 @@ fn push_any_of(sql: &mut Sql, field: &Field, cells: Vec<Cell>) {
 /// `q`: a substring of any of `texts`, ignoring case; columns kept as numbers are read as
 /// their text.
 fn push_substring(sql: &mut Sql, backend: Backend, texts: &[&Field], q: &str) {
-    let like = match backend {
-        Backend::Sqlite => "LIKE",
-        Backend::Postgres => "ILIKE",
-    };
-    let pattern = format!("%{}%", like_escape(q));
     sql.push("(");
     if texts.is_empty() {
         sql.push("1 = 0");
@@ -274,15 +343,24 @@ fn push_substring(sql: &mut Sql, backend: Backend, texts: &[&Field], q: &str) {
         if i > 0 {
             sql.push(" OR ");
         }
-        let column = match field.kind.storage() {
-            Storage::Text => quote(&field.id),
-            _ => format!("CAST({} AS TEXT)", quote(&field.id)),
-        };
-        sql.push(&format!("{column} {like} "))
-            .bind(Param::Text(pattern.clone()))
-            .push(" ESCAPE '\\'");
+        push_like(sql, backend, field, q);
     }
     sql.push(")");
+}
+
+/// `field` holds `q`, ignoring case; a column kept as a number is read as its text.
+fn push_like(sql: &mut Sql, backend: Backend, field: &Field, q: &str) {
+    let like = match backend {
+        Backend::Sqlite => "LIKE",
+        Backend::Postgres => "ILIKE",
+    };
+    let column = match field.kind.storage() {
+        Storage::Text => quote(&field.id),
+        _ => format!("CAST({} AS TEXT)", quote(&field.id)),
+    };
+    sql.push(&format!("{column} {like} "))
+        .bind(Param::Text(format!("%{}%", like_escape(q))))
+        .push(" ESCAPE '\\'");
 }
 
 /// One column of a row as the cell it keeps.
@@ -330,14 +408,35 @@ impl Store {
     ) -> Result<SearchResult> {
         let resource = registered(&self.pool, tenant, resource_id).await?;
         let all = all_fields(&resource.fields);
-        let fields = chosen(&all, query.fields.as_deref())?;
-        let order = order_by(&all, query.sort.as_deref())?;
+        let mut fields = chosen(&all, query.fields.as_deref())?;
+        let ranked = ranked_words(query);
+        let order = match (query.distinct, ranked, query.sort.as_deref()) {
+            (true, _, sort) => distinct_order_by(&all, &fields, sort)?,
+            (false, Some(_), None | Some("")) => format!("{RANK} DESC, _id"),
+            (false, _, sort) => order_by(&all, sort)?,
+        };
         let (limit, offset) = page_bounds(query)?;
         let table = quote(&resource.table_name);
-        let columns: Vec<String> = fields.iter().map(|f| quote(&f.id)).collect();
-        let select = format!("SELECT {} FROM {table}", columns.join(", "));
-        let mut sql = Sql::new(self.backend, &select);
-        push_where(&mut sql, self.backend, &all, query, "filters")?;
+        // A distinct page is ordered by what it returns (`_id` may not be among it).
+        let mut sql = Sql::new(
+            self.backend,
+            if query.distinct {
+                "SELECT * FROM ("
+            } else {
+                ""
+            },
+        );
+        let rank = ranked.map(|q| (texts(&all), q));
+        push_selection(&mut sql, self.backend, &table, &all, &fields, query, rank)?;
+        if ranked.is_some() {
+            fields.push(Field {
+                id: "rank".into(),
+                kind: ColumnType::Float8,
+            });
+        }
+        if query.distinct {
+            sql.push(") page");
+        }
         sql.push(&format!(" ORDER BY {order} LIMIT "))
             .bind(Param::Int(limit))
             .push(" OFFSET ")
@@ -367,8 +466,10 @@ impl Store {
     }
 
     async fn count(&self, table: &str, all: &[Field], query: &SearchQuery) -> Result<i64> {
-        let mut sql = Sql::new(self.backend, &format!("SELECT COUNT(*) FROM {table}"));
-        push_where(&mut sql, self.backend, all, query, "filters")?;
+        let fields = chosen(all, query.fields.as_deref())?;
+        let mut sql = Sql::new(self.backend, "SELECT COUNT(*) FROM (");
+        push_selection(&mut sql, self.backend, table, all, &fields, query, None)?;
+        sql.push(") matched");
         Ok(sqlx::query_scalar_with(sql.text(), sql.arguments())
             .fetch_one(&self.pool)
             .await?)

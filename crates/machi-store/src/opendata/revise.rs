@@ -1,6 +1,7 @@
 //! A resource's file replaced by a new version: the same resource (its id, address and place
 //! in the dataset stay, so links and CKAN clients follow it), a new file, audited with the
-//! digest of the one it replaced (which stays stored, so the old version can be found again).
+//! digest of the one it replaced (which stays stored, so the old version can be found again);
+//! and a resource just added withdrawn when what it was added for failed.
 
 use serde_json::json;
 
@@ -65,5 +66,34 @@ impl Store {
         self.resource(tenant, resource_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("resource {resource_id} vanished")))
+    }
+
+    /// Withdraws a resource added moments ago whose table could not be made
+    /// (`datastore_create` with a `resource`), so that the failed call leaves nothing behind;
+    /// only a resource with neither file nor link nor datastore rows is withdrawn.
+    pub async fn withdraw_new_resource(&self, tenant: &str, id: &str, actor: &str) -> Result<()> {
+        let mut audited = self.begin_audited(tenant).await?;
+        let removed = sqlx::query(
+            "DELETE FROM od_resources WHERE tenant_id = $1 AND id = $2 AND file_sha256 IS NULL \
+             AND url = '' AND NOT EXISTS (SELECT 1 FROM datastore_resources t \
+             WHERE t.tenant_id = od_resources.tenant_id AND t.resource_id = od_resources.id)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *audited.tx)
+        .await?
+        .rows_affected();
+        if removed > 0 {
+            audited
+                .append(&AuditEntry::new(
+                    actor,
+                    "resource.withdraw",
+                    &format!("resource:{id}"),
+                    json!({"why": "datastore_create failed"}),
+                ))
+                .await?;
+            audited.commit().await?;
+        }
+        Ok(())
     }
 }

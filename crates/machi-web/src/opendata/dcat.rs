@@ -97,11 +97,7 @@ fn dataset_triples(base: &str, dataset: &DatasetRecord, out: &mut Vec<Triple>) {
     }
     let licence = license(&d.license_id).filter(|l| !l.url.is_empty());
     for resource in &dataset.resources {
-        let url = if resource.file_sha256.is_some() {
-            format!("{base}/opendata/resources/{}/download", resource.id)
-        } else {
-            resource.url.clone()
-        };
+        let url = resource.link(base);
         let distribution = format!("{base}/opendata/resources/{}", resource.id);
         out.push((
             subject.clone(),

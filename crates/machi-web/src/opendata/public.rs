@@ -282,11 +282,7 @@ impl DatasetPage {
     }
 
     fn href(&self, resource: &ResourceRecord) -> String {
-        if resource.file_sha256.is_some() {
-            format!("/opendata/resources/{}/download", resource.id)
-        } else {
-            resource.url.clone()
-        }
+        resource.link("")
     }
 }
 
@@ -447,11 +443,7 @@ pub(super) async fn feed(
         .resources
         .iter()
         .map(|r| {
-            let href = if r.file_sha256.is_some() {
-                format!("{base}/opendata/resources/{}/download", r.id)
-            } else {
-                r.url.clone()
-            };
+            let href = r.link(&base);
             EntryBuilder::default()
                 .id(format!(
                     "urn:machi:{}:resource:{}:{}",

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::harness::{TestApp, CITY};
 use crate::on_both_backends;
 
+mod compat;
 mod datastore;
 mod write;
 

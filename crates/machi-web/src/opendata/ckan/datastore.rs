@@ -1,14 +1,22 @@
 //! The datastore read actions: `datastore_search` (filters, q, fields, sort, limit, offset,
-//! include_total) and `datastore_info`, for resources of published datasets, in CKAN's shapes
-//! (`fields` with `_id` first, `records` as objects, `total`, `_links`; `meta` and each
-//! field's `schema`).
+//! include_total, distinct, records_format) and `datastore_info`, for resources of published
+//! datasets, in CKAN's shapes (`fields` with `_id` first, `records` as objects, lists or
+//! COPY-style text, `total`, `_links`; `meta` and each field's `schema`); and the table's
+//! rows as CSV at `/datastore/dump/{id}`.
 
+use axum::extract::{Path, State};
+use axum::response::Response;
+use machi_core::opendata::copy_text::{copy_text, Delimiter};
 use machi_core::opendata::ingest::Field;
-use machi_store::datastore::{DatastoreError, FullText, Invalid, SearchQuery, MAX_LIMIT};
+use machi_store::datastore::{
+    DatastoreError, FullText, Invalid, SearchQuery, SearchResult, MAX_LIMIT,
+};
 use serde_json::{json, Map, Value};
 
 use super::package::Call;
 use super::{CkanError, Params};
+use crate::kit::{named_download, ApiError, City};
+use crate::AppState;
 
 impl From<DatastoreError> for CkanError {
     fn from(error: DatastoreError) -> Self {
@@ -113,12 +121,58 @@ pub(super) fn search_query(p: &Params) -> Result<SearchQuery, CkanError> {
         limit: Some(p.int("limit", 100, 0, i64::MAX)?.min(MAX_LIMIT)),
         offset: Some(p.int("offset", 0, 0, i64::MAX)?),
         include_total: p.flag("include_total", true)?,
+        distinct: p.flag("distinct", false)?,
     })
+}
+
+/// How `records` is given: objects (the default), lists in `fields` order, or COPY-style CSV
+/// or TSV text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordsFormat {
+    Objects,
+    Lists,
+    Text(Delimiter),
+}
+
+impl RecordsFormat {
+    const NAMES: [&'static str; 4] = ["objects", "lists", "csv", "tsv"];
+
+    fn read(p: &Params) -> Result<Self, CkanError> {
+        let name = p.text("records_format").unwrap_or_else(|| "objects".into());
+        match name.as_str() {
+            "objects" => Ok(Self::Objects),
+            "lists" => Ok(Self::Lists),
+            "csv" => Ok(Self::Text(Delimiter::Comma)),
+            "tsv" => Ok(Self::Text(Delimiter::Tab)),
+            _ => Err(CkanError::validation(
+                "records_format",
+                format!("Value must be one of {:?}", Self::NAMES).replace('"', "'"),
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Objects => "objects",
+            Self::Lists => "lists",
+            Self::Text(Delimiter::Comma) => "csv",
+            Self::Text(Delimiter::Tab) => "tsv",
+        }
+    }
+
+    fn records(self, found: &SearchResult) -> Value {
+        match self {
+            Self::Objects => json!(found.records()),
+            Self::Lists => json!(found.rows),
+            Self::Text(delimiter) => Value::String(copy_text(&found.rows, delimiter)),
+        }
+    }
 }
 
 pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
     let resource_id = published_resource(call, &call.params).await?;
     let query = search_query(&call.params)?;
+    let format = RecordsFormat::read(&call.params)?;
     let found = call
         .state
         .store
@@ -128,11 +182,12 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
     let mut result = json!({
         "resource_id": resource_id,
         "fields": result_fields(&found.fields),
-        "records": found.records(),
+        "records": format.records(&found),
         "limit": found.limit,
         "offset": found.offset,
         "include_total": query.include_total,
-        "records_format": "objects",
+        "records_format": format.name(),
+        "total_estimation_threshold": Value::Null,
         "_links": {
             "start": start,
             "next": format!("{start}&offset={}", found.offset + found.limit),
@@ -143,18 +198,30 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
         object.insert("total_was_estimated".into(), json!(false));
     }
     if let Some(object) = result.as_object_mut() {
-        match query.q {
+        match &query.q {
             Some(FullText::Anywhere(q)) => object.insert("q".into(), json!(q)),
             Some(FullText::PerField(q)) => object.insert("q".into(), json!(q)),
             None => None,
         };
     }
-    if !query.filters.is_empty() {
-        if let Some(object) = result.as_object_mut() {
-            object.insert("filters".into(), Value::Object(query.filters));
-        }
+    if let Some(object) = result.as_object_mut() {
+        echo_asked(object, &call.params, &query);
     }
     Ok(result)
+}
+
+/// What CKAN's result repeats of the call when it was asked: `filters`, `sort`, `distinct`,
+/// and the `fields` named (the result's own `fields` describes them).
+fn echo_asked(result: &mut Map<String, Value>, params: &Params, query: &SearchQuery) {
+    if params.0.contains_key("filters") {
+        result.insert("filters".into(), Value::Object(query.filters.clone()));
+    }
+    if let Some(sort) = &query.sort {
+        result.insert("sort".into(), json!(sort));
+    }
+    if params.0.contains_key("distinct") {
+        result.insert("distinct".into(), json!(query.distinct));
+    }
 }
 
 /// The fields of a page as CKAN lists them: `_id` is CKAN's own `int`.
@@ -163,6 +230,10 @@ fn result_fields(fields: &[Field]) -> Vec<Value> {
         .iter()
         .map(|f| match f.id.as_str() {
             "_id" => json!({"id": "_id", "type": "int"}),
+            // The rank a `q` over the whole record adds, as CKAN types it.
+            "rank" if f.kind == machi_core::opendata::types::ColumnType::Float8 => {
+                json!({"id": "rank", "type": "float"})
+            }
             _ => json!(f),
         })
         .collect()
@@ -207,4 +278,57 @@ pub(super) async fn info(call: &Call<'_>) -> Result<Value, CkanError> {
         },
         "fields": fields,
     }))
+}
+
+/// `/datastore/dump/{id}`: every row of a published resource's table as CSV with a header of
+/// the field ids, `_id` first, as CKAN's dump gives it (the rows as `records_format=csv`).
+pub(crate) async fn dump(
+    State(state): State<AppState>,
+    City(city): City,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("There is no such table.");
+    let resource = state
+        .store
+        .resource(&city.id, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    state
+        .store
+        .dataset(&city.id, &resource.dataset_id)
+        .await?
+        .filter(|d| d.state == "active")
+        .ok_or_else(not_found)?;
+    let mut text = String::new();
+    let mut offset = 0;
+    loop {
+        let query = SearchQuery {
+            limit: Some(MAX_LIMIT),
+            offset: Some(offset),
+            include_total: false,
+            ..SearchQuery::default()
+        };
+        let page = match state.store.datastore_search(&city.id, &id, &query).await {
+            Ok(page) => page,
+            Err(DatastoreError::NotFound(_)) => return Err(not_found()),
+            Err(DatastoreError::Store(error)) => return Err(error.into()),
+            Err(DatastoreError::Validation(invalid)) => {
+                return Err(ApiError::internal(invalid.message))
+            }
+        };
+        if offset == 0 {
+            let header: Vec<Value> = page.fields.iter().map(|f| json!(f.id)).collect();
+            text.push_str(&copy_text(&[header], Delimiter::Comma));
+        }
+        text.push_str(&copy_text(&page.rows, Delimiter::Comma));
+        if (page.rows.len() as i64) < MAX_LIMIT {
+            break;
+        }
+        offset += MAX_LIMIT;
+    }
+    Ok(named_download(
+        text.into_bytes(),
+        "text/csv; charset=utf-8",
+        &format!("{id}.csv"),
+    ))
 }

@@ -6,6 +6,7 @@
 
 use machi_core::opendata::types::ColumnType;
 use machi_store::datastore::{CreateSpec, Declared, WriteMethod};
+use machi_store::opendata::ResourceInput;
 use serde_json::{json, Map, Value};
 
 use super::datastore::filters;
@@ -80,24 +81,88 @@ pub(super) fn primary_key(params: &Params) -> Result<Option<Vec<String>>, CkanEr
     }
 }
 
+/// A resource `datastore_create` adds to a dataset before making its table (`resource:
+/// {"package_id": …, "name": …}`, CKAN's way of publishing a table in one call): with no `url`,
+/// its rows are all there is, served at `/datastore/dump/{id}`.
+async fn new_resource(call: &Call<'_>, given: &Value) -> Result<(String, String), CkanError> {
+    let user = actor(call).await?;
+    let given = given
+        .as_object()
+        .ok_or_else(|| CkanError::validation("resource", "resource must be a dict"))?;
+    let text = |key: &str| given.get(key).and_then(Value::as_str).unwrap_or_default();
+    let package_id = text("package_id");
+    if package_id.is_empty() {
+        return Err(CkanError::validation("package_id", "Missing value"));
+    }
+    let dataset = writable(call, &user, package_id).await?;
+    let url = text("url");
+    if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
+        return Err(CkanError::validation("url", "give the file's http(s) URL"));
+    }
+    let input = ResourceInput {
+        name: text("name").to_string(),
+        description: text("description").to_string(),
+        format: text("format").to_ascii_uppercase(),
+        url: url.to_string(),
+        ..ResourceInput::default()
+    };
+    let added = call
+        .state
+        .store
+        .add_resource(&call.city.id, &dataset.id, &input, &user.email)
+        .await?;
+    Ok((added.id, user.email))
+}
+
 pub(super) async fn datastore_create(call: &Call<'_>) -> Outcome {
-    let resource_id = writable_resource(call).await?;
+    let given_resource = call.params.0.get("resource").filter(|r| !r.is_null());
     let spec = CreateSpec {
         fields: declared_fields(&call.params)?,
         primary_key: primary_key(&call.params)?,
         records: records(&call.params)?,
     };
-    let resource = call
-        .state
-        .store
+    let (resource_id, added_by) = match (given_resource, call.params.text("resource_id")) {
+        (Some(_), Some(_)) => {
+            return Err(CkanError::validation(
+                "resource",
+                "resource cannot be used with resource_id",
+            ))
+        }
+        (None, None) => {
+            return Err(CkanError::validation(
+                "resource_id",
+                "resource_id or resource required",
+            ))
+        }
+        (Some(given), None) => {
+            let (id, actor) = new_resource(call, given).await?;
+            (id, Some(actor))
+        }
+        (None, Some(_)) => (writable_resource(call).await?, None),
+    };
+    let store = &call.state.store;
+    let created = store
         .datastore_create(&call.city.id, &resource_id, spec)
-        .await?;
+        .await;
+    let resource = match (created, added_by) {
+        (Ok(resource), _) => resource,
+        (Err(error), Some(actor)) => {
+            store
+                .withdraw_new_resource(&call.city.id, &resource_id, &actor)
+                .await?;
+            return Err(error.into());
+        }
+        (Err(error), None) => return Err(error.into()),
+    };
     let mut result = json!({
         "resource_id": resource_id,
         "fields": resource.fields,
         "method": "insert",
         "total": resource.row_count,
     });
+    if let Some(given) = given_resource {
+        result["resource"] = given.clone();
+    }
     if !resource.primary_key.is_empty() {
         result["primary_key"] = json!(resource.primary_key);
     }
@@ -130,17 +195,41 @@ pub(super) async fn datastore_upsert(call: &Call<'_>) -> Outcome {
     }))
 }
 
+/// `datastore_delete`: without `filters` (or with `null`) the whole table goes; with a dict,
+/// the rows it matches (`{}` is every row, the table stays).
 pub(super) async fn datastore_delete(call: &Call<'_>) -> Outcome {
     let resource_id = writable_resource(call).await?;
-    let store = &call.state.store;
-    if call.params.0.contains_key("filters") {
-        let filters = filters(&call.params)?;
-        store
-            .datastore_delete_rows(&call.city.id, &resource_id, &filters)
+    if matches!(call.params.0.get("filters"), None | Some(Value::Null)) {
+        call.state
+            .store
+            .datastore_drop(&call.city.id, &resource_id)
             .await?;
-        Ok(json!({"resource_id": resource_id, "filters": filters}))
-    } else {
-        store.datastore_drop(&call.city.id, &resource_id).await?;
-        Ok(json!({"resource_id": resource_id}))
+        return Ok(json!({"resource_id": resource_id}));
     }
+    delete_rows(call, resource_id).await
+}
+
+/// `datastore_records_delete` (CKAN 2.11): the rows `filters` match, never the table;
+/// `filters` is required.
+pub(super) async fn datastore_records_delete(call: &Call<'_>) -> Outcome {
+    let resource_id = writable_resource(call).await?;
+    if matches!(call.params.0.get("filters"), None | Some(Value::Null)) {
+        return Err(CkanError::validation("filters", "Missing value"));
+    }
+    delete_rows(call, resource_id).await
+}
+
+async fn delete_rows(call: &Call<'_>, resource_id: String) -> Outcome {
+    if matches!(call.params.0.get("filters"), Some(Value::String(text)) if text.trim().is_empty()) {
+        return Err(CkanError::validation(
+            "filters",
+            "filters must be either a dict or null.",
+        ));
+    }
+    let filters = filters(&call.params)?;
+    call.state
+        .store
+        .datastore_delete_rows(&call.city.id, &resource_id, &filters)
+        .await?;
+    Ok(json!({"resource_id": resource_id, "filters": filters}))
 }

@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/3/action/{action}", any(action))
         .route("/api/action/{action}", any(action))
+        .route("/datastore/dump/{id}", axum::routing::get(datastore::dump))
 }
 
 /// A call's parameters, whichever way they came.

@@ -2,7 +2,7 @@
 //! facets, organizations (departments), groups (the recommended dataset categories), tags,
 //! resources and licences, in the shapes CKAN returns them.
 
-use machi_core::opendata::catalog::{license, Group, LICENSES};
+use machi_core::opendata::catalog::{license, Group, CKAN_LICENSE_ALIASES, LICENSES};
 use machi_core::opendata::standard::Definitions;
 use machi_core::procedures::DepartmentRef;
 use machi_store::opendata::{
@@ -52,6 +52,7 @@ pub(crate) async fn dispatch(action: &str, call: Call<'_>) -> Option<Outcome> {
         "datastore_create" => super::datastore_write::datastore_create(&call).await,
         "datastore_upsert" => super::datastore_write::datastore_upsert(&call).await,
         "datastore_delete" => super::datastore_write::datastore_delete(&call).await,
+        "datastore_records_delete" => super::datastore_write::datastore_records_delete(&call).await,
         _ => return None,
     })
 }
@@ -73,13 +74,19 @@ fn ckan_time(time: machi_store::Time) -> String {
     time.stored().trim_end_matches('Z').to_string()
 }
 
+/// `license_list`: machi's licences and a default CKAN's ids for the same ones, in CKAN's
+/// shape (every value a string, as CKAN's `License.copy()` gives them).
 fn licenses() -> Value {
     Value::Array(
         LICENSES
             .iter()
+            .chain(CKAN_LICENSE_ALIASES.iter())
             .map(|l| {
                 json!({"id": l.id, "title": l.title, "url": l.url,
                     "od_conformance": if l.open { "approved" } else { "not reviewed" },
+                    "osd_conformance": "not reviewed",
+                    "domain_content": "False", "domain_data": "True", "domain_software": "False",
+                    "family": "", "is_generic": "False", "maintainer": "",
                     "status": "active"})
             })
             .collect(),
@@ -129,17 +136,18 @@ fn resource_json(
     license_id: &str,
     in_datastore: &HashSet<String>,
 ) -> Value {
-    let uploaded = resource.file_sha256.is_some();
-    let url = if uploaded {
-        format!("{}/opendata/resources/{}/download", call.base, resource.id)
+    let url_type = if resource.file_sha256.is_some() {
+        json!("upload")
+    } else if resource.is_datastore_only() {
+        json!("datastore")
     } else {
-        resource.url.clone()
+        Value::Null
     };
     json!({
         "id": resource.id, "package_id": resource.dataset_id, "position": resource.position,
         "name": resource.name, "description": resource.description,
-        "format": resource.format, "url": url,
-        "url_type": if uploaded { json!("upload") } else { Value::Null },
+        "format": resource.format, "url": resource.link(call.base),
+        "url_type": url_type,
         "mimetype": resource.media_type, "size": resource.size_bytes,
         "created": ckan_time(resource.created_at),
         "last_modified": ckan_time(resource.modified_at),

@@ -17,7 +17,7 @@ use crate::on_both_backends;
 const WRITER: &str = "data@kikikanri.test";
 
 /// A writer of department kikikanri and their API token.
-async fn writer_token(app: &TestApp) -> String {
+pub(super) async fn writer_token(app: &TestApp) -> String {
     app.create_staff(WRITER, "staff", Some("kikikanri")).await;
     let (_, token) = app
         .store
