@@ -20,6 +20,7 @@
 //! million rows), which other writers wait out through `busy_timeout`.
 
 mod create;
+mod filters;
 mod records;
 mod search;
 mod write;

@@ -1,12 +1,13 @@
-//! `datastore_search` with CKAN's parameters: `filters` (exact match, a list for any of several
-//! values, ANDed across fields), `q`, `fields`, `sort`, `limit`, `offset`, `include_total`.
+//! `datastore_search` with CKAN's parameters: `filters` (CKAN 2.12's, see `filters.rs`), `q`,
+//! `fields`, `sort`, `limit`, `offset`, `include_total`, `distinct`.
 //!
 //! `q` is, as a first step, a case-insensitive substring over the text-like columns (`LIKE` on
 //! SQLite, which folds ASCII case only; `ILIKE` on PostgreSQL); given as an object
 //! (`{"名称": "大阪"}`) it looks into each named field, whatever its type, as CKAN's per-field
 //! full text does, and fields the resource lacks are passed over as CKAN passes them. It scans
-//! the table; CKAN's ranked full-text search (`_full_text`) is not built yet. Rows come in
-//! `_id` order unless `sort` says otherwise, so pages are stable.
+//! the table, and a `q` over the whole record adds a `rank` (see [`push_selection`]); CKAN's
+//! PostgreSQL full-text index (`_full_text`) is not built. Rows come in `_id` order (best rank
+//! first for a `q`) unless `sort` says otherwise, so pages are stable.
 
 use std::collections::BTreeMap;
 
@@ -241,7 +242,7 @@ fn push_selection(
 }
 
 /// A filter value in its field's type, or a validation error naming the field.
-fn filter_cell(field: &Field, value: &Value, key: &'static str) -> Result<Cell> {
+pub(super) fn filter_cell(field: &Field, value: &Value, key: &'static str) -> Result<Cell> {
     let text = match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -279,18 +280,9 @@ pub(super) fn push_where(
         sql.push(if clauses == 0 { " WHERE " } else { " AND " });
         clauses += 1;
     };
-    for (id, value) in &query.filters {
-        let field = find(all, id, key)?;
-        let values = match value {
-            Value::Array(values) => values.iter().collect::<Vec<_>>(),
-            value => vec![value],
-        };
-        let cells = values
-            .into_iter()
-            .map(|v| filter_cell(field, v, key))
-            .collect::<Result<Vec<_>>>()?;
+    if !query.filters.is_empty() {
         and(sql);
-        push_any_of(sql, field, cells);
+        super::filters::push_filters(sql, all, &query.filters, key)?;
     }
     match &query.q {
         Some(FullText::Anywhere(q)) if !q.trim().is_empty() => {
@@ -308,28 +300,6 @@ pub(super) fn push_where(
         _ => {}
     }
     Ok(())
-}
-
-/// `(f = $1 OR f = $2 OR f IS NULL)`; an empty list matches nothing, as CKAN's `IN ()` would.
-fn push_any_of(sql: &mut Sql, field: &Field, cells: Vec<Cell>) {
-    let column = quote(&field.id);
-    sql.push("(");
-    if cells.is_empty() {
-        sql.push("1 = 0");
-    }
-    for (i, cell) in cells.into_iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        match cell {
-            Cell::Null => sql.push(&format!("{column} IS NULL")),
-            Cell::Int(v) => sql.push(&format!("{column} = ")).bind(Param::Int(v)),
-            Cell::Numeric(v) => sql.push(&format!("{column} = ")).bind(Param::Float(v)),
-            Cell::Bool(v) => sql.push(&format!("{column} = ")).bind(Param::Bool(v)),
-            Cell::Text(v) => sql.push(&format!("{column} = ")).bind(Param::Text(v)),
-        };
-    }
-    sql.push(")");
 }
 
 /// `q`: a substring of any of `texts`, ignoring case; columns kept as numbers are read as

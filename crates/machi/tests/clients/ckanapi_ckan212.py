@@ -124,6 +124,30 @@ assert page["total_estimation_threshold"] is None and page["total"] == 10
 assert "sort" in refused("datastore_search", resource_id=table, sort="色")
 assert "filters" in refused("datastore_search", resource_id=table, filters={"色": "赤"})
 
+# CKAN 2.12's filter operators: comparisons, $or/$and, and a list of dicts for OR.
+assert search(filters={"capacity": {"gte": 100, "lt": 200}}, limit=0)["total"] == 10
+either = search(filters=[{"city": "大阪市"}, {"capacity": {"lte": 30}}], limit=0)
+assert either["total"] == 13 and either["filters"] == [{"city": "大阪市"}, {"capacity": {"lte": 30}}]
+nested = search(filters={"$or": [{"city": "堺市"}, {"city": "吹田市"}], "capacity": {"gt": 250}})
+assert nested["total"] == 10, nested["total"]
+assert [r["_id"] for r in nested["records"]] == [26, 28, 31, 33, 36, 38, 41, 43, 46, 48]
+assert search(filters={"city": ["堺市", {"eq": "吹田市"}]}, limit=0)["total"] == 20
+unknown_op = refused("datastore_search", resource_id=table, filters={"capacity": {"ne": 1}})
+assert "Unknown filter operation: ne" in unknown_op["filters"][0], unknown_op
+unknown_field = refused("datastore_search", resource_id=table, filters={"色": {"gt": 1}})
+assert unknown_field["filters"] == ["Unknown field: 色"], unknown_field
+
+# next_page: the filters for the page after, in _id order, while pages are full.
+assert "next_page" not in search(limit=20) and search(limit=20)["include_next_page"] is False
+first = search(limit=20, include_next_page=True)
+assert first["include_next_page"] is True and first["next_page"] == {"_id": {"gt": 20}}, first
+second = search(limit=20, include_next_page=True, filters=first["next_page"])
+assert [r["_id"] for r in second["records"]] == list(range(21, 41))
+last = search(limit=20, include_next_page=True, filters=second["next_page"])
+assert len(last["records"]) == 10 and "next_page" not in last
+backwards = search(limit=5, sort="_id desc", include_next_page=True)
+assert backwards["next_page"] == {"_id": {"lt": 46}}, backwards["next_page"]
+
 # q ranks the records: the field list ends with CKAN's float "rank", best first.
 ranked = search(q="避難所1", limit=3)
 assert ranked["fields"][-1] == {"id": "rank", "type": "float"}, ranked["fields"]
@@ -140,6 +164,8 @@ assert "filters" in refused("datastore_records_delete", resource_id=table)
 assert "filters" in refused("datastore_delete", resource_id=table, filters="")
 site.action.datastore_delete(resource_id=table, filters={"city": "豊中市"})
 assert search(limit=0)["total"] == 30
+site.action.datastore_delete(resource_id=table, filters={"capacity": {"gt": 450}})
+assert search(limit=0)["total"] == 27
 try:
     site.action.datastore_search_sql(sql=f'SELECT * FROM "{table}"')
     raise AssertionError("datastore_search_sql must not run")
