@@ -187,15 +187,36 @@ fn distinct_order_by(all: &[Field], fields: &[Field], sort: Option<&str>) -> Res
     Ok(terms.join(", "))
 }
 
-/// The column a ranked search adds, as CKAN names it.
-const RANK: &str = "\"rank\"";
+/// A rank column a `q` adds, as CKAN names it: `rank` for words anywhere in the record,
+/// `rank <field>` for each field of a `q` given per field.
+struct Rank<'a> {
+    column: String,
+    texts: Vec<&'a Field>,
+    words: &'a str,
+}
 
-/// The words of a `q` over the whole record, whose records are ranked (CKAN's `rank`); a
-/// distinct page has no rank, as it has no single record.
-fn ranked_words(query: &SearchQuery) -> Option<&str> {
+/// The ranks of a search's `q`; none for a distinct page, which has no single record.
+fn ranks<'a>(all: &'a [Field], query: &'a SearchQuery) -> Vec<Rank<'a>> {
     match &query.q {
-        Some(FullText::Anywhere(q)) if !q.trim().is_empty() && !query.distinct => Some(q.trim()),
-        _ => None,
+        _ if query.distinct => Vec::new(),
+        Some(FullText::Anywhere(q)) if !q.trim().is_empty() => vec![Rank {
+            column: "rank".into(),
+            texts: texts(all),
+            words: q.trim(),
+        }],
+        Some(FullText::PerField(per_field)) => per_field
+            .iter()
+            .filter(|(_, q)| !q.trim().is_empty())
+            .filter_map(|(id, q)| {
+                let field = all.iter().find(|f| &f.id == id)?;
+                Some(Rank {
+                    column: format!("rank {id}"),
+                    texts: vec![field],
+                    words: q.trim(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -206,10 +227,10 @@ fn texts(all: &[Field]) -> Vec<&Field> {
         .collect()
 }
 
-/// `SELECT [DISTINCT] fields [, rank] FROM table WHERE …`: the rows a page and its count are
-/// taken from. The rank of a record is the share of its text fields that hold the words (CKAN
-/// ranks by PostgreSQL's full-text `ts_rank`, which SQLite lacks; this orders the same way
-/// for the substring search machi does, on both databases).
+/// `SELECT [DISTINCT] fields [, ranks] FROM table WHERE …`: the rows a page and its count are
+/// taken from. A rank is the share of its text fields that hold the words (CKAN ranks by
+/// PostgreSQL's full-text `ts_rank`, which SQLite lacks; this orders the same way for the
+/// substring search machi does, on both databases).
 fn push_selection(
     sql: &mut Sql,
     backend: Backend,
@@ -217,24 +238,22 @@ fn push_selection(
     all: &[Field],
     fields: &[Field],
     query: &SearchQuery,
-    rank: Option<(Vec<&Field>, &str)>,
+    ranks: &[Rank<'_>],
 ) -> Result<()> {
     let columns: Vec<String> = fields.iter().map(|f| quote(&f.id)).collect();
     let distinct = if query.distinct { "DISTINCT " } else { "" };
     sql.push(&format!("SELECT {distinct}{}", columns.join(", ")));
-    if let Some((texts, q)) = rank.filter(|(texts, _)| !texts.is_empty()) {
-        sql.push(", CAST((");
-        for (i, field) in texts.iter().enumerate() {
-            if i > 0 {
-                sql.push(" + ");
-            }
-            sql.push("CASE WHEN ");
-            push_like(sql, backend, field, q);
+    for rank in ranks {
+        sql.push(", CAST((0");
+        for field in &rank.texts {
+            sql.push(" + CASE WHEN ");
+            push_like(sql, backend, field, rank.words);
             sql.push(" THEN 1 ELSE 0 END");
         }
         sql.push(&format!(
-            ") AS DOUBLE PRECISION) / {} AS {RANK}",
-            texts.len()
+            ") AS DOUBLE PRECISION) / {} AS {}",
+            rank.texts.len().max(1),
+            quote(&rank.column)
         ));
     }
     sql.push(&format!(" FROM {table}"));
@@ -379,10 +398,10 @@ impl Store {
         let resource = registered(&self.pool, tenant, resource_id).await?;
         let all = all_fields(&resource.fields);
         let mut fields = chosen(&all, query.fields.as_deref())?;
-        let ranked = ranked_words(query);
-        let order = match (query.distinct, ranked, query.sort.as_deref()) {
+        let ranks = ranks(&all, query);
+        let order = match (query.distinct, ranks.first(), query.sort.as_deref()) {
             (true, _, sort) => distinct_order_by(&all, &fields, sort)?,
-            (false, Some(_), None | Some("")) => format!("{RANK} DESC, _id"),
+            (false, Some(best), None | Some("")) => format!("{} DESC, _id", quote(&best.column)),
             (false, _, sort) => order_by(&all, sort)?,
         };
         let (limit, offset) = page_bounds(query)?;
@@ -396,14 +415,11 @@ impl Store {
                 ""
             },
         );
-        let rank = ranked.map(|q| (texts(&all), q));
-        push_selection(&mut sql, self.backend, &table, &all, &fields, query, rank)?;
-        if ranked.is_some() {
-            fields.push(Field {
-                id: "rank".into(),
-                kind: ColumnType::Float8,
-            });
-        }
+        push_selection(&mut sql, self.backend, &table, &all, &fields, query, &ranks)?;
+        fields.extend(ranks.iter().map(|rank| Field {
+            id: rank.column.clone(),
+            kind: ColumnType::Float8,
+        }));
         if query.distinct {
             sql.push(") page");
         }
@@ -438,7 +454,7 @@ impl Store {
     async fn count(&self, table: &str, all: &[Field], query: &SearchQuery) -> Result<i64> {
         let fields = chosen(all, query.fields.as_deref())?;
         let mut sql = Sql::new(self.backend, "SELECT COUNT(*) FROM (");
-        push_selection(&mut sql, self.backend, table, all, &fields, query, None)?;
+        push_selection(&mut sql, self.backend, table, all, &fields, query, &[])?;
         sql.push(") matched");
         Ok(sqlx::query_scalar_with(sql.text(), sql.arguments())
             .fetch_one(&self.pool)

@@ -154,6 +154,9 @@ assert ranked["fields"][-1] == {"id": "rank", "type": "float"}, ranked["fields"]
 ranks = [r["rank"] for r in ranked["records"]]
 assert ranks == sorted(ranks, reverse=True) and ranks[0] > 0, ranks
 assert ranked["total"] == 11 and ranked["q"] == "避難所1"  # 避難所1, 避難所10 … 避難所19
+per_field = search(q={"name": "避難所2"}, limit=2)
+assert per_field["fields"][-1] == {"id": "rank name", "type": "float"}, per_field["fields"]
+assert [r["rank name"] for r in per_field["records"]] == [1.0, 1.0] and per_field["total"] == 11
 
 # 7. Deleting rows by filters; the table stays. datastore_search_sql is answered as by a CKAN
 # where it is disabled (its default).

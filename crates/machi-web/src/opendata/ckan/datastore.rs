@@ -229,7 +229,8 @@ pub(super) async fn search(call: &Call<'_>) -> Result<Value, CkanError> {
 /// table. Only for a full page in `_id` order that returns `_id`; absent on the last page.
 fn next_page(query: &SearchQuery, found: &SearchResult) -> Option<Value> {
     let descending = match query.sort.as_deref().map(str::trim) {
-        None | Some("") if !matches!(query.q, Some(FullText::Anywhere(_))) => false,
+        // Without a sort, a `q` orders by rank.
+        None | Some("") if query.q.as_ref().is_none_or(FullText::is_empty) => false,
         Some("_id") | Some("_id asc") | Some("\"_id\"") | Some("\"_id\" asc") => false,
         Some("_id desc") | Some("\"_id\" desc") => true,
         _ => return None,
@@ -273,9 +274,11 @@ fn result_fields(fields: &[Field]) -> Vec<Value> {
         .iter()
         .map(|f| match f.id.as_str() {
             "_id" => json!({"id": "_id", "type": "int"}),
-            // The rank a `q` over the whole record adds, as CKAN types it.
-            "rank" if f.kind == machi_core::opendata::types::ColumnType::Float8 => {
-                json!({"id": "rank", "type": "float"})
+            // The ranks a `q` adds (`rank`, `rank <field>`), as CKAN types them.
+            id if f.kind == machi_core::opendata::types::ColumnType::Float8
+                && (id == "rank" || id.starts_with("rank ")) =>
+            {
+                json!({"id": id, "type": "float"})
             }
             _ => json!(f),
         })
