@@ -476,6 +476,22 @@ impl Store {
         row.as_ref().map(resource).transpose()
     }
 
+    /// A resource the public may fetch: one of a dataset that is published (not deleted).
+    pub async fn published_resource(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRecord>> {
+        let Some(resource) = self.resource(tenant, id).await? else {
+            return Ok(None);
+        };
+        let published = self
+            .dataset(tenant, &resource.dataset_id)
+            .await?
+            .is_some_and(|d| d.state == "active");
+        Ok(published.then_some(resource))
+    }
+
     /// Searches the published datasets: free-text terms (all must match), filters, order, a
     /// page and facet counts over everything that matched (see `search`).
     pub async fn search_datasets(&self, tenant: &str, query: &DatasetQuery) -> Result<DatasetPage> {

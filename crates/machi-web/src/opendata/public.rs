@@ -350,16 +350,10 @@ pub(super) async fn download(
     let not_found = || ApiError::not_found("There is no such file.");
     let resource = state
         .store
-        .resource(&city.id, &id)
+        .published_resource(&city.id, &id)
         .await?
         .ok_or_else(not_found)?;
     let sha256 = resource.file_sha256.clone().ok_or_else(not_found)?;
-    state
-        .store
-        .dataset(&city.id, &resource.dataset_id)
-        .await?
-        .filter(|d| d.state == "active")
-        .ok_or_else(not_found)?;
     let bytes = state.store.read_file(sha256).await?;
     let extension = resource.format.to_ascii_lowercase();
     let name = if resource

@@ -52,17 +52,10 @@ async fn published_resource(call: &Call<'_>, params: &Params) -> Result<String, 
         .filter(|id| !id.is_empty())
         .ok_or_else(|| CkanError::validation("resource_id", "Missing value"))?;
     let not_found = || CkanError::not_found(format!("Resource \"{id}\" was not found."));
-    let resource = call
-        .state
-        .store
-        .resource(&call.city.id, &id)
-        .await?
-        .ok_or_else(not_found)?;
     call.state
         .store
-        .dataset(&call.city.id, &resource.dataset_id)
+        .published_resource(&call.city.id, &id)
         .await?
-        .filter(|d| d.state == "active")
         .ok_or_else(not_found)?;
     Ok(id)
 }
@@ -334,16 +327,10 @@ pub(crate) async fn dump(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("There is no such table.");
-    let resource = state
-        .store
-        .resource(&city.id, &id)
-        .await?
-        .ok_or_else(not_found)?;
     state
         .store
-        .dataset(&city.id, &resource.dataset_id)
+        .published_resource(&city.id, &id)
         .await?
-        .filter(|d| d.state == "active")
         .ok_or_else(not_found)?;
     let mut text = String::new();
     let mut offset = 0;
