@@ -39,6 +39,8 @@ created = site.action.package_create(name="hinanjo", title="避難所一覧", li
 assert created["license_id"] == "CC-BY-4.0", created["license_id"]
 kept = site.action.package_create(name="bunsho", title="文書", license_id="gfdl")
 assert kept["license_id"] == "gfdl"
+found = site.action.package_search(fq="license_id:cc-by")
+assert [d["name"] for d in found["results"]] == ["hinanjo"], found["results"]
 assert "license_id" in refused("package_create", name="x-made-up", license_id="made-up")
 
 # 3. datastore_create with a resource dict: the resource and its table in one call.

@@ -2,7 +2,9 @@
 //! facets, organizations (departments), groups (the recommended dataset categories), tags,
 //! resources and licences, in the shapes CKAN returns them.
 
-use machi_core::opendata::catalog::{license, Group, CKAN_LICENSE_ALIASES, LICENSES};
+use machi_core::opendata::catalog::{
+    canonical_license, license, Group, CKAN_LICENSE_ALIASES, LICENSES,
+};
 use machi_core::opendata::standard::Definitions;
 use machi_core::procedures::DepartmentRef;
 use machi_store::opendata::{
@@ -306,7 +308,7 @@ fn read_fq(fq: &str) -> Result<Vec<DatasetFilter>, CkanError> {
             "groups" => DatasetFilter::Group(value),
             "organization" | "owner_org" => DatasetFilter::Organization(value),
             "res_format" => DatasetFilter::Format(value),
-            "license_id" => DatasetFilter::License(value),
+            "license_id" => DatasetFilter::License(canonical_license(&value).to_string()),
             other => {
                 return Err(CkanError::validation(
                     "fq",
