@@ -108,33 +108,28 @@ pub(crate) async fn enqueue_with_calendar(
     tenant: &str,
     mail: &crate::mail::MailWithCalendar,
 ) -> Result<()> {
-    let now = now_text();
-    sqlx::query(
-        "INSERT INTO deliveries (tenant_id, channel, address, subject, body, calendar, priority, \
-         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-    )
-    .bind(tenant)
-    .bind(Channel::Email.as_str())
-    .bind(&mail.mail.recipient)
-    .bind(&mail.mail.subject)
-    .bind(&mail.mail.body)
-    .bind(&mail.calendar)
-    .bind(DIRECT_PRIORITY)
-    .bind(&now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let message = DirectMessage {
+        channel: Channel::Email,
+        address: &mail.mail.recipient,
+        secret: "",
+        subject: &mail.mail.subject,
+        body: &mail.mail.body,
+        calendar: Some(&mail.calendar),
+    };
+    enqueue_direct_on(tx, tenant, &message).await
 }
 
-/// A message to one person on a channel other than e-mail (a booking's reminder on LINE or
-/// in a browser), queued in `tx`.
+/// A message to one person on any channel (a booking's confirmation with its calendar file,
+/// its reminder on LINE or in a browser), queued in `tx`.
 pub(crate) struct DirectMessage<'a> {
     pub channel: Channel,
     pub address: &'a str,
-    /// A browser's push keys (JSON); empty for LINE.
+    /// A browser's push keys (JSON); empty for e-mail and LINE.
     pub secret: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    /// An iCalendar file an e-mail carries as its attachment.
+    pub calendar: Option<&'a str>,
 }
 
 pub(crate) async fn enqueue_direct_on(
@@ -144,8 +139,8 @@ pub(crate) async fn enqueue_direct_on(
 ) -> Result<()> {
     let now = now_text();
     sqlx::query(
-        "INSERT INTO deliveries (tenant_id, channel, address, secret, subject, body, priority, \
-         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO deliveries (tenant_id, channel, address, secret, subject, body, calendar, \
+         priority, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
     )
     .bind(tenant)
     .bind(message.channel.as_str())
@@ -153,6 +148,7 @@ pub(crate) async fn enqueue_direct_on(
     .bind(message.secret)
     .bind(message.subject)
     .bind(message.body)
+    .bind(message.calendar)
     .bind(DIRECT_PRIORITY)
     .bind(&now)
     .execute(&mut **tx)

@@ -5,6 +5,7 @@
 //! that queues the messages, and only where it was not set yet.
 
 use chrono::{NaiveDate, NaiveTime};
+use machi_core::digest::constant_time_eq;
 use machi_core::reservations::reminder_link::link_code;
 use machi_core::reservations::Service;
 use machi_core::subscriptions::Channel;
@@ -130,14 +131,7 @@ impl Store {
         line_user: &str,
     ) -> Result<Option<Booking>> {
         let expected = self.reminder_link_code(tenant, number).await?;
-        // Compared in constant time: the code is a secret.
-        let matches = expected.len() == code.len()
-            && expected
-                .bytes()
-                .zip(code.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !matches {
+        if !constant_time_eq(expected.as_bytes(), code.as_bytes()) {
             return Ok(None);
         }
         let Some(booking) = self.booking(tenant, number).await? else {
@@ -211,6 +205,7 @@ impl Store {
                     secret: &channel.secret,
                     subject: &subject,
                     body: &body,
+                    calendar: None,
                 };
                 crate::deliveries::enqueue_direct_on(&mut tx, tenant, &message).await?;
             }

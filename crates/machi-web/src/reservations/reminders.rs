@@ -68,20 +68,11 @@ pub(crate) async fn add_push(
         .store
         .add_reminder_channel(&city.id, &booking.number, &channel)
         .await?;
-    let mut channels = Vec::new();
-    if !booking.booker.email.is_empty() {
-        channels.push(Channel::Email.as_str().to_string());
-    }
-    for linked in state
-        .store
-        .reminder_channels(&city.id, &booking.number)
+    let channels = reminder_targets(&state, &city.id, &booking)
         .await?
-    {
-        let name = linked.channel.as_str().to_string();
-        if !channels.contains(&name) {
-            channels.push(name);
-        }
-    }
+        .into_iter()
+        .map(|channel| channel.as_str().to_string())
+        .collect();
     Ok((
         StatusCode::CREATED,
         Json(Reminders {
@@ -90,6 +81,29 @@ pub(crate) async fn add_push(
         }),
     )
         .into_response())
+}
+
+/// The channels the booking's reminder goes to, each once: e-mail first (when it has an
+/// address), then those chosen on its page.
+async fn reminder_targets(
+    state: &AppState,
+    tenant: &str,
+    booking: &machi_store::reservations::Booking,
+) -> Result<Vec<Channel>, ApiError> {
+    let mut channels = Vec::new();
+    if !booking.booker.email.is_empty() {
+        channels.push(Channel::Email);
+    }
+    for linked in state
+        .store
+        .reminder_channels(tenant, &booking.number)
+        .await?
+    {
+        if !channels.contains(&linked.channel) {
+            channels.push(linked.channel);
+        }
+    }
+    Ok(channels)
 }
 
 /// What the booking's page says about its reminder: the channels it goes to, and the message
@@ -105,24 +119,14 @@ pub(super) async fn options(
     ui: Ui,
     booking: &machi_store::reservations::Booking,
 ) -> Result<ReminderOptions, ApiError> {
-    let mut channels = Vec::new();
-    if !booking.booker.email.is_empty() {
-        channels.push(format!(
-            "{}（{}）",
-            ui.l(&Channel::Email.label()),
-            booking.booker.email
-        ));
-    }
-    for linked in state
-        .store
-        .reminder_channels(tenant, &booking.number)
+    let channels = reminder_targets(state, tenant, booking)
         .await?
-    {
-        let label = ui.l(&linked.channel.label()).to_string();
-        if !channels.contains(&label) {
-            channels.push(label);
-        }
-    }
+        .into_iter()
+        .map(|channel| match channel {
+            Channel::Email => format!("{}（{}）", ui.l(&channel.label()), booking.booker.email),
+            other => ui.l(&other.label()).to_string(),
+        })
+        .collect();
     let line_message = match state.line {
         Some(_) => Some(machi_core::reservations::reminder_link::link_message(
             &booking.number,
