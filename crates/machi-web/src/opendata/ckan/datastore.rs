@@ -137,20 +137,25 @@ enum RecordsFormat {
 }
 
 impl RecordsFormat {
-    const NAMES: [&'static str; 4] = ["objects", "lists", "csv", "tsv"];
+    const ALL: [Self; 4] = [
+        Self::Objects,
+        Self::Lists,
+        Self::Text(Delimiter::Comma),
+        Self::Text(Delimiter::Tab),
+    ];
 
     fn read(p: &Params) -> Result<Self, CkanError> {
         let name = p.text("records_format").unwrap_or_else(|| "objects".into());
-        match name.as_str() {
-            "objects" => Ok(Self::Objects),
-            "lists" => Ok(Self::Lists),
-            "csv" => Ok(Self::Text(Delimiter::Comma)),
-            "tsv" => Ok(Self::Text(Delimiter::Tab)),
-            _ => Err(CkanError::validation(
-                "records_format",
-                format!("Value must be one of {:?}", Self::NAMES).replace('"', "'"),
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|format| format.name() == name)
+            .ok_or_else(|| {
+                let names = Self::ALL.map(Self::name);
+                CkanError::validation(
+                    "records_format",
+                    format!("Value must be one of {names:?}").replace('"', "'"),
+                )
+            })
     }
 
     fn name(self) -> &'static str {
@@ -241,8 +246,8 @@ fn next_page(query: &SearchQuery, found: &SearchResult) -> Option<Value> {
     Some(json!({"_id": {op: id}}))
 }
 
-/// What CKAN's result repeats of the call when it was asked: `filters`, `sort`, `distinct`,
-/// and the `fields` named (the result's own `fields` describes them).
+/// What CKAN's result repeats of the call when it was asked: `filters`, `sort` and `distinct`
+/// (the `fields` named are described by the result's own `fields`).
 fn echo_asked(result: &mut Map<String, Value>, params: &Params, query: &SearchQuery) {
     if let Some(given) = params.0.get("filters") {
         let echoed = match given {
@@ -333,11 +338,17 @@ pub(crate) async fn dump(
         .await?
         .ok_or_else(not_found)?;
     let mut text = String::new();
-    let mut offset = 0;
+    // Page by `_id` (keyset, as CKAN's own dump does with `next_page`), not by offset, which
+    // would read the table again from the start for every page.
+    let mut after: Option<i64> = None;
     loop {
+        let mut filters = Map::new();
+        if let Some(last) = after {
+            filters.insert("_id".into(), json!({"gt": last}));
+        }
         let query = SearchQuery {
+            filters,
             limit: Some(MAX_LIMIT),
-            offset: Some(offset),
             include_total: false,
             ..SearchQuery::default()
         };
@@ -349,15 +360,16 @@ pub(crate) async fn dump(
                 return Err(ApiError::internal(invalid.message))
             }
         };
-        if offset == 0 {
+        if after.is_none() {
             let header: Vec<Value> = page.fields.iter().map(|f| json!(f.id)).collect();
             text.push_str(&copy_text(&[header], Delimiter::Comma));
         }
         text.push_str(&copy_text(&page.rows, Delimiter::Comma));
-        if (page.rows.len() as i64) < MAX_LIMIT {
-            break;
+        // `_id` is the first field of every page, and pages come in `_id` order.
+        match page.rows.last().and_then(|row| row.first()?.as_i64()) {
+            Some(last) if (page.rows.len() as i64) == MAX_LIMIT => after = Some(last),
+            _ => break,
         }
-        offset += MAX_LIMIT;
     }
     Ok(named_download(
         text.into_bytes(),
